@@ -1,0 +1,109 @@
+"""
+### ECR report
+
+Daily cost, usage and vulnerability reports of Amazon ECR registries, loaded to S3 and
+registered in Athena; one SNS alert per run when repositories are over their storage threshold.
+
+Scheduled runs take their settings from the Airflow Variable ``ecr_report_config`` (a JSON
+object with the param names below; also settable as ``AIRFLOW_VAR_ECR_REPORT_CONFIG``).
+A manual trigger's params override it for that run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, Variable, get_current_context, task
+
+from ecr_provider.core.settings import DEFAULTS, ReportSettings
+from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
+from ecr_provider.operators.registry_report import EcrRegistryReportOperator
+from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
+from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
+
+CONFIG_VARIABLE = "ecr_report_config"
+
+with DAG(
+    dag_id="ecr_report",
+    description="Amazon ECR cost, usage and vulnerability reports to S3 and Athena",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["aws", "ecr", "finops", "security"],
+    doc_md=__doc__,
+    params={
+        "regions": Param(DEFAULTS["regions"], type="array", items={"type": "string"}, minItems=1),
+        "report_bucket": Param(DEFAULTS["report_bucket"], type="string"),
+        "report_prefix": Param(DEFAULTS["report_prefix"], type="string"),
+        "athena_database": Param(DEFAULTS["athena_database"], type="string"),
+        "storage_threshold_gb": Param(DEFAULTS["storage_threshold_gb"], type="number", minimum=0),
+        "repository_thresholds_gb": Param(
+            DEFAULTS["repository_thresholds_gb"], type="object", additionalProperties={"type": "number"}
+        ),
+        "sns_topic_arn": Param(DEFAULTS["sns_topic_arn"], type="string"),
+        "aws_conn_id": Param(DEFAULTS["aws_conn_id"], type="string"),
+        "price_per_gb_month": Param(
+            DEFAULTS["price_per_gb_month"], type=["null", "number"], exclusiveMinimum=0
+        ),
+        "max_concurrency": Param(DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=64),
+    },
+) as dag:
+
+    @task(multiple_outputs=True)
+    def resolve_settings() -> dict[str, Any]:
+        """Validate before any AWS call; the as-of time is the data interval's end, never the wall clock."""
+        context = get_current_context()
+        dag_run = context["dag_run"]
+        settings = ReportSettings.resolve(
+            Variable.get(CONFIG_VARIABLE, default=None, deserialize_json=True), dag_run.conf or {}
+        )
+        as_of = context.get("data_interval_end") or dag_run.run_after
+        return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
+
+    run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
+
+    registry_reports: Any = EcrRegistryReportOperator.partial(
+        task_id="registry_report",
+        aws_conn_id=run["aws_conn_id"],
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+        as_of=run["as_of"],
+        price_per_gb_month=run["price_per_gb_month"],
+        max_concurrency=DEFAULTS["max_concurrency"],
+    ).expand(region_name=run["regions"])
+
+    partitions = AthenaReportPartitionsOperator(
+        task_id="register_partitions",
+        aws_conn_id=run["aws_conn_id"],
+        database=run["athena_database"],
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+    )
+
+    over_threshold: Any = RepositoryStorageThresholdSensor(
+        task_id="storage_over_threshold",
+        aws_conn_id=run["aws_conn_id"],
+        report_bucket=run["report_bucket"],
+        registry_reports=registry_reports.output,
+        report_date=run["report_date"],
+        storage_threshold_gb=run["storage_threshold_gb"],
+        repository_thresholds_gb=run["repository_thresholds_gb"],
+        poke_interval=60,
+        timeout=30 * 60,
+        mode="reschedule",
+    )
+
+    notify = StorageThresholdAlertOperator(
+        task_id="notify_over_threshold",
+        aws_conn_id=run["aws_conn_id"],
+        sns_topic_arn=run["sns_topic_arn"],
+        alert=over_threshold.output,
+    )
+
+    registry_reports >> partitions
+    registry_reports >> over_threshold >> notify

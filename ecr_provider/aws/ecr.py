@@ -1,0 +1,126 @@
+"""Reads a registry: repositories, their images (archived included) and lifecycle policies.
+
+Repositories are read concurrently on a bounded pool and handed on in name order, so reports
+are deterministic and only a window of repositories is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.core.records import Image, Repository, RepositorySnapshot
+from ecr_provider.core.settings import check_concurrency
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+DEFAULT_MAX_CONCURRENCY = 8
+
+
+def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
+    """Adaptive retries absorb throttling; the pool is large enough for every worker thread."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 10},
+        max_pool_connections=max(10, max_concurrency + 2),
+    )
+
+
+def _push_order(image: Image) -> tuple[str, str]:
+    return (image.pushed_at.isoformat() if image.pushed_at else "", image.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRepository:
+    name: str
+    reason: str
+
+
+@dataclass
+class RegistryReader:
+    """Reads one registry (one account and region) through an ECR client."""
+
+    client: Any
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    skipped: list[SkippedRepository] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_concurrency(self.max_concurrency)
+
+    def repositories(self) -> list[Repository]:
+        paginator = self.client.get_paginator("describe_repositories")
+        found: list[Repository] = []
+        try:
+            for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+                found.extend(Repository.from_api(detail) for detail in page["repositories"])
+        except (ClientError, BotoCoreError) as error:
+            raise describe_failure(error, "ecr") from error
+        return sorted(found, key=lambda repository: repository.name)
+
+    def read(self, repository: Repository) -> RepositorySnapshot | None:
+        """One repository's images and policy; None (and a recorded skip) if it vanished meanwhile."""
+        try:
+            images = self._images(repository)
+            policy = self._lifecycle_policy(repository)
+        except ClientError as error:
+            if error_code(error) == "RepositoryNotFoundException":
+                log.warning("Repository %s disappeared during the run; skipped", repository.name)
+                self.skipped.append(SkippedRepository(repository.name, "RepositoryNotFoundException"))
+                return None
+            raise describe_failure(error, "ecr", repository.arn) from error
+        except BotoCoreError as error:
+            raise describe_failure(error, "ecr", repository.arn) from error
+        return RepositorySnapshot(repository, images, policy)
+
+    def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:
+        """Yield snapshots in the given order while up to ``max_concurrency`` repositories are read."""
+        window = self.max_concurrency * 2
+        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="ecr-read") as pool:
+            pending: deque[Future[RepositorySnapshot | None]] = deque()
+            queue = iter(repositories)
+            try:
+                for repository in queue:
+                    pending.append(pool.submit(self.read, repository))
+                    if len(pending) >= window:
+                        snapshot = pending.popleft().result()
+                        if snapshot is not None:
+                            yield snapshot
+                while pending:
+                    snapshot = pending.popleft().result()
+                    if snapshot is not None:
+                        yield snapshot
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _images(self, repository: Repository) -> tuple[Image, ...]:
+        paginator = self.client.get_paginator("describe_images")
+        pages = paginator.paginate(
+            repositoryName=repository.name,
+            registryId=repository.account_id,
+            filter={"imageStatus": "ANY"},
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        images = [Image.from_api(detail) for page in pages for detail in page["imageDetails"]]
+        return tuple(
+            sorted(images, key=lambda image: (image.pushed_at is None, image.pushed_at, image.digest))
+        )
+
+    def _lifecycle_policy(self, repository: Repository) -> str | None:
+        try:
+            response = self.client.get_lifecycle_policy(
+                repositoryName=repository.name, registryId=repository.account_id
+            )
+        except ClientError as error:
+            if error_code(error) == "LifecyclePolicyNotFoundException":
+                return None
+            raise
+        return str(response["lifecyclePolicyText"])

@@ -1,0 +1,126 @@
+"""The Athena side of the data lake: a Glue database, one table per report, a partition per report date."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecr_provider.aws.errors import AwsCallError, describe_failure, error_code
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import partition_prefix, table_location
+
+log = logging.getLogger(__name__)
+
+PARTITION_KEY = "report_date"
+OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+
+
+def _storage_descriptor(report: str, location: str) -> dict[str, Any]:
+    return {
+        "Columns": [
+            {"Name": c.athena_name, "Type": c.athena_type, "Comment": c.header} for c in REPORTS[report]
+        ],
+        "Location": location,
+        "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+        "SerdeInfo": {
+            "SerializationLibrary": OPEN_CSV_SERDE,
+            "Parameters": {"separatorChar": ",", "quoteChar": '"'},
+        },
+    }
+
+
+def table_input(report: str, bucket: str, prefix: str) -> dict[str, Any]:
+    """Partitions registered in Glue, no partition projection: Athena ignores one when the other is set."""
+    return {
+        "Name": report,
+        "Description": f"ECR report {report}, one CSV per account and region under report_date=",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "csv", "skip.header.line.count": "1", "EXTERNAL": "TRUE"},
+        "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}],
+        "StorageDescriptor": _storage_descriptor(report, table_location(bucket, prefix, report)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCatalog:
+    """The Glue database of the reports, for one bucket and prefix."""
+
+    glue: Any
+    database: str
+    bucket: str
+    prefix: str
+
+    def ensure_database(self) -> None:
+        try:
+            self.glue.get_database(Name=self.database)
+            return
+        except ClientError as error:
+            if error_code(error) != "EntityNotFoundException":
+                raise describe_failure(error, "glue", self.database) from error
+        try:
+            self.glue.create_database(
+                DatabaseInput={
+                    "Name": self.database,
+                    "Description": "Amazon ECR cost, usage and vulnerability reports",
+                }
+            )
+            log.info("Created Glue database %s", self.database)
+        except ClientError as error:
+            if error_code(error) != "AlreadyExistsException":
+                raise describe_failure(error, "glue", self.database) from error
+
+    def ensure_table(self, report: str) -> str:
+        """Create the table, or update it when its definition changed (columns are only appended)."""
+        wanted = table_input(report, self.bucket, self.prefix)
+        resource = f"{self.database}.{report}"
+        try:
+            current = self.glue.get_table(DatabaseName=self.database, Name=report)["Table"]
+        except ClientError as error:
+            if error_code(error) != "EntityNotFoundException":
+                raise describe_failure(error, "glue", resource) from error
+            current = None
+        try:
+            if current is None:
+                self.glue.create_table(DatabaseName=self.database, TableInput=wanted)
+                return "created"
+            if _differs(current, wanted):
+                self.glue.update_table(DatabaseName=self.database, TableInput=wanted)
+                return "updated"
+        except ClientError as error:
+            raise describe_failure(error, "glue", resource) from error
+        return "unchanged"
+
+    def register_partition(self, report: str, report_date: str) -> str:
+        """Register ``report_date``; an existing partition is no error (Glue reports it per entry)."""
+        location = f"s3://{self.bucket}/{partition_prefix(self.prefix, report, report_date)}"
+        partition = {"Values": [report_date], "StorageDescriptor": _storage_descriptor(report, location)}
+        resource = f"{self.database}.{report} report_date={report_date}"
+        try:
+            response = self.glue.batch_create_partition(
+                DatabaseName=self.database, TableName=report, PartitionInputList=[partition]
+            )
+        except ClientError as error:
+            raise describe_failure(error, "glue", resource) from error
+        for failure in response.get("Errors", []):
+            detail = failure.get("ErrorDetail", {})
+            if detail.get("ErrorCode") != "AlreadyExistsException":
+                raise AwsCallError(
+                    f"glue:BatchCreatePartition on {resource} failed with "
+                    f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage', '')}"
+                )
+            return "existing"
+        return "created"
+
+
+def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    descriptor = current.get("StorageDescriptor", {})
+    return bool(
+        descriptor.get("Columns") != wanted["StorageDescriptor"]["Columns"]
+        or descriptor.get("Location") != wanted["StorageDescriptor"]["Location"]
+        or current.get("PartitionKeys") != wanted["PartitionKeys"]
+        or descriptor.get("SerdeInfo", {}).get("SerializationLibrary") != OPEN_CSV_SERDE
+    )

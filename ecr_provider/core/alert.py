@@ -1,0 +1,64 @@
+"""The one SNS message a run sends about repositories over threshold, within SNS's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ecr_provider.core.thresholds import Breach
+
+SUBJECT_LIMIT = 99
+BODY_LIMIT_BYTES = 250_000
+"""SNS allows 256 KiB for message plus attributes; the margin keeps room for the subject and envelope."""
+_FOOTER_ROOM = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    subject: str
+    message: str
+    repositories: tuple[str, ...]
+    omitted: int
+
+
+def _line(breach: Breach) -> str:
+    days = breach.days_since_last_pull
+    pulled = f"last pulled {days} days ago" if days else "never pulled" if days == "" else "pulled today"
+    return (
+        f"- {breach.repository_name} ({breach.account_id} {breach.region}): "
+        f"{breach.size_gb.quantize(Decimal('0.01'))} GB > threshold {breach.threshold_gb} GB, "
+        f"USD {breach.monthly_cost_usd}/month, {pulled}"
+    )
+
+
+def _ascii_subject(text: str) -> str:
+    flat = " ".join(text.split()).encode("ascii", "replace").decode("ascii")
+    return flat[:SUBJECT_LIMIT]
+
+
+def build_alert(breaches: Sequence[Breach], report_date: str, body_limit: int = BODY_LIMIT_BYTES) -> Alert:
+    if not breaches:
+        raise ValueError("an alert needs at least one repository over threshold")
+    count = len(breaches)
+    noun = "repository is" if count == 1 else "repositories are"
+    header = f"ECR report {report_date}: {count} {noun} over the storage threshold.\n\n"
+    room = body_limit - len(header.encode()) - _FOOTER_ROOM
+    lines: list[str] = []
+    for breach in breaches:
+        line = _line(breach) + "\n"
+        room -= len(line.encode())
+        if room < 0:
+            break
+        lines.append(line)
+    omitted = count - len(lines)
+    footer = f"... and {omitted} more not listed (message size limit).\n" if omitted else ""
+    subject = _ascii_subject(
+        f"ECR report {report_date}: {count} {noun.split(maxsplit=1)[0]} over storage threshold"
+    )
+    return Alert(
+        subject=subject,
+        message=header + "".join(lines) + footer,
+        repositories=tuple(b.repository_name for b in breaches[: len(lines)]),
+        omitted=omitted,
+    )

@@ -1,0 +1,109 @@
+"""The columns of each report: header text, Athena name and kind, in their one true order.
+
+SPEC.md: the first columns are the original document's, in its order and with its names; new
+columns are only ever appended. Athena names are derived from the headers, never typed twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from ecr_provider.core.records import SEVERITIES
+
+
+class Kind(Enum):
+    TEXT = "text"
+    TIMESTAMP = "timestamp"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    kind: Kind
+    optional: bool = False
+
+    @property
+    def athena_name(self) -> str:
+        return athena_name(self.header)
+
+    @property
+    def athena_type(self) -> str:
+        """OpenCSVSerde cannot read an empty field as a number, so columns that may be empty stay strings."""
+        if self.optional:
+            return "string"
+        return {Kind.INTEGER: "bigint", Kind.DECIMAL: "double", Kind.BOOLEAN: "boolean"}.get(
+            self.kind, "string"
+        )
+
+
+def athena_name(header: str) -> str:
+    """``totalSize(MB)`` -> ``total_size_mb``: lowercase letters, digits and underscores only."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", header)
+    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+
+
+def _severity_columns(prefix: str, *, optional: bool) -> tuple[Column, ...]:
+    return tuple(Column(f"{prefix}{s.capitalize()}", Kind.INTEGER, optional) for s in SEVERITIES)
+
+
+REPOSITORY_COLUMNS: tuple[Column, ...] = (
+    Column("repositoryName", Kind.TEXT),
+    Column("createdAt", Kind.TIMESTAMP, optional=True),
+    Column("scanOnPush", Kind.BOOLEAN),
+    Column("totalImages", Kind.INTEGER),
+    Column("totalSize(MB)", Kind.DECIMAL),
+    Column("monthlyStorageCost(USD)", Kind.DECIMAL),
+    Column("hasBeenPulled", Kind.BOOLEAN),
+    Column("lastRecordedPullTime", Kind.TIMESTAMP, optional=True),
+    Column("daysSinceLastPull", Kind.INTEGER, optional=True),
+    Column("lifecyclePolicyText", Kind.JSON, optional=True),
+    Column("accountId", Kind.TEXT),
+    Column("region", Kind.TEXT),
+    Column("repositoryUri", Kind.TEXT),
+    Column("totalSizeBytes", Kind.INTEGER),
+    Column("billableSizeBytes", Kind.INTEGER),
+    Column("costBasis", Kind.TEXT),
+    Column("pricePerGbMonth(USD)", Kind.DECIMAL),
+    Column("untaggedImages", Kind.INTEGER),
+    Column("archivedImages", Kind.INTEGER),
+    Column("archivedSizeBytes", Kind.INTEGER),
+    *_severity_columns("findings", optional=False),
+    Column("imageTagMutability", Kind.TEXT),
+    Column("encryptionType", Kind.TEXT),
+    Column("asOf", Kind.TIMESTAMP),
+)
+
+IMAGE_COLUMNS: tuple[Column, ...] = (
+    Column("repositoryName", Kind.TEXT),
+    Column("imageTags", Kind.JSON),
+    Column("imagePushedAt", Kind.TIMESTAMP, optional=True),
+    Column("imageSize(MB)", Kind.DECIMAL),
+    Column("imageScanStatus", Kind.TEXT),
+    Column("imageScanCompletedAt", Kind.TIMESTAMP, optional=True),
+    Column("findingSeverityCounts", Kind.JSON, optional=True),
+    Column("lastRecordedPullTime", Kind.TIMESTAMP, optional=True),
+    Column("daysSinceLastPull", Kind.INTEGER, optional=True),
+    Column("accountId", Kind.TEXT),
+    Column("region", Kind.TEXT),
+    Column("imageDigest", Kind.TEXT),
+    Column("imageManifestMediaType", Kind.TEXT),
+    Column("artifactMediaType", Kind.TEXT),
+    Column("imageStatus", Kind.TEXT),
+    Column("imageSizeBytes", Kind.INTEGER),
+    *_severity_columns("findings", optional=True),
+    Column("lastArchivedAt", Kind.TIMESTAMP, optional=True),
+    Column("lastActivatedAt", Kind.TIMESTAMP, optional=True),
+    Column("subjectManifestDigest", Kind.TEXT),
+    Column("asOf", Kind.TIMESTAMP),
+)
+
+REPORTS: dict[str, tuple[Column, ...]] = {
+    "repositories_summary": REPOSITORY_COLUMNS,
+    "images_summary": IMAGE_COLUMNS,
+}

@@ -1,0 +1,32 @@
+"""Where reports live in S3 (SPEC.md): one object per report, date and (account, region)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ecr_provider.core.columns import REPORTS
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def check_report_date(report_date: str) -> str:
+    if not _DATE.match(report_date):
+        raise ValueError(f"report date {report_date!r} is not YYYY-MM-DD")
+    date.fromisoformat(report_date)
+    return report_date
+
+
+def partition_prefix(prefix: str, report: str, report_date: str) -> str:
+    if report not in REPORTS:
+        raise ValueError(f"unknown report {report!r}; known: {sorted(REPORTS)}")
+    path = f"{report}/report_date={check_report_date(report_date)}/"
+    return f"{prefix}/{path}" if prefix else path
+
+
+def report_key(prefix: str, report: str, report_date: str, account_id: str, region: str) -> str:
+    return f"{partition_prefix(prefix, report, report_date)}{account_id}-{region}.csv"
+
+
+def table_location(bucket: str, prefix: str, report: str) -> str:
+    return f"s3://{bucket}/{prefix}/{report}/" if prefix else f"s3://{bucket}/{report}/"

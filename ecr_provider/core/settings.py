@@ -1,0 +1,169 @@
+"""The run's settings (DAG params and CLI options), validated before any AWS call.
+
+Each error names the offending value and what is allowed, so a typo in a trigger form is
+caught in the first task, not halfway through a registry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ecr_provider.core.thresholds import ThresholdPolicy, non_negative_number
+from ecr_provider.core.units import utc
+
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+MAX_CONCURRENCY_LIMIT = 64
+AS_OF_CLOCK_SKEW = timedelta(minutes=5)
+
+DEFAULTS: dict[str, Any] = {
+    "regions": ["us-east-1"],
+    "report_bucket": "",
+    "report_prefix": "ecr-reports",
+    "athena_database": "ecr_reports",
+    "storage_threshold_gb": 50,
+    "repository_thresholds_gb": {},
+    "sns_topic_arn": "",
+    "aws_conn_id": "aws_default",
+    "price_per_gb_month": None,
+    "max_concurrency": 8,
+}
+
+
+def check_region(region: object) -> str:
+    if not isinstance(region, str) or not REGION.match(region):
+        raise ValueError(f"region {region!r} is not an AWS region name such as 'us-east-1'")
+    return region
+
+
+def check_regions(regions: object) -> tuple[str, ...]:
+    if isinstance(regions, str) or not isinstance(regions, Sequence) or not regions:
+        raise ValueError(f"regions must be a non-empty list of AWS region names, got {regions!r}")
+    return tuple(dict.fromkeys(check_region(region) for region in regions))
+
+
+def check_bucket(bucket: object) -> str:
+    if not isinstance(bucket, str) or not BUCKET.match(bucket) or ".." in bucket or IP_ADDRESS.match(bucket):
+        raise ValueError(
+            f"report_bucket {bucket!r} is not a valid S3 bucket name "
+            "(3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit)"
+        )
+    return bucket
+
+
+def check_prefix(prefix: object) -> str:
+    if not isinstance(prefix, str) or prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+        raise ValueError(f"report_prefix {prefix!r} must be a key prefix without leading or trailing '/'")
+    return prefix
+
+
+def check_database(name: object) -> str:
+    if not isinstance(name, str) or not GLUE_NAME.match(name):
+        raise ValueError(f"athena_database {name!r} must be lowercase letters, digits and '_'")
+    return name
+
+
+def check_topic_arn(arn: object) -> str:
+    if arn in (None, ""):
+        return ""
+    if not isinstance(arn, str) or not SNS_TOPIC_ARN.match(arn):
+        raise ValueError(f"sns_topic_arn {arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+    return arn
+
+
+def check_price(price: object) -> Decimal | None:
+    if price in (None, ""):
+        return None
+    value = non_negative_number(price, "price_per_gb_month", "USD per GB-month")
+    if value == 0:
+        raise ValueError(f"price_per_gb_month must be a positive USD amount, got {price!r}")
+    return value
+
+
+def check_concurrency(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY_LIMIT:
+        raise ValueError(
+            f"max_concurrency must be a whole number from 1 to {MAX_CONCURRENCY_LIMIT}, got {value!r}"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    regions: tuple[str, ...]
+    report_bucket: str
+    report_prefix: str
+    athena_database: str
+    thresholds: ThresholdPolicy
+    sns_topic_arn: str
+    aws_conn_id: str | None
+    price_per_gb_month: Decimal | None
+    max_concurrency: int
+
+    @classmethod
+    def resolve(cls, configured: Mapping[str, Any] | None, explicit: Mapping[str, Any]) -> ReportSettings:
+        """Defaults, then the deployment's configuration, then what this run was triggered with."""
+        if configured is not None and not isinstance(configured, Mapping):
+            raise ValueError(f"configured settings must be a JSON object, got {configured!r}")
+        return cls.from_mapping({**(configured or {}), **explicit})
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ReportSettings:
+        unknown = sorted(set(values) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(DEFAULTS)}")
+        merged = {**DEFAULTS, **values}
+        conn_id = merged["aws_conn_id"]
+        if conn_id is not None and not isinstance(conn_id, str):
+            raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
+        return cls(
+            regions=check_regions(merged["regions"]),
+            report_bucket=check_bucket(merged["report_bucket"]),
+            report_prefix=check_prefix(merged["report_prefix"]),
+            athena_database=check_database(merged["athena_database"]),
+            thresholds=ThresholdPolicy.from_params(
+                merged["storage_threshold_gb"], merged["repository_thresholds_gb"]
+            ),
+            sns_topic_arn=check_topic_arn(merged["sns_topic_arn"]),
+            aws_conn_id=conn_id or None,
+            price_per_gb_month=check_price(merged["price_per_gb_month"]),
+            max_concurrency=check_concurrency(merged["max_concurrency"]),
+        )
+
+    def as_params(self) -> dict[str, Any]:
+        """The normalised settings as JSON-safe values, for XCom and the next tasks' templates."""
+        return {
+            "regions": list(self.regions),
+            "report_bucket": self.report_bucket,
+            "report_prefix": self.report_prefix,
+            "athena_database": self.athena_database,
+            "storage_threshold_gb": str(self.thresholds.global_gb),
+            "repository_thresholds_gb": {p: str(gb) for p, gb in self.thresholds.overrides},
+            "sns_topic_arn": self.sns_topic_arn,
+            "aws_conn_id": self.aws_conn_id,
+            "price_per_gb_month": None if self.price_per_gb_month is None else str(self.price_per_gb_month),
+            "max_concurrency": self.max_concurrency,
+        }
+
+
+def check_as_of(value: object, now: datetime) -> datetime:
+    """The report's as-of time: ISO-8601 text or a datetime, in UTC, not in the future."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"as-of time {value!r} is not ISO-8601 (e.g. 2026-11-27T00:00:00Z)") from None
+    moment = utc(moment)
+    if moment > utc(now) + AS_OF_CLOCK_SKEW:
+        raise ValueError(f"as-of time {value!r} is in the future; reports describe the past")
+    return moment

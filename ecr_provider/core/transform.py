@@ -1,0 +1,134 @@
+"""Records -> report rows. Every value is decided here; writers only place the strings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ecr_provider.core import units
+from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column
+from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
+
+IMAGE_SIZE_BASIS = "image-size"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """What a run fixes for all rows: the as-of time (never the wall clock) and the storage price."""
+
+    as_of: datetime
+    price_per_gb_month: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryTotals:
+    """The figures of one repository that the threshold check and the run summary need."""
+
+    name: str
+    total_size_bytes: int
+    billable_size_bytes: int
+    monthly_cost: Decimal
+    last_pull: datetime | None
+    days_since_last_pull: int | None
+
+
+def _ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
+    if len(values) != len(columns):
+        unknown = sorted(set(values) - {c.header for c in columns})
+        raise ValueError(f"row does not match its columns (unknown: {unknown})")
+    return [values[column.header] for column in columns]
+
+
+def _severity_values(counts: dict[str, int] | None) -> dict[str, str]:
+    return {f"findings{s.capitalize()}": "" if counts is None else str(counts.get(s, 0)) for s in SEVERITIES}
+
+
+def _one_line_policy(policy: str | None) -> str:
+    """Athena's CSV reader splits records on newlines even inside quotes, so the policy goes compact."""
+    if not policy:
+        return ""
+    try:
+        return units.compact_json(json.loads(policy))
+    except ValueError:
+        return " ".join(policy.split())
+
+
+def image_row(image: Image, account_id: str, region: str, context: ReportContext) -> list[str]:
+    counts = None if image.severity_counts is None else dict(image.severity_counts)
+    values = {
+        "repositoryName": image.repository_name,
+        "imageTags": units.compact_json(list(image.tags)),
+        "imagePushedAt": units.timestamp(image.pushed_at),
+        "imageSize(MB)": units.megabytes(image.size_bytes),
+        "imageScanStatus": image.scan_status,
+        "imageScanCompletedAt": units.timestamp(image.scan_completed_at),
+        "findingSeverityCounts": "" if counts is None else units.compact_json(counts),
+        "lastRecordedPullTime": units.timestamp(image.last_pull),
+        "daysSinceLastPull": units.integer(units.days_between(image.last_pull, context.as_of)),
+        "accountId": account_id,
+        "region": region,
+        "imageDigest": image.digest,
+        "imageManifestMediaType": image.manifest_media_type,
+        "artifactMediaType": image.artifact_media_type,
+        "imageStatus": image.status,
+        "imageSizeBytes": str(image.size_bytes),
+        **_severity_values(counts),
+        "lastArchivedAt": units.timestamp(image.last_archived_at),
+        "lastActivatedAt": units.timestamp(image.last_activated_at),
+        "subjectManifestDigest": image.subject_manifest_digest,
+        "asOf": units.timestamp(context.as_of),
+    }
+    return _ordered(values, IMAGE_COLUMNS)
+
+
+def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> RepositoryTotals:
+    total = sum(image.size_bytes for image in snapshot.images)
+    last_pull = max((i.last_pull for i in snapshot.images if i.last_pull is not None), default=None)
+    return RepositoryTotals(
+        name=snapshot.repository.name,
+        total_size_bytes=total,
+        billable_size_bytes=total,
+        monthly_cost=units.monthly_cost(total, context.price_per_gb_month),
+        last_pull=last_pull,
+        days_since_last_pull=units.days_between(last_pull, context.as_of),
+    )
+
+
+def repository_row(
+    snapshot: RepositorySnapshot, totals: RepositoryTotals, context: ReportContext
+) -> list[str]:
+    repository, images = snapshot.repository, snapshot.images
+    archived = [image for image in images if image.is_archived]
+    severity_totals = {
+        s: sum((image.severity_counts or {}).get(s, 0) for image in images) for s in SEVERITIES
+    }
+    values = {
+        "repositoryName": repository.name,
+        "createdAt": units.timestamp(repository.created_at),
+        "scanOnPush": units.boolean(repository.scan_on_push),
+        "totalImages": str(len(images)),
+        "totalSize(MB)": units.megabytes(totals.total_size_bytes),
+        "monthlyStorageCost(USD)": units.usd(totals.monthly_cost),
+        "hasBeenPulled": units.boolean(totals.last_pull is not None),
+        "lastRecordedPullTime": units.timestamp(totals.last_pull),
+        "daysSinceLastPull": units.integer(totals.days_since_last_pull),
+        "lifecyclePolicyText": _one_line_policy(snapshot.lifecycle_policy),
+        "accountId": repository.account_id,
+        "region": repository.region,
+        "repositoryUri": repository.uri,
+        "totalSizeBytes": str(totals.total_size_bytes),
+        "billableSizeBytes": str(totals.billable_size_bytes),
+        "costBasis": IMAGE_SIZE_BASIS,
+        "pricePerGbMonth(USD)": units.usd(context.price_per_gb_month),
+        "untaggedImages": str(sum(1 for image in images if not image.tags)),
+        "archivedImages": str(len(archived)),
+        "archivedSizeBytes": str(sum(image.size_bytes for image in archived)),
+        **_severity_values(severity_totals),
+        "imageTagMutability": repository.tag_mutability,
+        "encryptionType": repository.encryption_type,
+        "asOf": units.timestamp(context.as_of),
+    }
+    return _ordered(values, REPOSITORY_COLUMNS)

@@ -1,0 +1,57 @@
+"""Units and text formats of SPEC.md, in one place so every report and export agrees."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+MB = 2**20
+GB = 2**30
+_CENTS = Decimal("0.01")
+_MONEY = Decimal("0.0001")
+
+
+def megabytes(size_bytes: int) -> str:
+    return str((Decimal(size_bytes) / MB).quantize(_CENTS, ROUND_HALF_UP))
+
+
+def monthly_cost(billable_bytes: int, price_per_gb_month: Decimal) -> Decimal:
+    return Decimal(billable_bytes) / GB * price_per_gb_month
+
+
+def usd(amount: Decimal) -> str:
+    return str(amount.quantize(_MONEY, ROUND_HALF_UP))
+
+
+def timestamp(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return utc(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def integer(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC: botocore and the CLI both hand us aware ones otherwise."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def days_between(earlier: datetime | None, as_of: datetime) -> int | None:
+    """Whole days from ``earlier`` to the report's as-of time; 0 when ``earlier`` is after it."""
+    if earlier is None:
+        return None
+    return max(0, (utc(as_of) - utc(earlier)).days)

@@ -1,0 +1,45 @@
+"""Provider metadata that Airflow's ProvidersManager reads through the entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecr_provider import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "ecr-report",
+        "name": "Amazon ECR report",
+        "description": "Cost, vulnerability and usage reports for Amazon ECR, loaded to S3 and Athena.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Amazon ECR report",
+                "external-doc-url": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/",
+                "tags": ["aws"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Amazon ECR report",
+                "python-modules": [
+                    "ecr_provider.operators.registry_report",
+                    "ecr_provider.operators.athena_partitions",
+                    "ecr_provider.operators.threshold_notification",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Amazon ECR report",
+                "python-modules": ["ecr_provider.sensors.storage_threshold"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Amazon ECR report",
+                "python-modules": ["ecr_provider.hooks.ecr_registry"],
+            }
+        ],
+    }

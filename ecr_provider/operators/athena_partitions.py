@@ -1,0 +1,76 @@
+"""Make a report date queryable in Athena: database, tables and the date's partitions, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+
+from ecr_provider.aws.glue_catalog import ReportCatalog
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.settings import check_bucket, check_database, check_prefix
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
+    """
+    Ensure the Glue database and one table per report exist, then register ``report_date``.
+
+    Registering a date twice is harmless; a table whose columns changed is updated in place.
+
+    :param database: Glue database name (templated)
+    :param report_bucket: S3 bucket of the data lake (templated)
+    :param report_prefix: key prefix of the reports (templated)
+    :param report_date: ``YYYY-MM-DD`` partition to register (templated)
+    :param reports: which reports to register; all by default
+    """
+
+    aws_hook_class = GlueCatalogHook
+    template_fields: Sequence[str] = aws_template_fields(
+        "database", "report_bucket", "report_prefix", "report_date"
+    )
+
+    def __init__(
+        self,
+        *,
+        database: str,
+        report_bucket: str,
+        report_date: str,
+        report_prefix: str = "ecr-reports",
+        reports: Sequence[str] = tuple(REPORTS),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        unknown = sorted(set(reports) - set(REPORTS))
+        if unknown:
+            raise ValueError(f"unknown report(s) {unknown}; known: {sorted(REPORTS)}")
+        self.database = database
+        self.report_bucket = report_bucket
+        self.report_prefix = report_prefix
+        self.report_date = report_date
+        self.reports = tuple(reports)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        catalog = ReportCatalog(
+            glue=self.hook.conn,
+            database=check_database(self.database),
+            bucket=check_bucket(self.report_bucket),
+            prefix=check_prefix(self.report_prefix),
+        )
+        report_date = check_report_date(self.report_date)
+        catalog.ensure_database()
+        outcome: dict[str, Any] = {"database": catalog.database, "report_date": report_date, "tables": {}}
+        for report in self.reports:
+            table = catalog.ensure_table(report)
+            partition = catalog.register_partition(report, report_date)
+            self.log.info(
+                "%s.%s: table %s, partition %s %s", catalog.database, report, table, report_date, partition
+            )
+            outcome["tables"][report] = {"table": table, "partition": partition}
+        return outcome

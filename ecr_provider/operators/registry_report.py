@@ -1,0 +1,107 @@
+"""Extract one registry (an account in a region), transform it into both reports and load them to S3."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY
+from ecr_provider.aws.errors import describe_failure
+from ecr_provider.core.layout import check_report_date, report_key
+from ecr_provider.core.pricing import storage_price
+from ecr_provider.core.settings import check_as_of, check_bucket, check_concurrency, check_prefix, check_price
+from ecr_provider.core.transform import ReportContext
+from ecr_provider.hooks.ecr_registry import EcrRegistryHook
+from ecr_provider.report_files import write_registry_report
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
+    """
+    Write the repositories and images reports of one registry to S3, one object per report.
+
+    The rows stream from ECR to a local file and from there to S3; only the object keys and a
+    small tally are returned (XCom), never rows. A rerun of a report date overwrites the same keys.
+
+    :param report_bucket: S3 bucket of the data lake (templated)
+    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
+    :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
+    :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
+    :param price_per_gb_month: storage price override in USD, empty for the default (templated)
+    :param max_concurrency: repositories read at once
+    """
+
+    aws_hook_class = EcrRegistryHook
+    template_fields: Sequence[str] = aws_template_fields(
+        "report_bucket", "report_prefix", "report_date", "as_of", "price_per_gb_month"
+    )
+    ui_color = "#f7a35c"
+
+    def __init__(
+        self,
+        *,
+        report_bucket: str,
+        report_date: str,
+        as_of: str,
+        report_prefix: str = "ecr-reports",
+        price_per_gb_month: str | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.report_bucket = report_bucket
+        self.report_prefix = report_prefix
+        self.report_date = report_date
+        self.as_of = as_of
+        self.price_per_gb_month = price_per_gb_month
+        self.max_concurrency = check_concurrency(max_concurrency)
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "max_concurrency": self.max_concurrency}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
+        report_date = check_report_date(self.report_date)
+        report_context = ReportContext(
+            as_of=check_as_of(self.as_of, now=datetime.now(UTC)),
+            price_per_gb_month=storage_price(check_price(self.price_per_gb_month)),
+        )
+        region = self.hook.conn_region_name
+        try:
+            account_id = self.hook.account_id
+        except (ClientError, BotoCoreError) as error:
+            raise describe_failure(error, "sts") from error
+        s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        keys: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
+            report = write_registry_report([self.hook.registry_reader()], report_context, Path(workdir))
+            for name, path in report.files.items():
+                keys[name] = report_key(prefix, name, report_date, account_id, region)
+                try:
+                    s3.load_file(path, keys[name], bucket_name=bucket, replace=True)
+                except (ClientError, BotoCoreError) as error:
+                    raise describe_failure(error, "s3", f"s3://{bucket}/{keys[name]}") from error
+        summary = {"account_id": account_id, "region": region, "report_date": report_date, "keys": keys}
+        summary.update(report.summary())
+        self.log.info(
+            "Registry %s/%s: %d repositories, %d images, USD %s per month; %d skipped",
+            account_id,
+            region,
+            report.tally.repositories,
+            report.tally.images,
+            summary["monthly_cost_usd"],
+            len(report.skipped),
+        )
+        return summary
