@@ -63,6 +63,11 @@ with DAG(
         as_of = context.get("data_interval_end") or dag_run.run_after
         return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
 
+    @task
+    def registry_targets(regions: list[str]) -> list[str]:
+        """The registries to read, one mapped report task each."""
+        return regions
+
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
@@ -74,7 +79,7 @@ with DAG(
         as_of=run["as_of"],
         price_per_gb_month=run["price_per_gb_month"],
         max_concurrency=DEFAULTS["max_concurrency"],
-    ).expand(region_name=run["regions"])
+    ).expand(region_name=registry_targets(run["regions"]))
 
     partitions = AthenaReportPartitionsOperator(
         task_id="register_partitions",

@@ -1,0 +1,114 @@
+"""``ecr-report``: both reports of one or more regions as CSV files in a folder, without Airflow.
+
+What the original container did, on the same core as the operators. Credentials come from the
+standard AWS chain, so profiles, roles and ``AWS_ENDPOINT_URL`` all work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY, RegistryReader, ecr_client_config
+from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.pricing import storage_price
+from ecr_provider.core.settings import check_as_of, check_concurrency, check_price, check_regions
+from ecr_provider.core.transform import ReportContext
+from ecr_provider.report_files import write_registry_report
+
+log = logging.getLogger("ecr_report")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad input: one line on stderr and exit code 2, no usage dump or traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"ecr-report: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ecr-report", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--output-dir", required=True, type=Path, help="folder for the two CSV files")
+    parser.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        help="AWS region to report (repeatable); default: the session's region",
+    )
+    parser.add_argument("--as-of", help="ISO-8601 time 'days since' is measured to; default: now")
+    parser.add_argument(
+        "--decimal-separator",
+        default=os.environ.get("DECIMAL_SEPARATOR", "."),
+        help="'.' (default, ',' delimiter) or ',' (';' delimiter); env DECIMAL_SEPARATOR",
+    )
+    parser.add_argument("--price-per-gb-month", help="storage price override in USD per GB-month")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="repositories read at once"
+    )
+    return parser
+
+
+def _log_level() -> int:
+    verbosity = os.environ.get("LOG_VERBOSITY", "INFO").upper()
+    if verbosity not in LOG_LEVELS:
+        raise ValueError(f"LOG_VERBOSITY {verbosity!r} is not one of {', '.join(LOG_LEVELS)}")
+    return int(getattr(logging, verbosity))
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        logging.basicConfig(
+            level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        )
+        csv_format = CsvFormat(args.decimal_separator)
+        now = datetime.now(UTC)
+        context = ReportContext(
+            as_of=check_as_of(args.as_of or now.isoformat(), now=now),
+            price_per_gb_month=storage_price(check_price(args.price_per_gb_month)),
+        )
+        concurrency = check_concurrency(args.max_concurrency)
+        session = boto3.Session()
+        regions = check_regions(args.regions or ([session.region_name] if session.region_name else []))
+    except ValueError as error:
+        parser.exit(2, f"ecr-report: error: {error}\n")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    readers = [
+        RegistryReader(
+            session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
+        )
+        for region in regions
+    ]
+    try:
+        report = write_registry_report(readers, context, args.output_dir, csv_format)
+    except (AwsCallError, ClientError, BotoCoreError) as error:
+        parser.exit(1, f"ecr-report: error: {error}\n")
+    tally = report.tally
+    for skipped in report.skipped:
+        log.warning("skipped repository %s: %s", skipped.name, skipped.reason)
+    log.info(
+        "%d repositories, %d images, USD %s per month -> %s",
+        tally.repositories,
+        tally.images,
+        tally.as_dict()["monthly_cost_usd"],
+        ", ".join(str(path) for path in report.files.values()),
+    )
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
