@@ -57,9 +57,7 @@ with DAG(
         """Validate before any AWS call; the as-of time is the data interval's end, never the wall clock."""
         context = get_current_context()
         dag_run = context["dag_run"]
-        settings = ReportSettings.resolve(
-            Variable.get(CONFIG_VARIABLE, default=None, deserialize_json=True), dag_run.conf or {}
-        )
+        settings = ReportSettings.resolve(Variable.get(CONFIG_VARIABLE, default=""), dag_run.conf or {})
         as_of = context.get("data_interval_end") or dag_run.run_after
         return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
 

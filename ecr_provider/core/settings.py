@@ -6,6 +6,7 @@ caught in the first task, not halfway through a registry.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -109,11 +110,15 @@ class ReportSettings:
     max_concurrency: int
 
     @classmethod
-    def resolve(cls, configured: Mapping[str, Any] | None, explicit: Mapping[str, Any]) -> ReportSettings:
-        """Defaults, then the deployment's configuration, then what this run was triggered with."""
-        if configured is not None and not isinstance(configured, Mapping):
+    def resolve(cls, configured: str, explicit: Mapping[str, Any]) -> ReportSettings:
+        """Defaults, then the deployment's JSON configuration (may be empty), then the run's own params."""
+        try:
+            parsed = json.loads(configured) if configured.strip() else {}
+        except ValueError as error:
+            raise ValueError(f"configured settings {configured!r} are not valid JSON: {error}") from None
+        if not isinstance(parsed, Mapping):
             raise ValueError(f"configured settings must be a JSON object, got {configured!r}")
-        return cls.from_mapping({**(configured or {}), **explicit})
+        return cls.from_mapping({**parsed, **explicit})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ReportSettings:
