@@ -1,0 +1,161 @@
+"""``make demo``: the ``ecr_report`` DAG end to end against the local emulator, reports in ./reports/.
+
+Starts the emulator with the demo registry in a child process, runs ``airflow dags test`` with a
+SQLite metadata database under ``.airflow/``, then shows what a user would look at: the S3 objects,
+the Athena partitions, the costliest repositories and the SNS alert as an SQS subscriber got it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
+
+from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+DEMO_SETTINGS: dict[str, Any] = {
+    "regions": [REGION],
+    "report_prefix": "ecr-reports",
+    "athena_database": "ecr_reports",
+    "storage_threshold_gb": 5,
+    "repository_thresholds_gb": {"platform/*": 20},
+}
+
+
+@contextmanager
+def running_emulator(as_of: datetime) -> Iterator[str]:
+    """The emulator in a child process, so the DAG talks to it over HTTP exactly as to AWS."""
+    command = [
+        sys.executable,
+        "-m",
+        "ecr_provider.emulator.server",
+        "--seed-demo",
+        "--as-of",
+        as_of.isoformat(),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(READY_MARKER):
+                yield line.split()[1]
+                break
+        else:
+            raise RuntimeError(f"the emulator exited with code {process.wait()} before it was ready")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def airflow_env(endpoint_url: str) -> dict[str, str]:
+    home = REPO_ROOT / ".airflow"
+    home.mkdir(exist_ok=True)
+    connection = {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": REGION}}
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    environment.update({name.upper(): value for name, value in DUMMY_CREDENTIALS.items()})
+    environment.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        AIRFLOW_CONN_AWS_DEFAULT=json.dumps(connection),
+        AWS_DEFAULT_REGION=REGION,
+    )
+    return environment
+
+
+def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any]) -> None:
+    environment = airflow_env(endpoint_url)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    log_path = REPO_ROOT / ".airflow" / "demo-dag-test.log"
+    with log_path.open("w") as log:
+        subprocess.run([airflow, "db", "migrate"], env=environment, stdout=log, stderr=log, check=True)
+        result = subprocess.run(
+            [airflow, "dags", "test", "ecr_report", report_date, "--conf", json.dumps(conf)],
+            env=environment,
+            stdout=log,
+            stderr=log,
+            check=False,
+        )
+    if result.returncode != 0:
+        print(log_path.read_text()[-6000:], file=sys.stderr)
+        raise SystemExit(f"the ecr_report DAG failed (exit {result.returncode}); full log: {log_path}")
+
+
+def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
+    s3 = client("s3", endpoint_url, REGION)
+    out = REPO_ROOT / "reports"
+    out.mkdir(exist_ok=True)
+    keys: dict[str, list[str]] = {}
+    for report in ("repositories_summary", "images_summary"):
+        prefix = f"{DEMO_SETTINGS['report_prefix']}/{report}/report_date={report_date}/"
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        keys[report] = sorted(item["Key"] for item in listed)
+        with (out / f"{report}.csv").open("wb") as target:
+            for index, key in enumerate(keys[report]):
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                target.write(body if index == 0 else body.split(b"\r\n", 1)[1])
+    return keys
+
+
+def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> None:
+    keys = download_reports(endpoint_url, bucket, report_date)
+    print("\nReports in S3:")
+    for report_keys in keys.values():
+        for key in report_keys:
+            print(f"  s3://{bucket}/{key}")
+    glue = client("glue", endpoint_url, REGION)
+    print("\nAthena (Glue) partitions:")
+    for report in keys:
+        for partition in glue.get_partitions(DatabaseName=DEMO_SETTINGS["athena_database"], TableName=report)[
+            "Partitions"
+        ]:
+            print(f"  {DEMO_SETTINGS['athena_database']}.{report} report_date={partition['Values'][0]}")
+    with (REPO_ROOT / "reports" / "repositories_summary.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]
+    print(f"\nFive costliest of {len(rows)} repositories (USD per month):")
+    for row in costliest:
+        print(
+            f"  {row['monthlyStorageCost(USD)']:>9}  {row['repositoryName']:<34} "
+            f"{row['totalSize(MB)']:>10} MB, last pull: {row['daysSinceLastPull'] or 'never'} days ago"
+        )
+    notifications = receive_notifications(endpoint_url, REGION, queue_url)
+    print(f"\nSNS notifications received by the SQS subscriber: {len(notifications)}")
+    for envelope in notifications:
+        print(f"  Subject: {envelope['Subject']}")
+        for line in envelope["Message"].splitlines():
+            print(f"    {line}")
+    print(f"\nOpen the reports: {REPO_ROOT / 'reports'}/repositories_summary.csv and images_summary.csv")
+
+
+def main() -> None:
+    started = time.monotonic()
+    as_of = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    report_date = as_of.date().isoformat()
+    with running_emulator(as_of) as endpoint_url:
+        destination = create_report_destination(endpoint_url, REGION)
+        conf = {**DEMO_SETTINGS, "report_bucket": destination.bucket, "sns_topic_arn": destination.topic_arn}
+        print(f"Emulator at {endpoint_url}; running the ecr_report DAG for {report_date} ...", flush=True)
+        run_dag(endpoint_url, report_date, conf)
+        show(endpoint_url, destination.bucket, report_date, destination.queue_url)
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
