@@ -24,7 +24,7 @@ class Alert:
 
 def _line(breach: Breach) -> str:
     days = breach.days_since_last_pull
-    pulled = f"last pulled {days} days ago" if days else "never pulled" if days == "" else "pulled today"
+    pulled = {"": "never pulled", "0": "last pulled today"}.get(days, f"last pulled {days} days ago")
     return (
         f"- {breach.repository_name} ({breach.account_id} {breach.region}): "
         f"{breach.size_gb.quantize(Decimal('0.01'))} GB > threshold {breach.threshold_gb} GB, "

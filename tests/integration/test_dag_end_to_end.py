@@ -1,0 +1,212 @@
+"""The ecr_report DAG end to end in the emulator: S3 objects, CSV content, partitions, the SNS alert."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecr_provider.cli import run as run_cli
+from ecr_provider.core.units import GB, MB
+from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
+from ecr_provider.emulator.server import Emulator, client
+from tests.core.test_transform import SEED_FIRST_IMAGE_COLUMNS, SEED_FIRST_REPOSITORY_COLUMNS
+from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "ecr-reports"
+THRESHOLD_GB = 5
+OVERRIDES = {"platform/*": 20}
+
+
+def conf(destination: ReportDestination, **overrides: Any) -> dict[str, Any]:
+    return {
+        "regions": [REGION],
+        "report_bucket": destination.bucket,
+        "report_prefix": PREFIX,
+        "storage_threshold_gb": THRESHOLD_GB,
+        "repository_thresholds_gb": OVERRIDES,
+        "sns_topic_arn": destination.topic_arn,
+        **overrides,
+    }
+
+
+def key(report: str, account_id: str, report_date: str = REPORT_DATE) -> str:
+    return f"{PREFIX}/{report}/report_date={report_date}/{account_id}-{REGION}.csv"
+
+
+def read_object(emulator: Emulator, bucket: str, object_key: str) -> bytes:
+    body: bytes = (
+        client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=object_key)["Body"].read()
+    )
+    return body
+
+
+def rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def expected_over_threshold(registry: DemoRegistry) -> set[str]:
+    """Independent of the code under test: the last matching pattern wins, billable = image sizes."""
+    over = set()
+    for repository in registry.repositories:
+        threshold = THRESHOLD_GB
+        for pattern, gb in OVERRIDES.items():
+            if fnmatch.fnmatchcase(repository.name, pattern):
+                threshold = gb
+        if repository.total_size_bytes > threshold * GB:
+            over.add(repository.name)
+    return over
+
+
+def listed_repositories(message: str) -> set[str]:
+    return {line[2:].split(" (", 1)[0] for line in message.splitlines() if line.startswith("- ")}
+
+
+@pytest.fixture(scope="module")
+def first_run(run_dag: RunDag, destination: ReportDestination, emulator: Emulator) -> dict[str, Any]:
+    run_dag(conf(destination))
+    return {"notifications": receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)}
+
+
+def test_reports_land_under_the_spec_layout_with_the_seed_headers(
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
+) -> None:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    listed = s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/")["Contents"]
+    assert sorted(item["Key"] for item in listed) == [
+        key("images_summary", demo_registry.account_id),
+        key("repositories_summary", demo_registry.account_id),
+    ]
+    repositories = read_object(
+        emulator, destination.bucket, key("repositories_summary", demo_registry.account_id)
+    )
+    images = read_object(emulator, destination.bucket, key("images_summary", demo_registry.account_id))
+    assert repositories.startswith((",".join(SEED_FIRST_REPOSITORY_COLUMNS) + ",").encode())
+    assert images.startswith((",".join(SEED_FIRST_IMAGE_COLUMNS) + ",").encode())
+
+
+def test_repository_rows_match_what_was_seeded(
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
+) -> None:
+    data = read_object(emulator, destination.bucket, key("repositories_summary", demo_registry.account_id))
+    by_name = {row["repositoryName"]: row for row in rows(data)}
+    assert set(by_name) == {repository.name for repository in demo_registry.repositories}
+    for seeded in demo_registry.repositories:
+        row = by_name[seeded.name]
+        total = seeded.total_size_bytes
+        assert row["totalImages"] == str(len(seeded.images)), seeded.name
+        assert row["totalSizeBytes"] == str(total)
+        assert Decimal(row["totalSize(MB)"]) == round(Decimal(total) / MB, 2)
+        assert abs(
+            Decimal(row["monthlyStorageCost(USD)"]) - Decimal(total) / GB * Decimal("0.10")
+        ) <= Decimal("0.00005")
+        assert row["scanOnPush"] == ("true" if seeded.scan_on_push else "false")
+        assert row["untaggedImages"] == str(sum(not image.tags for image in seeded.images))
+        assert row["archivedImages"] == str(sum(image.status == "ARCHIVED" for image in seeded.images))
+        if seeded.last_pull is None:
+            assert (row["hasBeenPulled"], row["lastRecordedPullTime"], row["daysSinceLastPull"]) == (
+                "false",
+                "",
+                "",
+            )
+        else:
+            assert row["hasBeenPulled"] == "true"
+            assert row["lastRecordedPullTime"] == seeded.last_pull.strftime("%Y-%m-%d %H:%M:%S")
+            assert row["daysSinceLastPull"] == str((AS_OF - seeded.last_pull).days)
+        if seeded.lifecycle_policy is None:
+            assert row["lifecyclePolicyText"] == ""
+        else:
+            assert json.loads(row["lifecyclePolicyText"]) == json.loads(seeded.lifecycle_policy)
+        assert row["asOf"] == "2026-11-20 00:00:00"
+
+
+def test_image_rows_match_what_was_seeded(
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
+) -> None:
+    data = read_object(emulator, destination.bucket, key("images_summary", demo_registry.account_id))
+    by_digest = {(row["repositoryName"], row["imageDigest"]): row for row in rows(data)}
+    assert len(by_digest) == len(demo_registry.images)
+    for seeded in demo_registry.images:
+        row = by_digest[(seeded.repository_name, seeded.digest)]
+        assert row["imageSizeBytes"] == str(seeded.size_bytes)
+        assert json.loads(row["imageTags"]) == list(seeded.tags)
+        assert row["imageStatus"] == seeded.status
+        assert row["imageScanStatus"] == seeded.scan_status
+        if seeded.severity_counts is None:
+            assert row["findingSeverityCounts"] == ""
+        else:
+            assert json.loads(row["findingSeverityCounts"]) == {
+                k: v for k, v in seeded.severity_counts.items() if v
+            }
+            assert row["findingsCritical"] == str(seeded.severity_counts.get("CRITICAL", 0))
+
+
+def test_partitions_and_one_alert_naming_exactly_the_repositories_over_threshold(
+    first_run: dict[str, Any], emulator: Emulator, demo_registry: DemoRegistry
+) -> None:
+    glue = client("glue", emulator.endpoint_url, REGION)
+    for table in ("repositories_summary", "images_summary"):
+        partitions = glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]
+        assert [p["Values"] for p in partitions] == [[REPORT_DATE]]
+        assert partitions[0]["StorageDescriptor"]["Location"] == (
+            f"s3://ecr-reports-demo/{PREFIX}/{table}/report_date={REPORT_DATE}/"
+        )
+    notifications = first_run["notifications"]
+    expected = expected_over_threshold(demo_registry)
+    assert 0 < len(expected) < len(demo_registry.repositories)
+    assert len(notifications) == 1
+    assert listed_repositories(notifications[0]["Message"]) == expected
+    assert notifications[0]["Subject"].startswith(f"ECR report {REPORT_DATE}: {len(expected)} repositories")
+
+
+def test_rerun_of_a_date_replaces_the_same_objects_and_partitions(
+    first_run: dict[str, Any],
+    run_dag: RunDag,
+    emulator: Emulator,
+    destination: ReportDestination,
+    demo_registry: DemoRegistry,
+) -> None:
+    keys = [key(report, demo_registry.account_id) for report in ("images_summary", "repositories_summary")]
+    before = [read_object(emulator, destination.bucket, k) for k in keys]
+    run_dag(conf(destination))
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    listed = s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/")["Contents"]
+    assert sorted(item["Key"] for item in listed) == keys
+    assert [read_object(emulator, destination.bucket, k) for k in keys] == before
+    glue = client("glue", emulator.endpoint_url, REGION)
+    for table in ("repositories_summary", "images_summary"):
+        assert len(glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]) == 1
+    receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)
+
+
+def test_no_message_when_no_repository_is_over_threshold(
+    first_run: dict[str, Any], run_dag: RunDag, emulator: Emulator, destination: ReportDestination
+) -> None:
+    result = run_dag(
+        conf(destination, storage_threshold_gb=100_000, repository_thresholds_gb={}), "2026-11-19"
+    )
+    assert "No repository is over its storage threshold" in result.stdout + result.stderr
+    assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []
+
+
+def test_cli_writes_the_same_rows_as_the_dag(
+    first_run: dict[str, Any],
+    emulator: Emulator,
+    destination: ReportDestination,
+    demo_registry: DemoRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    assert run_cli(["--output-dir", str(tmp_path), "--region", REGION, "--as-of", AS_OF.isoformat()]) == 0
+    for report in ("repositories_summary", "images_summary"):
+        from_dag = read_object(emulator, destination.bucket, key(report, demo_registry.account_id))
+        assert (tmp_path / f"{report}.csv").read_bytes() == from_dag
