@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
-
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
 
 if TYPE_CHECKING:

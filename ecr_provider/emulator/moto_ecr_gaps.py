@@ -1,0 +1,151 @@
+"""Fills in what moto's ECR backend leaves out, so the emulator answers like ECR does.
+
+moto serialises any attribute of its model objects named after the snake_case form of a botocore
+output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes DescribeImages return
+``lastRecordedPullTime``. Two behaviours need a patch instead, applied once by :func:`install`:
+
+* ``imageSizeInBytes`` is a moto property computed from the config blob; an explicitly filled
+  compressed size must win.
+* DescribeImages ignores ``filter.imageStatus``; ECR returns only ACTIVE images unless asked for
+  ``ANY``, and a reader that forgets the filter must miss archived images here too.
+
+Everything works on moto's in-memory backend, so it must run in the process serving the emulator.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
+
+import botocore.session
+from moto.backends import get_backend
+from moto.core.responses import ActionResult
+from moto.ecr import models as ecr_models
+from moto.ecr.responses import ECRResponse
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+_SIZE_ATTRIBUTE = "_filled_size_bytes"
+_INSTALLED_MARKER = "_ecr_report_gaps_installed"
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Apply the two moto patches; safe to call any number of times from any thread."""
+    with _install_lock:
+        if getattr(ecr_models.Image, _INSTALLED_MARKER, False):
+            return
+        image_size = _size_preferring_filled(ecr_models.Image.get_image_size_in_bytes)
+        ecr_models.Image.get_image_size_in_bytes = image_size  # type: ignore[method-assign, assignment]
+        describe = _describe_images_by_status(ECRResponse.describe_images)
+        ECRResponse.describe_images = describe  # type: ignore[method-assign, assignment]
+        setattr(ecr_models.Image, _INSTALLED_MARKER, True)
+
+
+def _size_preferring_filled(
+    computed: Callable[[ecr_models.Image], int | None],
+) -> Callable[[ecr_models.Image], int | None]:
+    def get_image_size_in_bytes(image: ecr_models.Image) -> int | None:
+        filled: int | None = image.__dict__.get(_SIZE_ATTRIBUTE)
+        return filled if filled is not None else computed(image)
+
+    return get_image_size_in_bytes
+
+
+def _describe_images_by_status(
+    describe: Callable[[ECRResponse], ActionResult],
+) -> Callable[[ECRResponse], ActionResult]:
+    def describe_images(response: ECRResponse) -> ActionResult:
+        result = describe(response)
+        wanted = (response._get_param("filter") or {}).get("imageStatus", "ACTIVE")
+        if wanted == "ANY":
+            return result
+        details = cast("dict[str, list[ecr_models.Image]]", result.result)["imageDetails"]
+        return ActionResult({"imageDetails": [image for image in details if _status(image) == wanted]})
+
+    return describe_images
+
+
+def _status(image: ecr_models.Image) -> str:
+    return str(getattr(image, "image_status", "ACTIVE"))
+
+
+@cache
+def _enum(shape_name: str) -> frozenset[str]:
+    """Allowed values straight from the ECR service model, so filled data is data ECR can return."""
+    model = botocore.session.get_session().get_service_model("ecr")
+    return frozenset(model.shape_for(shape_name).enum)
+
+
+def _check(value: str, shape_name: str) -> str:
+    allowed = _enum(shape_name)
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not a valid ECR {shape_name}; allowed: {sorted(allowed)}")
+    return value
+
+
+def _backend(account_id: str, region: str) -> ecr_models.ECRBackend:
+    return get_backend("ecr")[account_id][region]
+
+
+def fill_repository(account_id: str, region: str, repository_name: str, *, created_at: datetime) -> None:
+    """moto stamps ``createdAt`` with the wall clock; a demo needs repositories of different ages."""
+    _backend(account_id, region)._get_repository(repository_name).created_at = created_at
+
+
+def fill_image(
+    account_id: str,
+    region: str,
+    repository_name: str,
+    image_digest: str,
+    *,
+    size_bytes: int | None = None,
+    pushed_at: datetime | None = None,
+    last_recorded_pull_time: datetime | None = None,
+    image_status: str | None = None,
+    last_archived_at: datetime | None = None,
+    last_activated_at: datetime | None = None,
+    scan_status: str | None = None,
+    scan_description: str | None = None,
+    scan_completed_at: datetime | None = None,
+    severity_counts: Mapping[str, int] | None = None,
+    artifact_media_type: str | None = None,
+    subject_manifest_digest: str | None = None,
+) -> None:
+    """Set the ImageDetail fields moto never produces; an argument left as None leaves its field alone.
+
+    ``severity_counts`` and ``scan_completed_at`` together make the findings summary (an empty
+    mapping is a scan that found nothing), so they must be given together.
+    """
+    if (severity_counts is None) != (scan_completed_at is None):
+        raise ValueError("severity_counts and scan_completed_at must be given together")
+    if size_bytes is not None and size_bytes < 0:
+        raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
+    install()
+    image = _backend(account_id, region)._get_repository(repository_name)._get_image(None, image_digest)
+    fields: dict[str, Any] = {
+        _SIZE_ATTRIBUTE: size_bytes,
+        "image_pushed_at": pushed_at,
+        "last_recorded_pull_time": last_recorded_pull_time,
+        "image_status": image_status and _check(image_status, "ImageStatus"),
+        "last_archived_at": last_archived_at,
+        "last_activated_at": last_activated_at,
+        "artifact_media_type": artifact_media_type,
+        "subject_manifest_digest": subject_manifest_digest,
+    }
+    if scan_status is not None:
+        status = {"status": _check(scan_status, "ScanStatus")}
+        fields["image_scan_status"] = status | ({"description": scan_description} if scan_description else {})
+    if severity_counts is not None:
+        for severity in severity_counts:
+            _check(severity, "FindingSeverity")
+        fields["image_scan_findings_summary"] = {
+            "imageScanCompletedAt": scan_completed_at,
+            "findingSeverityCounts": dict(severity_counts),
+        }
+    for name, value in fields.items():
+        if value is not None:
+            setattr(image, name, value)

@@ -1,0 +1,176 @@
+"""moto in server mode on loopback, so the real boto3 wire protocol is exercised without an AWS account.
+
+The server runs in this process because the ECR gap filling writes to moto's in-memory backends. It is
+built from the same moto pieces as ``moto.server.ThreadedMotoServer`` (which has no hook for it) so a
+per-request latency can be injected to make concurrency measurable.
+
+Run ``python -m ecr_provider.emulator.server [--port P] [--seed-demo] [--as-of ISO] [--region R]``:
+it prints ``EMULATOR_READY <endpoint_url>`` on stdout once it accepts requests and serves until
+SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from ecr_provider.emulator import moto_ecr_gaps
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from types import FrameType, TracebackType
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from werkzeug.serving import BaseWSGIServer
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+LOOPBACK = "127.0.0.1"
+READY_MARKER = "EMULATOR_READY"
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+
+
+def use_dummy_credentials() -> None:
+    """Make every boto3 client of this process sign with moto's dummy keys, never a real identity."""
+    for name, value in DUMMY_CREDENTIALS.items():
+        os.environ[name.upper()] = value
+
+
+def client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client bound to the emulator, independent of the environment's credentials."""
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **DUMMY_CREDENTIALS)
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """Drops werkzeug's access log line, which would otherwise go to stderr once per request."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+def _delayed(app: WSGIApplication, seconds: float) -> WSGIApplication:
+    def delayed_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        time.sleep(seconds)
+        return app(environ, start_response)
+
+    return delayed_app
+
+
+class Emulator:
+    """A moto server on a loopback port (a free one by default) for the lifetime of a ``with`` block.
+
+    All emulators of a process share moto's backends: state seeded through one is visible in another.
+    """
+
+    def __init__(self, port: int = 0, *, latency_ms: int = 0, log_requests: bool = False) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be between 0 (any free port) and 65535, got {port!r}")
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
+        self._port = port
+        self._latency_seconds = latency_ms / 1000
+        self._handler = MotoRequestHandler if log_requests else _QuietRequestHandler
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() or use it in a with block")
+        return f"http://{self._server.host}:{self._server.port}"
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            raise RuntimeError(f"the emulator is already running at {self.endpoint_url}")
+        use_dummy_credentials()
+        moto_ecr_gaps.install()
+        app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+        if self._latency_seconds:
+            app = _delayed(app, self._latency_seconds)
+        self._server = make_server(LOOPBACK, self._port, app, threaded=True, request_handler=self._handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _aware_datetime(text: str) -> datetime:
+    """A command-line time without an offset is taken as UTC, the unit every report uses."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecr_provider.emulator.server", description="Local AWS emulator (moto)."
+    )
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--region", default="us-east-1", help="region the demo registry is seeded in")
+    parser.add_argument("--seed-demo", action="store_true", help="create the demo ECR registry")
+    parser.add_argument(
+        "--as-of",
+        type=_aware_datetime,
+        default=None,
+        help="ISO time the demo registry's ages are relative to (default: now, UTC)",
+    )
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with Emulator(args.port, latency_ms=args.latency_ms) as emulator:
+        if args.seed_demo:
+            # Imported here: demo_registry imports this module for its clients.
+            from ecr_provider.emulator.demo_registry import seed_demo_registry
+
+            as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
+            registry = seed_demo_registry(emulator.endpoint_url, args.region, as_of)
+            print(f"seeded demo registry: {registry.summary()}", file=sys.stderr, flush=True)
+        print(f"{READY_MARKER} {emulator.endpoint_url}", flush=True)
+        stopping.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
