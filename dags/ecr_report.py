@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, Variable, get_current_context, task
 
+from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.settings import DEFAULTS, ReportSettings
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -57,7 +58,9 @@ with DAG(
         """Validate before any AWS call; the as-of time is the data interval's end, never the wall clock."""
         context = get_current_context()
         dag_run = context["dag_run"]
-        settings = ReportSettings.resolve(Variable.get(CONFIG_VARIABLE, default=""), dag_run.conf or {})
+        settings = ReportSettings.resolve(
+            Variable.get(CONFIG_VARIABLE, default=""), dag_run.conf or {}, known_regions=ecr_regions()
+        )
         as_of = context.get("data_interval_end") or dag_run.run_after
         return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
 

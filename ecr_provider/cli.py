@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY, RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.pricing import storage_price
 from ecr_provider.core.settings import check_as_of, check_concurrency, check_price, check_regions
@@ -58,10 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _log_level() -> int:
-    verbosity = os.environ.get("LOG_VERBOSITY", "INFO").upper()
-    if verbosity not in LOG_LEVELS:
+    verbosity = os.environ.get("LOG_VERBOSITY", "INFO")
+    if verbosity.upper() not in LOG_LEVELS:
         raise ValueError(f"LOG_VERBOSITY {verbosity!r} is not one of {', '.join(LOG_LEVELS)}")
-    return int(getattr(logging, verbosity))
+    return int(getattr(logging, verbosity.upper()))
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -79,8 +80,10 @@ def run(argv: list[str] | None = None) -> int:
         )
         concurrency = check_concurrency(args.max_concurrency)
         session = boto3.Session()
-        regions = check_regions(args.regions or ([session.region_name] if session.region_name else []))
-    except ValueError as error:
+        regions = check_regions(
+            args.regions or ([session.region_name] if session.region_name else []), ecr_regions()
+        )
+    except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
     args.output_dir.mkdir(parents=True, exist_ok=True)
     readers = [

@@ -117,10 +117,13 @@ class ReportCatalog:
 
 
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    descriptor = current.get("StorageDescriptor", {})
-    return bool(
-        descriptor.get("Columns") != wanted["StorageDescriptor"]["Columns"]
-        or descriptor.get("Location") != wanted["StorageDescriptor"]["Location"]
+    """Glue adds bookkeeping of its own to what it returns, so only what this module sets is compared."""
+    descriptor, wanted_descriptor = current.get("StorageDescriptor", {}), wanted["StorageDescriptor"]
+    serde, wanted_serde = descriptor.get("SerdeInfo", {}), wanted_descriptor["SerdeInfo"]
+    return (
+        any(descriptor.get(field) != wanted_descriptor[field] for field in ("Columns", "Location"))
         or current.get("PartitionKeys") != wanted["PartitionKeys"]
-        or descriptor.get("SerdeInfo", {}).get("SerializationLibrary") != OPEN_CSV_SERDE
+        or not wanted["Parameters"].items() <= current.get("Parameters", {}).items()
+        or serde.get("SerializationLibrary") != wanted_serde["SerializationLibrary"]
+        or not wanted_serde["Parameters"].items() <= serde.get("Parameters", {}).items()
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,16 +39,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_region(region: object) -> str:
-    if not isinstance(region, str) or not REGION.match(region):
-        raise ValueError(f"region {region!r} is not an AWS region name such as 'us-east-1'")
+def check_region(region: object, known: Collection[str] = ()) -> str:
+    """Shape always; membership too when the caller knows the regions (botocore's list, via the aws layer)."""
+    if not isinstance(region, str) or not REGION.match(region) or (known and region not in known):
+        raise ValueError(
+            f"region {region!r} is not an AWS region where ECR is available, such as 'us-east-1'"
+        )
     return region
 
 
-def check_regions(regions: object) -> tuple[str, ...]:
+def check_regions(regions: object, known: Collection[str] = ()) -> tuple[str, ...]:
     if isinstance(regions, str) or not isinstance(regions, Sequence) or not regions:
         raise ValueError(f"regions must be a non-empty list of AWS region names, got {regions!r}")
-    return tuple(dict.fromkeys(check_region(region) for region in regions))
+    return tuple(dict.fromkeys(check_region(region, known) for region in regions))
 
 
 def check_bucket(bucket: object) -> str:
@@ -110,7 +113,9 @@ class ReportSettings:
     max_concurrency: int
 
     @classmethod
-    def resolve(cls, configured: str, explicit: Mapping[str, Any]) -> ReportSettings:
+    def resolve(
+        cls, configured: str, explicit: Mapping[str, Any], known_regions: Collection[str] = ()
+    ) -> ReportSettings:
         """Defaults, then the deployment's JSON configuration (may be empty), then the run's own params."""
         try:
             parsed = json.loads(configured) if configured.strip() else {}
@@ -118,10 +123,10 @@ class ReportSettings:
             raise ValueError(f"configured settings {configured!r} are not valid JSON: {error}") from None
         if not isinstance(parsed, Mapping):
             raise ValueError(f"configured settings must be a JSON object, got {configured!r}")
-        return cls.from_mapping({**parsed, **explicit})
+        return cls.from_mapping({**parsed, **explicit}, known_regions)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ReportSettings:
+    def from_mapping(cls, values: Mapping[str, Any], known_regions: Collection[str] = ()) -> ReportSettings:
         unknown = sorted(set(values) - set(DEFAULTS))
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(DEFAULTS)}")
@@ -130,7 +135,7 @@ class ReportSettings:
         if conn_id is not None and not isinstance(conn_id, str):
             raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
         return cls(
-            regions=check_regions(merged["regions"]),
+            regions=check_regions(merged["regions"], known_regions),
             report_bucket=check_bucket(merged["report_bucket"]),
             report_prefix=check_prefix(merged["report_prefix"]),
             athena_database=check_database(merged["athena_database"]),

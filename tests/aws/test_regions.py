@@ -1,0 +1,26 @@
+"""Region names are checked against botocore's ECR endpoint data, before any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.core.settings import ReportSettings, check_regions
+
+
+def test_known_regions_cover_every_partition() -> None:
+    regions = ecr_regions()
+    assert {"us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"} <= regions
+    assert "xx-nowhere-1" not in regions
+
+
+@pytest.mark.parametrize("region", ["xx-nowhere-1", "eu-west-9", "us-east-3"])
+def test_a_well_formed_but_unknown_region_is_rejected(region: str) -> None:
+    with pytest.raises(ValueError, match=repr(region)):
+        check_regions(["us-east-1", region], ecr_regions())
+    with pytest.raises(ValueError, match=repr(region)):
+        ReportSettings.from_mapping({"report_bucket": "reports", "regions": [region]}, ecr_regions())
+
+
+def test_known_regions_pass_in_order_without_duplicates() -> None:
+    assert check_regions(["eu-west-1", "us-east-1", "eu-west-1"], ecr_regions()) == ("eu-west-1", "us-east-1")

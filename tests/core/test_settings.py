@@ -1,0 +1,240 @@
+"""ReportSettings: every bad input is refused with a message naming it; good input is normalised."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ecr_provider.core.settings import DEFAULTS, ReportSettings, check_as_of
+from ecr_provider.core.thresholds import ThresholdPolicy
+
+BUCKET = "ecr-report-bucket"
+NAN = float("nan")
+
+# (setting, bad value, the text the error must contain: the value's repr unless said otherwise)
+BAD_INPUTS: list[tuple[str, Any, str]] = [
+    ("regions", ["us-east-x"], "'us-east-x'"),
+    ("regions", ["US-EAST-1"], "'US-EAST-1'"),
+    ("regions", [""], "''"),
+    ("regions", ["us-east-1", "eu-west-1", "mars-1"], "'mars-1'"),
+    ("regions", [], "[]"),
+    ("regions", "us-east-1", "'us-east-1'"),
+    ("regions", None, "None"),
+    ("report_bucket", "My_Bucket", "'My_Bucket'"),
+    ("report_bucket", "ab", "'ab'"),
+    ("report_bucket", "a..b", "'a..b'"),
+    ("report_bucket", "192.168.1.1", "'192.168.1.1'"),
+    ("report_bucket", "-bucket", "'-bucket'"),
+    ("report_bucket", "bucket-", "'bucket-'"),
+    ("report_bucket", "b" * 64, repr("b" * 64)),
+    ("report_prefix", "/reports", "'/reports'"),
+    ("report_prefix", "reports/", "'reports/'"),
+    ("report_prefix", "ecr//reports", "'ecr//reports'"),
+    ("athena_database", "ECR-Reports", "'ECR-Reports'"),
+    ("storage_threshold_gb", -1, "-1"),
+    ("storage_threshold_gb", "-0.5", "'-0.5'"),
+    ("storage_threshold_gb", "ten", "'ten'"),
+    ("storage_threshold_gb", NAN, "nan"),
+    ("storage_threshold_gb", "NaN", "'NaN'"),
+    ("storage_threshold_gb", "Infinity", "'Infinity'"),
+    ("storage_threshold_gb", True, "True"),
+    ("storage_threshold_gb", None, "None"),
+    ("repository_thresholds_gb", ["team-*"], "['team-*']"),
+    ("repository_thresholds_gb", "team-*=5", "'team-*=5'"),
+    ("repository_thresholds_gb", {"team-[a": 5}, "'team-[a'"),
+    ("repository_thresholds_gb", {"": 5}, "''"),
+    ("repository_thresholds_gb", {"team-*": -5}, "-5"),
+    ("repository_thresholds_gb", {"team-*": "lots"}, "'lots'"),
+    ("repository_thresholds_gb", {"team-*": False}, "False"),
+    ("sns_topic_arn", "not-an-arn", "'not-an-arn'"),
+    ("sns_topic_arn", "arn:aws:sns:us-east-1:1234:alerts", "'arn:aws:sns:us-east-1:1234:alerts'"),
+    (
+        "sns_topic_arn",
+        "arn:aws:sqs:us-east-1:123456789012:alerts",
+        "'arn:aws:sqs:us-east-1:123456789012:alerts'",
+    ),
+    ("max_concurrency", 0, "0"),
+    ("max_concurrency", 65, "65"),
+    ("max_concurrency", "8", "'8'"),
+    ("max_concurrency", 2.5, "2.5"),
+    ("max_concurrency", True, "True"),
+    ("price_per_gb_month", 0, "0"),
+    ("price_per_gb_month", "0", "'0'"),
+    ("price_per_gb_month", -0.1, "-0.1"),
+    ("price_per_gb_month", "cheap", "'cheap'"),
+    ("aws_conn_id", 42, "42"),
+    ("regionz", ["us-east-1"], "'regionz'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    BAD_INPUTS,
+    ids=[f"{setting}={value!r}"[:60] for setting, value, _ in BAD_INPUTS],
+)
+def test_bad_input_is_refused_naming_the_value(setting: str, value: Any, named: str) -> None:
+    values = {"report_bucket": BUCKET, setting: value}
+
+    with pytest.raises(ValueError, match=re.escape(named)):
+        ReportSettings.from_mapping(values)
+
+
+def test_unknown_setting_error_lists_the_allowed_names() -> None:
+    with pytest.raises(ValueError, match="unknown setting") as caught:
+        ReportSettings.from_mapping({"report_bucket": BUCKET, "regionz": ["us-east-1"]})
+    message = str(caught.value)
+    assert "'regionz'" in message
+    assert all(repr(name) in message for name in DEFAULTS)
+
+
+def test_defaults_fill_everything_but_the_bucket() -> None:
+    settings = ReportSettings.from_mapping({"report_bucket": BUCKET})
+
+    assert settings == ReportSettings(
+        regions=("us-east-1",),
+        report_bucket=BUCKET,
+        report_prefix="ecr-reports",
+        athena_database="ecr_reports",
+        thresholds=ThresholdPolicy(Decimal(50)),
+        sns_topic_arn="",
+        aws_conn_id="aws_default",
+        price_per_gb_month=None,
+        max_concurrency=8,
+    )
+
+
+def test_good_input_is_normalised() -> None:
+    settings = ReportSettings.from_mapping(
+        {
+            "regions": ["eu-west-1", "us-gov-west-1", "eu-west-1"],
+            "report_bucket": "reports.example-1",
+            "report_prefix": "",
+            "storage_threshold_gb": "12.5",
+            "repository_thresholds_gb": {"team-*": 5, "team-a/*": "20"},
+            "sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:ecr-alerts.fifo",
+            "aws_conn_id": "",
+            "price_per_gb_month": "0.11",
+            "max_concurrency": 64,
+        }
+    )
+
+    assert settings.regions == ("eu-west-1", "us-gov-west-1")
+    assert settings.report_prefix == ""
+    assert settings.thresholds == ThresholdPolicy(
+        Decimal("12.5"), (("team-*", Decimal(5)), ("team-a/*", Decimal(20)))
+    )
+    assert settings.aws_conn_id is None
+    assert settings.price_per_gb_month == Decimal("0.11")
+    assert settings.max_concurrency == 64
+
+
+def test_resolve_explicit_params_override_configured_which_override_defaults() -> None:
+    configured = json.dumps(
+        {
+            "report_bucket": "configured-bucket",
+            "regions": ["eu-central-1"],
+            "storage_threshold_gb": 10,
+            "max_concurrency": 4,
+        }
+    )
+    explicit = {"storage_threshold_gb": 20, "report_prefix": "adhoc"}
+
+    settings = ReportSettings.resolve(configured, explicit)
+
+    assert settings.report_bucket == "configured-bucket"  # configured only
+    assert settings.regions == ("eu-central-1",)  # configured over default
+    assert settings.max_concurrency == 4
+    assert settings.thresholds.global_gb == Decimal(20)  # explicit over configured
+    assert settings.report_prefix == "adhoc"  # explicit over default
+    assert settings.athena_database == "ecr_reports"  # default
+
+
+@pytest.mark.parametrize("configured", ["", "  \n", "{}"])
+def test_resolve_with_empty_configuration_uses_defaults(configured: str) -> None:
+    settings = ReportSettings.resolve(configured, {"report_bucket": BUCKET})
+    assert settings == ReportSettings.from_mapping({"report_bucket": BUCKET})
+
+
+@pytest.mark.parametrize("configured", ['["not", "an", "object"]', "{regions: us-east-1}", "42"])
+def test_resolve_refuses_configuration_that_is_not_a_json_object(configured: str) -> None:
+    with pytest.raises(ValueError, match="configured settings") as caught:
+        ReportSettings.resolve(configured, {"report_bucket": BUCKET})
+    assert repr(configured) in str(caught.value)
+
+
+def test_resolve_validates_configured_values() -> None:
+    with pytest.raises(ValueError, match="'us-east-x'"):
+        ReportSettings.resolve('{"regions": ["us-east-x"]}', {"report_bucket": BUCKET})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"report_bucket": BUCKET},
+        {
+            "regions": ["eu-west-1", "ap-southeast-2"],
+            "report_bucket": "reports.example",
+            "report_prefix": "a/b",
+            "athena_database": "finops_ecr",
+            "storage_threshold_gb": 0.5,
+            "repository_thresholds_gb": {"*": 1, "ml-*": "250", "ml-*/cache": 0},
+            "sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:ecr",
+            "aws_conn_id": None,
+            "price_per_gb_month": "0.095",
+            "max_concurrency": 16,
+        },
+    ],
+)
+def test_as_params_round_trips(values: dict[str, Any]) -> None:
+    settings = ReportSettings.from_mapping(values)
+
+    params = settings.as_params()
+
+    assert set(params) == set(DEFAULTS)
+    assert ReportSettings.from_mapping(params) == settings
+    assert ReportSettings.from_mapping(params).as_params() == params
+
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_as_of_in_the_future_is_refused() -> None:
+    future = (NOW + timedelta(hours=1)).isoformat()
+    with pytest.raises(ValueError, match="future") as caught:
+        check_as_of(future, now=NOW)
+    assert repr(future) in str(caught.value)
+
+
+def test_as_of_within_clock_skew_is_accepted() -> None:
+    assert check_as_of(NOW + timedelta(minutes=1), now=NOW) == NOW + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-27T00:00:00", datetime(2026, 11, 27, tzinfo=UTC)),
+        (datetime(2026, 11, 27), datetime(2026, 11, 27, tzinfo=UTC)),
+        ("2026-11-27T00:00:00Z", datetime(2026, 11, 27, tzinfo=UTC)),
+        (" 2026-11-26T23:30:00Z ", datetime(2026, 11, 26, 23, 30, tzinfo=UTC)),
+        ("2026-11-27T02:00:00+02:00", datetime(2026, 11, 27, tzinfo=UTC)),
+        (datetime(2026, 11, 27, 2, tzinfo=timezone(timedelta(hours=2))), datetime(2026, 11, 27, tzinfo=UTC)),
+        ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
+    ],
+)
+def test_as_of_is_read_as_utc(value: object, expected: datetime) -> None:
+    moment = check_as_of(value, now=NOW)
+
+    assert moment == expected
+    assert moment.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("garbage", ["yesterday", "", "27/11/2026", "2026-13-01T00:00:00Z", None])
+def test_as_of_garbage_is_refused(garbage: object) -> None:
+    with pytest.raises(ValueError, match="ISO-8601") as caught:
+        check_as_of(garbage, now=NOW)
+    assert repr(garbage) in str(caught.value)

@@ -1,0 +1,207 @@
+"""``ecr-report`` refuses bad input with exit code 2 and one line naming it, before any AWS call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecr_provider import cli
+from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.report import ReportTally
+from ecr_provider.report_files import RegistryReport
+
+UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
+
+
+@dataclass
+class ReportCalls:
+    """What the CLI handed to the report writer; empty when it stopped before any AWS work."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls:
+    """An unreachable AWS endpoint, a clean environment, and a recording stand-in for the report writer."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", UNREACHABLE_ENDPOINT)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("LOG_VERBOSITY", "DECIMAL_SEPARATOR", "AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    recorded = ReportCalls()
+
+    def write_registry_report(
+        readers: Any, context: Any, directory: Path, csv_format: CsvFormat
+    ) -> RegistryReport:
+        recorded.calls.append(
+            {"readers": list(readers), "context": context, "directory": directory, "csv_format": csv_format}
+        )
+        return RegistryReport(files={}, tally=ReportTally())
+
+    monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
+    return recorded
+
+
+def run_expecting_exit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as caught:
+        cli.run(argv)
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("ecr-report: error: ")
+    assert "Traceback" not in captured.err
+    return lines[0]
+
+
+FUTURE = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0).isoformat()
+
+BAD_OPTIONS: list[tuple[list[str], str]] = [
+    (["--decimal-separator", ";"], "';'"),
+    (["--region", "us-east-x"], "'us-east-x'"),
+    (["--region", "us-east-1", "--region", "EU-WEST-1"], "'EU-WEST-1'"),
+    (["--as-of", "yesterday"], "'yesterday'"),
+    (["--as-of", FUTURE], repr(FUTURE)),
+    (["--max-concurrency", "0"], "got 0"),
+    (["--max-concurrency", "65"], "got 65"),
+    (["--max-concurrency", "four"], "'four'"),
+    (["--price-per-gb-month", "-1"], "'-1'"),
+    (["--price-per-gb-month", "0"], "'0'"),
+]
+
+
+@pytest.mark.parametrize(("options", "named"), BAD_OPTIONS, ids=[" ".join(o) for o, _ in BAD_OPTIONS])
+def test_bad_option_exits_2_with_one_line(
+    options: list[str],
+    named: str,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output_dir = tmp_path / "out"
+    argv = ["--output-dir", str(output_dir), *options]
+    if "--region" not in options:
+        argv += ["--region", "us-east-1"]
+
+    line = run_expecting_exit(argv, capsys)
+
+    assert named in line
+    assert not output_dir.exists()
+    assert report_calls.calls == []
+
+
+def test_bad_log_verbosity_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LOG_VERBOSITY", "LOUD")
+    output_dir = tmp_path / "out"
+
+    line = run_expecting_exit(["--output-dir", str(output_dir), "--region", "us-east-1"], capsys)
+
+    assert "LOG_VERBOSITY" in line
+    assert "'LOUD'" in line
+    assert "DEBUG" in line  # what is allowed
+    assert not output_dir.exists()
+    assert report_calls.calls == []
+
+
+def test_bad_decimal_separator_from_environment_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DECIMAL_SEPARATOR", "|")
+    output_dir = tmp_path / "out"
+
+    line = run_expecting_exit(["--output-dir", str(output_dir)], capsys)
+
+    assert "'|'" in line
+    assert not output_dir.exists()
+    assert report_calls.calls == []
+
+
+def test_missing_output_dir_is_named(
+    report_calls: ReportCalls, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = run_expecting_exit(["--region", "us-east-1"], capsys)
+
+    assert "--output-dir" in line
+    assert list(tmp_path.iterdir()) == []
+    assert report_calls.calls == []
+
+
+def test_no_region_anywhere_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    output_dir = tmp_path / "out"
+
+    line = run_expecting_exit(["--output-dir", str(output_dir)], capsys)
+
+    assert "region" in line
+    assert not output_dir.exists()
+    assert report_calls.calls == []
+
+
+def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_path: Path) -> None:
+    """The control case: the same fixture lets valid input through, so the refusals above are real."""
+    output_dir = tmp_path / "out"
+
+    code = cli.run(
+        [
+            "--output-dir",
+            str(output_dir),
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+            "--as-of",
+            "2026-01-02T03:04:05Z",
+            "--decimal-separator",
+            ",",
+            "--max-concurrency",
+            "3",
+        ]
+    )
+
+    assert code == 0
+    assert output_dir.is_dir()
+    (call,) = report_calls.calls
+    assert call["directory"] == output_dir
+    assert call["csv_format"] == CsvFormat(",")
+    assert call["context"].as_of == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    readers = call["readers"]
+    assert [reader.client.meta.region_name for reader in readers] == ["eu-west-1", "us-east-1"]
+    assert {reader.client.meta.endpoint_url for reader in readers} == {UNREACHABLE_ENDPOINT}
+    assert {reader.max_concurrency for reader in readers} == {3}
+
+
+def test_unknown_aws_profile_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    output_dir = tmp_path / "out"
+
+    line = run_expecting_exit(["--output-dir", str(output_dir), "--region", "us-east-1"], capsys)
+
+    assert "no-such-profile" in line
+    assert not output_dir.exists()
+    assert report_calls.calls == []
