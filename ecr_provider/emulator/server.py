@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
@@ -73,7 +74,8 @@ def _delayed(app: WSGIApplication, seconds: float) -> WSGIApplication:
 class Emulator:
     """A moto server on a loopback port (a free one by default) for the lifetime of a ``with`` block.
 
-    All emulators of a process share moto's backends: state seeded through one is visible in another.
+    All emulators of a process share moto's backends, so starting one empties them: each starts
+    as a fresh, empty AWS.
     """
 
     def __init__(self, port: int = 0, *, latency_ms: int = 0, log_requests: bool = False) -> None:
@@ -98,6 +100,7 @@ class Emulator:
             raise RuntimeError(f"the emulator is already running at {self.endpoint_url}")
         use_dummy_credentials()
         moto_ecr_gaps.install()
+        moto_api_backend.reset()
         app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
         if self._latency_seconds:
             app = _delayed(app, self._latency_seconds)
