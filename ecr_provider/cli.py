@@ -21,12 +21,16 @@ from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.pricing import storage_price
+from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import check_as_of, check_concurrency, check_price, check_regions
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.report_files import write_registry_report
 
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BAR_WIDTH = 30
+BAR_REDRAW_SECONDS = 0.5
+LOG_PROGRESS_SECONDS = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +69,22 @@ def _log_level() -> int:
     return int(getattr(logging, verbosity.upper()))
 
 
+def _progress_sink() -> tuple[ProgressSink, float]:
+    """A bar redrawn in place on a terminal; plain log lines anywhere else (files, CI, pipes)."""
+    if not sys.stderr.isatty():
+        return (lambda state: log.info("progress: %s", state.line())), LOG_PROGRESS_SECONDS
+
+    def draw(state: ProgressState) -> None:
+        share = state.repositories_done / state.repositories_total if state.repositories_total else 1.0
+        filled = int(share * BAR_WIDTH)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        end = "\n" if state.repositories_done == state.repositories_total else ""
+        sys.stderr.write(f"\r[{bar}] {state.line()}{end}")
+        sys.stderr.flush()
+
+    return draw, BAR_REDRAW_SECONDS
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -93,10 +113,20 @@ def run(argv: list[str] | None = None) -> int:
         for region in regions
     ]
     try:
-        report = write_registry_report(readers, context, args.output_dir, csv_format)
+        sink, interval = _progress_sink()
+        report = write_registry_report(
+            readers,
+            context,
+            args.output_dir,
+            csv_format=csv_format,
+            progress=sink,
+            progress_interval_seconds=interval,
+        )
     except (AwsCallError, ClientError, BotoCoreError) as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     tally = report.tally
+    for reader, region in zip(readers, regions, strict=True):
+        log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
         log.warning("skipped repository %s: %s", skipped.name, skipped.reason)
     log.info(

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
+from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.report import ReportTally, write_reports
 
 if TYPE_CHECKING:
+    from ecr_provider.aws.call_stats import CallStats
     from ecr_provider.aws.ecr import RegistryReader, SkippedRepository
     from ecr_provider.core.transform import ReportContext
 
@@ -24,11 +26,13 @@ class RegistryReport:
     files: dict[str, Path]
     tally: ReportTally
     skipped: list[SkippedRepository] = field(default_factory=list)
+    calls: list[CallStats] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
             **self.tally.as_dict(),
             "skipped": [{"repository": s.name, "reason": s.reason} for s in self.skipped],
+            "calls": [stats.as_dict() for stats in self.calls],
         }
 
 
@@ -36,18 +40,36 @@ def write_registry_report(
     readers: Sequence[RegistryReader],
     context: ReportContext,
     directory: Path,
+    *,
     csv_format: CsvFormat = CANONICAL,
+    progress: ProgressSink | None = None,
+    progress_interval_seconds: float = 10.0,
 ) -> RegistryReport:
     """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository."""
     files = {report: directory / f"{report}.csv" for report in (REPOSITORIES_REPORT, IMAGES_REPORT)}
+    listed = [(reader, reader.repositories()) for reader in readers]
+    tracker = Progress(
+        sum(len(repositories) for _, repositories in listed), progress or _ignore, progress_interval_seconds
+    )
     with (
         files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
         files[IMAGES_REPORT].open("w", encoding="utf-8", newline="") as images_out,
     ):
         tally = write_reports(
-            (snapshot for reader in readers for snapshot in reader.snapshots(reader.repositories())),
+            tracker.track(
+                snapshot for reader, repositories in listed for snapshot in reader.snapshots(repositories)
+            ),
             context,
             ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS, csv_format),
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
         )
-    return RegistryReport(files, tally, [skip for reader in readers for skip in reader.skipped])
+    return RegistryReport(
+        files,
+        tally,
+        [skip for reader in readers for skip in reader.skipped],
+        [reader.calls for reader in readers],
+    )
+
+
+def _ignore(state: ProgressState) -> None:
+    return

@@ -38,7 +38,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     recorded = ReportCalls()
 
     def write_registry_report(
-        readers: Any, context: Any, directory: Path, csv_format: CsvFormat
+        readers: Any, context: Any, directory: Path, *, csv_format: CsvFormat, **progress: Any
     ) -> RegistryReport:
         recorded.calls.append(
             {"readers": list(readers), "context": context, "directory": directory, "csv_format": csv_format}

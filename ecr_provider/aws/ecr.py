@@ -16,6 +16,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import describe_failure, error_code
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.settings import check_concurrency
@@ -51,9 +52,11 @@ class RegistryReader:
     client: Any
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     skipped: list[SkippedRepository] = field(default_factory=list)
+    calls: CallStats = field(default_factory=CallStats)
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
+        self.calls.attach(self.client)
 
     def repositories(self) -> list[Repository]:
         paginator = self.client.get_paginator("describe_repositories")

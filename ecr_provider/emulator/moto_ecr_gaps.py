@@ -8,16 +8,19 @@ output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes 
   compressed size must win.
 * DescribeImages ignores ``filter.imageStatus``; ECR returns only ACTIVE images unless asked for
   ``ANY``, and a reader that forgets the filter must miss archived images here too.
+* DescribeRepositories and DescribeImages ignore ``maxResults`` and return everything at once;
+  ECR pages (default 100, at most 1000 a page), and call counts are only honest when we do too.
 
 Everything works on moto's in-memory backend, so it must run in the process serving the emulator.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 import botocore.session
 from moto.backends import get_backend
@@ -28,21 +31,43 @@ from moto.ecr.responses import ECRResponse
 if TYPE_CHECKING:
     from datetime import datetime
 
+DEFAULT_PAGE_SIZE = 100
 _SIZE_ATTRIBUTE = "_filled_size_bytes"
 _INSTALLED_MARKER = "_ecr_report_gaps_installed"
 _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Apply the two moto patches; safe to call any number of times from any thread."""
+    """Apply the moto patches; safe to call any number of times from any thread."""
     with _install_lock:
         if getattr(ecr_models.Image, _INSTALLED_MARKER, False):
             return
         image_size = _size_preferring_filled(ecr_models.Image.get_image_size_in_bytes)
         ecr_models.Image.get_image_size_in_bytes = image_size  # type: ignore[method-assign, assignment]
-        describe = _describe_images_by_status(ECRResponse.describe_images)
+        describe = _paged(_describe_images_by_status(ECRResponse.describe_images), "imageDetails")
         ECRResponse.describe_images = describe  # type: ignore[method-assign, assignment]
+        repositories = _paged(ECRResponse.describe_repositories, "repositories")
+        ECRResponse.describe_repositories = repositories  # type: ignore[method-assign, assignment]
         setattr(ecr_models.Image, _INSTALLED_MARKER, True)
+
+
+def _paged(
+    describe: Callable[[ECRResponse], ActionResult], member: str
+) -> Callable[[ECRResponse], ActionResult]:
+    """ECR's paging: ``maxResults`` (default 100) per page and an opaque ``nextToken`` to continue."""
+
+    def paged(response: ECRResponse) -> ActionResult:
+        result = describe(response)
+        items = cast("dict[str, list[Any]]", result.result)[member]
+        size = int(response._get_param("maxResults") or DEFAULT_PAGE_SIZE)
+        token = response._get_param("nextToken")
+        start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+        page: dict[str, Any] = {member: items[start : start + size]}
+        if start + size < len(items):
+            page["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return ActionResult(page)
+
+    return paged
 
 
 def _size_preferring_filled(
@@ -96,45 +121,57 @@ def fill_repository(account_id: str, region: str, repository_name: str, *, creat
     _backend(account_id, region)._get_repository(repository_name).created_at = created_at
 
 
+class ImageFields(TypedDict, total=False):
+    """The ImageDetail fields moto never produces; a field left out or None keeps its value."""
+
+    size_bytes: int | None
+    pushed_at: datetime | None
+    last_recorded_pull_time: datetime | None
+    image_status: str | None
+    last_archived_at: datetime | None
+    last_activated_at: datetime | None
+    scan_status: str | None
+    scan_description: str | None
+    scan_completed_at: datetime | None
+    severity_counts: Mapping[str, int] | None
+    artifact_media_type: str | None
+    subject_manifest_digest: str | None
+
+
 def fill_image(
-    account_id: str,
-    region: str,
-    repository_name: str,
-    image_digest: str,
-    *,
-    size_bytes: int | None = None,
-    pushed_at: datetime | None = None,
-    last_recorded_pull_time: datetime | None = None,
-    image_status: str | None = None,
-    last_archived_at: datetime | None = None,
-    last_activated_at: datetime | None = None,
-    scan_status: str | None = None,
-    scan_description: str | None = None,
-    scan_completed_at: datetime | None = None,
-    severity_counts: Mapping[str, int] | None = None,
-    artifact_media_type: str | None = None,
-    subject_manifest_digest: str | None = None,
+    account_id: str, region: str, repository_name: str, image_digest: str, **fields: Unpack[ImageFields]
 ) -> None:
-    """Set the ImageDetail fields moto never produces; an argument left as None leaves its field alone.
+    """Fill one image found by digest; see :func:`fill_image_model`."""
+    install()
+    image = _backend(account_id, region)._get_repository(repository_name)._get_image(None, image_digest)
+    fill_image_model(image, **fields)
+
+
+def fill_image_model(image: ecr_models.Image, **filled: Unpack[ImageFields]) -> None:
+    """Set the ImageDetail fields moto never produces on a moto image object in hand.
 
     ``severity_counts`` and ``scan_completed_at`` together make the findings summary (an empty
     mapping is a scan that found nothing), so they must be given together.
     """
+    severity_counts = filled.get("severity_counts")
+    scan_completed_at = filled.get("scan_completed_at")
+    size_bytes = filled.get("size_bytes")
+    image_status = filled.get("image_status")
+    scan_status = filled.get("scan_status")
+    scan_description = filled.get("scan_description")
     if (severity_counts is None) != (scan_completed_at is None):
         raise ValueError("severity_counts and scan_completed_at must be given together")
     if size_bytes is not None and size_bytes < 0:
         raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
-    install()
-    image = _backend(account_id, region)._get_repository(repository_name)._get_image(None, image_digest)
     fields: dict[str, Any] = {
         _SIZE_ATTRIBUTE: size_bytes,
-        "image_pushed_at": pushed_at,
-        "last_recorded_pull_time": last_recorded_pull_time,
+        "image_pushed_at": filled.get("pushed_at"),
+        "last_recorded_pull_time": filled.get("last_recorded_pull_time"),
         "image_status": image_status and _check(image_status, "ImageStatus"),
-        "last_archived_at": last_archived_at,
-        "last_activated_at": last_activated_at,
-        "artifact_media_type": artifact_media_type,
-        "subject_manifest_digest": subject_manifest_digest,
+        "last_archived_at": filled.get("last_archived_at"),
+        "last_activated_at": filled.get("last_activated_at"),
+        "artifact_media_type": filled.get("artifact_media_type"),
+        "subject_manifest_digest": filled.get("subject_manifest_digest"),
     }
     if scan_status is not None:
         status = {"status": _check(scan_status, "ScanStatus")}

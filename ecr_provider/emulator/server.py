@@ -12,7 +12,9 @@ SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -27,6 +29,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from ecr_provider.emulator import moto_ecr_gaps
+from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -71,6 +74,32 @@ def _delayed(app: WSGIApplication, seconds: float) -> WSGIApplication:
     return delayed_app
 
 
+_THROTTLED_BODY = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+
+
+def _throttled(app: WSGIApplication, rate: float, seed: int) -> WSGIApplication:
+    """Answer a fixed share of ECR requests with ThrottlingException, as a busy ECR does."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def throttled_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonEC2ContainerRegistry"):
+            with lock:
+                throttle = rng.random() < rate
+            if throttle:
+                start_response(
+                    "400 Bad Request",
+                    [
+                        ("Content-Type", "application/x-amz-json-1.1"),
+                        ("Content-Length", str(len(_THROTTLED_BODY))),
+                    ],
+                )
+                return [_THROTTLED_BODY]
+        return app(environ, start_response)
+
+    return throttled_app
+
+
 class Emulator:
     """A moto server on a loopback port (a free one by default) for the lifetime of a ``with`` block.
 
@@ -78,11 +107,21 @@ class Emulator:
     as a fresh, empty AWS.
     """
 
-    def __init__(self, port: int = 0, *, latency_ms: int = 0, log_requests: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        latency_ms: int = 0,
+        throttle_rate: float = 0.0,
+        log_requests: bool = False,
+    ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 (any free port) and 65535, got {port!r}")
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
+        if not 0 <= throttle_rate < 1:
+            raise ValueError(f"throttle_rate must be in [0, 1), got {throttle_rate!r}")
+        self._throttle_rate = throttle_rate
         self._port = port
         self._latency_seconds = latency_ms / 1000
         self._handler = MotoRequestHandler if log_requests else _QuietRequestHandler
@@ -102,6 +141,8 @@ class Emulator:
         moto_ecr_gaps.install()
         moto_api_backend.reset()
         app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+        if self._throttle_rate:
+            app = _throttled(app, self._throttle_rate, seed=1)
         if self._latency_seconds:
             app = _delayed(app, self._latency_seconds)
         self._server = make_server(LOOPBACK, self._port, app, threaded=True, request_handler=self._handler)
@@ -150,6 +191,17 @@ def _parser() -> argparse.ArgumentParser:
         help="ISO time the demo registry's ages are relative to (default: now, UTC)",
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        help="share of ECR requests answered with ThrottlingException",
+    )
+    parser.add_argument(
+        "--synthetic",
+        metavar="REPOSITORIES:IMAGES",
+        help="seed a synthetic registry of this size (benchmarks) instead of or beside the demo",
+    )
     return parser
 
 
@@ -162,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Emulator(args.port, latency_ms=args.latency_ms) as emulator:
+    with Emulator(args.port, latency_ms=args.latency_ms, throttle_rate=args.throttle_rate) as emulator:
         if args.seed_demo:
             # Imported here: demo_registry imports this module for its clients.
             from ecr_provider.emulator.demo_registry import seed_demo_registry
@@ -170,6 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
             registry = seed_demo_registry(emulator.endpoint_url, args.region, as_of)
             print(f"seeded demo registry: {registry.summary()}", file=sys.stderr, flush=True)
+        if args.synthetic:
+            repositories, images = (int(part) for part in args.synthetic.split(":"))
+            synthetic = seed_synthetic_registry(
+                ACCOUNT_ID,
+                args.region,
+                repositories=repositories,
+                images=images,
+                as_of=args.as_of or datetime.now(UTC).replace(microsecond=0),
+            )
+            print(f"seeded synthetic registry: {synthetic}", file=sys.stderr, flush=True)
         print(f"{READY_MARKER} {emulator.endpoint_url}", flush=True)
         stopping.wait()
     return 0

@@ -86,7 +86,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
         keys: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
-            report = write_registry_report([self.hook.registry_reader()], report_context, Path(workdir))
+            reader = self.hook.registry_reader()
+            report = write_registry_report(
+                [reader],
+                report_context,
+                Path(workdir),
+                progress=lambda state: self.log.info("Progress: %s", state.line()),
+            )
+            self.log.info("ECR calls: %s", reader.calls.summary())
             for name, path in report.files.items():
                 keys[name] = report_key(prefix, name, report_date, account_id, region)
                 try:

@@ -7,11 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.hooks import HierarchicalEmitter
 from botocore.stub import Stubber
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, SkippedRepository, ecr_client_config
@@ -270,6 +272,9 @@ class _FakePaginator:
 class _FakeEcrClient:
     def __init__(self, delay: float = 0.005) -> None:
         self.tracker = _CallTracker(delay)
+        self.meta = SimpleNamespace(
+            service_model=SimpleNamespace(service_name="ecr"), events=HierarchicalEmitter()
+        )
 
     def get_paginator(self, operation: str) -> _FakePaginator:
         assert operation == "describe_images"
