@@ -16,13 +16,19 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY, RegistryReader, ecr_client_config
+from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.pricing import storage_price
 from ecr_provider.core.progress import ProgressSink, ProgressState
-from ecr_provider.core.settings import check_as_of, check_concurrency, check_price, check_regions
+from ecr_provider.core.settings import (
+    DEFAULT_MAX_CONCURRENCY,
+    check_as_of,
+    check_concurrency,
+    check_price,
+    check_regions,
+)
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.report_files import write_registry_report
 

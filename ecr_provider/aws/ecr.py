@@ -7,6 +7,7 @@ are deterministic and only a window of repositories is ever held in memory.
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,18 +20,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import describe_failure, error_code
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
-from ecr_provider.core.settings import check_concurrency
+from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
-DEFAULT_MAX_CONCURRENCY = 8
+MAX_ATTEMPTS = 10
+RETRY_MODES = ("adaptive", "standard", "legacy")
 
 
 def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
-    """Adaptive retries absorb throttling; the pool is large enough for every worker thread."""
+    """Retries absorb throttling (adaptive unless ``AWS_RETRY_MODE`` says otherwise, as in every AWS
+    SDK); the pool is large enough for every worker thread."""
+    mode = os.environ.get("AWS_RETRY_MODE", "adaptive")
+    if mode not in RETRY_MODES:
+        raise ValueError(f"AWS_RETRY_MODE {mode!r} is not one of {', '.join(RETRY_MODES)}")
     return Config(
-        retries={"mode": "adaptive", "max_attempts": 10},
+        retries={"mode": mode, "max_attempts": MAX_ATTEMPTS},
         max_pool_connections=max(10, max_concurrency + 2),
     )
 

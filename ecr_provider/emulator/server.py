@@ -12,6 +12,7 @@ SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
@@ -28,7 +29,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from ecr_provider.emulator import moto_ecr_gaps
+from ecr_provider.emulator import moto_athena_gaps, moto_ecr_gaps
 from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
 
 if TYPE_CHECKING:
@@ -59,7 +60,14 @@ def client(service: str, endpoint_url: str, region: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **DUMMY_CREDENTIALS)
 
 
-class _QuietRequestHandler(MotoRequestHandler):
+class _KeepAliveRequestHandler(MotoRequestHandler):
+    """HTTP/1.1 keeps connections open as AWS endpoints do; with HTTP/1.0 every request pays a new
+    TCP connection and server thread, which made the emulator, not the client, the bottleneck."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class _QuietRequestHandler(_KeepAliveRequestHandler):
     """Drops werkzeug's access log line, which would otherwise go to stderr once per request."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -100,6 +108,65 @@ def _throttled(app: WSGIApplication, rate: float, seed: int) -> WSGIApplication:
     return throttled_app
 
 
+_READ_ACTIONS = ("Describe", "Get", "List", "BatchGet")
+
+
+def _replaying_reads(app: WSGIApplication) -> WSGIApplication:
+    """Answer a repeated ECR read from the first answer: for benchmarks of a static registry only.
+
+    moto spends milliseconds of CPU on each response; on a small machine that, not the client under
+    test, would set the pace. The registry does not change during a benchmark, so a read with the
+    same body has the same answer.
+    """
+    answers: dict[tuple[str, bytes], tuple[str, list[tuple[str, str]], bytes]] = {}
+
+    def replaying_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("AmazonEC2ContainerRegistry") or not target.split(".")[-1].startswith(
+            _READ_ACTIONS
+        ):
+            return app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        key = (target, body)
+        if key not in answers:
+            environ["wsgi.input"] = io.BytesIO(body)
+            captured: list[Any] = []
+
+            def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                captured[:] = [status, headers]
+                return start_response(status, headers, exc_info)
+
+            content = b"".join(app(environ, capture))
+            if not captured[0].startswith("200"):
+                return [content]
+            answers[key] = (captured[0], captured[1], content)
+            return [content]
+        status, headers, content = answers[key]
+        start_response(status, headers)
+        return [content]
+
+    return replaying_app
+
+
+class _TargetCachedDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher re-derives the service of every request under one global lock, which caps
+    the emulator at a few hundred requests a second. A JSON-protocol request names its service in
+    ``X-Amz-Target``, so the app found for a target prefix is remembered and the lock is skipped."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._by_target: dict[str, Any] = {}
+
+    def get_application(self, environ: dict[str, Any]) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0]
+        if not target:
+            return super().get_application(environ)
+        app = self._by_target.get(target)
+        if app is None:
+            app = self._by_target[target] = super().get_application(environ)
+        return app
+
+
 class Emulator:
     """A moto server on a loopback port (a free one by default) for the lifetime of a ``with`` block.
 
@@ -113,6 +180,7 @@ class Emulator:
         *,
         latency_ms: int = 0,
         throttle_rate: float = 0.0,
+        replay_reads: bool = False,
         log_requests: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
@@ -122,9 +190,10 @@ class Emulator:
         if not 0 <= throttle_rate < 1:
             raise ValueError(f"throttle_rate must be in [0, 1), got {throttle_rate!r}")
         self._throttle_rate = throttle_rate
+        self._replay_reads = replay_reads
         self._port = port
         self._latency_seconds = latency_ms / 1000
-        self._handler = MotoRequestHandler if log_requests else _QuietRequestHandler
+        self._handler = _KeepAliveRequestHandler if log_requests else _QuietRequestHandler
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -139,8 +208,11 @@ class Emulator:
             raise RuntimeError(f"the emulator is already running at {self.endpoint_url}")
         use_dummy_credentials()
         moto_ecr_gaps.install()
+        moto_athena_gaps.install()
         moto_api_backend.reset()
-        app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+        app: WSGIApplication = _TargetCachedDispatcher()
+        if self._replay_reads:
+            app = _replaying_reads(app)
         if self._throttle_rate:
             app = _throttled(app, self._throttle_rate, seed=1)
         if self._latency_seconds:
@@ -198,6 +270,11 @@ def _parser() -> argparse.ArgumentParser:
         help="share of ECR requests answered with ThrottlingException",
     )
     parser.add_argument(
+        "--replay-reads",
+        action="store_true",
+        help="answer repeated ECR reads from memory (benchmarks of a static registry)",
+    )
+    parser.add_argument(
         "--synthetic",
         metavar="REPOSITORIES:IMAGES",
         help="seed a synthetic registry of this size (benchmarks) instead of or beside the demo",
@@ -214,7 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Emulator(args.port, latency_ms=args.latency_ms, throttle_rate=args.throttle_rate) as emulator:
+    with Emulator(
+        args.port,
+        latency_ms=args.latency_ms,
+        throttle_rate=args.throttle_rate,
+        replay_reads=args.replay_reads,
+    ) as emulator:
         if args.seed_demo:
             # Imported here: demo_registry imports this module for its clients.
             from ecr_provider.emulator.demo_registry import seed_demo_registry
@@ -231,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 images=images,
                 as_of=args.as_of or datetime.now(UTC).replace(microsecond=0),
             )
-            print(f"seeded synthetic registry: {synthetic}", file=sys.stderr, flush=True)
+            print(f"seeded synthetic registry: {synthetic.summary()}", file=sys.stderr, flush=True)
         print(f"{READY_MARKER} {emulator.endpoint_url}", flush=True)
         stopping.wait()
     return 0

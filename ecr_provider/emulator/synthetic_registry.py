@@ -32,8 +32,12 @@ class SyntheticRegistry:
     def images(self) -> int:
         return sum(self.images_per_repository)
 
+    def summary(self) -> str:
+        largest = max(self.images_per_repository)
+        return f"{self.repositories} repositories, {self.images} images, at most {largest} in one"
 
-def _spread(repositories: int, images: int) -> list[int]:
+
+def image_counts(repositories: int, images: int) -> list[int]:
     """Image counts per repository that add up to ``images``, with a few repositories 10x the mean."""
     weights = [10 if index % _LARGE_EVERY == 0 else 1 for index in range(repositories)]
     counts = [images * weight // sum(weights) for weight in weights]
@@ -50,10 +54,11 @@ def seed_synthetic_registry(
     moto_ecr_gaps.install()
     backend = get_backend("ecr")[account_id][region]
     rng = random.Random(seed)
-    counts = _spread(repositories, images)
+    counts = image_counts(repositories, images)
     for index, count in enumerate(counts):
         name = f"service-{index // 100:03d}/component-{index:05d}"
         repository = backend.create_repository(name, None, {}, {"scanOnPush": True}, "MUTABLE", [])
+        repository.created_at = as_of - timedelta(days=400 + index % 300)
         if index % 3 == 0:
             repository.lifecycle_policy = json.dumps(
                 {

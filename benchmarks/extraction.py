@@ -1,0 +1,189 @@
+"""Extraction benchmark: API calls against the minimum, wall time, images/s and peak RSS.
+
+Each scenario starts the emulator in its own process with a synthetic registry and a per-request
+latency (added in the emulator, so every client pays it equally), then runs the extraction in a
+fresh child process per concurrency level so that peak RSS is the extraction's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
+from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
+from ecr_provider.core.transform import ReportContext
+from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER
+from ecr_provider.emulator.synthetic_registry import image_counts
+from ecr_provider.report_files import write_registry_report
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    repositories: int
+    images: int
+    latency_ms: int
+    throttle_rate: float
+    concurrencies: tuple[int, ...]
+    retry_mode: str = "adaptive"
+
+
+SCENARIOS = (
+    Scenario("300 repositories, 6,000 images, 20 ms", 300, 6_000, 20, 0.0, (1, DEFAULT_MAX_CONCURRENCY)),
+    Scenario(
+        "same, 10% of calls throttled, adaptive retries", 300, 6_000, 20, 0.1, (DEFAULT_MAX_CONCURRENCY,)
+    ),
+    Scenario(
+        "same, 10% of calls throttled, standard retries",
+        300,
+        6_000,
+        20,
+        0.1,
+        (DEFAULT_MAX_CONCURRENCY,),
+        "standard",
+    ),
+    Scenario(
+        "2,000 repositories, 100,000 images, 20 ms", 2_000, 100_000, 20, 0.0, (1, DEFAULT_MAX_CONCURRENCY)
+    ),
+)
+
+
+def minimum_calls(repositories: int, images: int) -> dict[str, int]:
+    """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, one policy read."""
+    return {
+        "DescribeImages": sum(
+            max(1, math.ceil(count / PAGE_SIZE)) for count in image_counts(repositories, images)
+        ),
+        "DescribeRepositories": max(1, math.ceil(repositories / PAGE_SIZE)),
+        "GetLifecyclePolicy": repositories,
+    }
+
+
+def extract(endpoint_url: str, concurrency: int) -> dict[str, Any]:
+    """Run in a child process: one extraction, its numbers as JSON on stdout."""
+    client = boto3.client(
+        "ecr",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        config=ecr_client_config(concurrency),
+        **DUMMY_CREDENTIALS,
+    )
+    reader = RegistryReader(client, concurrency)
+    context = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"))
+    with tempfile.TemporaryDirectory() as workdir:
+        started = time.perf_counter()
+        report = write_registry_report([reader], context, Path(workdir))
+        seconds = time.perf_counter() - started
+        digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
+    return {
+        "seconds": seconds,
+        "images": report.tally.images,
+        "repositories": report.tally.repositories,
+        "calls": reader.calls.as_dict(),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "report_sha256": digests,
+    }
+
+
+def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable,
+        "-m",
+        "ecr_provider.emulator.server",
+        "--synthetic",
+        f"{scenario.repositories}:{scenario.images}",
+        "--as-of",
+        AS_OF.isoformat(),
+        "--latency-ms",
+        str(scenario.latency_ms),
+        "--throttle-rate",
+        str(scenario.throttle_rate),
+        "--replay-reads",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(READY_MARKER):
+            return process, line.split()[1]
+    raise RuntimeError(f"emulator exited with {process.wait()} before it was ready")
+
+
+def run_child(endpoint_url: str, concurrency: int, retry_mode: str = "adaptive") -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.extraction", "--child", endpoint_url, str(concurrency)]
+    environment = {**os.environ, "AWS_RETRY_MODE": retry_mode}
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    return outcome
+
+
+def report(scenario: Scenario, concurrency: int, outcome: dict[str, Any]) -> None:
+    minimum = minimum_calls(scenario.repositories, scenario.images)
+    calls = outcome["calls"]
+    print(
+        f"  concurrency {concurrency:>2}: {outcome['seconds']:7.2f} s, "
+        f"{outcome['images'] / outcome['seconds']:9.0f} images/s, peak RSS {outcome['peak_rss_mb']:6.1f} MB"
+    )
+    for operation, least in minimum.items():
+        counts = calls.get(operation, {"calls": 0, "retries": 0, "throttled": 0})
+        verdict = "= minimum" if counts["calls"] == least else f"minimum {least}"
+        retried = (
+            f", {counts['throttled']} throttled, {counts['retries']} retried" if counts["throttled"] else ""
+        )
+        print(f"      {operation:<21} {counts['calls']:>6} calls ({verdict}){retried}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.extraction")
+    parser.add_argument("--child", nargs=2, metavar=("ENDPOINT", "CONCURRENCY"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="only the 300-repository scenarios")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(extract(args.child[0], int(args.child[1]))))
+        return
+    baseline: dict[str, str] | None = None
+    for scenario in SCENARIOS[:3] if args.quick else SCENARIOS:
+        process, endpoint_url = start_emulator(scenario)
+        try:
+            print(f"\n{scenario.name}")
+            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY)
+            print(
+                f"  (first read, moto computing each answer: {warm_up['seconds']:.2f} s; replayed from here)"
+            )
+            timings = {}
+            for concurrency in scenario.concurrencies:
+                outcome = run_child(endpoint_url, concurrency, scenario.retry_mode)
+                report(scenario, concurrency, outcome)
+                timings[concurrency] = outcome["seconds"]
+                if scenario.repositories == 300:
+                    baseline = baseline or outcome["report_sha256"]
+                    same = "identical to" if outcome["report_sha256"] == baseline else "DIFFERENT from"
+                    print(f"      reports {same} the unthrottled run's")
+            if 1 in timings and len(timings) > 1:
+                speed_up = timings[1] / timings[DEFAULT_MAX_CONCURRENCY]
+                print(f"  speed-up of concurrency {DEFAULT_MAX_CONCURRENCY} over 1: {speed_up:.1f}x")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
