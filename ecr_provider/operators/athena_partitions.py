@@ -1,4 +1,4 @@
-"""Make a report date queryable in Athena: database, tables and the date's partitions, idempotently."""
+"""Make a report date queryable in Athena: database, tables, typed views and the date's partitions."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
+from ecr_provider.aws.athena_views import ensure_view
 from ecr_provider.aws.glue_catalog import ReportCatalog
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.settings import check_bucket, check_database, check_prefix
+from ecr_provider.queries.views import typed_view
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -20,9 +22,9 @@ if TYPE_CHECKING:
 
 class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
     """
-    Ensure the Glue database and one table per report exist, then register ``report_date``.
+    Ensure the Glue database, one table and one typed view per report exist, then register ``report_date``.
 
-    Registering a date twice is harmless; a table whose columns changed is updated in place.
+    Registering a date twice is harmless; a table or view whose columns changed is updated in place.
 
     :param database: Glue database name (templated)
     :param report_bucket: S3 bucket of the data lake (templated)
@@ -68,9 +70,16 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
         outcome: dict[str, Any] = {"database": catalog.database, "report_date": report_date, "tables": {}}
         for report in self.reports:
             table = catalog.ensure_table(report)
+            view = ensure_view(catalog.glue, catalog.database, typed_view(report))
             partition = catalog.register_partition(report, report_date)
             self.log.info(
-                "%s.%s: table %s, partition %s %s", catalog.database, report, table, report_date, partition
+                "%s.%s: table %s, view %s, partition %s %s",
+                catalog.database,
+                report,
+                table,
+                view,
+                report_date,
+                partition,
             )
-            outcome["tables"][report] = {"table": table, "partition": partition}
+            outcome["tables"][report] = {"table": table, "view": view, "partition": partition}
         return outcome

@@ -1,0 +1,24 @@
+-- Potential savings per repository: what its lifecycle policy (or, without one, the recommended policy) would expire and the monthly cost that saves.
+-- Parameters: edit the literals in the "parameters" CTE (Athena named queries take no bind parameters).
+WITH parameters AS (
+    SELECT CAST(NULL AS date) AS report_date -- NULL: the latest loaded report date
+),
+report AS (
+    SELECT coalesce(p.report_date, (SELECT max(r.report_date) FROM repositories_summary_typed AS r)) AS report_date
+    FROM parameters AS p
+)
+SELECT
+    r.report_date,
+    r.account_id,
+    r.region,
+    r.repository_name,
+    r.lifecycle_policy_source,
+    r.lifecycle_expiring_images,
+    round(r.lifecycle_expiring_bytes / power(2, 30), 3) AS lifecycle_expiring_gb,
+    r.lifecycle_monthly_savings_usd,
+    r.monthly_storage_cost_usd,
+    round(100 * r.lifecycle_monthly_savings_usd / nullif(r.monthly_storage_cost_usd, 0), 1) AS savings_percent
+FROM repositories_summary_typed AS r
+JOIN report ON r.report_date = report.report_date
+WHERE r.lifecycle_monthly_savings_usd > 0
+ORDER BY r.lifecycle_monthly_savings_usd DESC, r.account_id, r.region, r.repository_name

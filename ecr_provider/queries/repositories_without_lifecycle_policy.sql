@@ -1,0 +1,23 @@
+-- Repositories without a lifecycle policy, with their untagged images and monthly storage cost.
+-- Parameters: edit the literals in the "parameters" CTE (Athena named queries take no bind parameters).
+WITH parameters AS (
+    SELECT CAST(NULL AS date) AS report_date -- NULL: the latest loaded report date
+),
+report AS (
+    SELECT coalesce(p.report_date, (SELECT max(r.report_date) FROM repositories_summary_typed AS r)) AS report_date
+    FROM parameters AS p
+)
+SELECT
+    r.report_date,
+    r.account_id,
+    r.region,
+    r.repository_name,
+    r.total_images,
+    r.untagged_images,
+    round(r.billable_size_bytes / power(2, 30), 3) AS billable_size_gb,
+    r.monthly_storage_cost_usd,
+    r.days_since_last_pull
+FROM repositories_summary_typed AS r
+JOIN report ON r.report_date = report.report_date
+WHERE r.lifecycle_policy_text IS NULL
+ORDER BY r.monthly_storage_cost_usd DESC, r.account_id, r.region, r.repository_name

@@ -1,0 +1,153 @@
+"""A data lake of demo reports laid out as in S3, for running the shipped queries on DuckDB.
+
+The demo registry is seeded in two regions and reported on four dates (the latest, one day, seven
+days and thirty days before it), one CSV per report, date, account and region. Between the dates
+some repositories grow and one repository is missing for a day, so trends have changes and gaps.
+The columns that other work appends to ``repositories_summary`` (lifecycle savings and trends) are
+added here when ``columns.py`` does not have them yet, so the queries run on the final column set.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from ecr_provider.aws.ecr import RegistryReader
+from ecr_provider.core import units
+from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column, Kind
+from ecr_provider.core.transform import ReportContext
+from ecr_provider.emulator.demo_registry import seed_demo_registry
+from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
+from ecr_provider.report_files import IMAGES_REPORT, REPOSITORIES_REPORT, write_registry_report
+
+LATEST = datetime(2026, 11, 20, tzinfo=UTC)
+DAYS_BEFORE_LATEST = (30, 7, 1, 0)
+REGION_PRICES = {"us-east-1": Decimal("0.10"), "eu-west-1": Decimal("0.11")}
+GROWTH_STEP_BYTES = 7 * units.MB
+MISSING = ("us-east-1", 1, "tools/kubectl")
+"""(region, days before the latest date, repository) left out of that day's repositories report."""
+RECOMMENDED_UNTAGGED_DAYS = 14
+
+FUTURE_REPOSITORY_COLUMNS = (
+    Column("lifecycleExpiringImages", Kind.INTEGER),
+    Column("lifecycleExpiringBytes", Kind.INTEGER),
+    Column("lifecycleMonthlySavings(USD)", Kind.DECIMAL),
+    Column("lifecyclePolicySource", Kind.TEXT),
+    Column("previousReportDate", Kind.TEXT, optional=True),
+    Column("sizeChangeBytes", Kind.INTEGER, optional=True),
+    Column("costChange(USD)", Kind.DECIMAL, optional=True),
+)
+
+Row = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Lake:
+    root: Path
+    reports: dict[str, tuple[Column, ...]]
+
+    def rows(self, report: str) -> list[Row]:
+        """Every CSV row of a report, with the partition's ``report_date`` added."""
+        found: list[Row] = []
+        for path in sorted((self.root / report).glob("report_date=*/*.csv")):
+            report_date = path.parent.name.removeprefix("report_date=")
+            with path.open(encoding="utf-8", newline="") as handle:
+                found.extend({**row, "report_date": report_date} for row in csv.DictReader(handle))
+        return found
+
+
+def report_columns() -> dict[str, tuple[Column, ...]]:
+    known = {column.header for column in REPOSITORY_COLUMNS}
+    future = tuple(column for column in FUTURE_REPOSITORY_COLUMNS if column.header not in known)
+    return {REPOSITORIES_REPORT: (*REPOSITORY_COLUMNS, *future), IMAGES_REPORT: IMAGE_COLUMNS}
+
+
+def build_lake(root: Path) -> Lake:
+    columns = report_columns()
+    with Emulator() as emulator, tempfile.TemporaryDirectory(prefix="ecr-lake-") as workdir:
+        for region in REGION_PRICES:
+            seed_demo_registry(emulator.endpoint_url, region, LATEST)
+        previous: dict[str, dict[str, Row]] = {}
+        for days_before in DAYS_BEFORE_LATEST:
+            as_of = LATEST - timedelta(days=days_before)
+            for region_number, (region, price) in enumerate(REGION_PRICES.items()):
+                reader = RegistryReader(client("ecr", emulator.endpoint_url, region), max_concurrency=4)
+                out = Path(workdir) / f"{as_of.date()}-{region}"
+                out.mkdir()
+                files = write_registry_report([reader], ReportContext(as_of, price), out).files
+                images = _read(files[IMAGES_REPORT])
+                repositories = [
+                    _grown(row, number, region_number, days_before)
+                    for number, row in enumerate(_read(files[REPOSITORIES_REPORT]))
+                    if (region, days_before, row["repositoryName"]) != MISSING
+                ]
+                repositories = [
+                    _with_future_columns(row, images, previous.get(region, {}), as_of) for row in repositories
+                ]
+                previous[region] = {row["repositoryName"]: row for row in repositories}
+                for report, rows in ((REPOSITORIES_REPORT, repositories), (IMAGES_REPORT, images)):
+                    target = root / report / f"report_date={as_of.date()}" / f"{ACCOUNT_ID}-{region}.csv"
+                    _write(target, [column.header for column in columns[report]], rows)
+    return Lake(root, columns)
+
+
+def _read(path: Path) -> list[Row]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write(path: Path, headers: list[str], rows: list[Row]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, headers, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({header: row[header] for header in headers} for row in rows)
+
+
+def _grown(row: Row, number: int, region_number: int, days_before: int) -> Row:
+    """Repositories grow towards the latest date, by amounts that differ per repository and region."""
+    extra = (number % 4) * (30 - days_before) * (1 + region_number) * GROWTH_STEP_BYTES
+    total = int(row["totalSizeBytes"]) + extra
+    billable = int(row["billableSizeBytes"]) + extra
+    cost = units.monthly_cost(billable, Decimal(row["pricePerGbMonth(USD)"]))
+    return {
+        **row,
+        "totalSizeBytes": str(total),
+        "billableSizeBytes": str(billable),
+        "totalSize(MB)": units.megabytes(total),
+        "monthlyStorageCost(USD)": units.usd(cost),
+    }
+
+
+def _with_future_columns(row: Row, images: list[Row], previous: dict[str, Row], as_of: datetime) -> Row:
+    """Plausible values for the appended columns a report does not have yet; its own values win."""
+    cutoff = units.timestamp(as_of - timedelta(days=RECOMMENDED_UNTAGGED_DAYS))
+    expiring = [
+        int(image["imageSizeBytes"])
+        for image in images
+        if image["repositoryName"] == row["repositoryName"]
+        and image["imageTags"] == "[]"
+        and "" < image["imagePushedAt"] < cutoff
+    ]
+    price = Decimal(row["pricePerGbMonth(USD)"])
+    before = previous.get(row["repositoryName"])
+    values = {
+        "lifecycleExpiringImages": str(len(expiring)),
+        "lifecycleExpiringBytes": str(sum(expiring)),
+        "lifecycleMonthlySavings(USD)": units.usd(units.monthly_cost(sum(expiring), price)),
+        "lifecyclePolicySource": "repository" if row["lifecyclePolicyText"] else "recommended",
+        "previousReportDate": before["asOf"][:10] if before else "",
+        "sizeChangeBytes": (
+            str(int(row["billableSizeBytes"]) - int(before["billableSizeBytes"])) if before else ""
+        ),
+        "costChange(USD)": (
+            units.usd(Decimal(row["monthlyStorageCost(USD)"]) - Decimal(before["monthlyStorageCost(USD)"]))
+            if before
+            else ""
+        ),
+    }
+    return {**values, **row}
