@@ -4,6 +4,10 @@
 Daily cost, usage and vulnerability reports of Amazon ECR registries, loaded to S3 and
 registered in Athena; one SNS alert per run when repositories are over their storage threshold.
 
+One mapped task per registry (account x region). A registry that fails fails its own task only:
+the others still load, the date's partitions are still registered for what landed, the alert
+covers the registries that reported, and the run ends failed so the gap is visible.
+
 Scheduled runs take their settings from the Airflow Variable ``ecr_report_config`` (a JSON
 object with the param names below; also settable as ``AIRFLOW_VAR_ECR_REPORT_CONFIG``).
 A manual trigger's params override it for that run.
@@ -14,12 +18,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, Variable, get_current_context, task
+from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
 
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.settings import DEFAULTS, ReportSettings
+from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
+from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 
@@ -37,6 +43,9 @@ with DAG(
     doc_md=__doc__,
     params={
         "regions": Param(DEFAULTS["regions"], type="array", items={"type": "string"}, minItems=1),
+        "accounts": Param(DEFAULTS["accounts"], type="array", items={"type": "string"}),
+        "role_name": Param(DEFAULTS["role_name"], type="string"),
+        "discover_accounts": Param(DEFAULTS["discover_accounts"], type="boolean"),
         "report_bucket": Param(DEFAULTS["report_bucket"], type="string"),
         "report_prefix": Param(DEFAULTS["report_prefix"], type="string"),
         "athena_database": Param(DEFAULTS["athena_database"], type="string"),
@@ -64,12 +73,16 @@ with DAG(
         as_of = context.get("data_interval_end") or dag_run.run_after
         return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
 
-    @task
-    def registry_targets(regions: list[str]) -> list[str]:
-        """The registries to read, one mapped report task each."""
-        return regions
-
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
+
+    targets = EcrRegistryTargetsOperator(
+        task_id="registry_targets",
+        aws_conn_id=run["aws_conn_id"],
+        regions=run["regions"],
+        accounts=run["accounts"],
+        role_name=run["role_name"],
+        discover_accounts=run["discover_accounts"],
+    )
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
         task_id="registry_report",
@@ -79,8 +92,8 @@ with DAG(
         report_date=run["report_date"],
         as_of=run["as_of"],
         price_per_gb_month=run["price_per_gb_month"],
-        max_concurrency=DEFAULTS["max_concurrency"],
-    ).expand(region_name=registry_targets(run["regions"]))
+        max_concurrency=run["max_concurrency"],
+    ).expand_kwargs(targets.output)
 
     partitions = AthenaReportPartitionsOperator(
         task_id="register_partitions",
@@ -89,6 +102,13 @@ with DAG(
         report_bucket=run["report_bucket"],
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+    )
+
+    named_queries = AthenaNamedQueriesOperator(
+        task_id="register_named_queries",
+        aws_conn_id=run["aws_conn_id"],
+        database=run["athena_database"],
     )
 
     over_threshold: Any = RepositoryStorageThresholdSensor(
@@ -102,6 +122,7 @@ with DAG(
         poke_interval=60,
         timeout=30 * 60,
         mode="reschedule",
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
 
     notify = StorageThresholdAlertOperator(
@@ -111,5 +132,5 @@ with DAG(
         alert=over_threshold.output,
     )
 
-    registry_reports >> partitions
+    registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify

@@ -27,6 +27,7 @@ def get_provider_info() -> dict[str, Any]:
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
                     "ecr_provider.operators.threshold_notification",
+                    "ecr_provider.operators.athena_named_queries",
                 ],
             }
         ],

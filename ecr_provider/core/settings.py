@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ecr_provider.core.targets import check_accounts, check_role_name
 from ecr_provider.core.thresholds import ThresholdPolicy, non_negative_number
 from ecr_provider.core.units import utc
 
@@ -23,10 +24,16 @@ IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 MAX_CONCURRENCY_LIMIT = 64
+DEFAULT_MAX_CONCURRENCY = 32
+"""ECR publishes no request quota for the Describe calls; 32 readers keep a 20 ms round trip busy and
+adaptive retries slow down when ECR throttles (benchmarks/extraction.py measures it)."""
 AS_OF_CLOCK_SKEW = timedelta(minutes=5)
 
 DEFAULTS: dict[str, Any] = {
     "regions": ["us-east-1"],
+    "accounts": [],
+    "role_name": "",
+    "discover_accounts": False,
     "report_bucket": "",
     "report_prefix": "ecr-reports",
     "athena_database": "ecr_reports",
@@ -35,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "sns_topic_arn": "",
     "aws_conn_id": "aws_default",
     "price_per_gb_month": None,
-    "max_concurrency": 8,
+    "max_concurrency": DEFAULT_MAX_CONCURRENCY,
 }
 
 
@@ -103,6 +110,9 @@ def check_concurrency(value: object) -> int:
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
     regions: tuple[str, ...]
+    accounts: tuple[str, ...]
+    role_name: str
+    discover_accounts: bool
     report_bucket: str
     report_prefix: str
     athena_database: str
@@ -134,8 +144,19 @@ class ReportSettings:
         conn_id = merged["aws_conn_id"]
         if conn_id is not None and not isinstance(conn_id, str):
             raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
+        role_name = check_role_name(merged["role_name"])
+        discover = merged["discover_accounts"]
+        if not isinstance(discover, bool):
+            raise ValueError(f"discover_accounts must be true or false, got {discover!r}")
+        if discover and not role_name:
+            raise ValueError(
+                "discover_accounts needs role_name: the role to assume in each discovered account"
+            )
         return cls(
             regions=check_regions(merged["regions"], known_regions),
+            accounts=check_accounts(merged["accounts"], role_name),
+            role_name=role_name,
+            discover_accounts=discover,
             report_bucket=check_bucket(merged["report_bucket"]),
             report_prefix=check_prefix(merged["report_prefix"]),
             athena_database=check_database(merged["athena_database"]),
@@ -152,6 +173,9 @@ class ReportSettings:
         """The normalised settings as JSON-safe values, for XCom and the next tasks' templates."""
         return {
             "regions": list(self.regions),
+            "accounts": list(self.accounts),
+            "role_name": self.role_name,
+            "discover_accounts": self.discover_accounts,
             "report_bucket": self.report_bucket,
             "report_prefix": self.report_prefix,
             "athena_database": self.athena_database,

@@ -1,14 +1,23 @@
-"""EcrHook configured for reading a whole registry: adaptive retries and a pool sized for the readers."""
+"""EcrHook configured for reading a whole registry: adaptive retries, a pool sized for the readers,
+and optionally the registry of another account through a role."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+import boto3
 from airflow.providers.amazon.aws.hooks.ecr import EcrHook
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY, RegistryReader, ecr_client_config
-from ecr_provider.core.settings import check_concurrency
+from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
+from ecr_provider.aws.errors import describe_failure
+from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
+from ecr_provider.core.targets import RegistryTarget
+from ecr_provider.core.targets import role_arn as checked_role_arn
+
+ROLE_SESSION_NAME = "ecr-report"
 
 
 class EcrRegistryHook(EcrHook):
@@ -17,15 +26,57 @@ class EcrRegistryHook(EcrHook):
 
     :param max_concurrency: repositories read at once; the client's connection pool follows it.
         A ``config`` given by the caller is merged over the retry settings, so it can tune them.
+    :param role_arn: role to assume (with the connection's credentials) to read another account's
+        registry; None reads the connection's own account.
     """
 
-    def __init__(self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, role_arn: str | None = None, **kwargs: Any
+    ) -> None:
         self.max_concurrency = check_concurrency(max_concurrency)
+        self.role_arn = checked_role_arn(role_arn, "") if role_arn else None
         config = ecr_client_config(self.max_concurrency)
         user_config = kwargs.pop("config", None)
         if user_config:
             config = config.merge(user_config if isinstance(user_config, Config) else Config(**user_config))
         super().__init__(config=config, **kwargs)
+
+    @cached_property
+    def conn(self) -> Any:
+        if self.role_arn is None:
+            return super().conn
+        sts = self.get_session(self.region_name).client(
+            "sts", endpoint_url=self.conn_config.get_service_endpoint_url("sts"), verify=self.verify
+        )
+        try:
+            credentials = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=ROLE_SESSION_NAME)[
+                "Credentials"
+            ]
+        except (ClientError, BotoCoreError) as error:
+            raise describe_failure(error, "sts", self.role_arn) from error
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.region_name,
+        )
+        return session.client(
+            "ecr",
+            endpoint_url=self.conn_config.get_service_endpoint_url("ecr"),
+            config=self.config,
+            verify=self.verify,
+        )
+
+    @cached_property
+    def account_id(self) -> str:
+        """The registry's account: from the role ARN, else the connection's identity (STS)."""
+        from_role = RegistryTarget(self.region_name or "", self.role_arn).account_id
+        if from_role:
+            return from_role
+        try:
+            return str(super().account_id)
+        except (ClientError, BotoCoreError) as error:
+            raise describe_failure(error, "sts") from error
 
     def registry_reader(self) -> RegistryReader:
         return RegistryReader(self.conn, self.max_concurrency)

@@ -13,11 +13,17 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.ecr import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.aws.errors import describe_failure
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.pricing import storage_price
-from ecr_provider.core.settings import check_as_of, check_bucket, check_concurrency, check_prefix, check_price
+from ecr_provider.core.settings import (
+    DEFAULT_MAX_CONCURRENCY,
+    check_as_of,
+    check_bucket,
+    check_concurrency,
+    check_prefix,
+    check_price,
+)
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.report_files import write_registry_report
@@ -38,12 +44,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
     :param price_per_gb_month: storage price override in USD, empty for the default (templated)
-    :param max_concurrency: repositories read at once
+    :param max_concurrency: repositories read at once (templated)
+    :param role_arn: role to assume to read another account's registry; S3 is written with the
+        connection's own credentials, so one bucket collects every account
     """
 
     aws_hook_class = EcrRegistryHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "price_per_gb_month"
+        "report_bucket", "report_prefix", "report_date", "as_of", "price_per_gb_month", "max_concurrency"
     )
     ui_color = "#f7a35c"
 
@@ -55,7 +63,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         as_of: str,
         report_prefix: str = "ecr-reports",
         price_per_gb_month: str | None = None,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int | str = DEFAULT_MAX_CONCURRENCY,
+        role_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -64,11 +73,18 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         self.report_date = report_date
         self.as_of = as_of
         self.price_per_gb_month = price_per_gb_month
-        self.max_concurrency = check_concurrency(max_concurrency)
+        self.max_concurrency = max_concurrency
+        self.role_arn = role_arn
+        if isinstance(max_concurrency, int):
+            check_concurrency(max_concurrency)
 
     @property
     def _hook_parameters(self) -> dict[str, Any]:
-        return {**super()._hook_parameters, "max_concurrency": self.max_concurrency}
+        return {
+            **super()._hook_parameters,
+            "max_concurrency": check_concurrency(int(self.max_concurrency)),
+            "role_arn": self.role_arn,
+        }
 
     def execute(self, context: Context) -> dict[str, Any]:
         bucket = check_bucket(self.report_bucket)
@@ -79,10 +95,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             price_per_gb_month=storage_price(check_price(self.price_per_gb_month)),
         )
         region = self.hook.conn_region_name
-        try:
-            account_id = self.hook.account_id
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "sts") from error
+        account_id = self.hook.account_id
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
         keys: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:

@@ -97,6 +97,9 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
 
     assert settings == ReportSettings(
         regions=("us-east-1",),
+        accounts=(),
+        role_name="",
+        discover_accounts=False,
         report_bucket=BUCKET,
         report_prefix="ecr-reports",
         athena_database="ecr_reports",
@@ -104,7 +107,7 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         sns_topic_arn="",
         aws_conn_id="aws_default",
         price_per_gb_month=None,
-        max_concurrency=8,
+        max_concurrency=32,
     )
 
 

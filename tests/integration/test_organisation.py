@@ -1,0 +1,91 @@
+"""Many registries in one run: accounts x regions by dynamic task mapping, and Organizations discovery."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from ecr_provider.emulator.demo_registry import ReportDestination
+from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
+from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
+from tests.integration.conftest import REGION, RunDag
+
+pytestmark = pytest.mark.integration
+
+ACCOUNTS = ("111111111111", "222222222222")
+REGIONS = ("eu-west-1", "us-east-1")
+AS_OF = datetime(2026, 11, 18, tzinfo=UTC)
+IMAGES = {("111111111111", "eu-west-1"): 12, ("111111111111", "us-east-1"): 8}
+IMAGES.update({("222222222222", "eu-west-1"): 6, ("222222222222", "us-east-1"): 10})
+
+
+def rows(emulator: Emulator, bucket: str, key: str) -> list[dict[str, str]]:
+    body = client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def keys(emulator: Emulator, bucket: str, prefix: str) -> list[str]:
+    listed = client("s3", emulator.endpoint_url, REGION).list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+def test_two_accounts_by_two_regions_write_four_parts_and_one_partition(
+    run_dag: RunDag, emulator: Emulator, destination: ReportDestination
+) -> None:
+    for (account, region), images in IMAGES.items():
+        seed_synthetic_registry(account, region, repositories=3, images=images, as_of=AS_OF)
+    run_dag(
+        {
+            "regions": list(REGIONS),
+            "accounts": [ACCOUNTS[0], f"arn:aws:iam::{ACCOUNTS[1]}:role/ecr-report"],
+            "role_name": "ecr-report",
+            "report_bucket": destination.bucket,
+            "report_prefix": "org-reports",
+            "athena_database": "org_reports",
+            "storage_threshold_gb": 100_000,
+        },
+        "2026-11-18",
+    )
+    for report in ("repositories_summary", "images_summary"):
+        prefix = f"org-reports/{report}/report_date=2026-11-18/"
+        expected = [f"{prefix}{account}-{region}.csv" for account in ACCOUNTS for region in REGIONS]
+        assert keys(emulator, destination.bucket, prefix) == expected
+        for (account, region), images in IMAGES.items():
+            part = rows(emulator, destination.bucket, f"{prefix}{account}-{region}.csv")
+            assert {(row["accountId"], row["region"]) for row in part} == {(account, region)}
+            assert len(part) == (3 if report == "repositories_summary" else images)
+        partitions = client("glue", emulator.endpoint_url, REGION).get_partitions(
+            DatabaseName="org_reports", TableName=report
+        )["Partitions"]
+        assert [p["Values"] for p in partitions] == [["2026-11-18"]]
+
+
+def test_discovered_organisation_accounts_are_reported(
+    run_dag: RunDag, emulator: Emulator, destination: ReportDestination
+) -> None:
+    organizations = client("organizations", emulator.endpoint_url, REGION)
+    organizations.create_organization(FeatureSet="ALL")
+    member = organizations.create_account(AccountName="payments", Email="payments@example.com")
+    member_id = member["CreateAccountStatus"]["AccountId"]
+    seed_synthetic_registry(member_id, "eu-west-1", repositories=2, images=5, as_of=AS_OF)
+    run_dag(
+        {
+            "regions": ["eu-west-1"],
+            "discover_accounts": True,
+            "role_name": "ecr-report",
+            "report_bucket": destination.bucket,
+            "report_prefix": "discovered",
+            "athena_database": "discovered_reports",
+            "storage_threshold_gb": 100_000,
+        },
+        "2026-11-17",
+    )
+    prefix = "discovered/images_summary/report_date=2026-11-17/"
+    assert keys(emulator, destination.bucket, prefix) == sorted(
+        f"{prefix}{account}-eu-west-1.csv" for account in (ACCOUNT_ID, member_id)
+    )
+    assert len(rows(emulator, destination.bucket, f"{prefix}{member_id}-eu-west-1.csv")) == 5
+    assert rows(emulator, destination.bucket, f"{prefix}{ACCOUNT_ID}-eu-west-1.csv") == []
