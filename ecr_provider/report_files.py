@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS
+from ecr_provider.core.columns import IMAGE_COLUMNS, IMAGES_REPORT, REPOSITORIES_REPORT, REPOSITORY_COLUMNS
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.report import ReportTally, write_reports
@@ -16,9 +16,6 @@ if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
     from ecr_provider.aws.ecr import RegistryReader, SkippedRepository
     from ecr_provider.core.transform import ReportContext
-
-REPOSITORIES_REPORT = "repositories_summary"
-IMAGES_REPORT = "images_summary"
 
 
 @dataclass

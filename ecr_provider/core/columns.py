@@ -16,6 +16,7 @@ from ecr_provider.core.records import SEVERITIES
 class Kind(Enum):
     TEXT = "text"
     TIMESTAMP = "timestamp"
+    DATE = "date"
     BOOLEAN = "boolean"
     INTEGER = "integer"
     DECIMAL = "decimal"
@@ -77,6 +78,13 @@ REPOSITORY_COLUMNS: tuple[Column, ...] = (
     Column("imageTagMutability", Kind.TEXT),
     Column("encryptionType", Kind.TEXT),
     Column("asOf", Kind.TIMESTAMP),
+    Column("lifecycleExpiringImages", Kind.INTEGER, optional=True),
+    Column("lifecycleExpiringBytes", Kind.INTEGER, optional=True),
+    Column("lifecycleMonthlySavings(USD)", Kind.DECIMAL, optional=True),
+    Column("lifecyclePolicySource", Kind.TEXT),
+    Column("previousReportDate", Kind.DATE, optional=True),
+    Column("sizeChangeBytes", Kind.INTEGER, optional=True),
+    Column("costChange(USD)", Kind.DECIMAL, optional=True),
 )
 
 IMAGE_COLUMNS: tuple[Column, ...] = (
@@ -103,7 +111,9 @@ IMAGE_COLUMNS: tuple[Column, ...] = (
     Column("asOf", Kind.TIMESTAMP),
 )
 
+REPOSITORIES_REPORT = "repositories_summary"
+IMAGES_REPORT = "images_summary"
 REPORTS: dict[str, tuple[Column, ...]] = {
-    "repositories_summary": REPOSITORY_COLUMNS,
-    "images_summary": IMAGE_COLUMNS,
+    REPOSITORIES_REPORT: REPOSITORY_COLUMNS,
+    IMAGES_REPORT: IMAGE_COLUMNS,
 }

@@ -3,24 +3,69 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ecr_provider.core import units
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column
+from ecr_provider.core.lifecycle import RECOMMENDED_POLICY_TEXT, evaluate, parse_policy
 from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
 
 IMAGE_SIZE_BASIS = "image-size"
 
 
 @dataclass(frozen=True, slots=True)
+class PreviousReport:
+    """The same registry's last earlier report: billable bytes and monthly cost per repository."""
+
+    report_date: str
+    repositories: Mapping[str, tuple[int, Decimal]]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportContext:
-    """What a run fixes for all rows: the as-of time (never the wall clock) and the storage price."""
+    """What a run fixes for all rows: the as-of time (never the wall clock), the storage price and
+    the previous report the trend columns compare with (None: no earlier report exists)."""
 
     as_of: datetime
     price_per_gb_month: Decimal
+    previous: PreviousReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleSavings:
+    """What the repository's lifecycle policy, or the recommended one when it has none, will expire."""
+
+    source: str
+    images: int | None
+    size_bytes: int | None
+    monthly_cost: Decimal | None
+
+
+def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> LifecycleSavings:
+    """Expired bytes at the storage price; a policy this evaluator cannot read leaves the figures empty."""
+    source = "repository" if snapshot.lifecycle_policy else "recommended"
+    try:
+        policy = parse_policy(snapshot.lifecycle_policy or RECOMMENDED_POLICY_TEXT)
+    except ValueError:
+        return LifecycleSavings("unsupported-policy", None, None, None)
+    expired = evaluate(policy, snapshot.images, context.as_of).expired
+    size = sum(image.size_bytes for image in expired)
+    return LifecycleSavings(source, len(expired), size, units.monthly_cost(size, context.price_per_gb_month))
+
+
+def _trend_values(totals: RepositoryTotals, previous: PreviousReport | None) -> dict[str, str]:
+    """Change since the previous report; a repository new since then grew from nothing."""
+    if previous is None:
+        return {"previousReportDate": "", "sizeChangeBytes": "", "costChange(USD)": ""}
+    size, cost = previous.repositories.get(totals.name, (0, Decimal(0)))
+    return {
+        "previousReportDate": previous.report_date,
+        "sizeChangeBytes": str(totals.billable_size_bytes - size),
+        "costChange(USD)": units.usd(units.round_usd(totals.monthly_cost) - cost),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +146,7 @@ def repository_row(
     snapshot: RepositorySnapshot, totals: RepositoryTotals, context: ReportContext
 ) -> list[str]:
     repository, images = snapshot.repository, snapshot.images
+    savings = lifecycle_savings(snapshot, context)
     archived = [image for image in images if image.is_archived]
     severity_totals = {
         s: sum((image.severity_counts or {}).get(s, 0) for image in images) for s in SEVERITIES
@@ -130,5 +176,12 @@ def repository_row(
         "imageTagMutability": repository.tag_mutability,
         "encryptionType": repository.encryption_type,
         "asOf": units.timestamp(context.as_of),
+        "lifecycleExpiringImages": units.integer(savings.images),
+        "lifecycleExpiringBytes": units.integer(savings.size_bytes),
+        "lifecycleMonthlySavings(USD)": ""
+        if savings.monthly_cost is None
+        else units.usd(savings.monthly_cost),
+        "lifecyclePolicySource": savings.source,
+        **_trend_values(totals, context.previous),
     }
     return _ordered(values, REPOSITORY_COLUMNS)

@@ -21,8 +21,12 @@ def monthly_cost(billable_bytes: int, price_per_gb_month: Decimal) -> Decimal:
     return Decimal(billable_bytes) / GB * price_per_gb_month
 
 
+def round_usd(amount: Decimal) -> Decimal:
+    return amount.quantize(_MONEY, ROUND_HALF_UP)
+
+
 def usd(amount: Decimal) -> str:
-    return str(amount.quantize(_MONEY, ROUND_HALF_UP))
+    return str(round_usd(amount))
 
 
 def timestamp(value: datetime | None) -> str:

@@ -14,6 +14,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.s3_reports import previous_report
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.pricing import storage_price
 from ecr_provider.core.settings import (
@@ -90,13 +91,18 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        report_context = ReportContext(
-            as_of=check_as_of(self.as_of, now=datetime.now(UTC)),
-            price_per_gb_month=storage_price(check_price(self.price_per_gb_month)),
-        )
+        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
+        price = storage_price(check_price(self.price_per_gb_month))
         region = self.hook.conn_region_name
         account_id = self.hook.account_id
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        previous = previous_report(
+            s3.conn, bucket, prefix, report_date=report_date, account_id=account_id, region=region
+        )
+        self.log.info(
+            "Trend columns compare with %s", previous.report_date if previous else "nothing (first report)"
+        )
+        report_context = ReportContext(as_of=as_of, price_per_gb_month=price, previous=previous)
         keys: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
             reader = self.hook.registry_reader()

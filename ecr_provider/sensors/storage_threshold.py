@@ -13,8 +13,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from ecr_provider.aws.s3_reports import read_report_rows
 from ecr_provider.core.alert import build_alert
+from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
-from ecr_provider.report_files import REPOSITORIES_REPORT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -14,12 +14,23 @@ from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, athena_
 from ecr_provider.core.csv_format import ReportCsvWriter
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.report import write_reports
-from ecr_provider.core.transform import ReportContext, image_row, repository_row, repository_totals
+from ecr_provider.core.transform import (
+    PreviousReport,
+    ReportContext,
+    image_row,
+    repository_row,
+    repository_totals,
+)
 
 AS_OF = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 CONTEXT = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"))
 ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/team-a/api"
-POLICY = '{\n  "rules": [{"rulePriority": 1, "action": {"type": "expire"}}]\n}'
+POLICY = """{
+  "rules": [{"rulePriority": 1,
+             "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"],
+                           "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 90},
+             "action": {"type": "expire"}}]
+}"""
 
 SEED_FIRST_REPOSITORY_COLUMNS = [
     "repositoryName",
@@ -190,7 +201,10 @@ def test_repository_row() -> None:
         "hasBeenPulled": "true",
         "lastRecordedPullTime": "2026-11-20 08:00:00",
         "daysSinceLastPull": "6",
-        "lifecyclePolicyText": '{"rules":[{"rulePriority":1,"action":{"type":"expire"}}]}',
+        "lifecyclePolicyText": (
+            '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPrefixList":["v"],'
+            '"countType":"sinceImagePushed","countUnit":"days","countNumber":90},"action":{"type":"expire"}}]}'
+        ),
         "accountId": "111122223333",
         "region": "eu-west-1",
         "repositoryUri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/team-a/api",
@@ -210,7 +224,41 @@ def test_repository_row() -> None:
         "imageTagMutability": "IMMUTABLE",
         "encryptionType": "AES256",
         "asOf": "2026-11-27 00:00:00",
+        # The policy expires the "v1" image (pushed 330 days before as-of, more than 90):
+        # 104,862,843 bytes / 2^30 x 0.10 = 0.0097661 USD -> 0.0098
+        "lifecycleExpiringImages": "1",
+        "lifecycleExpiringBytes": "104862843",
+        "lifecycleMonthlySavings(USD)": "0.0098",
+        "lifecyclePolicySource": "repository",
+        "previousReportDate": "",
+        "sizeChangeBytes": "",
+        "costChange(USD)": "",
     }
+
+
+def test_trend_against_the_previous_report() -> None:
+    previous = PreviousReport("2026-11-20", {"team-a/api": (1_000_000_000, Decimal("0.0931"))})
+    context = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"), previous=previous)
+    row = as_dict(repository_row(SNAPSHOT, repository_totals(SNAPSHOT, context), context), REPOSITORY_COLUMNS)
+    # 1,231,033,467 - 1,000,000,000 bytes; 0.1146 - 0.0931 USD (both as shown in the reports)
+    assert (row["previousReportDate"], row["sizeChangeBytes"], row["costChange(USD)"]) == (
+        "2026-11-20",
+        "231033467",
+        "0.0215",
+    )
+    new_repository = RepositorySnapshot(repository(repositoryName="team-a/new"), (CLEAN,), None)
+    row = as_dict(
+        repository_row(new_repository, repository_totals(new_repository, context), context),
+        REPOSITORY_COLUMNS,
+    )
+    assert (row["sizeChangeBytes"], row["costChange(USD)"]) == ("1073741824", "0.1000")
+
+
+def test_a_policy_the_evaluator_cannot_read_leaves_savings_empty() -> None:
+    snapshot = RepositorySnapshot(repository(), (TAGGED,), '{"rules": [{"rulePriority": 1}]}')
+    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    assert row["lifecyclePolicySource"] == "unsupported-policy"
+    assert (row["lifecycleExpiringImages"], row["lifecycleMonthlySavings(USD)"]) == ("", "")
 
 
 def test_empty_repository_without_policy() -> None:
@@ -227,6 +275,20 @@ def test_empty_repository_without_policy() -> None:
     assert row["lastRecordedPullTime"] == ""
     assert row["daysSinceLastPull"] == ""
     assert row["lifecyclePolicyText"] == ""
+    assert row["lifecyclePolicySource"] == "recommended"
+    assert (row["lifecycleExpiringImages"], row["lifecycleMonthlySavings(USD)"]) == ("0", "0.0000")
+
+
+def test_the_recommended_policy_expires_untagged_images_older_than_14_days() -> None:
+    old_untagged = image(
+        "sha256:ddd", 3 * 2**30, imagePushedAt=datetime(2026, 11, 1, tzinfo=UTC), imageStatus="ACTIVE"
+    )
+    fresh_untagged = image("sha256:eee", 2**30, imagePushedAt=datetime(2026, 11, 20, tzinfo=UTC))
+    snapshot = RepositorySnapshot(repository(), (TAGGED, old_untagged, fresh_untagged), None)
+    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    # Only the 26-day-old untagged image goes: 3 GiB x 0.10 = 0.3000 USD a month.
+    assert (row["lifecyclePolicySource"], row["lifecycleExpiringImages"]) == ("recommended", "1")
+    assert (row["lifecycleExpiringBytes"], row["lifecycleMonthlySavings(USD)"]) == ("3221225472", "0.3000")
 
 
 def test_days_since_is_measured_to_as_of_not_the_clock() -> None:

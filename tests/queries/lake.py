@@ -18,11 +18,18 @@ from pathlib import Path
 
 from ecr_provider.aws.ecr import RegistryReader
 from ecr_provider.core import units
-from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column, Kind
+from ecr_provider.core.columns import (
+    IMAGE_COLUMNS,
+    IMAGES_REPORT,
+    REPOSITORIES_REPORT,
+    REPOSITORY_COLUMNS,
+    Column,
+    Kind,
+)
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.demo_registry import seed_demo_registry
 from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
-from ecr_provider.report_files import IMAGES_REPORT, REPOSITORIES_REPORT, write_registry_report
+from ecr_provider.report_files import write_registry_report
 
 LATEST = datetime(2026, 11, 20, tzinfo=UTC)
 DAYS_BEFORE_LATEST = (30, 7, 1, 0)
