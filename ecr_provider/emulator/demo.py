@@ -19,13 +19,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import partition_prefix
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
+from ecr_provider.queries.preview import preview
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LAKE = "lake"
+PREVIEWED_QUERIES = ("costliest_repositories", "repositories_not_pulled", "potential_savings")
 REGION = "us-east-1"
 DEMO_SETTINGS: dict[str, Any] = {
     "regions": [REGION],
@@ -97,19 +102,32 @@ def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any]) -> None:
 
 
 def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
+    """One CSV per report to open in ./reports/, and the S3 layout mirrored in ./reports/lake/."""
     s3 = client("s3", endpoint_url, REGION)
     out = REPO_ROOT / "reports"
-    out.mkdir(exist_ok=True)
     keys: dict[str, list[str]] = {}
-    for report in ("repositories_summary", "images_summary"):
-        prefix = f"{DEMO_SETTINGS['report_prefix']}/{report}/report_date={report_date}/"
+    for report in REPORTS:
+        prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
         keys[report] = sorted(item["Key"] for item in listed)
+        mirror = out / LAKE / prefix.split("/", 1)[1]
+        mirror.mkdir(parents=True, exist_ok=True)
         with (out / f"{report}.csv").open("wb") as target:
             for index, key in enumerate(keys[report]):
                 body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                (mirror / key.rsplit("/", 1)[1]).write_bytes(body)
                 target.write(body if index == 0 else body.split(b"\r\n", 1)[1])
     return keys
+
+
+def show_queries(lake: Path) -> None:
+    """Three of the shipped Athena queries, run on DuckDB over the same files Athena would read."""
+    for name in PREVIEWED_QUERIES:
+        columns, rows = preview(lake, name, limit=5)
+        print(f"\nAthena named query ecr_report.{name} (first rows, on DuckDB):")
+        print("  " + " | ".join(columns))
+        for row in rows:
+            print("  " + " | ".join("" if value is None else str(value) for value in row))
 
 
 def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> None:
@@ -134,6 +152,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
             f"  {row['monthlyStorageCost(USD)']:>9}  {row['repositoryName']:<34} "
             f"{row['totalSize(MB)']:>10} MB, last pull: {row['daysSinceLastPull'] or 'never'} days ago"
         )
+    show_queries(REPO_ROOT / "reports" / LAKE)
     notifications = receive_notifications(endpoint_url, REGION, queue_url)
     print(f"\nSNS notifications received by the SQS subscriber: {len(notifications)}")
     for envelope in notifications:
