@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER
@@ -88,10 +89,10 @@ def extract(endpoint_url: str, concurrency: int) -> dict[str, Any]:
         **DUMMY_CREDENTIALS,
     )
     reader = RegistryReader(client, concurrency)
-    context = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"))
+    context = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
-        report = write_registry_report([reader], context, Path(workdir))
+        report = write_registry_report([(reader, context)], Path(workdir))
         seconds = time.perf_counter() - started
         digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
     return {
@@ -164,7 +165,7 @@ def main() -> None:
         process, endpoint_url = start_emulator(scenario)
         try:
             print(f"\n{scenario.name}")
-            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY)
+            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario.retry_mode)
             print(
                 f"  (first read, moto computing each answer: {warm_up['seconds']:.2f} s; replayed from here)"
             )

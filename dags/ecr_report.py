@@ -59,6 +59,12 @@ with DAG(
             DEFAULTS["price_per_gb_month"], type=["null", "number"], exclusiveMinimum=0
         ),
         "max_concurrency": Param(DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=64),
+        "read_manifests": Param(
+            DEFAULTS["read_manifests"],
+            enum=["if-excluded", "always", "never"],
+            description="Unique-blob storage needs manifests, and reading one counts as a pull in ECR: "
+            "'if-excluded' reads them only when the reporting role is excluded from pull-time updates.",
+        ),
     },
 ) as dag:
 
@@ -93,6 +99,7 @@ with DAG(
         as_of=run["as_of"],
         price_per_gb_month=run["price_per_gb_month"],
         max_concurrency=run["max_concurrency"],
+        read_manifests=run["read_manifests"],
     ).expand_kwargs(targets.output)
 
     partitions = AthenaReportPartitionsOperator(

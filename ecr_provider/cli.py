@@ -11,22 +11,27 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.manifests import InMemoryManifestCache, plan_manifest_reads
+from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.csv_format import CsvFormat
-from ecr_provider.core.pricing import storage_price
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import (
     DEFAULT_MAX_CONCURRENCY,
     check_as_of,
     check_concurrency,
     check_price,
+    check_read_manifests,
     check_regions,
 )
 from ecr_provider.core.transform import ReportContext
@@ -35,6 +40,8 @@ from ecr_provider.report_files import write_registry_report
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BAR_WIDTH = 30
+PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
+_PRICES: dict[str, StoragePrices] = {}
 BAR_REDRAW_SECONDS = 0.5
 LOG_PROGRESS_SECONDS = 10.0
 
@@ -61,7 +68,15 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("DECIMAL_SEPARATOR", "."),
         help="'.' (default, ',' delimiter) or ',' (';' delimiter); env DECIMAL_SEPARATOR",
     )
-    parser.add_argument("--price-per-gb-month", help="storage price override in USD per GB-month")
+    parser.add_argument(
+        "--price-per-gb-month", help="storage price override in USD per GB-month; default: the Pricing API"
+    )
+    parser.add_argument(
+        "--read-manifests",
+        default="if-excluded",
+        help="unique-blob storage from manifests: if-excluded (default; only when this principal is excluded "
+        "from pull-time updates), always (pull times move), never",
+    )
     parser.add_argument(
         "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="repositories read at once"
     )
@@ -91,6 +106,35 @@ def _progress_sink() -> tuple[ProgressSink, float]:
     return draw, BAR_REDRAW_SECONDS
 
 
+def registry(
+    session: boto3.Session,
+    region: str,
+    as_of: datetime,
+    *,
+    override: Decimal | None,
+    mode: str,
+    concurrency: int,
+) -> tuple[RegistryReader, ReportContext]:
+    """One region's reader (manifests read per ``mode``, cached in memory) and its prices."""
+    reader = RegistryReader(
+        session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
+    )
+    reader.manifests = plan_manifest_reads(
+        mode,  # type: ignore[arg-type]
+        ecr_client=reader.client,
+        sts_client=session.client("sts", region_name=region),
+        cache=InMemoryManifestCache(),
+        region=region,
+    )
+    prices = resolve_storage_prices(
+        lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG),
+        region,
+        override,
+        _PRICES,
+    )
+    return reader, ReportContext(as_of=as_of, prices=prices)
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -100,10 +144,9 @@ def run(argv: list[str] | None = None) -> int:
         )
         csv_format = CsvFormat(args.decimal_separator)
         now = datetime.now(UTC)
-        context = ReportContext(
-            as_of=check_as_of(args.as_of or now.isoformat(), now=now),
-            price_per_gb_month=storage_price(check_price(args.price_per_gb_month)),
-        )
+        as_of = check_as_of(args.as_of or now.isoformat(), now=now)
+        override = check_price(args.price_per_gb_month)
+        mode = check_read_manifests(args.read_manifests)
         concurrency = check_concurrency(args.max_concurrency)
         session = boto3.Session()
         regions = check_regions(
@@ -112,17 +155,14 @@ def run(argv: list[str] | None = None) -> int:
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    readers = [
-        RegistryReader(
-            session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
-        )
-        for region in regions
-    ]
     try:
+        registries = [
+            registry(session, region, as_of, override=override, mode=mode, concurrency=concurrency)
+            for region in regions
+        ]
         sink, interval = _progress_sink()
         report = write_registry_report(
-            readers,
-            context,
+            registries,
             args.output_dir,
             csv_format=csv_format,
             progress=sink,
@@ -131,7 +171,7 @@ def run(argv: list[str] | None = None) -> int:
     except (AwsCallError, ClientError, BotoCoreError) as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     tally = report.tally
-    for reader, region in zip(readers, regions, strict=True):
+    for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
         log.warning("skipped repository %s: %s", skipped.name, skipped.reason)

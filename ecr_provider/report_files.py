@@ -34,8 +34,7 @@ class RegistryReport:
 
 
 def write_registry_report(
-    readers: Sequence[RegistryReader],
-    context: ReportContext,
+    registries: Sequence[tuple[RegistryReader, ReportContext]],
     directory: Path,
     *,
     csv_format: CsvFormat = CANONICAL,
@@ -44,27 +43,31 @@ def write_registry_report(
 ) -> RegistryReport:
     """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository."""
     files = {report: directory / f"{report}.csv" for report in (REPOSITORIES_REPORT, IMAGES_REPORT)}
-    listed = [(reader, reader.repositories()) for reader in readers]
+    listed = [(reader, context, reader.repositories()) for reader, context in registries]
     tracker = Progress(
-        sum(len(repositories) for _, repositories in listed), progress or _ignore, progress_interval_seconds
+        sum(len(repositories) for _, _, repositories in listed),
+        progress or _ignore,
+        progress_interval_seconds,
+    )
+    priced = (
+        (snapshot, context)
+        for reader, context, repositories in listed
+        for snapshot in reader.snapshots(repositories)
     )
     with (
         files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
         files[IMAGES_REPORT].open("w", encoding="utf-8", newline="") as images_out,
     ):
         tally = write_reports(
-            tracker.track(
-                snapshot for reader, repositories in listed for snapshot in reader.snapshots(repositories)
-            ),
-            context,
+            tracker.track(priced, lambda pair: len(pair[0].images)),
             ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS, csv_format),
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
         )
     return RegistryReport(
         files,
         tally,
-        [skip for reader in readers for skip in reader.skipped],
-        [reader.calls for reader in readers],
+        [skip for reader, _ in registries for skip in reader.skipped],
+        [reader.calls for reader, _ in registries],
     )
 
 

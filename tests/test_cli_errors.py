@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from ecr_provider import cli
 from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
 from ecr_provider.report_files import RegistryReport
 
@@ -38,10 +40,10 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     recorded = ReportCalls()
 
     def write_registry_report(
-        readers: Any, context: Any, directory: Path, *, csv_format: CsvFormat, **progress: Any
+        registries: Any, directory: Path, *, csv_format: CsvFormat, **progress: Any
     ) -> RegistryReport:
         recorded.calls.append(
-            {"readers": list(readers), "context": context, "directory": directory, "csv_format": csv_format}
+            {"registries": list(registries), "directory": directory, "csv_format": csv_format}
         )
         return RegistryReport(files={}, tally=ReportTally())
 
@@ -176,6 +178,10 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
             ",",
             "--max-concurrency",
             "3",
+            "--read-manifests",
+            "never",
+            "--price-per-gb-month",
+            "0.11",
         ]
     )
 
@@ -184,8 +190,11 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
     (call,) = report_calls.calls
     assert call["directory"] == output_dir
     assert call["csv_format"] == CsvFormat(",")
-    assert call["context"].as_of == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    readers = call["readers"]
+    contexts = [context for _, context in call["registries"]]
+    assert {context.as_of for context in contexts} == {datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
+    assert {context.prices for context in contexts} == {StoragePrices(Decimal("0.11"), None, "override")}
+    readers = [reader for reader, _ in call["registries"]]
+    assert {reader.manifests for reader in readers} == {None}
     assert [reader.client.meta.region_name for reader in readers] == ["eu-west-1", "us-east-1"]
     assert {reader.client.meta.endpoint_url for reader in readers} == {UNREACHABLE_ENDPOINT}
     assert {reader.max_concurrency for reader in readers} == {3}

@@ -19,6 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.aws.manifests import ManifestReader
+from ecr_provider.core.blobs import repository_storage
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
 
@@ -59,6 +61,8 @@ class RegistryReader:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     skipped: list[SkippedRepository] = field(default_factory=list)
     calls: CallStats = field(default_factory=CallStats)
+    manifests: ManifestReader | None = None
+    """Set to read manifests for unique-blob storage; see ``manifests.plan_manifest_reads``."""
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
@@ -79,6 +83,11 @@ class RegistryReader:
         try:
             images = self._images(repository)
             policy = self._lifecycle_policy(repository)
+            storage = None
+            if self.manifests is not None:
+                # Only now, with every pull time of the repository read: a manifest read is a pull.
+                sizes = {image.digest: image.size_bytes for image in images}
+                storage = repository_storage(self.manifests.read(repository, sizes), sizes)
         except ClientError as error:
             if error_code(error) == "RepositoryNotFoundException":
                 log.warning("Repository %s disappeared during the run; skipped", repository.name)
@@ -87,7 +96,7 @@ class RegistryReader:
             raise describe_failure(error, "ecr", repository.arn) from error
         except BotoCoreError as error:
             raise describe_failure(error, "ecr", repository.arn) from error
-        return RepositorySnapshot(repository, images, policy)
+        return RepositorySnapshot(repository, images, policy, storage)
 
     def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:
         """Yield snapshots in the given order while up to ``max_concurrency`` repositories are read."""

@@ -30,6 +30,7 @@ from ecr_provider.core.price_table import StoragePrices, fallback_prices
 log = logging.getLogger(__name__)
 
 SERVICE_CODE = "AmazonECR"
+PRICING_REGION = "us-east-1"
 PAGE_SIZE = 100
 UNIT = "GB-Mo"
 STANDARD_USAGE_TYPE = re.compile(r"(?:^|-)TimedStorage-ByteHrs$")

@@ -85,6 +85,10 @@ REPOSITORY_COLUMNS: tuple[Column, ...] = (
     Column("previousReportDate", Kind.DATE, optional=True),
     Column("sizeChangeBytes", Kind.INTEGER, optional=True),
     Column("costChange(USD)", Kind.DECIMAL, optional=True),
+    Column("uniqueBlobBytes", Kind.INTEGER, optional=True),
+    Column("archivePricePerGbMonth(USD)", Kind.DECIMAL),
+    Column("archivedMonthlyCost(USD)", Kind.DECIMAL),
+    Column("priceSource", Kind.TEXT),
 )
 
 IMAGE_COLUMNS: tuple[Column, ...] = (

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ecr_provider.core.records import RepositorySnapshot
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +47,17 @@ class Progress:
         self._started = self._last = clock()
         self._done = self._images = 0
 
-    def track(self, snapshots: Iterable[RepositorySnapshot]) -> Iterator[RepositorySnapshot]:
-        """Pass snapshots through, reporting at most once per interval and once at the end."""
-        for snapshot in snapshots:
+    def track(self, items: Iterable[_T], images: Callable[[_T], int]) -> Iterator[_T]:
+        """Pass repositories through (``images`` counts one's images), reporting at most once per
+        interval and once at the end."""
+        for item in items:
             self._done += 1
-            self._images += len(snapshot.images)
+            self._images += images(item)
             now = self._clock()
             if now - self._last >= self._interval:
                 self._last = now
                 self._sink(self.state(now))
-            yield snapshot
+            yield item
         self._sink(self.state(self._clock()))
 
     def state(self, now: float) -> ProgressState:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ecr_provider.core.blobs import RepositoryStorage
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
@@ -102,3 +105,5 @@ class RepositorySnapshot:
     repository: Repository
     images: tuple[Image, ...]
     lifecycle_policy: str | None = None
+    storage: RepositoryStorage | None = None
+    """Unique-blob storage, when manifests were read; None means image sizes are the basis."""

@@ -33,13 +33,13 @@ class ReportTally:
 
 
 def write_reports(
-    snapshots: Iterable[RepositorySnapshot],
-    context: ReportContext,
+    snapshots: Iterable[tuple[RepositorySnapshot, ReportContext]],
     repositories: ReportCsvWriter,
     images: ReportCsvWriter,
 ) -> ReportTally:
+    """Each snapshot comes with its registry's context: prices and previous report are per registry."""
     tally = ReportTally()
-    for snapshot in snapshots:
+    for snapshot, context in snapshots:
         account_id, region = snapshot.repository.account_id, snapshot.repository.region
         for image in snapshot.images:
             images.write(image_row(image, account_id, region, context))

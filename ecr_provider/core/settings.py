@@ -28,6 +28,7 @@ DEFAULT_MAX_CONCURRENCY = 32
 """ECR publishes no request quota for the Describe calls; 32 readers keep a 20 ms round trip busy and
 adaptive retries slow down when ECR throttles (benchmarks/extraction.py measures it)."""
 AS_OF_CLOCK_SKEW = timedelta(minutes=5)
+READ_MANIFESTS = ("if-excluded", "always", "never")
 
 DEFAULTS: dict[str, Any] = {
     "regions": ["us-east-1"],
@@ -43,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "aws_conn_id": "aws_default",
     "price_per_gb_month": None,
     "max_concurrency": DEFAULT_MAX_CONCURRENCY,
+    "read_manifests": "if-excluded",
 }
 
 
@@ -99,6 +101,16 @@ def check_price(price: object) -> Decimal | None:
     return value
 
 
+def check_read_manifests(mode: object) -> str:
+    """Reading a manifest counts as a pull in ECR, so reading them is a choice with a side effect."""
+    if mode not in READ_MANIFESTS:
+        raise ValueError(
+            f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)} "
+            "('always' accepts that every image read gets a new lastRecordedPullTime)"
+        )
+    return str(mode)
+
+
 def check_concurrency(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY_LIMIT:
         raise ValueError(
@@ -121,6 +133,7 @@ class ReportSettings:
     aws_conn_id: str | None
     price_per_gb_month: Decimal | None
     max_concurrency: int
+    read_manifests: str
 
     @classmethod
     def resolve(
@@ -167,6 +180,7 @@ class ReportSettings:
             aws_conn_id=conn_id or None,
             price_per_gb_month=check_price(merged["price_per_gb_month"]),
             max_concurrency=check_concurrency(merged["max_concurrency"]),
+            read_manifests=check_read_manifests(merged["read_manifests"]),
         )
 
     def as_params(self) -> dict[str, Any]:
@@ -185,6 +199,7 @@ class ReportSettings:
             "aws_conn_id": self.aws_conn_id,
             "price_per_gb_month": None if self.price_per_gb_month is None else str(self.price_per_gb_month),
             "max_concurrency": self.max_concurrency,
+            "read_manifests": self.read_manifests,
         }
 
 

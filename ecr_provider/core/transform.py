@@ -9,11 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from ecr_provider.core import units
+from ecr_provider.core.blobs import BASIS_IMAGE_SIZE
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column
 from ecr_provider.core.lifecycle import RECOMMENDED_POLICY_TEXT, evaluate, parse_policy
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
-
-IMAGE_SIZE_BASIS = "image-size"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +26,11 @@ class PreviousReport:
 
 @dataclass(frozen=True, slots=True)
 class ReportContext:
-    """What a run fixes for all rows: the as-of time (never the wall clock), the storage price and
-    the previous report the trend columns compare with (None: no earlier report exists)."""
+    """What a registry's rows share: the as-of time (never the wall clock), the region's storage
+    prices and the previous report the trend columns compare with (None: no earlier report)."""
 
     as_of: datetime
-    price_per_gb_month: Decimal
+    prices: StoragePrices
     previous: PreviousReport | None = None
 
 
@@ -53,7 +53,7 @@ def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> L
         return LifecycleSavings("unsupported-policy", None, None, None)
     expired = evaluate(policy, snapshot.images, context.as_of).expired
     size = sum(image.size_bytes for image in expired)
-    return LifecycleSavings(source, len(expired), size, units.monthly_cost(size, context.price_per_gb_month))
+    return LifecycleSavings(source, len(expired), size, units.monthly_cost(size, context.prices.standard))
 
 
 def _trend_values(totals: RepositoryTotals, previous: PreviousReport | None) -> dict[str, str]:
@@ -75,6 +75,9 @@ class RepositoryTotals:
     name: str
     total_size_bytes: int
     billable_size_bytes: int
+    cost_basis: str
+    archived_size_bytes: int
+    archived_monthly_cost: Decimal
     monthly_cost: Decimal
     last_pull: datetime | None
     days_since_last_pull: int | None
@@ -130,13 +133,25 @@ def image_row(image: Image, account_id: str, region: str, context: ReportContext
 
 
 def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> RepositoryTotals:
+    """Billable bytes are unique blobs when manifests were read, else image sizes (SPEC.md).
+
+    Archived images are priced at the archive rate on their own size; the rest of the billable
+    bytes at the standard rate.
+    """
     total = sum(image.size_bytes for image in snapshot.images)
+    storage = snapshot.storage
+    billable = total if storage is None else storage.total_bytes
+    archived = min(billable, sum(image.size_bytes for image in snapshot.images if image.is_archived))
+    archived_cost = units.monthly_cost(archived, context.prices.archive_rate)
     last_pull = max((i.last_pull for i in snapshot.images if i.last_pull is not None), default=None)
     return RepositoryTotals(
         name=snapshot.repository.name,
         total_size_bytes=total,
-        billable_size_bytes=total,
-        monthly_cost=units.monthly_cost(total, context.price_per_gb_month),
+        billable_size_bytes=billable,
+        cost_basis=BASIS_IMAGE_SIZE if storage is None else storage.basis,
+        archived_size_bytes=archived,
+        archived_monthly_cost=archived_cost,
+        monthly_cost=units.monthly_cost(billable - archived, context.prices.standard) + archived_cost,
         last_pull=last_pull,
         days_since_last_pull=units.days_between(last_pull, context.as_of),
     )
@@ -167,11 +182,11 @@ def repository_row(
         "repositoryUri": repository.uri,
         "totalSizeBytes": str(totals.total_size_bytes),
         "billableSizeBytes": str(totals.billable_size_bytes),
-        "costBasis": IMAGE_SIZE_BASIS,
-        "pricePerGbMonth(USD)": units.usd(context.price_per_gb_month),
+        "costBasis": totals.cost_basis,
+        "pricePerGbMonth(USD)": units.usd(context.prices.standard),
         "untaggedImages": str(sum(1 for image in images if not image.tags)),
         "archivedImages": str(len(archived)),
-        "archivedSizeBytes": str(sum(image.size_bytes for image in archived)),
+        "archivedSizeBytes": str(totals.archived_size_bytes),
         **_severity_values(severity_totals),
         "imageTagMutability": repository.tag_mutability,
         "encryptionType": repository.encryption_type,
@@ -183,5 +198,9 @@ def repository_row(
         else units.usd(savings.monthly_cost),
         "lifecyclePolicySource": savings.source,
         **_trend_values(totals, context.previous),
+        "uniqueBlobBytes": "" if snapshot.storage is None else str(snapshot.storage.total_bytes),
+        "archivePricePerGbMonth(USD)": units.usd(context.prices.archive_rate),
+        "archivedMonthlyCost(USD)": units.usd(totals.archived_monthly_cost),
+        "priceSource": context.prices.source,
     }
     return _ordered(values, REPOSITORY_COLUMNS)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 import botocore.session
 from moto.backends import get_backend
+from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ecr import models as ecr_models
 from moto.ecr.responses import ECRResponse
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_PAGE_SIZE = 100
 _SIZE_ATTRIBUTE = "_filled_size_bytes"
 _INSTALLED_MARKER = "_ecr_report_gaps_installed"
-_install_lock = threading.Lock()
+_install_lock = threading.RLock()
 
 
 def install() -> None:
@@ -48,6 +49,7 @@ def install() -> None:
         ECRResponse.describe_images = describe  # type: ignore[method-assign, assignment]
         repositories = _paged(ECRResponse.describe_repositories, "repositories")
         ECRResponse.describe_repositories = repositories  # type: ignore[method-assign, assignment]
+        install_pull_time_exclusions()
         setattr(ecr_models.Image, _INSTALLED_MARKER, True)
 
 
@@ -186,3 +188,58 @@ def fill_image_model(image: ecr_models.Image, **filled: Unpack[ImageFields]) -> 
     for name, value in fields.items():
         if value is not None:
             setattr(image, name, value)
+
+
+_EXCLUSIONS_ATTRIBUTE = "_pull_time_update_exclusions"
+_EXCLUSIONS_MARKER = "_ecr_report_pull_time_exclusions_installed"
+MAX_PULL_TIME_UPDATE_EXCLUSIONS = 100
+
+
+class ExclusionAlreadyExistsException(ServiceException):
+    """Defined outside moto's package, so moto serialises it with the ECR model (a 400, not a 500)."""
+
+    code = "ExclusionAlreadyExistsException"
+
+
+class ExclusionLimitExceededException(ServiceException):
+    code = "LimitExceededException"
+
+
+def install_pull_time_exclusions() -> None:
+    """moto 5.2 has no pull-time update exclusions: this adds RegisterPullTimeUpdateExclusion and
+    ListPullTimeUpdateExclusions (paged like ECR: ``maxResults``, default 100, and ``nextToken``),
+    keeping one list per registry (account and region). Safe to call any number of times."""
+    with _install_lock:
+        if getattr(ECRResponse, _EXCLUSIONS_MARKER, False):
+            return
+        ECRResponse.register_pull_time_update_exclusion = _register_pull_time_update_exclusion  # type: ignore[attr-defined]
+        ECRResponse.list_pull_time_update_exclusions = _list_pull_time_update_exclusions  # type: ignore[attr-defined]
+        setattr(ECRResponse, _EXCLUSIONS_MARKER, True)
+
+
+def _exclusions(response: ECRResponse) -> dict[str, datetime]:
+    """Kept on moto's backend object, so resetting moto empties the list like everything else."""
+    exclusions: dict[str, datetime] = response.ecr_backend.__dict__.setdefault(_EXCLUSIONS_ATTRIBUTE, {})
+    return exclusions
+
+
+def _register_pull_time_update_exclusion(response: ECRResponse) -> ActionResult:
+    from datetime import UTC, datetime
+
+    principal_arn = str(response._get_param("principalArn"))
+    exclusions = _exclusions(response)
+    if principal_arn in exclusions:
+        raise ExclusionAlreadyExistsException(f"An exclusion for {principal_arn} already exists")
+    if len(exclusions) >= MAX_PULL_TIME_UPDATE_EXCLUSIONS:
+        raise ExclusionLimitExceededException(
+            f"A registry has at most {MAX_PULL_TIME_UPDATE_EXCLUSIONS} pull time update exclusions",
+        )
+    exclusions[principal_arn] = created_at = datetime.now(UTC)
+    return ActionResult({"principalArn": principal_arn, "createdAt": created_at})
+
+
+def _all_pull_time_update_exclusions(response: ECRResponse) -> ActionResult:
+    return ActionResult({"pullTimeUpdateExclusions": list(_exclusions(response))})
+
+
+_list_pull_time_update_exclusions = _paged(_all_pull_time_update_exclusions, "pullTimeUpdateExclusions")

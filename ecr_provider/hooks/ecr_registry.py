@@ -42,30 +42,38 @@ class EcrRegistryHook(EcrHook):
         super().__init__(config=config, **kwargs)
 
     @cached_property
-    def conn(self) -> Any:
+    def registry_session(self) -> boto3.session.Session:
+        """The connection's session, or the assumed role's for another account's registry."""
+        session = self.get_session(self.region_name)
         if self.role_arn is None:
-            return super().conn
-        sts = self.get_session(self.region_name).client(
+            return session
+        sts = session.client(
             "sts", endpoint_url=self.conn_config.get_service_endpoint_url("sts"), verify=self.verify
         )
         try:
-            credentials = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=ROLE_SESSION_NAME)[
-                "Credentials"
-            ]
+            response = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=ROLE_SESSION_NAME)
         except (ClientError, BotoCoreError) as error:
             raise describe_failure(error, "sts", self.role_arn) from error
-        session = boto3.session.Session(
+        credentials = response["Credentials"]
+        return boto3.session.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=self.region_name,
         )
-        return session.client(
-            "ecr",
-            endpoint_url=self.conn_config.get_service_endpoint_url("ecr"),
+
+    def registry_client(self, service: str) -> Any:
+        """A client with the registry's identity: ECR itself, or STS to learn who reads it."""
+        return self.registry_session.client(
+            service,
+            endpoint_url=self.conn_config.get_service_endpoint_url(service),
             config=self.config,
             verify=self.verify,
         )
+
+    @cached_property
+    def conn(self) -> Any:
+        return self.registry_client("ecr")
 
     @cached_property
     def account_id(self) -> str:

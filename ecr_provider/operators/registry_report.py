@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.manifests import S3ManifestCache, plan_manifest_reads
+from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.s3_reports import previous_report
 from ecr_provider.core.layout import check_report_date, report_key
-from ecr_provider.core.pricing import storage_price
 from ecr_provider.core.settings import (
     DEFAULT_MAX_CONCURRENCY,
     check_as_of,
@@ -24,6 +26,7 @@ from ecr_provider.core.settings import (
     check_concurrency,
     check_prefix,
     check_price,
+    check_read_manifests,
 )
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
@@ -46,13 +49,22 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
     :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
     :param price_per_gb_month: storage price override in USD, empty for the default (templated)
     :param max_concurrency: repositories read at once (templated)
+    :param read_manifests: ``if-excluded`` (read manifests for unique-blob storage only when the
+        reporting principal is excluded from pull-time updates), ``always`` (accept that pull times
+        move) or ``never`` (templated)
     :param role_arn: role to assume to read another account's registry; S3 is written with the
         connection's own credentials, so one bucket collects every account
     """
 
     aws_hook_class = EcrRegistryHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "price_per_gb_month", "max_concurrency"
+        "report_bucket",
+        "report_prefix",
+        "report_date",
+        "as_of",
+        "price_per_gb_month",
+        "max_concurrency",
+        "read_manifests",
     )
     ui_color = "#f7a35c"
 
@@ -66,6 +78,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         price_per_gb_month: str | None = None,
         max_concurrency: int | str = DEFAULT_MAX_CONCURRENCY,
         role_arn: str | None = None,
+        read_manifests: str = "if-excluded",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -76,6 +89,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         self.price_per_gb_month = price_per_gb_month
         self.max_concurrency = max_concurrency
         self.role_arn = role_arn
+        self.read_manifests = read_manifests
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
 
@@ -87,12 +101,22 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             "role_arn": self.role_arn,
         }
 
+    def _pricing_client(self) -> Any:
+        """The Price List API answers only in a few regions; us-east-1 serves every region's prices."""
+        return AwsGenericHook(
+            aws_conn_id=self.aws_conn_id,
+            client_type="pricing",
+            region_name=PRICING_REGION,
+            verify=self.verify,
+        ).conn
+
     def execute(self, context: Context) -> dict[str, Any]:
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
-        price = storage_price(check_price(self.price_per_gb_month))
+        override = check_price(self.price_per_gb_month)
+        mode = check_read_manifests(self.read_manifests)
         region = self.hook.conn_region_name
         account_id = self.hook.account_id
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
@@ -102,13 +126,20 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         self.log.info(
             "Trend columns compare with %s", previous.report_date if previous else "nothing (first report)"
         )
-        report_context = ReportContext(as_of=as_of, price_per_gb_month=price, previous=previous)
+        prices = resolve_storage_prices(self._pricing_client, region, override, cache={})
+        self.log.info("Storage prices for %s: %s", region, prices)
+        reader = self.hook.registry_reader()
+        reader.manifests = plan_manifest_reads(
+            mode,  # type: ignore[arg-type]
+            ecr_client=reader.client,
+            sts_client=self.hook.registry_client("sts"),
+            cache=S3ManifestCache(s3.conn, bucket, prefix),
+            region=region,
+        )
         keys: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
-            reader = self.hook.registry_reader()
             report = write_registry_report(
-                [reader],
-                report_context,
+                [(reader, ReportContext(as_of=as_of, prices=prices, previous=previous))],
                 Path(workdir),
                 progress=lambda state: self.log.info("Progress: %s", state.line()),
             )

@@ -58,7 +58,8 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         policy = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
-        keys = [report["keys"][REPOSITORIES_REPORT] for report in self.registry_reports]
+        # A registry whose task failed left no summary; the alert covers those that reported.
+        keys = [report["keys"][REPOSITORIES_REPORT] for report in self.registry_reports if report]
         missing = [key for key in keys if not self.hook.check_for_key(key, self.report_bucket)]
         if missing:
             self.log.info(

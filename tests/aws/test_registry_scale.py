@@ -13,13 +13,14 @@ import boto3
 import pytest
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator
 from ecr_provider.emulator.synthetic_registry import image_counts, seed_synthetic_registry
 from ecr_provider.report_files import write_registry_report
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-CONTEXT = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"))
+CONTEXT = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
 
 
 def reader(emulator: Emulator, region: str, concurrency: int = 16) -> RegistryReader:
@@ -35,7 +36,7 @@ def reader(emulator: Emulator, region: str, concurrency: int = 16) -> RegistryRe
 
 def digests(directory: Path, registry: RegistryReader) -> dict[str, str]:
     directory.mkdir()
-    report = write_registry_report([registry], CONTEXT, directory)
+    report = write_registry_report([(registry, CONTEXT)], directory)
     return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
 
 
@@ -49,7 +50,7 @@ def test_calls_are_the_minimum_for_registries_beyond_one_page(emulator: Emulator
     seed_synthetic_registry(ACCOUNT_ID, "eu-west-1", repositories=1_005, images=2_010, as_of=AS_OF)
     seed_synthetic_registry(ACCOUNT_ID, "us-east-2", repositories=1, images=2_100, as_of=AS_OF)
     many, large = reader(emulator, "eu-west-1"), reader(emulator, "us-east-2")
-    report = write_registry_report([many, large], CONTEXT, tmp_path)
+    report = write_registry_report([(many, CONTEXT), (large, CONTEXT)], tmp_path)
     assert (report.tally.repositories, report.tally.images) == (1_006, 4_110)
     assert many.calls.as_dict() == {
         "DescribeImages": {"calls": 1_005, "retries": 0, "throttled": 0},

@@ -10,7 +10,7 @@ def test_reports_once_per_interval_and_at_the_end() -> None:
     ticks = iter([0.0, 1.0, 4.0, 5.5, 6.0, 20.0, 21.0])
     states: list[ProgressState] = []
     progress = Progress(total=5, sink=states.append, interval_seconds=5.0, clock=lambda: next(ticks))
-    passed = list(progress.track([SNAPSHOT] * 5))
+    passed = list(progress.track([SNAPSHOT] * 5, lambda snapshot: len(snapshot.images)))
     assert len(passed) == 5
     assert [(s.repositories_done, s.images, s.elapsed_seconds) for s in states] == [
         (3, 9, 5.5),  # first tick at or after 5 s

@@ -108,6 +108,7 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         aws_conn_id="aws_default",
         price_per_gb_month=None,
         max_concurrency=32,
+        read_manifests="if-excluded",
     )
 
 

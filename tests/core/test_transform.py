@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from ecr_provider.core.blobs import RepositoryStorage
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, athena_name
 from ecr_provider.core.csv_format import ReportCsvWriter
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.report import write_reports
 from ecr_provider.core.transform import (
@@ -23,7 +25,7 @@ from ecr_provider.core.transform import (
 )
 
 AS_OF = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
-CONTEXT = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"))
+CONTEXT = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
 ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/team-a/api"
 POLICY = """{
   "rules": [{"rulePriority": 1,
@@ -233,12 +235,45 @@ def test_repository_row() -> None:
         "previousReportDate": "",
         "sizeChangeBytes": "",
         "costChange(USD)": "",
+        "uniqueBlobBytes": "",
+        "archivePricePerGbMonth(USD)": "0.1000",
+        # 52,428,800 archived bytes / 2^30 x 0.10 = 0.0048828 -> 0.0049
+        "archivedMonthlyCost(USD)": "0.0049",
+        "priceSource": "override",
     }
+
+
+def test_archived_bytes_are_priced_at_the_archive_rate() -> None:
+    context = ReportContext(
+        as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), Decimal("0.05"), "pricing-api")
+    )
+    row = as_dict(repository_row(SNAPSHOT, repository_totals(SNAPSHOT, context), context), REPOSITORY_COLUMNS)
+    # (1,231,033,467 - 52,428,800) / 2^30 x 0.10 + 52,428,800 / 2^30 x 0.05 = 0.109766 + 0.002441 -> 0.1122
+    assert row["monthlyStorageCost(USD)"] == "0.1122"
+    assert (row["archivedMonthlyCost(USD)"], row["archivePricePerGbMonth(USD)"]) == ("0.0024", "0.0500")
+    assert row["priceSource"] == "pricing-api"
+
+
+def test_unique_blob_storage_is_the_billable_basis_when_manifests_were_read() -> None:
+    storage = RepositoryStorage(
+        blob_bytes=600_000_000, fallback_bytes=0, fallback_digests=(), uncounted_digests=(), images_by_blobs=3
+    )
+    snapshot = RepositorySnapshot(SNAPSHOT.repository, SNAPSHOT.images, POLICY, storage)
+    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    # 600,000,000 / 2^30 x 0.10 = 0.0558794 -> 0.0559; image sizes still sum to 1,231,033,467
+    assert (row["costBasis"], row["billableSizeBytes"], row["uniqueBlobBytes"]) == (
+        "unique-blobs",
+        "600000000",
+        "600000000",
+    )
+    assert (row["monthlyStorageCost(USD)"], row["totalSizeBytes"]) == ("0.0559", "1231033467")
 
 
 def test_trend_against_the_previous_report() -> None:
     previous = PreviousReport("2026-11-20", {"team-a/api": (1_000_000_000, Decimal("0.0931"))})
-    context = ReportContext(as_of=AS_OF, price_per_gb_month=Decimal("0.10"), previous=previous)
+    context = ReportContext(
+        as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"), previous=previous
+    )
     row = as_dict(repository_row(SNAPSHOT, repository_totals(SNAPSHOT, context), context), REPOSITORY_COLUMNS)
     # 1,231,033,467 - 1,000,000,000 bytes; 0.1146 - 0.0931 USD (both as shown in the reports)
     assert (row["previousReportDate"], row["sizeChangeBytes"], row["costChange(USD)"]) == (
@@ -292,11 +327,15 @@ def test_the_recommended_policy_expires_untagged_images_older_than_14_days() -> 
 
 
 def test_days_since_is_measured_to_as_of_not_the_clock() -> None:
-    later = ReportContext(as_of=datetime(2027, 1, 1, tzinfo=UTC), price_per_gb_month=Decimal("0.10"))
+    later = ReportContext(
+        as_of=datetime(2027, 1, 1, tzinfo=UTC), prices=StoragePrices(Decimal("0.10"), None, "override")
+    )
     row = as_dict(image_row(TAGGED, "1", "eu-west-1", later), IMAGE_COLUMNS)
     assert row["daysSinceLastPull"] == "41"
     # A pull after the as-of time (a backfill of an earlier date) counts as 0 days, never negative.
-    earlier = ReportContext(as_of=datetime(2026, 11, 1, tzinfo=UTC), price_per_gb_month=Decimal("0.10"))
+    earlier = ReportContext(
+        as_of=datetime(2026, 11, 1, tzinfo=UTC), prices=StoragePrices(Decimal("0.10"), None, "override")
+    )
     assert as_dict(image_row(TAGGED, "1", "eu-west-1", earlier), IMAGE_COLUMNS)["daysSinceLastPull"] == "0"
 
 
@@ -308,8 +347,7 @@ def test_repository_from_api_rejects_a_non_ecr_arn() -> None:
 def test_write_reports_streams_both_files_and_tallies() -> None:
     repositories_out, images_out = io.StringIO(), io.StringIO()
     tally = write_reports(
-        [SNAPSHOT],
-        CONTEXT,
+        [(SNAPSHOT, CONTEXT)],
         ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS),
         ReportCsvWriter(images_out, IMAGE_COLUMNS),
     )

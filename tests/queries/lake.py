@@ -26,6 +26,7 @@ from ecr_provider.core.columns import (
     Column,
     Kind,
 )
+from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.demo_registry import seed_demo_registry
 from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
@@ -85,7 +86,9 @@ def build_lake(root: Path) -> Lake:
                 reader = RegistryReader(client("ecr", emulator.endpoint_url, region), max_concurrency=4)
                 out = Path(workdir) / f"{as_of.date()}-{region}"
                 out.mkdir()
-                files = write_registry_report([reader], ReportContext(as_of, price), out).files
+                files = write_registry_report(
+                    [(reader, ReportContext(as_of, StoragePrices(price, None, "override")))], out
+                ).files
                 images = _read(files[IMAGES_REPORT])
                 repositories = [
                     _grown(row, number, region_number, days_before)

@@ -1,0 +1,450 @@
+"""Reads image manifests for unique-blob storage, without corrupting pull times, once per digest ever.
+
+BatchGetImage is how clients pull a manifest, so ECR records it as a pull and moves the image's
+``lastRecordedPullTime`` unless the caller is in the registry's pull-time update exclusions. So:
+
+1. read pull times (DescribeImages) before any manifest read;
+2. read manifests only when :func:`should_read_manifests` says so, which by default needs the
+   reporting principal (:func:`reporting_principal_arn`) to be excluded
+   (:func:`is_excluded_from_pull_time_updates`);
+3. read each digest once ever: manifests are immutable by digest, so their parsed blob lists are kept
+   in a :class:`ManifestCache` (:class:`S3ManifestCache` in production).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
+from ecr_provider.core.records import Repository
+from ecr_provider.core.settings import READ_MANIFESTS
+
+log = logging.getLogger(__name__)
+
+BATCH_GET_IMAGE_LIMIT = 100
+EXCLUSIONS_PAGE_SIZE = 1000
+CACHE_DIRECTORY = "_manifest_cache/v1"
+SEGMENTS = "_segments"
+MAX_SEGMENTS = 4
+
+ReadManifests = Literal["if-excluded", "always", "never"]
+READ_MANIFESTS_MODES = READ_MANIFESTS
+
+
+# -- cache -------------------------------------------------------------------------------------------
+
+
+class ManifestCache(Protocol):
+    """Parsed manifests of one repository by digest; entries never change, they only accrue."""
+
+    def load(self, repository: Repository) -> dict[str, ParsedManifest]: ...
+
+    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
+        """Add the manifests read since :meth:`load` (called once after each load, maybe empty)."""
+
+
+@dataclass
+class InMemoryManifestCache:
+    """For tests and one-off CLI runs: lives as long as the process."""
+
+    entries: dict[tuple[str, str, str], dict[str, ParsedManifest]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def load(self, repository: Repository) -> dict[str, ParsedManifest]:
+        with self._lock:
+            return dict(self.entries.get(_key(repository), {}))
+
+    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
+        with self._lock:
+            self.entries.setdefault(_key(repository), {}).update(new)
+
+
+def _key(repository: Repository) -> tuple[str, str, str]:
+    return (repository.account_id, repository.region, repository.name)
+
+
+def cache_prefix(prefix: str, repository: Repository) -> str:
+    """``{prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/``.
+
+    No repository name has a path component starting with ``_`` (ECR's name pattern), so one
+    repository's segments never fall under another's prefix (``team`` vs ``team/api``).
+    """
+    base = f"{prefix}/{CACHE_DIRECTORY}" if prefix else CACHE_DIRECTORY
+    return f"{base}/{repository.account_id}/{repository.region}/{repository.name}/{SEGMENTS}/"
+
+
+def _encode(manifests: Mapping[str, ParsedManifest]) -> bytes:
+    lines = (
+        json.dumps({"digest": digest, **manifests[digest].as_record()}, separators=(",", ":"))
+        for digest in sorted(manifests)
+    )
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+@dataclass
+class S3ManifestCache:
+    """Append-only JSON-lines segments per repository under :func:`cache_prefix`.
+
+    A run reads only the segments of the repositories it reports (one LIST and at most
+    ``max_segments`` GETs each) and writes one new segment holding only the manifests it read; when
+    a repository would exceed ``max_segments`` its segments are merged into one and the old ones
+    deleted (merged object written first, so no entry is ever missing). Segments are named by
+    content hash, so concurrent runs cannot overwrite each other. Works with a plain boto3 S3
+    client; needs s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the prefix.
+    """
+
+    client: Any
+    bucket: str
+    prefix: str
+    max_segments: int = MAX_SEGMENTS
+    _loaded: dict[tuple[str, str, str], tuple[list[str], dict[str, ParsedManifest]]] = field(
+        default_factory=dict, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_segments < 1:
+            raise ValueError(f"max_segments must be >= 1, got {self.max_segments!r}")
+
+    def load(self, repository: Repository) -> dict[str, ParsedManifest]:
+        keys: list[str] = []
+        entries: dict[str, ParsedManifest] = {}
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=cache_prefix(self.prefix, repository)
+            )
+            keys = [item["Key"] for page in pages for item in page.get("Contents", ())]
+            for key in keys:
+                entries.update(self._read_segment(key))
+        except (ClientError, BotoCoreError) as error:
+            location = f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"
+            raise describe_failure(error, "s3", location) from error
+        with self._lock:
+            self._loaded[_key(repository)] = (keys, entries)
+        return dict(entries)
+
+    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
+        with self._lock:
+            keys, entries = self._loaded.pop(_key(repository), ([], {}))
+        try:
+            if len(keys) + bool(new) > self.max_segments:
+                merged = self._write_segment(repository, {**entries, **new})
+                self._delete([key for key in keys if key != merged])
+            elif new:
+                self._write_segment(repository, new)
+        except (ClientError, BotoCoreError) as error:
+            location = f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"
+            raise describe_failure(error, "s3", location) from error
+
+    def _read_segment(self, key: str) -> dict[str, ParsedManifest]:
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        try:
+            records = [json.loads(line) for line in body.decode().splitlines() if line]
+            return {str(record["digest"]): ParsedManifest.from_record(record) for record in records}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"manifest cache object s3://{self.bucket}/{key} is corrupt ({error!r}); "
+                "delete it and the next run reads its manifests again"
+            ) from error
+
+    def _write_segment(self, repository: Repository, manifests: Mapping[str, ParsedManifest]) -> str:
+        body = _encode(manifests)
+        key = f"{cache_prefix(self.prefix, repository)}{hashlib.sha256(body).hexdigest()[:32]}.jsonl"
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+        return key
+
+    def _delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            response = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
+            )
+            for failed in response.get("Errors", ()):
+                log.warning(
+                    "Could not delete merged manifest cache segment s3://%s/%s (%s); it is merged "
+                    "again on a later run",
+                    self.bucket,
+                    failed.get("Key"),
+                    failed.get("Code"),
+                )
+
+
+# -- reading manifests ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestFailure:
+    """A manifest that could not be read; its image is then counted by ``imageSizeInBytes``."""
+
+    repository_name: str
+    digest: str
+    code: str
+    reason: str
+
+
+def _digest_matches(manifest: str, digest: str) -> bool:
+    algorithm, _, expected = digest.partition(":")
+    try:
+        return hashlib.new(algorithm, manifest.encode()).hexdigest() == expected
+    except ValueError:
+        return False
+
+
+@dataclass
+class ManifestReader:
+    """Fetches the manifests a repository's storage needs: only digests the cache lacks, at most
+    100 per BatchGetImage call, plus the children of every index (BatchGetImage returns an index
+    alone; its children are images of the same repository, fetched by digest)."""
+
+    client: Any
+    cache: ManifestCache
+    failures: list[ManifestFailure] = field(default_factory=list)
+
+    def read(self, repository: Repository, digests: Iterable[str]) -> dict[str, ParsedManifest]:
+        """Parsed manifests of ``digests`` and of their index children, by digest.
+
+        Pass every image of the repository, archived ones included: an archived image cannot be
+        pulled, but its manifest comes from the cache if it was read while active (an uncached one
+        fails and counts its image size). What cannot be read is left out and recorded in
+        :attr:`failures`, never cached, so it is tried again next run. Safe to call for different
+        repositories from several threads.
+        """
+        cached = self.cache.load(repository)
+        new: dict[str, ParsedManifest] = {}
+        found: dict[str, ParsedManifest] = {}
+        failures: list[ManifestFailure] = []
+        requested: set[str] = set()
+        frontier = list(dict.fromkeys(digests))
+        gone = False
+        while frontier and not gone:
+            wanted = [digest for digest in frontier if digest not in cached and digest not in requested]
+            requested.update(wanted)
+            gone = self._fetch(repository, wanted, new, failures)
+            children: list[str] = []
+            for digest in frontier:
+                manifest = cached.get(digest) or new.get(digest)
+                if manifest is not None:
+                    found[digest] = manifest
+                    children.extend(manifest.children)
+            done = requested | found.keys()
+            frontier = [child for child in dict.fromkeys(children) if child not in done]
+        self.cache.save(repository, new)
+        if failures:
+            self.failures.extend(failures)
+            codes = Counter(failure.code for failure in failures)
+            log.warning(
+                "%d manifests of %s could not be read (%s); those images count their imageSizeInBytes",
+                len(failures),
+                repository.name,
+                ", ".join(f"{code} {count}" for code, count in sorted(codes.items())),
+            )
+        return found
+
+    def _fetch(
+        self,
+        repository: Repository,
+        digests: list[str],
+        into: dict[str, ParsedManifest],
+        failures: list[ManifestFailure],
+    ) -> bool:
+        """Fill ``into`` from BatchGetImage; True when the repository has vanished meanwhile."""
+        for start in range(0, len(digests), BATCH_GET_IMAGE_LIMIT):
+            batch = digests[start : start + BATCH_GET_IMAGE_LIMIT]
+            try:
+                response = self.client.batch_get_image(
+                    registryId=repository.account_id,
+                    repositoryName=repository.name,
+                    imageIds=[{"imageDigest": digest} for digest in batch],
+                    acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
+                )
+            except ClientError as error:
+                if error_code(error) == "RepositoryNotFoundException":
+                    failures.append(
+                        ManifestFailure(
+                            repository.name, "", "RepositoryNotFoundException", "deleted during the run"
+                        )
+                    )
+                    return True
+                raise describe_failure(error, "ecr", repository.arn) from error
+            except BotoCoreError as error:
+                raise describe_failure(error, "ecr", repository.arn) from error
+            for image in response.get("images", ()):
+                digest = image.get("imageId", {}).get("imageDigest", "")
+                text = image.get("imageManifest", "")
+                if _digest_matches(text, digest):
+                    into[digest] = parse_manifest(text, image.get("imageManifestMediaType", ""))
+                else:
+                    failures.append(
+                        ManifestFailure(
+                            repository.name, digest, "DigestMismatch", "manifest does not hash to its digest"
+                        )
+                    )
+            failures.extend(
+                ManifestFailure(
+                    repository.name,
+                    failure.get("imageId", {}).get("imageDigest", ""),
+                    failure.get("failureCode", ""),
+                    failure.get("failureReason", ""),
+                )
+                for failure in response.get("failures", ())
+            )
+        return False
+
+
+# -- pull-time safety ------------------------------------------------------------------------------
+
+_ASSUMED_ROLE = re.compile(
+    r"^arn:(?P<partition>aws(?:-[a-z]+)*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/[^/]+$"
+)
+_EXCLUDABLE = re.compile(r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$")
+"""RegisterPullTimeUpdateExclusion's principalArn pattern (botocore ECR model)."""
+
+
+def principal_arn_of(caller_arn: str) -> str:
+    """The IAM ARN behind a GetCallerIdentity ARN.
+
+    ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` becomes ``arn:aws:iam::ACCT:role/ROLE``. The
+    assumed-role ARN carries the role's name but never its path, so for a role created with a path
+    (``/team/``; every IAM Identity Center role lives under ``/aws-reserved/sso.amazonaws.com/``)
+    this is not the role's ARN; :func:`reporting_principal_arn` can ask IAM for the real one. User
+    ARNs keep their path and anything else (root, federated users) is returned unchanged.
+    """
+    match = _ASSUMED_ROLE.match(caller_arn)
+    if match is None:
+        return caller_arn
+    return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
+
+
+def reporting_principal_arn(sts_client: Any, iam_client: Any | None = None) -> str:
+    """The ARN to look for in the pull-time update exclusions: the caller's user or role.
+
+    With ``iam_client`` an assumed role's path is recovered with iam:GetRole; without it, or when
+    that is denied, a role with a path gets a path-less ARN that matches no correctly registered
+    exclusion, so manifests are not read (the safe side) and the warning says how to fix it.
+    """
+    try:
+        caller = str(sts_client.get_caller_identity()["Arn"])
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "sts") from error
+    principal = principal_arn_of(caller)
+    if iam_client is None or principal == caller:
+        return principal
+    role_name = principal.rsplit("/", 1)[1]
+    try:
+        return str(iam_client.get_role(RoleName=role_name)["Role"]["Arn"])
+    except (ClientError, BotoCoreError) as error:
+        code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
+        log.warning(
+            "iam:GetRole on %s failed (%s); using %s, which lacks the role's path if it has one",
+            role_name,
+            code,
+            principal,
+        )
+        return principal
+
+
+def is_excluded_from_pull_time_updates(ecr_client: Any, principal_arn: str) -> bool:
+    """Whether ECR leaves pull times alone when ``principal_arn`` reads manifests.
+
+    Compares ARNs exactly, so a path-less ARN of a role registered with its path is not excluded:
+    the safe side, as ECR documents its matching only as "the role ARN". The list
+    (ListPullTimeUpdateExclusions, paged by hand: botocore has no paginator for it) belongs to the
+    registry of the client's own account and region: use a client with the registry account's
+    credentials, in each region. A denied call counts as not excluded, so manifests stay unread.
+    """
+    request: dict[str, Any] = {"maxResults": EXCLUSIONS_PAGE_SIZE}
+    while True:
+        try:
+            response = ecr_client.list_pull_time_update_exclusions(**request)
+        except ClientError as error:
+            if error_code(error) in ("AccessDeniedException", "AccessDenied"):
+                log.warning(
+                    "%s; treating %s as not excluded from pull-time updates",
+                    describe_failure(error, "ecr"),
+                    principal_arn,
+                )
+                return False
+            raise describe_failure(error, "ecr") from error
+        except BotoCoreError as error:
+            raise describe_failure(error, "ecr") from error
+        if principal_arn in response.get("pullTimeUpdateExclusions", ()):
+            return True
+        if not response.get("nextToken"):
+            return False
+        request["nextToken"] = response["nextToken"]
+
+
+class ManifestDecision(NamedTuple):
+    read: bool
+    reason: str
+    warn: bool
+    """Log ``reason`` at WARNING (once per registry) rather than INFO."""
+
+
+def should_read_manifests(
+    mode: ReadManifests, excluded: bool, *, principal_arn: str, region: str
+) -> ManifestDecision:
+    """Whether to read manifests (BatchGetImage) under ``read_manifests=mode``, and what to log."""
+    if mode not in READ_MANIFESTS_MODES:
+        raise ValueError(f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS_MODES)}")
+    if mode == "never":
+        return ManifestDecision(False, "read_manifests=never: storage is reported from image sizes", False)
+    if excluded:
+        return ManifestDecision(
+            True, f"{principal_arn} is excluded from pull-time updates in {region}: reading manifests", False
+        )
+    if mode == "always":
+        return ManifestDecision(
+            True,
+            f"read_manifests=always: reading manifests as {principal_arn}, which is not excluded from "
+            f"pull-time updates in {region}, so every image read for the first time gets a new "
+            "lastRecordedPullTime",
+            True,
+        )
+    return ManifestDecision(False, _exclusion_advice(principal_arn, region), True)
+
+
+def _exclusion_advice(principal_arn: str, region: str) -> str:
+    head = (
+        f"Storage in {region} is reported from image sizes (shared layers counted repeatedly), not "
+        f"unique blobs: reading manifests would update every image's lastRecordedPullTime because "
+        f"{principal_arn} is not excluded from pull-time updates."
+    )
+    if not _EXCLUDABLE.match(principal_arn):
+        return f"{head} Only IAM roles and users can be excluded: run the report as an IAM role."
+    fix = (
+        f" To fix, once per account and region: aws ecr register-pull-time-update-exclusion "
+        f"--principal-arn {principal_arn} --region {region}"
+    )
+    if ":role/" in principal_arn and principal_arn.count("/") == 1:
+        name = principal_arn.rsplit("/", 1)[1]
+        fix += (
+            f" (if the role has a path, use its full ARN: aws iam get-role --role-name {name} "
+            "--query Role.Arn, and allow the reporter iam:GetRole on it)"
+        )
+    return f"{head}{fix}. Or set read_manifests=always to accept that pull times move."
+
+
+def plan_manifest_reads(
+    mode: ReadManifests, *, ecr_client: Any, sts_client: Any, cache: ManifestCache, region: str
+) -> ManifestReader | None:
+    """Decide once per registry whether manifests are read, log why, and give the reader if so."""
+    if mode == "never":
+        decision = should_read_manifests(mode, False, principal_arn="", region=region)
+    else:
+        principal = reporting_principal_arn(sts_client)
+        excluded = is_excluded_from_pull_time_updates(ecr_client, principal)
+        decision = should_read_manifests(mode, excluded, principal_arn=principal, region=region)
+    log.log(logging.WARNING if decision.warn else logging.INFO, "%s", decision.reason)
+    return ManifestReader(ecr_client, cache) if decision.read else None

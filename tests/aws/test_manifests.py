@@ -1,0 +1,402 @@
+"""ManifestReader, principal mapping and the pull-time exclusion check against botocore's Stubber,
+which validates every request and response against the real ECR, STS and IAM service models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.manifests import (
+    InMemoryManifestCache,
+    ManifestFailure,
+    ManifestReader,
+    cache_prefix,
+    is_excluded_from_pull_time_updates,
+    principal_arn_of,
+    reporting_principal_arn,
+    should_read_manifests,
+)
+from ecr_provider.core.blobs import DOCKER_MANIFEST, OCI_INDEX, parse_manifest
+from ecr_provider.core.records import Repository
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+REPOSITORY = Repository(
+    name="team-a/api",
+    arn=f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team-a/api",
+    account_id=ACCOUNT,
+    region=REGION,
+    uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team-a/api",
+    created_at=None,
+    scan_on_push=True,
+    tag_mutability="MUTABLE",
+    encryption_type="AES256",
+)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecr-report"
+PATH_ROLE = f"arn:aws:iam::{ACCOUNT}:role/platform/reporting/ecr-report"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ecr-report/airflow-worker-1"
+
+
+def sha(data: str) -> str:
+    return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+
+
+def manifest(number: int) -> str:
+    """A Docker image manifest whose layer is shared by every image and whose config is its own."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": sha(f"config {number}"),
+                "size": 1_000 + number,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": sha("shared layer"),
+                    "size": 50_000_000,
+                }
+            ],
+        }
+    )
+
+
+def index(*children: str) -> str:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": DOCKER_MANIFEST, "digest": sha(child), "size": len(child)} for child in children
+            ],
+        }
+    )
+
+
+def image(text: str, media_type: str = DOCKER_MANIFEST) -> dict[str, Any]:
+    return {
+        "registryId": ACCOUNT,
+        "repositoryName": REPOSITORY.name,
+        "imageId": {"imageDigest": sha(text)},
+        "imageManifest": text,
+        "imageManifestMediaType": media_type,
+    }
+
+
+def batch_request(digests: list[str]) -> dict[str, Any]:
+    return {
+        "registryId": ACCOUNT,
+        "repositoryName": REPOSITORY.name,
+        "imageIds": [{"imageDigest": digest} for digest in digests],
+        "acceptedMediaTypes": [
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            "application/vnd.docker.distribution.manifest.v1+json",
+        ],
+    }
+
+
+@pytest.fixture
+def ecr() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("ecr", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_uncached_digests_are_read_100_at_a_time_with_every_manifest_type(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    texts = [manifest(number) for number in range(250)]
+    digests = [sha(text) for text in texts]
+    for start, end in ((0, 100), (100, 200), (200, 250)):
+        stubber.add_response(
+            "batch_get_image",
+            {"images": [image(text) for text in texts[start:end]], "failures": []},
+            batch_request(digests[start:end]),
+        )
+    cache = InMemoryManifestCache()
+
+    found = ManifestReader(client, cache).read(REPOSITORY, digests)
+
+    assert found == {sha(text): parse_manifest(text) for text in texts}
+    assert len(cache.load(REPOSITORY)) == 250
+    # Every digest is now cached: a fresh reader on the same cache sends nothing (no stub is queued).
+    assert ManifestReader(client, cache).read(REPOSITORY, digests) == found
+
+
+def test_only_digests_missing_from_the_cache_are_requested(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    texts = [manifest(number) for number in range(120)]
+    cache = InMemoryManifestCache()
+    cache.save(REPOSITORY, {sha(text): parse_manifest(text) for text in texts[:115]})
+    stubber.add_response(
+        "batch_get_image",
+        {"images": [image(text) for text in texts[115:]]},
+        batch_request([sha(text) for text in texts[115:]]),
+    )
+
+    found = ManifestReader(client, cache).read(REPOSITORY, [sha(text) for text in texts])
+
+    assert len(found) == 120
+
+
+def test_index_children_missing_from_the_request_are_fetched_by_digest(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    amd64, arm64 = manifest(1), manifest(2)
+    parent = index(amd64, arm64)
+    stubber.add_response(
+        "batch_get_image", {"images": [image(parent, OCI_INDEX)]}, batch_request([sha(parent)])
+    )
+    stubber.add_response(
+        "batch_get_image",
+        {"images": [image(amd64), image(arm64)]},
+        batch_request([sha(amd64), sha(arm64)]),
+    )
+
+    found = ManifestReader(client, InMemoryManifestCache()).read(REPOSITORY, [sha(parent)])
+
+    assert set(found) == {sha(parent), sha(amd64), sha(arm64)}
+
+
+def test_failures_are_skipped_recorded_and_not_cached(
+    ecr: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, stubber = ecr
+    good, deleted, undecryptable, converted = (manifest(number) for number in range(4))
+    digests = [sha(good), sha(deleted), sha(undecryptable), sha(converted)]
+    stubber.add_response(
+        "batch_get_image",
+        {
+            "images": [image(good), {**image(converted), "imageManifest": manifest(99)}],
+            "failures": [
+                {
+                    "imageId": {"imageDigest": sha(deleted)},
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "Requested image not found",
+                },
+                {
+                    "imageId": {"imageDigest": sha(undecryptable)},
+                    "failureCode": "KmsError",
+                    "failureReason": "The KMS key is disabled",
+                },
+            ],
+        },
+        batch_request(digests),
+    )
+    cache = InMemoryManifestCache()
+    reader = ManifestReader(client, cache)
+
+    with caplog.at_level(logging.WARNING, logger="ecr_provider.aws.manifests"):
+        found = reader.read(REPOSITORY, digests)
+
+    assert set(found) == {sha(good)}
+    assert set(cache.load(REPOSITORY)) == {sha(good)}
+    assert reader.failures == [
+        ManifestFailure(
+            REPOSITORY.name, sha(converted), "DigestMismatch", "manifest does not hash to its digest"
+        ),
+        ManifestFailure(REPOSITORY.name, sha(deleted), "ImageNotFound", "Requested image not found"),
+        ManifestFailure(REPOSITORY.name, sha(undecryptable), "KmsError", "The KMS key is disabled"),
+    ]
+    assert "3 manifests of team-a/api could not be read (DigestMismatch 1, ImageNotFound 1, KmsError 1)" in (
+        caplog.text
+    )
+
+
+def test_a_repository_deleted_meanwhile_yields_what_the_cache_has(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    cached, uncached = manifest(1), manifest(2)
+    cache = InMemoryManifestCache()
+    cache.save(REPOSITORY, {sha(cached): parse_manifest(cached)})
+    stubber.add_client_error(
+        "batch_get_image",
+        "RepositoryNotFoundException",
+        "The repository does not exist",
+        expected_params=batch_request([sha(uncached)]),
+    )
+    reader = ManifestReader(client, cache)
+
+    assert set(reader.read(REPOSITORY, [sha(cached), sha(uncached)])) == {sha(cached)}
+    assert [failure.code for failure in reader.failures] == ["RepositoryNotFoundException"]
+
+
+def test_other_errors_name_the_action_and_repository(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    stubber.add_client_error("batch_get_image", "AccessDeniedException", "not authorized")
+
+    with pytest.raises(
+        AwsCallError, match=r"ecr:BatchGetImage on arn:aws:ecr:.*team-a/api failed with Access"
+    ):
+        ManifestReader(client, InMemoryManifestCache()).read(REPOSITORY, [sha(manifest(1))])
+
+
+def test_cache_layout_keeps_nested_repositories_apart() -> None:
+    team = replace(REPOSITORY, name="team-a")
+    assert cache_prefix("ecr-reports", REPOSITORY) == (
+        f"ecr-reports/_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/api/_segments/"
+    )
+    assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
+    assert cache_prefix("", team) == f"_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/_segments/"
+
+
+# -- principal -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal"),
+    [
+        (f"arn:aws:iam::{ACCOUNT}:user/ops/alice", f"arn:aws:iam::{ACCOUNT}:user/ops/alice"),
+        (SESSION, ROLE),
+        (
+            f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com",
+            f"arn:aws-cn:iam::{ACCOUNT}:role/AWSReservedSSO_Admin_0123456789abcdef",
+        ),
+        (f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:root"),
+        (f"arn:aws:sts::{ACCOUNT}:federated-user/bob", f"arn:aws:sts::{ACCOUNT}:federated-user/bob"),
+    ],
+)
+def test_principal_arn_of(caller: str, principal: str) -> None:
+    assert principal_arn_of(caller) == principal
+
+
+def identity(arn: str) -> dict[str, str]:
+    return {"UserId": "AROAEXAMPLEID:airflow-worker-1", "Account": ACCOUNT, "Arn": arn}
+
+
+def test_reporting_principal_of_a_user_and_an_assumed_role() -> None:
+    sts = boto3.client("sts", region_name=REGION)
+    with Stubber(sts) as stubber:
+        stubber.add_response("get_caller_identity", identity(f"arn:aws:iam::{ACCOUNT}:user/ops/alice"), {})
+        stubber.add_response("get_caller_identity", identity(SESSION), {})
+        assert reporting_principal_arn(sts) == f"arn:aws:iam::{ACCOUNT}:user/ops/alice"
+        assert reporting_principal_arn(sts) == ROLE
+
+
+def test_a_role_path_is_lost_in_the_session_arn_and_recovered_from_iam(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sts = boto3.client("sts", region_name=REGION)
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = {
+        "Path": "/platform/reporting/",
+        "RoleName": "ecr-report",
+        "RoleId": "AROAEXAMPLEID1234567",
+        "Arn": PATH_ROLE,
+        "CreateDate": "2025-01-01T00:00:00Z",
+    }
+    with Stubber(sts) as sts_stub, Stubber(iam) as iam_stub:
+        for _ in range(3):
+            sts_stub.add_response("get_caller_identity", identity(SESSION), {})
+        iam_stub.add_response("get_role", {"Role": role}, {"RoleName": "ecr-report"})
+        iam_stub.add_client_error(
+            "get_role", "AccessDenied", "not authorized", 403, {"RoleName": "ecr-report"}
+        )
+
+        assert reporting_principal_arn(sts) == ROLE  # path-less: STS never shows the path
+        assert reporting_principal_arn(sts, iam) == PATH_ROLE
+        with caplog.at_level(logging.WARNING, logger="ecr_provider.aws.manifests"):
+            assert reporting_principal_arn(sts, iam) == ROLE
+        assert "iam:GetRole on ecr-report failed (AccessDenied)" in caplog.text
+
+
+# -- exclusions ------------------------------------------------------------------------------------
+
+
+def exclusions_stub(stubber: Stubber, *pages: list[str]) -> None:
+    for number, page in enumerate(pages):
+        response: dict[str, Any] = {"pullTimeUpdateExclusions": page}
+        request: dict[str, Any] = {"maxResults": 1000}
+        if number + 1 < len(pages):
+            response["nextToken"] = f"token-{number + 1}"
+        if number:
+            request["nextToken"] = f"token-{number}"
+        stubber.add_response("list_pull_time_update_exclusions", response, request)
+
+
+def test_exclusion_found_on_a_later_page(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    others = [f"arn:aws:iam::{ACCOUNT}:role/scanner-{number}" for number in range(3)]
+    exclusions_stub(stubber, others[:2], others[2:], [PATH_ROLE])
+    assert is_excluded_from_pull_time_updates(client, PATH_ROLE)
+
+
+def test_not_excluded_after_reading_every_page(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    exclusions_stub(stubber, [f"arn:aws:iam::{ACCOUNT}:role/scanner"], [PATH_ROLE])
+    # The path-less ARN STS gives for that role matches no exclusion: the safe side.
+    assert not is_excluded_from_pull_time_updates(client, ROLE)
+
+
+def test_denied_listing_counts_as_not_excluded(
+    ecr: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, stubber = ecr
+    stubber.add_client_error("list_pull_time_update_exclusions", "AccessDeniedException", "not authorized")
+    with caplog.at_level(logging.WARNING, logger="ecr_provider.aws.manifests"):
+        assert not is_excluded_from_pull_time_updates(client, ROLE)
+    assert "ecr:ListPullTimeUpdateExclusions failed with AccessDeniedException" in caplog.text
+
+
+def test_other_listing_errors_raise(ecr: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr
+    stubber.add_client_error("list_pull_time_update_exclusions", "ServerException", "boom", 500)
+    with pytest.raises(AwsCallError, match="ListPullTimeUpdateExclusions failed with ServerException"):
+        is_excluded_from_pull_time_updates(client, ROLE)
+
+
+# -- decision --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "excluded", "read", "warn"),
+    [
+        ("if-excluded", True, True, False),
+        ("if-excluded", False, False, True),
+        ("always", True, True, False),
+        ("always", False, True, True),
+        ("never", True, False, False),
+        ("never", False, False, False),
+    ],
+)
+def test_should_read_manifests(mode: Any, excluded: bool, read: bool, warn: bool) -> None:
+    decision = should_read_manifests(mode, excluded, principal_arn=ROLE, region=REGION)
+    assert (decision.read, decision.warn) == (read, warn)
+
+
+def test_the_warning_says_how_to_register_the_exclusion() -> None:
+    decision = should_read_manifests("if-excluded", False, principal_arn=ROLE, region=REGION)
+    assert (
+        f"aws ecr register-pull-time-update-exclusion --principal-arn {ROLE} --region {REGION}"
+        in decision.reason
+    )
+    assert "aws iam get-role --role-name ecr-report --query Role.Arn" in decision.reason
+    assert "read_manifests=always" in decision.reason
+
+    with_path = should_read_manifests("if-excluded", False, principal_arn=PATH_ROLE, region=REGION).reason
+    assert f"--principal-arn {PATH_ROLE} --region {REGION}" in with_path
+    assert "get-role" not in with_path
+
+    root = should_read_manifests(
+        "if-excluded", False, principal_arn=f"arn:aws:iam::{ACCOUNT}:root", region=REGION
+    )
+    assert "Only IAM roles and users can be excluded" in root.reason
+    assert "register-pull-time-update-exclusion" not in root.reason
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="read_manifests 'sometimes'"):
+        should_read_manifests("sometimes", True, principal_arn=ROLE, region=REGION)  # type: ignore[arg-type]
