@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,8 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import partition_prefix
+from ecr_provider.core.units import GB
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
 from ecr_provider.queries.preview import preview
@@ -76,17 +79,18 @@ def airflow_env(endpoint_url: str) -> dict[str, str]:
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
         AIRFLOW_CONN_AWS_DEFAULT=json.dumps(connection),
         AWS_DEFAULT_REGION=REGION,
     )
     return environment
 
 
-def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any]) -> None:
+def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any], run: int) -> str:
+    """One ``airflow dags test`` run; its log (kept in .airflow/) is returned for the call counts."""
     environment = airflow_env(endpoint_url)
     airflow = str(Path(sys.executable).with_name("airflow"))
-    log_path = REPO_ROOT / ".airflow" / "demo-dag-test.log"
+    log_path = REPO_ROOT / ".airflow" / f"demo-dag-test-{run}.log"
     with log_path.open("w") as log:
         subprocess.run([airflow, "db", "migrate"], env=environment, stdout=log, stderr=log, check=True)
         result = subprocess.run(
@@ -99,6 +103,37 @@ def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any]) -> None:
     if result.returncode != 0:
         print(log_path.read_text()[-6000:], file=sys.stderr)
         raise SystemExit(f"the ecr_report DAG failed (exit {result.returncode}); full log: {log_path}")
+    return log_path.read_text()
+
+
+def manifest_reads(log: str) -> int:
+    """BatchGetImage calls as the report task logged them (``ECR calls: BatchGetImage 39, ...``)."""
+    found = re.search(r"ECR calls: .*?BatchGetImage (\d+)", log)
+    return int(found.group(1)) if found else 0
+
+
+def exclude_reporting_principal(endpoint_url: str) -> str:
+    """README's one-time step: exclude the reporting identity from pull-time updates, so the
+    report may read manifests (unique-blob storage) without making every image look pulled."""
+    principal = reporting_principal_arn(client("sts", endpoint_url, REGION))
+    client("ecr", endpoint_url, REGION).register_pull_time_update_exclusion(principalArn=principal)
+    return principal
+
+
+def show_storage(rows: list[dict[str, str]]) -> None:
+    image_sizes = sum(int(row["totalSizeBytes"]) for row in rows)
+    unique_blobs = sum(int(row["billableSizeBytes"]) for row in rows)
+    cost = sum(Decimal(row["monthlyStorageCost(USD)"]) for row in rows)
+    naive_cost = sum(
+        Decimal(row["totalSizeBytes"]) / GB * Decimal(row["pricePerGbMonth(USD)"]) for row in rows
+    )
+    print("\nStorage of the registry:")
+    for label, size, usd in (
+        ("sum of image sizes (what others report)", image_sizes, naive_cost),
+        ("unique blobs (what ECR bills)", unique_blobs, cost),
+        ("overstatement avoided", image_sizes - unique_blobs, naive_cost - cost),
+    ):
+        print(f"  {label:<40} {size / GB:8.2f} GB, USD {usd:.4f}/month")
 
 
 def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
@@ -145,12 +180,14 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
             print(f"  {DEMO_SETTINGS['athena_database']}.{report} report_date={partition['Values'][0]}")
     with (REPO_ROOT / "reports" / "repositories_summary.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
+    show_storage(rows)
     costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]
     print(f"\nFive costliest of {len(rows)} repositories (USD per month):")
     for row in costliest:
         print(
             f"  {row['monthlyStorageCost(USD)']:>9}  {row['repositoryName']:<34} "
-            f"{row['totalSize(MB)']:>10} MB, last pull: {row['daysSinceLastPull'] or 'never'} days ago"
+            f"{int(row['billableSizeBytes']) / GB:7.2f} GB billable ({row['costBasis']}), "
+            f"last pull: {row['daysSinceLastPull'] or 'never'} days ago"
         )
     show_queries(REPO_ROOT / "reports" / LAKE)
     notifications = receive_notifications(endpoint_url, REGION, queue_url)
@@ -169,8 +206,13 @@ def main() -> None:
     with running_emulator(as_of) as endpoint_url:
         destination = create_report_destination(endpoint_url, REGION)
         conf = {**DEMO_SETTINGS, "report_bucket": destination.bucket, "sns_topic_arn": destination.topic_arn}
-        print(f"Emulator at {endpoint_url}; running the ecr_report DAG for {report_date} ...", flush=True)
-        run_dag(endpoint_url, report_date, conf)
+        principal = exclude_reporting_principal(endpoint_url)
+        print(f"Emulator at {endpoint_url}; {principal} excluded from pull-time updates", flush=True)
+        print(f"Running the ecr_report DAG for {report_date} ...", flush=True)
+        first = manifest_reads(run_dag(endpoint_url, report_date, conf, run=1))
+        print("Running it again for the same date (a retry or a rerun) ...", flush=True)
+        second = manifest_reads(run_dag(endpoint_url, report_date, conf, run=2))
+        print(f"BatchGetImage calls: {first} on the first run, {second} on the rerun (manifest cache in S3)")
         show(endpoint_url, destination.bucket, report_date, destination.queue_url)
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s")
 

@@ -148,6 +148,22 @@ def _replaying_reads(app: WSGIApplication) -> WSGIApplication:
     return replaying_app
 
 
+_UNEMULATED = frozenset({"AWSPriceListService"})
+"""Services moto does not have; they answer as if the caller lacked the permission."""
+_NO_SERVICE_BODY = json.dumps(
+    {"__type": "AccessDeniedException", "message": "the local emulator has no such service"}
+).encode()
+
+
+def _unemulated(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """A clear, non-retryable 400 instead of moto's 500 and traceback for a service it lacks."""
+    start_response(
+        "400 Bad Request",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(_NO_SERVICE_BODY)))],
+    )
+    return [_NO_SERVICE_BODY]
+
+
 class _TargetCachedDispatcher(DomainDispatcherApplication):
     """moto's dispatcher re-derives the service of every request under one global lock, which caps
     the emulator at a few hundred requests a second. A JSON-protocol request names its service in
@@ -161,6 +177,8 @@ class _TargetCachedDispatcher(DomainDispatcherApplication):
         target = environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0]
         if not target:
             return super().get_application(environ)
+        if target in _UNEMULATED:
+            return _unemulated
         app = self._by_target.get(target)
         if app is None:
             app = self._by_target[target] = super().get_application(environ)
