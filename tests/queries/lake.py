@@ -18,14 +18,7 @@ from pathlib import Path
 
 from ecr_provider.aws.ecr import RegistryReader
 from ecr_provider.core import units
-from ecr_provider.core.columns import (
-    IMAGE_COLUMNS,
-    IMAGES_REPORT,
-    REPOSITORIES_REPORT,
-    REPOSITORY_COLUMNS,
-    Column,
-    Kind,
-)
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.demo_registry import seed_demo_registry
@@ -38,17 +31,6 @@ REGION_PRICES = {"us-east-1": Decimal("0.10"), "eu-west-1": Decimal("0.11")}
 GROWTH_STEP_BYTES = 7 * units.MB
 MISSING = ("us-east-1", 1, "tools/kubectl")
 """(region, days before the latest date, repository) left out of that day's repositories report."""
-RECOMMENDED_UNTAGGED_DAYS = 14
-
-FUTURE_REPOSITORY_COLUMNS = (
-    Column("lifecycleExpiringImages", Kind.INTEGER),
-    Column("lifecycleExpiringBytes", Kind.INTEGER),
-    Column("lifecycleMonthlySavings(USD)", Kind.DECIMAL),
-    Column("lifecyclePolicySource", Kind.TEXT),
-    Column("previousReportDate", Kind.TEXT, optional=True),
-    Column("sizeChangeBytes", Kind.INTEGER, optional=True),
-    Column("costChange(USD)", Kind.DECIMAL, optional=True),
-)
 
 Row = dict[str, str]
 
@@ -68,18 +50,11 @@ class Lake:
         return found
 
 
-def report_columns() -> dict[str, tuple[Column, ...]]:
-    known = {column.header for column in REPOSITORY_COLUMNS}
-    future = tuple(column for column in FUTURE_REPOSITORY_COLUMNS if column.header not in known)
-    return {REPOSITORIES_REPORT: (*REPOSITORY_COLUMNS, *future), IMAGES_REPORT: IMAGE_COLUMNS}
-
-
 def build_lake(root: Path) -> Lake:
-    columns = report_columns()
+    columns = REPORTS
     with Emulator() as emulator, tempfile.TemporaryDirectory(prefix="ecr-lake-") as workdir:
         for region in REGION_PRICES:
             seed_demo_registry(emulator.endpoint_url, region, LATEST)
-        previous: dict[str, dict[str, Row]] = {}
         for days_before in DAYS_BEFORE_LATEST:
             as_of = LATEST - timedelta(days=days_before)
             for region_number, (region, price) in enumerate(REGION_PRICES.items()):
@@ -95,10 +70,6 @@ def build_lake(root: Path) -> Lake:
                     for number, row in enumerate(_read(files[REPOSITORIES_REPORT]))
                     if (region, days_before, row["repositoryName"]) != MISSING
                 ]
-                repositories = [
-                    _with_future_columns(row, images, previous.get(region, {}), as_of) for row in repositories
-                ]
-                previous[region] = {row["repositoryName"]: row for row in repositories}
                 for report, rows in ((REPOSITORIES_REPORT, repositories), (IMAGES_REPORT, images)):
                     target = root / report / f"report_date={as_of.date()}" / f"{ACCOUNT_ID}-{region}.csv"
                     _write(target, [column.header for column in columns[report]], rows)
@@ -131,33 +102,3 @@ def _grown(row: Row, number: int, region_number: int, days_before: int) -> Row:
         "totalSize(MB)": units.megabytes(total),
         "monthlyStorageCost(USD)": units.usd(cost),
     }
-
-
-def _with_future_columns(row: Row, images: list[Row], previous: dict[str, Row], as_of: datetime) -> Row:
-    """Plausible values for the appended columns a report does not have yet; its own values win."""
-    cutoff = units.timestamp(as_of - timedelta(days=RECOMMENDED_UNTAGGED_DAYS))
-    expiring = [
-        int(image["imageSizeBytes"])
-        for image in images
-        if image["repositoryName"] == row["repositoryName"]
-        and image["imageTags"] == "[]"
-        and "" < image["imagePushedAt"] < cutoff
-    ]
-    price = Decimal(row["pricePerGbMonth(USD)"])
-    before = previous.get(row["repositoryName"])
-    values = {
-        "lifecycleExpiringImages": str(len(expiring)),
-        "lifecycleExpiringBytes": str(sum(expiring)),
-        "lifecycleMonthlySavings(USD)": units.usd(units.monthly_cost(sum(expiring), price)),
-        "lifecyclePolicySource": "repository" if row["lifecyclePolicyText"] else "recommended",
-        "previousReportDate": before["asOf"][:10] if before else "",
-        "sizeChangeBytes": (
-            str(int(row["billableSizeBytes"]) - int(before["billableSizeBytes"])) if before else ""
-        ),
-        "costChange(USD)": (
-            units.usd(Decimal(row["monthlyStorageCost(USD)"]) - Decimal(before["monthlyStorageCost(USD)"]))
-            if before
-            else ""
-        ),
-    }
-    return {**values, **row}
