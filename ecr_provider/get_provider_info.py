@@ -24,6 +24,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Amazon ECR report",
                 "python-modules": [
+                    "ecr_provider.operators.registry_targets",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
                     "ecr_provider.operators.threshold_notification",
