@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
+
+IAM_ACTIONS = {
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "CreateMultipartUpload"): "s3:PutObject",
+    ("s3", "UploadPart"): "s3:PutObject",
+    ("s3", "CompleteMultipartUpload"): "s3:PutObject",
+}
+"""Operations whose IAM action has another name: the message names what to grant."""
 
 
 class AwsCallError(RuntimeError):
     """An AWS call failed for a reason retries cannot fix; the message names service action and code."""
 
 
-def describe_failure(error: ClientError | BotoCoreError, service: str, resource: str = "") -> AwsCallError:
+def describe_failure(
+    error: ClientError | BotoCoreError | S3UploadFailedError, service: str, resource: str = ""
+) -> AwsCallError:
+    if isinstance(error, S3UploadFailedError):
+        # boto3's managed upload hides the ClientError; its text holds the code in parentheses.
+        found = re.search(r"\((\w+)\)", str(error))
+        return AwsCallError(
+            f"s3:PutObject on {resource} failed with {found.group(1) if found else 'an error'}: {error}"
+        )
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
+        # A HEAD request has no body, so S3 denies it with a bare HTTP 403.
+        code = "AccessDenied" if code == "403" else code
         message = error.response.get("Error", {}).get("Message", "")
-        action = f"{service}:{error.operation_name}"
+        action = IAM_ACTIONS.get((service, error.operation_name), f"{service}:{error.operation_name}")
         where = f" on {resource}" if resource else ""
         return AwsCallError(f"{action}{where} failed with {code}: {message}".rstrip(": "))
     return AwsCallError(f"{service} call{' on ' + resource if resource else ''} failed: {error}")

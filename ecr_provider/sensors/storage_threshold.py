@@ -10,7 +10,9 @@ from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSkipException
+from botocore.exceptions import ClientError
 
+from ecr_provider.aws.errors import describe_failure
 from ecr_provider.aws.s3_reports import read_report_rows
 from ecr_provider.core.alert import build_alert
 from ecr_provider.core.columns import REPOSITORIES_REPORT
@@ -56,11 +58,17 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
 
+    def _exists(self, key: str) -> bool:
+        try:
+            return bool(self.hook.check_for_key(key, self.report_bucket))
+        except ClientError as error:
+            raise describe_failure(error, "s3", f"s3://{self.report_bucket}/{key}") from error
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
         policy = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
         # A registry whose task failed left no summary; the alert covers those that reported.
         keys = [report["keys"][REPOSITORIES_REPORT] for report in self.registry_reports if report]
-        missing = [key for key in keys if not self.hook.check_for_key(key, self.report_bucket)]
+        missing = [key for key in keys if not self._exists(key)]
         if missing:
             self.log.info(
                 "Waiting for %d report object(s), e.g. s3://%s/%s",

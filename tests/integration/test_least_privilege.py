@@ -1,0 +1,408 @@
+"""The DAG on ``iam/ecr-report-policy.json`` alone, with IAM enforced by the emulator.
+
+Every run is ``airflow dags test`` as its own IAM user, whose one attached policy is the repo's
+policy with the placeholders filled in for that run's prefix, database and topic: the bucket is
+shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
+
+* the first report of a lake (no database, no earlier report, no named query): every ``Create*``;
+* a daily report after it: an earlier report is read for the trend columns, a table and a named
+  query left by an older release are updated.
+
+Then, for each action of the policy, a run whose policy lacks only that action must fail a task
+with a message that names the action, in the ``describe_failure`` form ``service:Operation [on
+resource] failed with Code``. Those runs start from the daily state (the first-report state for
+``glue:CreateDatabase``), in which every action is used. They run a few at a time, each with its
+own Airflow database, and without task retries (``no_retries/airflow_local_settings.py``, a
+cluster policy), so a failing run does not wait out the DAG's retry delay.
+
+Two optional actions are asked for by default and denied here: the run must carry on without them
+(``TRIED_AND_DONE_WITHOUT``). Known gaps, where the message does not name the IAM action or the
+run does not end failed, are strict xfails that say where the code falls short.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecr_provider.aws.glue_catalog import table_input
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.layout import report_key
+from ecr_provider.emulator.demo_registry import DemoRegistry, receive_notifications
+from ecr_provider.emulator.server import Emulator, client
+from ecr_provider.operators.athena_named_queries import NAME_PREFIX
+from ecr_provider.queries import named_queries
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
+from tests.integration.moto_iam import iam_enforced
+
+pytestmark = pytest.mark.integration
+
+POLICY_FILE = REPO_ROOT / "iam" / "ecr-report-policy.json"
+NO_RETRIES = Path(__file__).with_name("no_retries")
+BUCKET = "ecr-report-least-privilege"
+WORKGROUP = "primary"
+FIRST_DATE = "2026-11-19"
+DAILY_DATE = REPORT_DATE
+THRESHOLD_GB = 5
+PARALLEL_RUNS = min(4, (os.cpu_count() or 1) + 1)
+"""A run waits on the emulator, served by this process, part of the time."""
+PLACEHOLDER = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b")
+TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+DENIED = re.compile(r"is not authorized to perform: ([\w-]+:\w+)")
+DENIAL = re.compile(r"\b([\w-]+:\w+)(?: on [^\n]+?)? failed with (?:AccessDenied|AccessDeniedException)\b")
+TRIED_AND_DONE_WITHOUT = {"pricing:GetProducts", "ecr:ListPullTimeUpdateExclusions"}
+"""Optional actions (iam/optional/) the default path asks for, warning and carrying on when denied."""
+
+
+def statement_actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def policy_actions(document: dict[str, Any]) -> list[str]:
+    return [action for statement in document["Statement"] for action in statement_actions(statement)]
+
+
+def without_action(document: dict[str, Any], action: str) -> dict[str, Any]:
+    """The policy minus one action; a statement left with no action goes too."""
+    statements = []
+    for statement in document["Statement"]:
+        kept = [name for name in statement_actions(statement) if name != action]
+        if kept:
+            statements.append({**statement, "Action": kept})
+    assert policy_actions({"Statement": statements}) == [a for a in policy_actions(document) if a != action]
+    return {**document, "Statement": statements}
+
+
+POLICY_ACTIONS = policy_actions(json.loads(POLICY_FILE.read_text()))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run: its own prefix, database, topic and IAM user, and the action its policy lacks."""
+
+    name: str
+    removed: str | None = None
+    first_report: bool = False
+    """Nothing exists yet: no earlier report, no database, no named query for the database."""
+
+    @property
+    def prefix(self) -> str:
+        return f"least-privilege/{self.name}"
+
+    @property
+    def database(self) -> str:
+        return "least_privilege_" + self.name.replace("-", "_")
+
+    @property
+    def topic(self) -> str:
+        return f"ecr-report-{self.name}"
+
+    @property
+    def user(self) -> str:
+        return f"ecr-report-{self.name}"
+
+
+def without(action: str, *, first_report: bool = False) -> Case:
+    service, _, operation = action.partition(":")
+    stage = "first-report" if first_report else "daily"
+    return Case(f"{stage}-without-{service}-{operation.lower()}", action, first_report)
+
+
+FIRST = Case("first-report", first_report=True)
+DAILY = Case("daily")
+REMOVALS = {
+    action: without(action, first_report=action == "glue:CreateDatabase") for action in POLICY_ACTIONS
+}
+FIRST_WITHOUT_GET_OBJECT = without("s3:GetObject", first_report=True)
+
+DAG_GAP = (
+    "a failed registry_report does not fail the run: register_partitions and storage_over_threshold "
+    "(ALL_DONE_MIN_ONE_SUCCESS) still run, since resolve_settings is an upstream too, and the leaves succeed"
+)
+
+
+def denial_of(action: str) -> re.Pattern[str]:
+    """The ``describe_failure`` message of a denied call of ``action``."""
+    return re.compile(
+        rf"{re.escape(action)}(?: on [^\n]+?)? failed with (?:AccessDenied|AccessDeniedException)\b"
+    )
+
+
+def task_logs(output: str) -> dict[str, str]:
+    """The ``airflow dags test`` output of each task, by ``task_id`` (``task_id[i]`` when mapped)."""
+    logs: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output.splitlines():
+        if started := TASK_START.search(line):
+            task_id, map_index = started.groups()
+            current = logs.setdefault(task_id if map_index == "-1" else f"{task_id}[{map_index}]", [])
+        if current is not None:
+            current.append(line)
+    return {task: "\n".join(lines) for task, lines in logs.items()}
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    returncode: int
+    output: str
+    run_state: str
+    task_states: dict[str, str]
+
+    def tail(self) -> str:
+        return self.output[-4000:]
+
+    def tasks_in(self, *states: str) -> list[str]:
+        return sorted(task for task, state in self.task_states.items() if state in states)
+
+
+def dag_run_states(database: Path) -> tuple[str, dict[str, str]]:
+    """State of the newest ecr_report run in an Airflow SQLite database, and of each of its tasks."""
+    with sqlite3.connect(database) as connection:
+        run_id, state = connection.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = 'ecr_report' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        tasks = connection.execute(
+            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = 'ecr_report' AND run_id = ?",
+            (run_id,),
+        ).fetchall()
+    return state, {
+        task_id if map_index == -1 else f"{task_id}[{map_index}]": state
+        for task_id, map_index, state in tasks
+    }
+
+
+class Lake:
+    """The shared bucket, and per case its IAM user, topic and starting state, in the emulator."""
+
+    def __init__(
+        self, emulator: Emulator, registry: DemoRegistry, airflow_env: dict[str, str], workdir: Path
+    ) -> None:
+        self.endpoint_url = emulator.endpoint_url
+        self.account_id = registry.account_id
+        self.workdir = workdir
+        self.airflow_database = Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db"
+        self.child_env = {name: value for name, value in airflow_env.items() if not name.startswith("AWS_")}
+        self.child_env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(NO_RETRIES), os.environ.get("PYTHONPATH")])
+        )
+        self.credentials: dict[str, dict[str, str]] = {}
+        self.queues: dict[str, str] = {}
+        self.client("s3").create_bucket(Bucket=BUCKET)
+
+    def client(self, service: str) -> Any:
+        return client(service, self.endpoint_url, REGION)
+
+    def topic_arn(self, case: Case) -> str:
+        return f"arn:aws:sns:{REGION}:{self.account_id}:{case.topic}"
+
+    def key(self, case: Case, report: str, report_date: str) -> str:
+        return report_key(case.prefix, report, report_date, self.account_id, REGION)
+
+    def policy(self, case: Case) -> dict[str, Any]:
+        text = POLICY_FILE.read_text()
+        values = {
+            "ACCOUNT_ID": self.account_id,
+            "REPORT_BUCKET": BUCKET,
+            "REPORT_PREFIX": case.prefix,
+            "GLUE_REGION": REGION,
+            "ATHENA_DATABASE": case.database,
+            "SNS_TOPIC_NAME": case.topic,
+        }
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        assert not PLACEHOLDER.search(text), PLACEHOLDER.findall(text)
+        document: dict[str, Any] = json.loads(text)
+        return without_action(document, case.removed) if case.removed else document
+
+    def prepare(self, case: Case, *, subscribe: bool = False, earlier_report: str | None = None) -> None:
+        """The case's user (the policy attached, nothing else) and topic, and its starting state."""
+        iam = self.client("iam")
+        iam.create_user(UserName=case.user)
+        policy = iam.create_policy(PolicyName=case.user, PolicyDocument=json.dumps(self.policy(case)))
+        iam.attach_user_policy(UserName=case.user, PolicyArn=policy["Policy"]["Arn"])
+        self.credentials[case.name] = iam.create_access_key(UserName=case.user)["AccessKey"]
+        self.client("sns").create_topic(Name=case.topic)
+        if subscribe:
+            sqs = self.client("sqs")
+            self.queues[case.name] = sqs.create_queue(QueueName=case.topic)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(
+                QueueUrl=self.queues[case.name], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            self.client("sns").subscribe(TopicArn=self.topic_arn(case), Protocol="sqs", Endpoint=queue_arn)
+        if not case.first_report:
+            assert earlier_report is not None
+            self._older_lake(case, earlier_report)
+
+    def _older_lake(self, case: Case, earlier_report: str) -> None:
+        """An earlier report, the database with a table of an older release, one outdated named query."""
+        self.client("s3").copy_object(
+            Bucket=BUCKET,
+            Key=self.key(case, REPOSITORIES_REPORT, FIRST_DATE),
+            CopySource={"Bucket": BUCKET, "Key": earlier_report},
+        )
+        glue = self.client("glue")
+        glue.create_database(DatabaseInput={"Name": case.database})
+        older = table_input(REPOSITORIES_REPORT, BUCKET, case.prefix)
+        older["StorageDescriptor"]["Columns"] = older["StorageDescriptor"]["Columns"][:-1]
+        glue.create_table(DatabaseName=case.database, TableInput=older)
+        query = named_queries()[0]
+        self.client("athena").create_named_query(
+            Name=NAME_PREFIX + query.name,
+            Description=query.description,
+            Database=case.database,
+            QueryString="SELECT 1",
+            WorkGroup=WORKGROUP,
+        )
+
+    def run(self, case: Case, report_date: str) -> DagRunResult:
+        """``airflow dags test`` as the case's user, in an Airflow home and database of its own."""
+        home = self.workdir / case.name
+        home.mkdir()
+        with sqlite3.connect(self.airflow_database) as source, sqlite3.connect(home / "airflow.db") as copy:
+            source.backup(copy)
+        key = self.credentials[case.name]
+        connection = {
+            "conn_type": "aws",
+            "login": key["AccessKeyId"],
+            "password": key["SecretAccessKey"],
+            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
+        }
+        conf = {
+            "regions": [REGION],
+            "report_bucket": BUCKET,
+            "report_prefix": case.prefix,
+            "athena_database": case.database,
+            "storage_threshold_gb": THRESHOLD_GB,
+            "sns_topic_arn": self.topic_arn(case),
+        }
+        completed = subprocess.run(
+            [AIRFLOW, "dags", "test", "ecr_report", report_date, "--conf", json.dumps(conf)],
+            env={
+                **self.child_env,
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        run_state, task_states = dag_run_states(home / "airflow.db")
+        return DagRunResult(completed.returncode, completed.stdout, run_state, task_states)
+
+
+@pytest.fixture(scope="module")
+def lake(
+    emulator: Emulator,
+    demo_registry: DemoRegistry,
+    airflow_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Lake:
+    return Lake(emulator, demo_registry, airflow_env, tmp_path_factory.mktemp("least-privilege"))
+
+
+@pytest.fixture(scope="module")
+def first_run(lake: Lake) -> DagRunResult:
+    lake.prepare(FIRST, subscribe=True)
+    with iam_enforced():
+        return lake.run(FIRST, FIRST_DATE)
+
+
+@pytest.fixture(scope="module")
+def daily_runs(lake: Lake, first_run: DagRunResult) -> dict[str, DagRunResult]:
+    """The daily run with the whole policy and every run that lacks one action, by case name."""
+    earlier_report = lake.key(FIRST, REPOSITORIES_REPORT, FIRST_DATE)
+    cases = [DAILY, FIRST_WITHOUT_GET_OBJECT, *REMOVALS.values()]
+    for case in cases:
+        lake.prepare(case, subscribe=case == DAILY, earlier_report=earlier_report)
+    with iam_enforced(), ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        runs = list(pool.map(lambda case: lake.run(case, DAILY_DATE), cases))
+    return {case.name: run for case, run in zip(cases, runs, strict=True)}
+
+
+def denied_actions(output: str) -> set[str]:
+    return set(DENIED.findall(output)) | set(DENIAL.findall(output))
+
+
+def assert_succeeded(run: DagRunResult) -> None:
+    assert (run.returncode, run.run_state) == (0, "success"), run.tail()
+    assert run.tasks_in("failed", "upstream_failed", "up_for_retry") == [], run.tail()
+    assert denied_actions(run.output) <= TRIED_AND_DONE_WITHOUT, run.tail()
+
+
+def shipped_queries_of(lake: Lake, database: str) -> dict[str, str]:
+    athena = lake.client("athena")
+    ids = athena.list_named_queries(WorkGroup=WORKGROUP)["NamedQueryIds"]
+    found = athena.batch_get_named_query(NamedQueryIds=ids)["NamedQueries"]
+    return {query["Name"]: query["QueryString"] for query in found if query["Database"] == database}
+
+
+def assert_report_landed(lake: Lake, case: Case, report_date: str, registry: DemoRegistry) -> None:
+    s3 = lake.client("s3")
+    keys = [lake.key(case, report, report_date) for report in (IMAGES_REPORT, REPOSITORIES_REPORT)]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=case.prefix + "/")["Contents"]
+    assert set(keys) <= {item["Key"] for item in listed}
+    body = s3.get_object(Bucket=BUCKET, Key=keys[1])["Body"].read().decode()
+    names = {row["repositoryName"] for row in csv.DictReader(io.StringIO(body))}
+    assert names == {repository.name for repository in registry.repositories}
+    glue = lake.client("glue")
+    for report in REPORTS:
+        partitions = glue.get_partitions(DatabaseName=case.database, TableName=report)["Partitions"]
+        assert [report_date] in [partition["Values"] for partition in partitions]
+        table = glue.get_table(DatabaseName=case.database, Name=report)["Table"]
+        current = table_input(report, BUCKET, case.prefix)["StorageDescriptor"]["Columns"]
+        assert table["StorageDescriptor"]["Columns"] == current
+    assert shipped_queries_of(lake, case.database) == {NAME_PREFIX + q.name: q.sql for q in named_queries()}
+    notifications = receive_notifications(lake.endpoint_url, REGION, lake.queues[case.name])
+    assert [message["Subject"].startswith(f"ECR report {report_date}:") for message in notifications] == [
+        True
+    ]
+
+
+def assert_fails_naming(run: DagRunResult, action: str) -> None:
+    failed = run.tasks_in("failed")
+    logs = task_logs(run.output)
+    naming = [task for task in failed if denial_of(action).search(logs.get(task, ""))]
+    assert naming, f"no failed task of {failed} logged {denial_of(action).pattern!r}:\n{run.tail()}"
+
+
+def test_first_report_on_the_policy_alone_lands_reports_partitions_queries_and_alert(
+    first_run: DagRunResult, lake: Lake, demo_registry: DemoRegistry
+) -> None:
+    assert_succeeded(first_run)
+    assert_report_landed(lake, FIRST, FIRST_DATE, demo_registry)
+
+
+def test_daily_report_on_the_policy_alone_reads_the_earlier_report_and_updates_the_lake(
+    daily_runs: dict[str, DagRunResult], lake: Lake, demo_registry: DemoRegistry
+) -> None:
+    assert_succeeded(daily_runs[DAILY.name])
+    assert_report_landed(lake, DAILY, DAILY_DATE, demo_registry)
+
+
+@pytest.mark.parametrize("action", POLICY_ACTIONS)
+def test_without_one_action_a_task_fails_naming_it(daily_runs: dict[str, DagRunResult], action: str) -> None:
+    assert_fails_naming(daily_runs[REMOVALS[action].name], action)
+
+
+def test_first_report_without_s3_get_object_fails_naming_it(daily_runs: dict[str, DagRunResult]) -> None:
+    assert_fails_naming(daily_runs[FIRST_WITHOUT_GET_OBJECT.name], "s3:GetObject")
+
+
+@pytest.mark.xfail(strict=True, reason=DAG_GAP)
+def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:
+    ended = {name: run.run_state for name, run in daily_runs.items() if name != DAILY.name}
+    assert ended == dict.fromkeys(ended, "failed")
