@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.inspector import registry_image_scans
 from ecr_provider.aws.manifests import InMemoryManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
@@ -106,6 +108,10 @@ def _progress_sink() -> tuple[ProgressSink, float]:
     return draw, BAR_REDRAW_SECONDS
 
 
+def caller_account(sts: Any) -> str:
+    return str(sts.get_caller_identity()["Account"])
+
+
 def registry(
     session: boto3.Session,
     region: str,
@@ -119,10 +125,17 @@ def registry(
     reader = RegistryReader(
         session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
     )
+    sts = session.client("sts", region_name=region)
+    reader.scans = registry_image_scans(
+        reader.client,
+        session.client("inspector2", region_name=region),
+        caller_account(sts),
+        region,
+    )
     reader.manifests = plan_manifest_reads(
         mode,  # type: ignore[arg-type]
         ecr_client=reader.client,
-        sts_client=session.client("sts", region_name=region),
+        sts_client=sts,
         cache=InMemoryManifestCache(),
         region=region,
     )

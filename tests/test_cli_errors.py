@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ecr_provider import cli
+from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
@@ -48,6 +49,9 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
         return RegistryReport(files={}, tally=ReportTally())
 
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
+    # Scan type detection is AWS's to answer; here every registry uses basic scanning.
+    monkeypatch.setattr(cli, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
+    monkeypatch.setattr(cli, "caller_account", lambda sts: "111122223333")
     return recorded
 
 

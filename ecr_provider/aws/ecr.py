@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.aws.manifests import ManifestReader
 from ecr_provider.core.blobs import repository_storage
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
@@ -63,6 +64,8 @@ class RegistryReader:
     calls: CallStats = field(default_factory=CallStats)
     manifests: ManifestReader | None = None
     """Set to read manifests for unique-blob storage; see ``manifests.plan_manifest_reads``."""
+    scans: RegistryScans | None = None
+    """Under enhanced scanning, Inspector's status and counts (DescribeImages has none then)."""
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
@@ -82,6 +85,8 @@ class RegistryReader:
         """One repository's images and policy; None (and a recorded skip) if it vanished meanwhile."""
         try:
             images = self._images(repository)
+            if self.scans is not None:
+                images = tuple(self.scans.apply(image) for image in images)
             policy = self._lifecycle_policy(repository)
             storage = None
             if self.manifests is not None:

@@ -12,9 +12,11 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.inspector import registry_image_scans
 from ecr_provider.aws.manifests import S3ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.s3_reports import previous_report
@@ -129,6 +131,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         prices = resolve_storage_prices(self._pricing_client, region, override, cache={})
         self.log.info("Storage prices for %s: %s", region, prices)
         reader = self.hook.registry_reader()
+        reader.scans = registry_image_scans(
+            reader.client, self.hook.registry_client("inspector2"), account_id, region
+        )
+        self.log.info("Registry scanning: %s", reader.scans.scan_type)
         reader.manifests = plan_manifest_reads(
             mode,  # type: ignore[arg-type]
             ecr_client=reader.client,
@@ -148,7 +154,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
                 keys[name] = report_key(prefix, name, report_date, account_id, region)
                 try:
                     s3.load_file(path, keys[name], bucket_name=bucket, replace=True)
-                except (ClientError, BotoCoreError) as error:
+                except (ClientError, BotoCoreError, S3UploadFailedError) as error:
                     raise describe_failure(error, "s3", f"s3://{bucket}/{keys[name]}") from error
         summary = {"account_id": account_id, "region": region, "report_date": report_date, "keys": keys}
         summary.update(report.summary())

@@ -1,0 +1,372 @@
+"""Vulnerability data DescribeImages leaves out: enhanced-scanning counts and status, and findings.
+
+Under enhanced scanning (Amazon Inspector) DescribeImages carries neither ``imageScanFindingsSummary``
+nor ``imageScanStatus`` (aws/containers-roadmap#1662), so a report built on it alone shows no
+vulnerabilities. The per-image figures are read from Inspector once per registry, never per image:
+
+* ``ListCoverage`` (resourceType AWS_ECR_CONTAINER_IMAGE, accountId), 200 images a call: each
+  covered image's scan status (the ``scanStatus.reason``, e.g. SUCCESSFUL, PENDING_INITIAL_SCAN,
+  SCAN_ELIGIBILITY_EXPIRED) and ``lastScannedAt``.
+* ``ListFindingAggregations`` (AWS_ECR_CONTAINER, accountIds), 100 images a call: the severity
+  counts of every image that has findings. A scanned image missing from it has none.
+
+DescribeImageScanFindings gives the same for one image per call (more for long finding lists):
+N calls for N images, where these two take ceil(N/200) + ceil(images with findings/100).
+
+Severities: SeverityCounts ``critical``, ``high``, ``medium``, ``low`` and ``informational`` map to
+ECR's keys of the same name and ``untriaged`` to UNDEFINED. The API reference documents only ``all``,
+``critical``, ``high`` and ``medium`` (the other three are newer in the service model); when a
+response lacks them, what ``all`` counts beyond the severities given goes under UNDEFINED, so an
+image's total is still Inspector's.
+
+Inspector is regional: the inspector2 client must be in the registry's region, and that is checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Container, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.core.findings import Finding
+from ecr_provider.core.records import SEVERITIES, Image
+
+log = logging.getLogger(__name__)
+
+BASIC = "BASIC"
+ENHANCED = "ENHANCED"
+ECR_IMAGE = "AWS_ECR_CONTAINER_IMAGE"
+COVERAGE_PAGE_SIZE = 200
+AGGREGATION_PAGE_SIZE = 100
+FINDINGS_PAGE_SIZE = 100
+BASIC_FINDINGS_PAGE_SIZE = 1000
+FINDINGS_CURRENT = frozenset({"SUCCESSFUL", "SCAN_FREQUENCY_SCAN_ON_PUSH"})
+"""Coverage reasons under which a scanned image's findings stand: no aggregation entry means none."""
+NO_FIX = "NotAvailable"
+"""What Inspector puts in ``fixedInVersion`` when no fixed version exists."""
+GONE_OR_UNSCANNED = frozenset(
+    {"ScanNotFoundException", "ImageNotFoundException", "RepositoryNotFoundException"}
+)
+INSPECTOR_SEVERITIES = {
+    "critical": "CRITICAL",
+    "high": "HIGH",
+    "medium": "MEDIUM",
+    "low": "LOW",
+    "informational": "INFORMATIONAL",
+    "untriaged": "UNDEFINED",
+}
+
+ImageKey = tuple[str, str]
+"""(repository name, image digest)"""
+
+
+@dataclass(frozen=True, slots=True)
+class EnhancedScan:
+    """One image as Inspector sees it; ``severity_counts`` None means unknown, as in ``Image``."""
+
+    status: str
+    completed_at: datetime | None
+    severity_counts: Mapping[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryScans:
+    """The registry's scan type and, under ENHANCED, Inspector's view of each covered image."""
+
+    scan_type: str
+    images: Mapping[ImageKey, EnhancedScan] = field(default_factory=dict)
+
+    def apply(self, image: Image) -> Image:
+        """The image with Inspector's status and counts; unchanged under BASIC or when not covered."""
+        scan = self.images.get((image.repository_name, image.digest))
+        if scan is None:
+            return image
+        return replace(
+            image,
+            scan_status=scan.status,
+            scan_completed_at=scan.completed_at,
+            severity_counts=scan.severity_counts,
+        )
+
+
+def registry_scan_type(ecr_client: Any) -> str:
+    """BASIC or ENHANCED: which service holds the registry's findings."""
+    try:
+        response = ecr_client.get_registry_scanning_configuration()
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "ecr") from error
+    return str(response.get("scanningConfiguration", {}).get("scanType", BASIC))
+
+
+def registry_image_scans(
+    ecr_client: Any,
+    inspector2_client: Any,
+    account_id: str,
+    region: str,
+    repository_names: Iterable[str] | None = None,
+) -> RegistryScans:
+    """Under BASIC nothing is asked of Inspector: DescribeImages already has the findings summary."""
+    scan_type = registry_scan_type(ecr_client)
+    if scan_type != ENHANCED:
+        return RegistryScans(scan_type)
+    names = None if repository_names is None else frozenset(repository_names)
+    scans = enhanced_scan_status(inspector2_client, account_id, region, names)
+    for key, counts in enhanced_severity_counts(inspector2_client, account_id, region, names).items():
+        scans[key] = replace(scans.get(key, EnhancedScan("", None, None)), severity_counts=counts)
+    return RegistryScans(scan_type, scans)
+
+
+def enhanced_scan_status(
+    inspector2_client: Any, account_id: str, region: str, repository_names: Iterable[str] | None
+) -> dict[ImageKey, EnhancedScan]:
+    """Every image Inspector covers in the registry; counts are {} where a scan stands, else None."""
+    _check_region(inspector2_client, region)
+    wanted = None if repository_names is None else frozenset(repository_names)
+    criteria = {"resourceType": [_equals(ECR_IMAGE)], "accountId": [_equals(account_id)]}
+    scans: dict[ImageKey, EnhancedScan] = {}
+    pages = _pages(
+        inspector2_client,
+        "list_coverage",
+        filterCriteria=criteria,
+        PaginationConfig={"PageSize": COVERAGE_PAGE_SIZE},
+    )
+    for page in pages:
+        for resource in page["coveredResources"]:
+            key = image_key(resource["resourceId"])
+            if wanted is not None and key[0] not in wanted:
+                continue
+            status = resource.get("scanStatus", {}).get("reason", "")
+            scanned_at = resource.get("lastScannedAt")
+            current = scanned_at is not None and status in FINDINGS_CURRENT
+            scans[key] = EnhancedScan(status, scanned_at, {} if current else None)
+    return scans
+
+
+def enhanced_severity_counts(
+    inspector2_client: Any, account_id: str, region: str, repository_names: Iterable[str] | None
+) -> dict[ImageKey, dict[str, int]]:
+    """Severity counts in ECR's keys of every image with findings, from one paginated aggregation.
+
+    The repositories are filtered here rather than in the request: its filter takes at most 10
+    names, so a server-side filter would cost one paginated call per 10 repositories.
+    """
+    _check_region(inspector2_client, region)
+    wanted = None if repository_names is None else frozenset(repository_names)
+    counts: dict[ImageKey, dict[str, int]] = {}
+    pages = _pages(
+        inspector2_client,
+        "list_finding_aggregations",
+        aggregationType="AWS_ECR_CONTAINER",
+        accountIds=[_equals(account_id)],
+        PaginationConfig={"PageSize": AGGREGATION_PAGE_SIZE},
+    )
+    for page in pages:
+        for response in page["responses"]:
+            aggregation = response["awsEcrContainerAggregation"]
+            if aggregation.get("repository") and aggregation.get("imageSha"):
+                key = (aggregation["repository"], aggregation["imageSha"])
+            else:
+                key = image_key(aggregation["resourceId"])
+            if wanted is None or key[0] in wanted:
+                counts[key] = ecr_severity_counts(aggregation.get("severityCounts", {}))
+    return counts
+
+
+def ecr_severity_counts(severity_counts: Mapping[str, int]) -> dict[str, int]:
+    """Inspector's SeverityCounts in ECR's keys and order, zeros left out as DescribeImages does."""
+    found = {
+        ecr: int(severity_counts[key])
+        for key, ecr in INSPECTOR_SEVERITIES.items()
+        if severity_counts.get(key)
+    }
+    unattributed = int(severity_counts.get("all", 0)) - sum(found.values())
+    if unattributed > 0:
+        found["UNDEFINED"] = found.get("UNDEFINED", 0) + unattributed
+    return {severity: found[severity] for severity in SEVERITIES if severity in found}
+
+
+def image_key(resource_id: str) -> ImageKey:
+    """``arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>`` -> (name, digest)."""
+    _, separator, path = resource_id.partition(":repository/")
+    name, _, digest = path.rpartition("/")
+    if not separator or not name or not digest.startswith("sha256:"):
+        raise ValueError(f"not an ECR image resource id: {resource_id!r}")
+    return name, digest
+
+
+def image_findings(
+    inspector2_client: Any,
+    account_id: str,
+    region: str,
+    *,
+    images: Container[ImageKey] | None = None,
+) -> Iterator[Finding]:
+    """The registry's open (ACTIVE or SUPPRESSED) findings, streamed from one paginated ListFindings.
+
+    ``images`` are the images the report is bounded to (``core.findings.within_age``). Inspector
+    cannot apply that bound: it filters on push time (``ecrImagePushedAt``) but knows no ECR pull
+    time (``ecrImageLastInUseAt`` is use by ECS tasks and EKS pods), so it is applied here.
+    """
+    _check_region(inspector2_client, region)
+    criteria = {
+        "resourceType": [_equals(ECR_IMAGE)],
+        "awsAccountId": [_equals(account_id)],
+        "findingStatus": [{"comparison": "NOT_EQUALS", "value": "CLOSED"}],
+    }
+    pages = _pages(
+        inspector2_client,
+        "list_findings",
+        filterCriteria=criteria,
+        PaginationConfig={"PageSize": FINDINGS_PAGE_SIZE},
+    )
+    for page in pages:
+        for raw in page["findings"]:
+            finding = inspector_finding(raw, region)
+            if finding is not None and (
+                images is None or (finding.repository_name, finding.image_digest) in images
+            ):
+                yield finding
+
+
+def inspector_finding(raw: Mapping[str, Any], region: str) -> Finding | None:
+    """A ListFindings entry as a Finding; None when it names no ECR image."""
+    image = next(
+        (
+            resource["details"]["awsEcrContainerImage"]
+            for resource in raw["resources"]
+            if resource["type"] == ECR_IMAGE and "awsEcrContainerImage" in resource.get("details", {})
+        ),
+        None,
+    )
+    if image is None:
+        return None
+    details = raw.get("packageVulnerabilityDetails", {})
+    packages = details.get("vulnerablePackages", [])
+    score = raw.get("inspectorScore")
+    references = details.get("referenceUrls", [])
+    return Finding(
+        account_id=raw["awsAccountId"],
+        region=region,
+        repository_name=image["repositoryName"],
+        image_digest=image["imageHash"],
+        image_tags=tuple(image.get("imageTags", ())),
+        finding_id=raw["findingArn"],
+        name=details.get("vulnerabilityId") or raw.get("title", ""),
+        severity="UNDEFINED" if raw["severity"] == "UNTRIAGED" else raw["severity"],
+        cvss_score=_cvss_score(details.get("cvss", [])) if score is None else Decimal(str(score)),
+        package_name=_joined(package["name"] for package in packages),
+        installed_version=_joined(_installed_version(package) for package in packages),
+        fixed_version=_joined(_fixed_version(package) for package in packages),
+        status=raw["status"],
+        first_observed_at=raw["firstObservedAt"],
+        last_observed_at=raw["lastObservedAt"],
+        reference_url=details.get("sourceUrl") or (references[0] if references else ""),
+    )
+
+
+def basic_image_findings(
+    ecr_client: Any, repository_name: str, image_digest: str, tags: Iterable[str]
+) -> Iterator[Finding]:
+    """One image's basic-scan findings; none when it was never scanned or has gone since it was listed.
+
+    Basic scanning gives a finding no id, status, first sighting or fixed version: those stay empty,
+    and the last sighting is the scan's completion.
+    """
+    tags = tuple(tags)
+    region = ecr_client.meta.region_name
+    pages = ecr_client.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName=repository_name,
+        imageId={"imageDigest": image_digest},
+        PaginationConfig={"PageSize": BASIC_FINDINGS_PAGE_SIZE},
+    )
+    try:
+        for page in pages:
+            scan = page.get("imageScanFindings", {})
+            for raw in scan.get("findings", []):
+                attributes = {item["key"]: item.get("value", "") for item in raw.get("attributes", [])}
+                yield Finding(
+                    account_id=page.get("registryId", ""),
+                    region=region,
+                    repository_name=repository_name,
+                    image_digest=image_digest,
+                    image_tags=tags,
+                    finding_id="",
+                    name=raw.get("name", ""),
+                    severity=raw.get("severity", ""),
+                    cvss_score=_decimal(attributes.get("CVSS3_SCORE") or attributes.get("CVSS2_SCORE")),
+                    package_name=attributes.get("package_name", ""),
+                    installed_version=attributes.get("package_version", ""),
+                    fixed_version="",
+                    status="",
+                    first_observed_at=None,
+                    last_observed_at=scan.get("imageScanCompletedAt"),
+                    reference_url=raw.get("uri", ""),
+                )
+    except ClientError as error:
+        if error_code(error) not in GONE_OR_UNSCANNED:
+            raise describe_failure(error, "ecr", f"{repository_name}@{image_digest}") from error
+        log.debug("No basic scan findings for %s@%s: %s", repository_name, image_digest, error_code(error))
+    except BotoCoreError as error:
+        raise describe_failure(error, "ecr", f"{repository_name}@{image_digest}") from error
+
+
+def _check_region(client: Any, region: str) -> None:
+    """Inspector is regional: a client of another region would report that region's images."""
+    if client.meta.region_name != region:
+        raise ValueError(
+            f"the inspector2 client is for {client.meta.region_name}, not the registry's {region}"
+        )
+
+
+def _equals(value: str) -> dict[str, str]:
+    return {"comparison": "EQUALS", "value": value}
+
+
+def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    try:
+        yield from client.get_paginator(operation).paginate(**kwargs)
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "inspector2") from error
+
+
+def _cvss_score(scores: Iterable[Mapping[str, Any]]) -> Decimal | None:
+    """The base score of the newest CVSS version given (the first source of it, as Inspector lists)."""
+    best = max(scores, key=lambda score: _version_key(score["version"]), default=None)
+    return None if best is None else Decimal(str(best["baseScore"]))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def _installed_version(package: Mapping[str, Any]) -> str:
+    """epoch:version-release as the package manager writes it; epoch 0 and no release are left out."""
+    epoch = package.get("epoch")
+    release = package.get("release")
+    return f"{f'{epoch}:' if epoch else ''}{package['version']}{f'-{release}' if release else ''}"
+
+
+def _fixed_version(package: Mapping[str, Any]) -> str:
+    fixed = str(package.get("fixedInVersion", ""))
+    return "" if fixed == NO_FIX else fixed
+
+
+def _joined(values: Iterable[str]) -> str:
+    """A finding may name several packages; their values go in one field, in the same order."""
+    listed = list(values)
+    return ", ".join(listed) if any(listed) else ""
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
