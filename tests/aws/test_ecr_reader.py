@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, SkippedRepository, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.inspector import EnhancedScan, RegistryScans
 from ecr_provider.core.records import Repository
 
 ACCOUNT = "123456789012"
@@ -304,3 +305,28 @@ def test_concurrent_reads_are_bounded_and_yielded_in_order() -> None:
     assert described == names
     assert reader.skipped == []
     assert 1 < fake.tracker.max_active <= 4
+
+
+def test_under_enhanced_scanning_images_carry_inspector_status_and_counts(ecr: tuple[Any, Stubber]) -> None:
+    """DescribeImages has no findings summary then; without Inspector the report would show none."""
+    client, stubber = ecr
+    stub_images(stubber, "team/api", [image_detail("team/api", "a", 1), image_detail("team/api", "b", 2)])
+    stubber.add_client_error("get_lifecycle_policy", "LifecyclePolicyNotFoundException", "none")
+    scanned_at = datetime(2025, 3, 3, tzinfo=UTC)
+    reader = RegistryReader(client, max_concurrency=1)
+    reader.scans = RegistryScans(
+        "ENHANCED",
+        {
+            ("team/api", "sha256:" + "a" * 64): EnhancedScan(
+                "SUCCESSFUL", scanned_at, {"CRITICAL": 1, "HIGH": 4}
+            )
+        },
+    )
+
+    (snapshot,) = reader.snapshots([repository("team/api")])
+
+    covered, uncovered = snapshot.images
+    assert (covered.scan_status, covered.scan_completed_at) == ("SUCCESSFUL", scanned_at)
+    assert covered.severity_counts == {"CRITICAL": 1, "HIGH": 4}
+    assert (uncovered.scan_status, uncovered.severity_counts) == ("", None)
+    stubber.assert_no_pending_responses()
