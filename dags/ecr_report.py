@@ -26,6 +26,7 @@ from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperat
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
+from ecr_provider.operators.run_manifest import RunManifestOperator, record_error
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 
@@ -59,6 +60,11 @@ with DAG(
             DEFAULTS["price_per_gb_month"], type=["null", "number"], exclusiveMinimum=0
         ),
         "max_concurrency": Param(DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=64),
+        "force_resend_notification": Param(
+            DEFAULTS["force_resend_notification"],
+            type="boolean",
+            description="Send the date's threshold alert again even though it was already sent.",
+        ),
         "read_manifests": Param(
             DEFAULTS["read_manifests"],
             enum=["if-excluded", "always", "never"],
@@ -100,6 +106,7 @@ with DAG(
         price_per_gb_month=run["price_per_gb_month"],
         max_concurrency=run["max_concurrency"],
         read_manifests=run["read_manifests"],
+        on_failure_callback=record_error,
     ).expand_kwargs(targets.output)
 
     partitions = AthenaReportPartitionsOperator(
@@ -137,7 +144,25 @@ with DAG(
         aws_conn_id=run["aws_conn_id"],
         sns_topic_arn=run["sns_topic_arn"],
         alert=over_threshold.output,
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+        force_resend=run["force_resend_notification"],
+    )
+
+    run_manifest = RunManifestOperator(
+        task_id="run_manifest",
+        aws_conn_id=run["aws_conn_id"],
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+        as_of=run["as_of"],
+        targets=targets.output,
+        trigger_rule=TriggerRule.ALL_DONE,
+        retries=0,
     )
 
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
+    partitions >> run_manifest
+    notify >> run_manifest

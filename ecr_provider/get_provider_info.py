@@ -29,6 +29,7 @@ def get_provider_info() -> dict[str, Any]:
                     "ecr_provider.operators.athena_partitions",
                     "ecr_provider.operators.threshold_notification",
                     "ecr_provider.operators.athena_named_queries",
+                    "ecr_provider.operators.run_manifest",
                 ],
             }
         ],

@@ -13,6 +13,7 @@ IAM_ACTIONS = {
     ("s3", "CreateMultipartUpload"): "s3:PutObject",
     ("s3", "UploadPart"): "s3:PutObject",
     ("s3", "CompleteMultipartUpload"): "s3:PutObject",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
 }
 """Operations whose IAM action has another name: the message names what to grant."""
 

@@ -1,10 +1,11 @@
-"""Reading loaded reports back from S3, a row at a time."""
+"""Reports in S3: read back a row at a time, and the small JSON records and listings kept beside them."""
 
 from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -59,3 +60,66 @@ def previous_report(
         }
         return PreviousReport(date, rows)
     return None
+
+
+DELETE_BATCH = 1000
+"""DeleteObjects takes at most 1000 keys a request."""
+
+
+def read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """A JSON object written by :func:`write_json`; None when there is no such object."""
+    try:
+        body = s3_client.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as error:
+        if error_code(error) == "NoSuchKey":
+            return None
+        raise describe_failure(error, "s3", f"s3://{bucket}/{key}") from error
+    except BotoCoreError as error:
+        raise describe_failure(error, "s3", f"s3://{bucket}/{key}") from error
+    with body:
+        try:
+            document = json.load(body)
+        except ValueError as error:
+            raise ValueError(f"s3://{bucket}/{key} is not valid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"s3://{bucket}/{key} holds {type(document).__name__}, not a JSON object")
+    return document
+
+
+def write_json(s3_client: Any, bucket: str, key: str, document: Mapping[str, Any]) -> None:
+    """Sorted keys and a final newline: the same document is always the same bytes."""
+    body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    try:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "s3", f"s3://{bucket}/{key}") from error
+
+
+def list_keys(s3_client: Any, bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix``, in S3's (lexicographic) order."""
+    try:
+        pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", ())]
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "s3", f"s3://{bucket}/{prefix}") from error
+
+
+def delete_keys(s3_client: Any, bucket: str, keys: Sequence[str]) -> None:
+    """Delete in batches; DeleteObjects reports a refused key in its answer, not as an error, so that
+    is raised here, named like any other failed call (``s3:DeleteObject`` is the IAM action)."""
+    for start in range(0, len(keys), DELETE_BATCH):
+        batch = keys[start : start + DELETE_BATCH]
+        try:
+            response = s3_client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise describe_failure(error, "s3", f"s3://{bucket}/{batch[0]}") from error
+        refused = response.get("Errors", ())
+        if refused:
+            first = refused[0]
+            denied = ClientError(
+                {"Error": {"Code": first.get("Code", "Unknown"), "Message": first.get("Message", "")}},
+                "DeleteObject",
+            )
+            raise describe_failure(denied, "s3", f"s3://{bucket}/{first.get('Key', '')}")

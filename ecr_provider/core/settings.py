@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "price_per_gb_month": None,
     "max_concurrency": DEFAULT_MAX_CONCURRENCY,
     "read_manifests": "if-excluded",
+    "force_resend_notification": False,
 }
 
 
@@ -101,6 +102,12 @@ def check_price(price: object) -> Decimal | None:
     return value
 
 
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def check_read_manifests(mode: object) -> str:
     """Reading a manifest counts as a pull in ECR, so reading them is a choice with a side effect."""
     if mode not in READ_MANIFESTS:
@@ -134,6 +141,7 @@ class ReportSettings:
     price_per_gb_month: Decimal | None
     max_concurrency: int
     read_manifests: str
+    force_resend_notification: bool
 
     @classmethod
     def resolve(
@@ -158,9 +166,7 @@ class ReportSettings:
         if conn_id is not None and not isinstance(conn_id, str):
             raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
         role_name = check_role_name(merged["role_name"])
-        discover = merged["discover_accounts"]
-        if not isinstance(discover, bool):
-            raise ValueError(f"discover_accounts must be true or false, got {discover!r}")
+        discover = check_flag(merged["discover_accounts"], "discover_accounts")
         if discover and not role_name:
             raise ValueError(
                 "discover_accounts needs role_name: the role to assume in each discovered account"
@@ -181,6 +187,9 @@ class ReportSettings:
             price_per_gb_month=check_price(merged["price_per_gb_month"]),
             max_concurrency=check_concurrency(merged["max_concurrency"]),
             read_manifests=check_read_manifests(merged["read_manifests"]),
+            force_resend_notification=check_flag(
+                merged["force_resend_notification"], "force_resend_notification"
+            ),
         )
 
     def as_params(self) -> dict[str, Any]:
@@ -200,6 +209,7 @@ class ReportSettings:
             "price_per_gb_month": None if self.price_per_gb_month is None else str(self.price_per_gb_month),
             "max_concurrency": self.max_concurrency,
             "read_manifests": self.read_manifests,
+            "force_resend_notification": self.force_resend_notification,
         }
 
 

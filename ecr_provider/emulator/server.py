@@ -7,6 +7,9 @@ per-request latency can be injected to make concurrency measurable.
 Run ``python -m ecr_provider.emulator.server [--port P] [--seed-demo] [--as-of ISO] [--region R]``:
 it prints ``EMULATOR_READY <endpoint_url>`` on stdout once it accepts requests and serves until
 SIGTERM or SIGINT.
+
+Faults for tests: ``Emulator.inject_faults({"ecr:DescribeImages": ["throttle", "503"]})`` answers the
+next calls of an operation with the listed faults, one each, then lets calls through (see ``FAULTS``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import io
 import json
 import os
 import random
+import re
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -33,7 +39,7 @@ from ecr_provider.emulator import moto_athena_gaps, moto_ecr_gaps
 from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from types import FrameType, TracebackType
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -106,6 +112,127 @@ def _throttled(app: WSGIApplication, rate: float, seed: int) -> WSGIApplication:
         return app(environ, start_response)
 
     return throttled_app
+
+
+FAULTS = ("throttle", "500", "503", "reset", "timeout", "denied")
+"""``throttle``: the service's throttling error; ``500``/``503``: a server error; ``reset``: the
+connection is dropped without an answer; ``timeout``: the answer is held ``stall_seconds`` (set it
+above the client's read timeout), the request is still carried out, as a slow AWS may; ``denied``:
+the service's access-denied error. Operations are ``service:Operation`` as in IAM, for JSON-protocol
+services (named by ``X-Amz-Target``: ECR, Glue, Athena, ...) and S3's object calls."""
+
+_JSON_FAULTS = {
+    "throttle": ("400 Bad Request", "ThrottlingException", "Rate exceeded"),
+    "500": ("500 Internal Server Error", "InternalFailure", "Injected server error"),
+    "503": ("503 Service Unavailable", "ServiceUnavailable", "Injected unavailability"),
+    "denied": ("400 Bad Request", "AccessDeniedException", "User is not authorized to perform: {operation}"),
+}
+_S3_FAULTS = {
+    "throttle": ("503 Slow Down", "SlowDown", "Please reduce your request rate."),
+    "500": ("500 Internal Server Error", "InternalError", "Injected server error"),
+    "503": ("503 Service Unavailable", "ServiceUnavailable", "Injected unavailability"),
+    "denied": ("403 Forbidden", "AccessDenied", "User is not authorized to perform: {operation}"),
+}
+_SIGNING_SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+def _s3_operation(environ: WSGIEnvironment) -> str:
+    """Path-style S3 (the emulator's endpoint is an IP address): ``/bucket`` or ``/bucket/key``."""
+    method, query = environ["REQUEST_METHOD"], environ.get("QUERY_STRING", "")
+    has_key = "/" in environ.get("PATH_INFO", "").lstrip("/")
+    if method == "PUT" and has_key and "HTTP_X_AMZ_COPY_SOURCE" not in environ and "uploadId" not in query:
+        return "PutObject"
+    if method == "GET" and has_key:
+        return "GetObject"
+    if method == "GET" and "list-type=2" in query:
+        return "ListObjectsV2"
+    if method == "POST" and "delete" in query.split("&"):
+        return "DeleteObjects"
+    return ""
+
+
+def _operation(environ: WSGIEnvironment) -> str:
+    signed = _SIGNING_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = signed.group(1) if signed else ""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
+    if service == "s3":
+        operation = _s3_operation(environ)
+        return f"s3:{operation}" if operation else ""
+    return ""
+
+
+def _reset(environ: WSGIEnvironment) -> NoReturn:
+    """Abort the connection: SO_LINGER 0 makes the close a TCP reset; werkzeug then treats the raised
+    ConnectionResetError as a dropped client and closes the socket."""
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))  # else read as the next request
+    connection = environ["werkzeug.socket"]
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError(f"injected connection reset for {_operation(environ)}")
+
+
+class _FaultInjector:
+    """Answers the next calls of planned operations with planned faults, and records each one."""
+
+    def __init__(self, app: WSGIApplication, stall_seconds: float) -> None:
+        self._app = app
+        self._stall_seconds = stall_seconds
+        self._lock = threading.Lock()
+        self._plan: dict[str, list[str]] = {}
+        self._injected: list[tuple[str, str]] = []
+
+    def replace_plan(self, plan: Mapping[str, Sequence[str]]) -> None:
+        for operation, faults in plan.items():
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", operation):
+                raise ValueError(f"fault plan operation {operation!r} is not service:Operation")
+            unknown = sorted(set(faults) - set(FAULTS))
+            if isinstance(faults, str) or unknown:
+                raise ValueError(f"faults {faults!r} for {operation} must be a list of {', '.join(FAULTS)}")
+        with self._lock:
+            self._plan = {operation: list(faults) for operation, faults in plan.items() if faults}
+            self._injected = []
+
+    def injected(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._injected)
+
+    def _next_fault(self, operation: str) -> str | None:
+        with self._lock:
+            faults = self._plan.get(operation)
+            if not faults:
+                return None
+            fault = faults.pop(0)
+            self._injected.append((operation, fault))
+            return fault
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not self._plan:
+            return self._app(environ, start_response)
+        operation = _operation(environ)
+        fault = self._next_fault(operation) if operation else None
+        if fault is None:
+            return self._app(environ, start_response)
+        if fault == "reset":
+            _reset(environ)
+        if fault == "timeout":
+            time.sleep(self._stall_seconds)
+            return self._app(environ, start_response)
+        if operation.startswith("s3:"):
+            status, code, message = _S3_FAULTS[fault]
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                f"<Error><Code>{code}</Code><Message>{message.format(operation=operation)}</Message>"
+                "<RequestId>injected-fault</RequestId></Error>"
+            ).encode()
+            content_type = "application/xml"
+        else:
+            status, code, message = _JSON_FAULTS[fault]
+            body = json.dumps({"__type": code, "message": message.format(operation=operation)}).encode()
+            content_type = "application/x-amz-json-1.1"
+        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 _READ_ACTIONS = ("Describe", "Get", "List", "BatchGet")
@@ -200,6 +327,7 @@ class Emulator:
         throttle_rate: float = 0.0,
         replay_reads: bool = False,
         log_requests: bool = False,
+        stall_seconds: float = 2.0,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 (any free port) and 65535, got {port!r}")
@@ -207,6 +335,10 @@ class Emulator:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
         if not 0 <= throttle_rate < 1:
             raise ValueError(f"throttle_rate must be in [0, 1), got {throttle_rate!r}")
+        if not stall_seconds > 0:
+            raise ValueError(f"stall_seconds must be > 0, got {stall_seconds!r}")
+        self._stall_seconds = stall_seconds
+        self._faults: _FaultInjector | None = None
         self._throttle_rate = throttle_rate
         self._replay_reads = replay_reads
         self._port = port
@@ -220,6 +352,18 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() or use it in a with block")
         return f"http://{self._server.host}:{self._server.port}"
+
+    def inject_faults(self, plan: Mapping[str, Sequence[str]]) -> None:
+        """Replace the fault plan: operation -> faults for its next calls, one each (see ``FAULTS``).
+        An empty plan stops injecting; ``faults_injected`` starts over."""
+        if self._faults is None:
+            raise RuntimeError("the emulator is not running; call start() or use it in a with block")
+        self._faults.replace_plan(plan)
+
+    @property
+    def faults_injected(self) -> list[tuple[str, str]]:
+        """(operation, fault) in the order they were answered since the last ``inject_faults``."""
+        return self._faults.injected() if self._faults else []
 
     def start(self) -> Emulator:
         if self._server is not None:
@@ -235,6 +379,8 @@ class Emulator:
             app = _throttled(app, self._throttle_rate, seed=1)
         if self._latency_seconds:
             app = _delayed(app, self._latency_seconds)
+        self._faults = _FaultInjector(app, self._stall_seconds)
+        app = self._faults
         self._server = make_server(LOOPBACK, self._port, app, threaded=True, request_handler=self._handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-emulator", daemon=True)
         self._thread.start()
@@ -248,6 +394,7 @@ class Emulator:
         self._thread.join()
         self._server = None
         self._thread = None
+        self._faults = None
 
     def __enter__(self) -> Emulator:
         return self.start()

@@ -1,51 +1,160 @@
-"""Publish the run's one storage-threshold alert to SNS."""
+"""Publish a report date's one storage-threshold alert to SNS, once, however often the task is retried."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import describe_failure
-from ecr_provider.core.settings import check_topic_arn
+from ecr_provider.aws.errors import AwsCallError, describe_failure
+from ecr_provider.aws.s3_reports import read_json, write_json
+from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.run_manifest import date_record_key
+from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+NOTIFICATIONS_DIRECTORY = "_notifications"
+MARKER_NAME = "alert.json"
+FIFO_GROUP = "ecr-report"
+MARKER_RETRIES = {"mode": "standard", "max_attempts": 10}
+"""Up to 10 retries (botocore's ``max_attempts`` counts retries): the marker is written after the message
+went out, and a lost marker means a retried task sends the alert again."""
+
+
+def notification_marker_key(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, MARKER_NAME)
+
+
+def fifo_arguments(topic_arn: str, report_date: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """FIFO topics drop a repeated deduplication id for 5 minutes, which closes the publish-then-mark
+    window for a quick retry; the id is the date's (or, for a forced resend, the resent message's).
+    Standard topics have no deduplication, so nothing is passed."""
+    if not topic_arn.endswith(".fifo"):
+        return {}
+    resend = f"-resend-{previous['message_id']}" if previous else ""
+    return {"message_group_id": FIFO_GROUP, "message_deduplication_id": f"ecr-report-{report_date}{resend}"}
+
 
 class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     """
-    Send the alert built by ``RepositoryStorageThresholdSensor`` as one SNS message.
+    Send the alert built by ``RepositoryStorageThresholdSensor`` as one SNS message per report date.
 
-    An empty ``sns_topic_arn`` means notifications are off: the task skips and says so.
+    A marker, ``{prefix}/_notifications/report_date=YYYY-MM-DD/alert.json`` (subject, repositories,
+    topic, MessageId, sent-at), records the send. When it exists the alert is not published again,
+    whether the task, the DAG run or the date is rerun, unless ``force_resend``. An empty
+    ``sns_topic_arn`` means notifications are off: the task skips and says so.
+
+    Order: read the marker, publish, write the marker. The one window left: the publish succeeded and
+    the marker write failed. Transient failures of that write are retried by botocore (standard mode,
+    up to 10 retries); if it still fails the task fails *without retry* and the message says the alert went
+    out, so only a deliberate rerun can send it again. On a FIFO topic the date's deduplication id also
+    drops a repeat within 5 minutes. A "pending" marker written before publishing would trade the
+    duplicate for a possibly lost alert, and an alert is the point of this task, so there is none.
 
     :param sns_topic_arn: topic to publish to, or empty (templated)
     :param alert: the sensor's XCom: ``subject``, ``message`` and ``repositories`` (templated)
+    :param report_bucket: bucket of the reports, where the marker is kept (templated)
+    :param report_prefix: key prefix of the reports, without leading or trailing ``/`` (templated)
+    :param report_date: ``YYYY-MM-DD`` the alert is about (templated)
+    :param force_resend: publish even if the date's alert was sent; the marker then records the new
+        message (templated: pass an XCom or param that holds a bool, not a rendered string)
     """
 
     aws_hook_class = SnsHook
-    template_fields: Sequence[str] = aws_template_fields("sns_topic_arn", "alert")
+    template_fields: Sequence[str] = aws_template_fields(
+        "sns_topic_arn", "alert", "report_bucket", "report_prefix", "report_date", "force_resend"
+    )
 
-    def __init__(self, *, sns_topic_arn: str, alert: Mapping[str, Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sns_topic_arn: str,
+        alert: Mapping[str, Any],
+        report_bucket: str,
+        report_date: str,
+        report_prefix: str = "ecr-reports",
+        force_resend: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.sns_topic_arn = sns_topic_arn
         self.alert = alert
+        self.report_bucket = report_bucket
+        self.report_prefix = report_prefix
+        self.report_date = report_date
+        self.force_resend = force_resend
 
     def execute(self, context: Context) -> dict[str, Any]:
         topic = check_topic_arn(self.sns_topic_arn)
+        bucket = check_bucket(self.report_bucket)
+        report_date = check_report_date(self.report_date)
+        key = notification_marker_key(check_prefix(self.report_prefix), report_date)
+        force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
+        s3 = self._marker_client()
+        sent = read_json(s3, bucket, key)
+        if sent is not None and not force:
+            self.log.info(
+                "The alert for %s was already sent at %s (MessageId %s, marker s3://%s/%s); not sending "
+                "it again. Set force_resend to send it anyway.",
+                report_date,
+                sent.get("sent_at"),
+                sent.get("message_id"),
+                bucket,
+                key,
+            )
+            return {"message_id": sent["message_id"], "repositories": sent["repositories"], "sent": False}
         try:
             response = self.hook.publish_to_target(
-                target_arn=topic, message=self.alert["message"], subject=self.alert["subject"]
+                target_arn=topic,
+                message=self.alert["message"],
+                subject=self.alert["subject"],
+                **fifo_arguments(topic, report_date, sent),
             )
         except (ClientError, BotoCoreError) as error:
             raise describe_failure(error, "sns", topic) from error
-        message_id = response["MessageId"]
-        self.log.info("Published alert for %d repositories to %s", len(self.alert["repositories"]), topic)
-        return {"message_id": message_id, "repositories": list(self.alert["repositories"])}
+        marker = {
+            "report_date": report_date,
+            "topic_arn": topic,
+            "subject": self.alert["subject"],
+            "repositories": list(self.alert["repositories"]),
+            "message_id": response["MessageId"],
+            "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "resent": sent is not None,
+        }
+        try:
+            write_json(s3, bucket, key, marker)
+        except AwsCallError as error:
+            raise AirflowFailException(
+                f"The alert was sent (MessageId {marker['message_id']}) but its marker could not be "
+                f"written: {error}. Not retrying, so it is not sent twice; until the marker can be "
+                "written, a rerun of this date sends it again."
+            ) from error
+        self.log.info(
+            "Published alert for %d repositories to %s (MessageId %s)%s",
+            len(marker["repositories"]),
+            topic,
+            marker["message_id"],
+            ", a forced resend" if sent is not None else "",
+        )
+        return {"message_id": marker["message_id"], "repositories": marker["repositories"], "sent": True}
+
+    def _marker_client(self) -> Any:
+        """S3 with the connection's botocore config and the marker's harder retries on top."""
+        connection = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        return S3Hook(
+            aws_conn_id=self.aws_conn_id,
+            verify=self.verify,
+            config=connection.config.merge(Config(retries=MARKER_RETRIES)),
+        ).conn

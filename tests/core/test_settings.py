@@ -109,6 +109,7 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         price_per_gb_month=None,
         max_concurrency=32,
         read_manifests="if-excluded",
+        force_resend_notification=False,
     )
 
 

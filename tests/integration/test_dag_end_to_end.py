@@ -80,7 +80,11 @@ def test_reports_land_under_the_spec_layout_with_the_seed_headers(
     first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
 ) -> None:
     s3 = client("s3", emulator.endpoint_url, REGION)
-    listed = s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/")["Contents"]
+    listed = [
+        item
+        for report in ("images_summary", "repositories_summary")
+        for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
+    ]
     assert sorted(item["Key"] for item in listed) == [
         key("images_summary", demo_registry.account_id),
         key("repositories_summary", demo_registry.account_id),
@@ -167,6 +171,27 @@ def test_partitions_and_one_alert_naming_exactly_the_repositories_over_threshold
     assert notifications[0]["Subject"].startswith(f"ECR report {REPORT_DATE}: {len(expected)} repositories")
 
 
+def test_the_run_manifest_records_a_complete_date_and_the_alert_is_marked_sent(
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
+) -> None:
+    manifest = json.loads(
+        read_object(emulator, destination.bucket, f"{PREFIX}/_runs/report_date={REPORT_DATE}/manifest.json")
+    )
+    assert manifest["complete"] is True
+    (target,) = manifest["targets"]
+    assert (target["status"], target["repositories"], target["images"]) == (
+        "loaded",
+        len(demo_registry.repositories),
+        len(demo_registry.images),
+    )
+    marker = json.loads(
+        read_object(
+            emulator, destination.bucket, f"{PREFIX}/_notifications/report_date={REPORT_DATE}/alert.json"
+        )
+    )
+    assert set(marker["repositories"]) == expected_over_threshold(demo_registry)
+
+
 def test_rerun_of_a_date_replaces_the_same_objects_and_partitions(
     first_run: dict[str, Any],
     run_dag: RunDag,
@@ -178,13 +203,17 @@ def test_rerun_of_a_date_replaces_the_same_objects_and_partitions(
     before = [read_object(emulator, destination.bucket, k) for k in keys]
     run_dag(conf(destination))
     s3 = client("s3", emulator.endpoint_url, REGION)
-    listed = s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/")["Contents"]
+    listed = [
+        item
+        for report in ("images_summary", "repositories_summary")
+        for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
+    ]
     assert sorted(item["Key"] for item in listed) == keys
     assert [read_object(emulator, destination.bucket, k) for k in keys] == before
     glue = client("glue", emulator.endpoint_url, REGION)
     for table in ("repositories_summary", "images_summary"):
         assert len(glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]) == 1
-    receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)
+    assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []  # sent once
 
 
 def test_no_message_when_no_repository_is_over_threshold(

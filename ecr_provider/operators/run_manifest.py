@@ -1,0 +1,137 @@
+"""Close a run of a report date: replace the date's objects as a set, write the run manifest, and fail
+the run when a registry is missing, so the DAG's final state says what the manifest says."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk.exceptions import AirflowFailException
+
+import ecr_provider
+from ecr_provider.aws.s3_reports import delete_keys, list_keys, write_json
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import check_report_date, partition_prefix
+from ecr_provider.core.run_manifest import RunRecord, check_targets, run_manifest_key, target_outcomes
+from ecr_provider.core.settings import check_as_of, check_bucket, check_prefix
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, XComArg
+
+ERROR_XCOM_KEY = "error"
+ERROR_LIMIT = 2000
+"""Characters of a failed task's error kept for the manifest; describe_failure messages are far shorter."""
+
+
+def record_error(context: Context) -> None:
+    """``on_failure_callback`` of the report tasks: Airflow keeps no exception of a failed task, so the
+    error (naming action and resource) is left in XCom for :class:`RunManifestOperator`."""
+    error = context.get("exception")
+    if error is not None:
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+        context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=message[:ERROR_LIMIT])
+
+
+class RunManifestOperator(AwsBaseOperator[S3Hook]):
+    """
+    Write ``{prefix}/_runs/report_date=YYYY-MM-DD/manifest.json`` for the run, after every report task.
+
+    Order, so a reader never sees two runs of a date mixed once the manifest says complete:
+
+    1. the report tasks have written this run's objects (same keys as before: an overwrite);
+    2. if every registry loaded, objects under the date's partitions that this run did not write
+       (parts of registries no longer reported) are deleted; if one failed, nothing is deleted;
+    3. the manifest is written last, recording what was removed or kept;
+    4. an incomplete run fails this task (no retry: retrying cannot bring a failed registry back).
+
+    Run it with ``trigger_rule=all_done`` so it runs when report tasks failed.
+
+    :param report_bucket: S3 bucket of the data lake (templated)
+    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
+    :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
+    :param as_of: ISO-8601 as-of time of the run (templated)
+    :param targets: the registry targets task's XCom, one entry per map index of the report task (templated)
+    :param report_task_id: the mapped report task whose summaries (and errors, see :func:`record_error`)
+        are read per map index
+    """
+
+    aws_hook_class = S3Hook
+    template_fields: Sequence[str] = aws_template_fields(
+        "report_bucket", "report_prefix", "report_date", "as_of", "targets"
+    )
+
+    def __init__(
+        self,
+        *,
+        report_bucket: str,
+        report_date: str,
+        as_of: str,
+        targets: Sequence[Mapping[str, str | None]] | XComArg,
+        report_prefix: str = "ecr-reports",
+        report_task_id: str = "registry_report",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(report_task_id, str) or not report_task_id:
+            raise ValueError(f"report_task_id must name the mapped report task, got {report_task_id!r}")
+        self.report_bucket = report_bucket
+        self.report_prefix = report_prefix
+        self.report_date = report_date
+        self.as_of = as_of
+        self.targets = targets
+        self.report_task_id = report_task_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
+        report_date = check_report_date(self.report_date)
+        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
+        targets = check_targets(self.targets)
+        ti = context["ti"]
+        indexes = list(range(len(targets)))
+        record = RunRecord(
+            report_date=report_date,
+            as_of=as_of.isoformat(),
+            code_version=ecr_provider.__version__,
+            targets=target_outcomes(
+                targets,
+                ti.xcom_pull(task_ids=self.report_task_id, map_indexes=indexes),
+                ti.xcom_pull(task_ids=self.report_task_id, key=ERROR_XCOM_KEY, map_indexes=indexes),
+                self.report_task_id,
+            ),
+        )
+        s3 = self.hook.conn
+        listed = [
+            key
+            for report in REPORTS
+            for key in list_keys(s3, bucket, partition_prefix(prefix, report, report_date))
+        ]
+        stale = record.stale(listed)
+        if record.complete:
+            delete_keys(s3, bucket, stale)
+            removed, kept = stale, []
+        else:
+            removed, kept = [], stale
+        key = run_manifest_key(prefix, report_date)
+        write_json(s3, bucket, key, record.manifest(removed=removed, kept=kept))
+        self.log.info(
+            "Run manifest s3://%s/%s: %d of %d registries loaded, %d stale object(s) removed, %d kept",
+            bucket,
+            key,
+            len(record.targets) - len(record.failed),
+            len(record.targets),
+            len(removed),
+            len(kept),
+        )
+        if not record.complete:
+            failures = "; ".join(f"{target.label}: {target.error}" for target in record.failed)
+            raise AirflowFailException(
+                f"Report date {report_date} is incomplete: {len(record.failed)} of {len(record.targets)} "
+                f"registries failed ({failures}). The manifest s3://{bucket}/{key} records it; "
+                "rerun the date once fixed."
+            )
+        return {"manifest_key": key, "removed": removed}

@@ -1,0 +1,156 @@
+"""The run manifest builder: targets matched to summaries by map index, stale objects, the JSON record."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from ecr_provider.core.run_manifest import (
+    FAILED,
+    LOADED,
+    RunRecord,
+    check_targets,
+    date_record_key,
+    run_manifest_key,
+    target_outcomes,
+)
+from ecr_provider.core.targets import RegistryTarget
+
+OWN = {"region_name": "us-east-1", "role_arn": None}
+ROLE = "arn:aws:iam::222222222222:role/ecr-report"
+OTHER = {"region_name": "eu-west-1", "role_arn": ROLE}
+KEYS = {
+    "repositories_summary": "p/repositories_summary/report_date=2026-11-20/111111111111-us-east-1.csv",
+    "images_summary": "p/images_summary/report_date=2026-11-20/111111111111-us-east-1.csv",
+}
+SUMMARY = {
+    "account_id": "111111111111",
+    "region": "us-east-1",
+    "report_date": "2026-11-20",
+    "keys": KEYS,
+    "repositories": 3,
+    "images": 12,
+    "skipped": [{"repository": "gone", "reason": "RepositoryNotFoundException"}],
+}
+DENIED = "AwsCallError: sts:AssumeRole on " + ROLE + " failed with AccessDenied: not authorized"
+
+
+def record(summaries: list[Any], errors: list[str | None]) -> RunRecord:
+    return RunRecord(
+        report_date="2026-11-20",
+        as_of="2026-11-20T00:00:00+00:00",
+        code_version="0.1.0",
+        targets=target_outcomes(check_targets([OWN, OTHER]), summaries, errors, "registry_report"),
+    )
+
+
+def test_keys_sit_beside_the_partitions_outside_the_tables() -> None:
+    assert (
+        run_manifest_key("ecr-reports", "2026-11-20")
+        == "ecr-reports/_runs/report_date=2026-11-20/manifest.json"
+    )
+    assert run_manifest_key("", "2026-11-20") == "_runs/report_date=2026-11-20/manifest.json"
+    assert date_record_key("a/b", "_notifications", "2026-01-02", "alert.json") == (
+        "a/b/_notifications/report_date=2026-01-02/alert.json"
+    )
+    with pytest.raises(ValueError, match=re.escape("'2026-1-2'")):
+        run_manifest_key("p", "2026-1-2")
+
+
+def test_a_target_with_a_summary_loaded_one_without_failed_with_its_error() -> None:
+    run = record([SUMMARY, None], [None, DENIED])
+
+    loaded, failed = run.targets
+    assert (loaded.status, loaded.account_id, loaded.region, loaded.role_arn) == (
+        LOADED,
+        "111111111111",
+        "us-east-1",
+        None,
+    )
+    assert (loaded.repositories, loaded.images, dict(loaded.keys)) == (3, 12, KEYS)
+    assert loaded.skipped == ({"repository": "gone", "reason": "RepositoryNotFoundException"},)
+    assert (failed.status, failed.account_id, failed.region, failed.error) == (
+        FAILED,
+        "222222222222",
+        "eu-west-1",
+        DENIED,
+    )
+    assert failed.label == "222222222222/eu-west-1"
+    assert not run.complete
+    assert run.failed == (failed,)
+
+
+def test_a_failed_task_that_recorded_nothing_points_to_its_log() -> None:
+    run = record([None, None], [None, None])
+
+    assert [target.error for target in run.targets] == [
+        "registry_report[0] wrote no report and recorded no error; see its task log",
+        "registry_report[1] wrote no report and recorded no error; see its task log",
+    ]
+    assert run.targets[0].label == "own account/us-east-1"
+
+
+def test_stale_objects_are_those_this_run_did_not_write() -> None:
+    run = record([SUMMARY, {**SUMMARY, "account_id": "222222222222", "keys": {}}], [None, None])
+    old = "p/images_summary/report_date=2026-11-20/333333333333-us-east-1.csv"
+
+    assert run.complete
+    assert run.stale([*KEYS.values(), old]) == [old]
+    assert run.stale(KEYS.values()) == []
+
+
+def test_manifest_is_json_with_counts_version_and_completeness() -> None:
+    run = record([SUMMARY, None], [None, DENIED])
+
+    manifest = run.manifest(removed=[], kept=["p/old.csv"])
+
+    assert json.loads(json.dumps(manifest)) == manifest
+    assert manifest["complete"] is False
+    assert manifest["code_version"] == "0.1.0"
+    assert manifest["as_of"] == "2026-11-20T00:00:00+00:00"
+    assert manifest["totals"] == {
+        "targets": 2,
+        "loaded": 1,
+        "failed": 1,
+        "repositories": 3,
+        "images": 12,
+        "skipped_repositories": 1,
+    }
+    assert manifest["stale_objects"] == {"removed": [], "kept": ["p/old.csv"]}
+    assert [target["status"] for target in manifest["targets"]] == [LOADED, FAILED]
+    assert manifest["targets"][1] == {
+        "account_id": "222222222222",
+        "region": "eu-west-1",
+        "role_arn": ROLE,
+        "status": FAILED,
+        "keys": {},
+        "repositories": None,
+        "images": None,
+        "skipped": [],
+        "error": DENIED,
+    }
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ([], "[]"),
+        ("us-east-1", "'us-east-1'"),
+        ({"region_name": "us-east-1"}, "{'region_name': 'us-east-1'}"),
+        ([{"role_arn": None}], "{'role_arn': None}"),
+        ([{"region_name": 1, "role_arn": None}], "{'region_name': 1, 'role_arn': None}"),
+    ],
+)
+def test_targets_must_be_the_targets_task_list(bad: object, named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        check_targets(bad)
+
+
+def test_targets_keep_their_map_index_order() -> None:
+    assert check_targets([OTHER, OWN]) == [
+        RegistryTarget("eu-west-1", ROLE),
+        RegistryTarget("us-east-1", None),
+    ]

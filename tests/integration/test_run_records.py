@@ -1,0 +1,285 @@
+"""The DAG's run records end to end in the emulator: the run manifest, the date's objects replaced as a
+set, the alert sent once per date, and no secret in any log, XCom or object a run leaves.
+
+Runs are ``airflow dags test`` without task retries (``no_retries``), as one AWS identity whose keys
+and session token are distinctive, so a leak of either is found by a plain search. Needs the
+``run_manifest`` task and the notification marker arguments wired in ``dags/ecr_report.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ecr_provider
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import partition_prefix, report_key
+from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
+from ecr_provider.emulator.server import Emulator, client
+from ecr_provider.operators.threshold_notification import notification_marker_key
+from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
+from tests.integration.test_least_privilege import NO_RETRIES, dag_run_states
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "run-records"
+DATABASE = "run_records"
+OTHER_REGION = "eu-west-1"
+GONE_ACCOUNT = "999999999999"
+SECRET_ACCESS_KEY = "EcrReportSecretKey/MustNeverBeLogged+0123456789abc"
+SESSION_TOKEN = "EcrReportSessionToken/MustNeverBeLoggedEither/0123456789"
+NEEDLES = (SECRET_ACCESS_KEY, SESSION_TOKEN, "X-Amz-Signature")
+
+
+class Runs:
+    """Runs the DAG for one report date and keeps every run's output for the secrets scan."""
+
+    def __init__(
+        self, emulator: Emulator, destination: ReportDestination, airflow_env: dict[str, str]
+    ) -> None:
+        self.emulator = emulator
+        self.destination = destination
+        self.home = Path(airflow_env["AIRFLOW_HOME"])
+        connection = {
+            "conn_type": "aws",
+            "login": "AKIAECRREPORTSCAN001",
+            "password": SECRET_ACCESS_KEY,
+            "extra": {
+                "endpoint_url": emulator.endpoint_url,
+                "region_name": REGION,
+                "aws_session_token": SESSION_TOKEN,
+            },
+        }
+        self.env = {name: value for name, value in airflow_env.items() if not name.startswith("AWS_")}
+        self.env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(connection)
+        # The connection is the only source of credentials: no files, no instance metadata.
+        self.env.update(
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(NO_RETRIES), os.environ.get("PYTHONPATH")])
+        )
+        self.outputs: list[str] = []
+
+    def run(self, regions: list[str], **overrides: Any) -> tuple[str, dict[str, str], str]:
+        """The run's state, its tasks' states and its output."""
+        conf = {
+            "regions": regions,
+            "report_bucket": self.destination.bucket,
+            "report_prefix": PREFIX,
+            "athena_database": DATABASE,
+            "storage_threshold_gb": 5,
+            "sns_topic_arn": self.destination.topic_arn,
+            **overrides,
+        }
+        completed = subprocess.run(
+            [AIRFLOW, "dags", "test", "ecr_report", REPORT_DATE, "--conf", json.dumps(conf)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        self.outputs.append(completed.stdout)
+        state, tasks = dag_run_states(self.home / "airflow.db")
+        return state, tasks, completed.stdout
+
+    def s3(self) -> Any:
+        return client("s3", self.emulator.endpoint_url, REGION)
+
+    def json_object(self, key: str) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(
+            self.s3().get_object(Bucket=self.destination.bucket, Key=key)["Body"].read()
+        )
+        return document
+
+    def partition_keys(self) -> list[str]:
+        return sorted(
+            item["Key"]
+            for report in REPORTS
+            for item in self.s3()
+            .list_objects_v2(
+                Bucket=self.destination.bucket, Prefix=partition_prefix(PREFIX, report, REPORT_DATE)
+            )
+            .get("Contents", [])
+        )
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return receive_notifications(self.emulator.endpoint_url, REGION, self.destination.queue_url)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    emulator: Emulator,
+    destination: ReportDestination,
+    airflow_env: dict[str, str],
+    demo_registry: DemoRegistry,
+) -> Iterator[Runs]:
+    records = Runs(emulator, destination, airflow_env)
+    records.notifications()
+    yield records
+    emulator.inject_faults({})
+
+
+@pytest.fixture(scope="module")
+def stale_keys(runs: Runs) -> list[str]:
+    """Parts of a registry that an earlier run of the date reported and this one no longer does."""
+    keys = [report_key(PREFIX, report, REPORT_DATE, GONE_ACCOUNT, REGION) for report in REPORTS]
+    for key in keys:
+        runs.s3().put_object(Bucket=runs.destination.bucket, Key=key, Body=b"repositoryName\r\nold\r\n")
+    return sorted(keys)
+
+
+@pytest.fixture(scope="module")
+def complete_run(runs: Runs, stale_keys: list[str]) -> dict[str, Any]:
+    state, tasks, output = runs.run([REGION])
+    assert (state, tasks["run_manifest"]) == ("success", "success"), output[-4000:]
+    return {
+        "manifest": runs.json_object(run_manifest_key(PREFIX, REPORT_DATE)),
+        "notifications": runs.notifications(),
+    }
+
+
+def test_the_manifest_records_a_complete_run(
+    complete_run: dict[str, Any], demo_registry: DemoRegistry, stale_keys: list[str]
+) -> None:
+    manifest = complete_run["manifest"]
+    assert manifest["complete"] is True
+    assert (manifest["report_date"], manifest["as_of"]) == (REPORT_DATE, "2026-11-20T00:00:00+00:00")
+    assert manifest["code_version"] == ecr_provider.__version__
+    assert manifest["targets"] == [
+        {
+            "account_id": demo_registry.account_id,
+            "region": REGION,
+            "role_arn": None,
+            "status": "loaded",
+            "keys": {
+                report: report_key(PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
+                for report in REPORTS
+            },
+            "repositories": len(demo_registry.repositories),
+            "images": len(demo_registry.images),
+            "skipped": [],
+            "error": None,
+        }
+    ]
+    assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
+
+
+def test_the_date_holds_exactly_the_objects_the_manifest_names(
+    complete_run: dict[str, Any], runs: Runs
+) -> None:
+    assert runs.partition_keys() == sorted(complete_run["manifest"]["targets"][0]["keys"].values())
+
+
+def test_the_alert_goes_out_once_and_a_rerun_does_not_repeat_it(
+    complete_run: dict[str, Any], runs: Runs
+) -> None:
+    assert len(complete_run["notifications"]) == 1
+    before = {
+        key: runs.s3().get_object(Bucket=runs.destination.bucket, Key=key)["Body"].read()
+        for key in runs.partition_keys()
+    }
+
+    state, _, output = runs.run([REGION])
+
+    assert state == "success", output[-4000:]
+    assert runs.notifications() == []
+    assert "already sent" in output
+    after = {
+        key: runs.s3().get_object(Bucket=runs.destination.bucket, Key=key)["Body"].read()
+        for key in runs.partition_keys()
+    }
+    assert after == before
+    assert runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))["stale_objects"] == {
+        "removed": [],
+        "kept": [],
+    }
+
+
+def test_force_resend_sends_the_dates_alert_again(complete_run: dict[str, Any], runs: Runs) -> None:
+    state, _, output = runs.run([REGION], force_resend_notification=True)
+
+    assert state == "success", output[-4000:]
+    resent = runs.notifications()
+    assert len(resent) == 1
+    marker = runs.json_object(notification_marker_key(PREFIX, REPORT_DATE))
+    assert (marker["message_id"], marker["resent"]) == (resent[0]["MessageId"], True)
+
+
+def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
+    complete_run: dict[str, Any], runs: Runs, emulator: Emulator, demo_registry: DemoRegistry
+) -> None:
+    earlier = sorted(complete_run["manifest"]["targets"][0]["keys"].values())
+    emulator.inject_faults({"ecr:DescribeRepositories": ["denied"]})
+
+    state, tasks, output = runs.run([REGION, OTHER_REGION])
+
+    emulator.inject_faults({})
+    assert (state, tasks["run_manifest"]) == ("failed", "failed"), output[-4000:]
+    assert sorted(state for task, state in tasks.items() if task.startswith("registry_report[")) == [
+        "failed",
+        "success",
+    ]
+    manifest = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
+    assert manifest["complete"] is False
+    failed = [target for target in manifest["targets"] if target["status"] == "failed"]
+    assert len(failed) == 1
+    assert failed[0]["error"] == (
+        "AwsCallError: ecr:DescribeRepositories failed with AccessDeniedException: "
+        "User is not authorized to perform: ecr:DescribeRepositories"
+    )
+    loaded_keys = [key for target in manifest["targets"] for key in target["keys"].values()]
+    assert sorted(manifest["stale_objects"]["kept"]) == sorted(set(earlier) - set(loaded_keys))
+    assert manifest["stale_objects"]["removed"] == []
+    assert f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed" in output
+
+
+def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRegistry) -> None:
+    state, _, output = runs.run([REGION, OTHER_REGION])
+
+    assert state == "success", output[-4000:]
+    manifest = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
+    assert manifest["complete"] is True
+    assert [target["region"] for target in manifest["targets"]] == [REGION, OTHER_REGION]
+    assert runs.partition_keys() == sorted(
+        key for target in manifest["targets"] for key in target["keys"].values()
+    )
+
+
+def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs) -> None:
+    """Last: scans the output of every run above (``dags test`` prints the task logs there), the XComs
+    and everything written. The runs succeeded with the connection as the only credentials, so its
+    secret key and token were in use."""
+    assert runs.outputs
+    with sqlite3.connect(runs.home / "airflow.db") as database:
+        xcoms = [
+            str(value) for (value,) in database.execute("SELECT value FROM xcom WHERE dag_id = 'ecr_report'")
+        ]
+    s3 = runs.s3()
+    listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{PREFIX}/").get("Contents", [])
+    objects = [
+        s3.get_object(Bucket=runs.destination.bucket, Key=item["Key"])["Body"]
+        .read()
+        .decode("utf-8", "replace")
+        for item in listed
+    ]
+    assert xcoms
+    assert len(objects) >= 4
+    for where, texts in {
+        "task logs": runs.outputs,
+        "XCom": xcoms,
+        "S3 objects": objects,
+    }.items():
+        for needle in NEEDLES:
+            assert not [text for text in texts if needle in text], f"{needle!r} found in {where}"

@@ -1,0 +1,58 @@
+"""Operators run with ``execute`` against the emulator, through an Airflow connection named ``emulator``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from ecr_provider.emulator.demo_registry import (
+    DemoRegistry,
+    ReportDestination,
+    create_report_destination,
+    seed_demo_registry,
+)
+from ecr_provider.emulator.server import Emulator
+
+REGION = "us-east-1"
+AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
+REPORT_DATE = "2026-11-20"
+READ_TIMEOUT_SECONDS = 0.5
+STALL_SECONDS = 1.5
+
+
+@pytest.fixture(scope="package")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(stall_seconds=STALL_SECONDS) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def registry(emulator: Emulator) -> DemoRegistry:
+    return seed_demo_registry(emulator.endpoint_url, REGION, AS_OF)
+
+
+@pytest.fixture(scope="package")
+def destination(emulator: Emulator) -> ReportDestination:
+    return create_report_destination(emulator.endpoint_url, REGION)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def connection(emulator: Emulator) -> Iterator[None]:
+    """A read timeout short enough for the emulator's stalled answers."""
+    extra = {
+        "endpoint_url": emulator.endpoint_url,
+        "region_name": REGION,
+        "config_kwargs": {"read_timeout": READ_TIMEOUT_SECONDS, "connect_timeout": 1},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_EMULATOR", json.dumps({"conn_type": "aws", "extra": extra}))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_faults_after_the_test(emulator: Emulator) -> Iterator[None]:
+    yield
+    emulator.inject_faults({})

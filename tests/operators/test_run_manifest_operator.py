@@ -1,0 +1,200 @@
+"""RunManifestOperator against the emulator, with the report tasks' XComs handed in per map index.
+
+The XCom plumbing of a real run (summaries, the errors ``record_error`` leaves, ``all_done``) is
+covered end to end in ``tests/integration/test_run_records.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.layout import report_key
+from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.emulator.demo_registry import ReportDestination
+from ecr_provider.emulator.server import Emulator, client
+from ecr_provider.operators.run_manifest import ERROR_XCOM_KEY, RunManifestOperator, record_error
+from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "111111111111"
+ROLE = "arn:aws:iam::222222222222:role/ecr-report"
+TARGETS = [{"region_name": REGION, "role_arn": None}, {"region_name": "eu-west-1", "role_arn": ROLE}]
+DENIED = f"AwsCallError: sts:AssumeRole on {ROLE} failed with AccessDenied: not authorized"
+
+
+class TaskInstance:
+    """Answers ``xcom_pull(task_ids, key, map_indexes)`` like the Task SDK, from a dict."""
+
+    def __init__(self, xcoms: Mapping[tuple[str, int], Any]) -> None:
+        self.xcoms = xcoms
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value", *, map_indexes: Iterable[int]) -> list[Any]:
+        assert task_ids == "registry_report"
+        return [self.xcoms.get((key, index)) for index in map_indexes]
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def context(**values: Any) -> Context:
+    return cast("Context", values)
+
+
+def keys(prefix: str, account: str, region: str, report_date: str = REPORT_DATE) -> dict[str, str]:
+    return {report: report_key(prefix, report, report_date, account, region) for report in REPORTS}
+
+
+def summary(prefix: str, account: str, region: str) -> dict[str, Any]:
+    return {
+        "account_id": account,
+        "region": region,
+        "report_date": REPORT_DATE,
+        "keys": keys(prefix, account, region),
+        "repositories": 2,
+        "images": 5,
+        "skipped": [],
+    }
+
+
+def put(emulator: Emulator, bucket: str, object_keys: Iterable[str]) -> None:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    for key in object_keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"repositoryName\r\n")
+
+
+def listed(emulator: Emulator, bucket: str, prefix: str) -> list[str]:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    return sorted(
+        item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    )
+
+
+def operator(bucket: str, prefix: str, **overrides: Any) -> RunManifestOperator:
+    arguments: dict[str, Any] = {
+        "report_bucket": bucket,
+        "report_prefix": prefix,
+        "report_date": REPORT_DATE,
+        "as_of": AS_OF.isoformat(),
+        "targets": TARGETS,
+        **overrides,
+    }
+    return RunManifestOperator(task_id="run_manifest", aws_conn_id="emulator", **arguments)
+
+
+def manifest(emulator: Emulator, bucket: str, prefix: str) -> dict[str, Any]:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    document: dict[str, Any] = json.loads(
+        s3.get_object(Bucket=bucket, Key=run_manifest_key(prefix, REPORT_DATE))["Body"].read()
+    )
+    return document
+
+
+def test_a_complete_run_removes_stale_parts_of_its_date_only(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    prefix = "manifest-complete"
+    written = [*keys(prefix, ACCOUNT, REGION).values(), *keys(prefix, "222222222222", "eu-west-1").values()]
+    stale = list(keys(prefix, "333333333333", REGION).values())
+    other_date = list(keys(prefix, "333333333333", REGION, "2026-11-19").values())
+    put(emulator, destination.bucket, [*written, *stale, *other_date])
+    ti = TaskInstance(
+        {
+            ("return_value", 0): summary(prefix, ACCOUNT, REGION),
+            ("return_value", 1): summary(prefix, "222222222222", "eu-west-1"),
+        }
+    )
+
+    outcome = operator(destination.bucket, prefix).execute(context(ti=ti))
+
+    assert outcome == {"manifest_key": run_manifest_key(prefix, REPORT_DATE), "removed": sorted(stale)}
+    assert listed(emulator, destination.bucket, prefix) == sorted(
+        [*written, *other_date, run_manifest_key(prefix, REPORT_DATE)]
+    )
+    recorded = manifest(emulator, destination.bucket, prefix)
+    assert recorded["complete"] is True
+    assert recorded["stale_objects"] == {"removed": sorted(stale), "kept": []}
+
+
+def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    prefix = "manifest-incomplete"
+    written = list(keys(prefix, ACCOUNT, REGION).values())
+    earlier = list(keys(prefix, "222222222222", "eu-west-1").values())
+    put(emulator, destination.bucket, [*written, *earlier])
+    ti = TaskInstance({("return_value", 0): summary(prefix, ACCOUNT, REGION), (ERROR_XCOM_KEY, 1): DENIED})
+
+    with pytest.raises(AirflowFailException) as caught:
+        operator(destination.bucket, prefix).execute(context(ti=ti))
+
+    assert str(caught.value) == (
+        f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed "
+        f"(222222222222/eu-west-1: {DENIED}). "
+        f"The manifest s3://{destination.bucket}/{run_manifest_key(prefix, REPORT_DATE)} records it; "
+        "rerun the date once fixed."
+    )
+    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(
+        [*written, *earlier, run_manifest_key(prefix, REPORT_DATE)]
+    )
+    recorded = manifest(emulator, destination.bucket, prefix)
+    assert recorded["complete"] is False
+    assert recorded["stale_objects"] == {"removed": [], "kept": sorted(earlier)}
+    assert [(t["status"], t["error"]) for t in recorded["targets"]] == [("loaded", None), ("failed", DENIED)]
+
+
+def test_a_refused_delete_fails_before_the_manifest_is_written(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    prefix = "manifest-refused"
+    stale = list(keys(prefix, "333333333333", REGION).values())
+    put(emulator, destination.bucket, stale)
+    ti = TaskInstance({("return_value", 0): summary(prefix, ACCOUNT, REGION)})
+    emulator.inject_faults({"s3:DeleteObjects": ["denied"]})
+
+    # A refused request names the API call (s3:DeleteObjects), a refused key the IAM action (s3:DeleteObject).
+    with pytest.raises(
+        AwsCallError, match=rf"s3:DeleteObjects? on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
+    ):
+        operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context(ti=ti))
+
+    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(stale)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"targets": []}, "targets must be the registry targets task's non-empty list, got []"),
+        ({"report_bucket": "Bad_Bucket"}, "report_bucket 'Bad_Bucket'"),
+        ({"report_prefix": "p/"}, "report_prefix 'p/'"),
+        ({"as_of": "2999-01-01T00:00:00+00:00"}, "2999-01-01"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_value(
+    overrides: dict[str, Any], named: str, destination: ReportDestination
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        operator(destination.bucket, "p", **overrides).execute(context(ti=TaskInstance({})))
+
+
+def test_report_task_id_is_checked_when_the_dag_is_parsed() -> None:
+    with pytest.raises(ValueError, match="report_task_id must name the mapped report task, got ''"):
+        operator("b", "p", report_task_id="")
+
+
+def test_record_error_leaves_the_error_on_one_line_for_the_manifest() -> None:
+    ti = TaskInstance({})
+    record_error(context(ti=ti, exception=RuntimeError("ecr:DescribeImages on arn\n  failed")))
+    assert ti.pushed == {ERROR_XCOM_KEY: "RuntimeError: ecr:DescribeImages on arn failed"}

@@ -1,0 +1,210 @@
+"""StorageThresholdAlertOperator sends a report date's alert once: a marker in S3 records the send.
+
+Against the emulator: SNS delivers to an SQS queue, so "sent once" is counted where a subscriber
+would see it. Each test uses its own report date, so markers never leak between tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import count
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.emulator.demo_registry import ReportDestination, receive_notifications
+from ecr_provider.emulator.server import Emulator, client
+from ecr_provider.operators.threshold_notification import (
+    StorageThresholdAlertOperator,
+    fifo_arguments,
+    notification_marker_key,
+)
+from tests.operators.conftest import REGION
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "notify"
+ALERT = {
+    "subject": "ECR report: 2 repositories over their storage threshold",
+    "message": "- team/api (123456789012 us-east-1): 7.00 GB > threshold 5 GB\n- team/db ...",
+    "repositories": ["team/api", "team/db"],
+    "omitted": 0,
+}
+_days = count(1)
+
+
+@pytest.fixture
+def report_date(destination: ReportDestination, emulator: Emulator) -> str:
+    """A date of its own, and an empty queue, per test."""
+    receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)
+    return f"2026-10-{next(_days):02d}"
+
+
+def notify(destination: ReportDestination, report_date: str, **overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "sns_topic_arn": destination.topic_arn,
+        "alert": ALERT,
+        "report_bucket": destination.bucket,
+        "report_prefix": PREFIX,
+        "report_date": report_date,
+        **overrides,
+    }
+    outcome: dict[str, Any] = StorageThresholdAlertOperator(
+        task_id="notify_over_threshold", aws_conn_id="emulator", **arguments
+    ).execute({})
+    return outcome
+
+
+def marker(emulator: Emulator, bucket: str, report_date: str) -> dict[str, Any]:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    body = s3.get_object(Bucket=bucket, Key=notification_marker_key(PREFIX, report_date))["Body"].read()
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
+def delivered(emulator: Emulator, destination: ReportDestination) -> list[dict[str, Any]]:
+    return receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)
+
+
+def test_the_alert_is_sent_once_however_often_the_task_runs(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    first = notify(destination, report_date)
+    again = notify(destination, report_date)
+
+    messages = delivered(emulator, destination)
+    assert len(messages) == 1
+    assert messages[0]["MessageId"] == first["message_id"]
+    assert first == {"message_id": first["message_id"], "repositories": ALERT["repositories"], "sent": True}
+    assert again == {**first, "sent": False}
+    recorded = marker(emulator, destination.bucket, report_date)
+    assert recorded == {
+        "report_date": report_date,
+        "topic_arn": destination.topic_arn,
+        "subject": ALERT["subject"],
+        "repositories": ALERT["repositories"],
+        "message_id": first["message_id"],
+        "sent_at": recorded["sent_at"],
+        "resent": False,
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", recorded["sent_at"])
+
+
+def test_force_resend_sends_again_and_the_marker_records_the_new_message(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    first = notify(destination, report_date)
+    resent = notify(destination, report_date, force_resend=True)
+
+    assert [message["MessageId"] for message in delivered(emulator, destination)] == [
+        first["message_id"],
+        resent["message_id"],
+    ]
+    assert resent["sent"] is True
+    recorded = marker(emulator, destination.bucket, report_date)
+    assert (recorded["message_id"], recorded["resent"]) == (resent["message_id"], True)
+
+
+@pytest.mark.parametrize("faults", [["500"], ["503", "reset"], ["throttle", "timeout"]])
+def test_a_marker_write_failing_transiently_is_retried(
+    faults: list[str], emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    emulator.inject_faults({"s3:PutObject": faults})
+
+    sent = notify(destination, report_date)
+
+    assert emulator.faults_injected == [("s3:PutObject", fault) for fault in faults]
+    assert marker(emulator, destination.bucket, report_date)["message_id"] == sent["message_id"]
+    notify(destination, report_date)
+    assert len(delivered(emulator, destination)) == 1
+
+
+def test_a_marker_that_cannot_be_written_fails_the_task_without_retry_saying_it_was_sent(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    emulator.inject_faults({"s3:PutObject": ["denied"]})
+
+    with pytest.raises(AirflowFailException) as caught:
+        notify(destination, report_date)
+
+    messages = delivered(emulator, destination)
+    assert len(messages) == 1
+    key = notification_marker_key(PREFIX, report_date)
+    assert str(caught.value).startswith(
+        f"The alert was sent (MessageId {messages[0]['MessageId']}) but its marker could not be written: "
+        f"s3:PutObject on s3://{destination.bucket}/{key} failed with AccessDenied"
+    )
+
+
+def test_a_marker_that_cannot_be_read_fails_before_publishing(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    emulator.inject_faults({"s3:GetObject": ["denied"]})
+    key = notification_marker_key(PREFIX, report_date)
+
+    with pytest.raises(
+        AwsCallError, match=rf"^s3:GetObject on s3://{destination.bucket}/{key} failed with Access"
+    ):
+        notify(destination, report_date)
+
+    assert delivered(emulator, destination) == []
+
+
+def test_a_fifo_topic_drops_a_repeat_whose_marker_was_lost(emulator: Emulator, report_date: str) -> None:
+    """The window publish-then-mark leaves open: the deduplication id closes it for 5 minutes."""
+    sns, sqs, s3 = (client(service, emulator.endpoint_url, REGION) for service in ("sns", "sqs", "s3"))
+    topic = sns.create_topic(Name="ecr-report-alerts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    queue = sqs.create_queue(QueueName="ecr-report-inbox.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    destination = ReportDestination("ecr-reports-demo", topic, queue, queue_arn)
+
+    notify(destination, report_date)
+    s3.delete_object(Bucket=destination.bucket, Key=notification_marker_key(PREFIX, report_date))
+    notify(destination, report_date)
+
+    assert len(delivered(emulator, destination)) == 1
+
+
+def test_an_empty_topic_means_notifications_are_off(destination: ReportDestination, report_date: str) -> None:
+    with pytest.raises(AirflowSkipException, match="notifications are off"):
+        notify(destination, report_date, sns_topic_arn="")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"force_resend": "True"}, "force_resend must be true or false, got 'True'"),
+        ({"force_resend": 1}, "force_resend must be true or false, got 1"),
+        ({"report_date": "20261120"}, "report date '20261120' is not YYYY-MM-DD"),
+        ({"report_bucket": "Reports_Bucket"}, "report_bucket 'Reports_Bucket'"),
+        ({"report_prefix": "/reports"}, "report_prefix '/reports'"),
+        ({"sns_topic_arn": "arn:aws:sqs:us-east-1:123456789012:q"}, "sns_topic_arn 'arn:aws:sqs"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_value_before_any_call(
+    overrides: dict[str, Any], named: str, emulator: Emulator, destination: ReportDestination
+) -> None:
+    emulator.inject_faults({"s3:GetObject": ["denied"]})  # any call would fail differently
+
+    with pytest.raises(ValueError, match=re.escape(named)):
+        notify(destination, **{"report_date": "2026-09-30", **overrides})
+    assert emulator.faults_injected == []
+
+
+def test_fifo_arguments_are_deterministic_per_date_and_resent_message() -> None:
+    standard = "arn:aws:sns:us-east-1:123456789012:alerts"
+    fifo = standard + ".fifo"
+    assert fifo_arguments(standard, "2026-11-20", None) == {}
+    assert fifo_arguments(fifo, "2026-11-20", None) == {
+        "message_group_id": "ecr-report",
+        "message_deduplication_id": "ecr-report-2026-11-20",
+    }
+    assert fifo_arguments(fifo, "2026-11-20", {"message_id": "m-1"})["message_deduplication_id"] == (
+        "ecr-report-2026-11-20-resend-m-1"
+    )
