@@ -62,10 +62,6 @@ def previous_report(
     return None
 
 
-DELETE_BATCH = 1000
-"""DeleteObjects takes at most 1000 keys a request."""
-
-
 def read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:
     """A JSON object written by :func:`write_json`; None when there is no such object."""
     try:
@@ -105,21 +101,10 @@ def list_keys(s3_client: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def delete_keys(s3_client: Any, bucket: str, keys: Sequence[str]) -> None:
-    """Delete in batches; DeleteObjects reports a refused key in its answer, not as an error, so that
-    is raised here, named like any other failed call (``s3:DeleteObject`` is the IAM action)."""
-    for start in range(0, len(keys), DELETE_BATCH):
-        batch = keys[start : start + DELETE_BATCH]
+    """One DeleteObject per key: a date's stale parts are few, and each delete is authorised (and a
+    refusal reported) on its own object, where DeleteObjects would answer 200 and list refusals."""
+    for key in keys:
         try:
-            response = s3_client.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
-            )
+            s3_client.delete_object(Bucket=bucket, Key=key)
         except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "s3", f"s3://{bucket}/{batch[0]}") from error
-        refused = response.get("Errors", ())
-        if refused:
-            first = refused[0]
-            denied = ClientError(
-                {"Error": {"Code": first.get("Code", "Unknown"), "Message": first.get("Message", "")}},
-                "DeleteObject",
-            )
-            raise describe_failure(denied, "s3", f"s3://{bucket}/{first.get('Key', '')}")
+            raise describe_failure(error, "s3", f"s3://{bucket}/{key}") from error

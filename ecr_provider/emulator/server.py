@@ -148,6 +148,8 @@ def _s3_operation(environ: WSGIEnvironment) -> str:
         return "ListObjectsV2"
     if method == "POST" and "delete" in query.split("&"):
         return "DeleteObjects"
+    if method == "DELETE" and has_key:
+        return "DeleteObject"
     return ""
 
 

@@ -13,7 +13,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.aws.s3_reports import DELETE_BATCH, delete_keys, list_keys, read_json, write_json
+from ecr_provider.aws.s3_reports import delete_keys, list_keys, read_json, write_json
 
 BUCKET = "ecr-reports"
 
@@ -87,25 +87,19 @@ def test_list_keys_reads_every_page(s3: tuple[Any, Stubber]) -> None:
     assert list_keys(client, BUCKET, "p/") == ["p/a", "p/b"]
 
 
-def test_delete_keys_batches_by_a_thousand(s3: tuple[Any, Stubber]) -> None:
+def test_delete_keys_deletes_each_key(s3: tuple[Any, Stubber]) -> None:
     client, stubber = s3
-    keys = [f"p/{number:04d}.csv" for number in range(DELETE_BATCH + 1)]
-    for batch in (keys[:DELETE_BATCH], keys[DELETE_BATCH:]):
-        stubber.add_response(
-            "delete_objects",
-            {},
-            {"Bucket": BUCKET, "Delete": {"Objects": [{"Key": key} for key in batch], "Quiet": True}},
-        )
-    delete_keys(client, BUCKET, keys)
+    for key in ("p/a.csv", "p/b.csv"):
+        stubber.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": key})
+    delete_keys(client, BUCKET, ["p/a.csv", "p/b.csv"])
     delete_keys(client, BUCKET, [])
+    stubber.assert_no_pending_responses()
 
 
-def test_a_key_delete_objects_refuses_fails_naming_the_iam_action(s3: tuple[Any, Stubber]) -> None:
-    """DeleteObjects answers 200 and lists refused keys; that must not pass as deleted."""
+def test_a_refused_delete_fails_naming_the_iam_action_and_key(s3: tuple[Any, Stubber]) -> None:
     client, stubber = s3
-    stubber.add_response(
-        "delete_objects", {"Errors": [{"Key": "p/b.csv", "Code": "AccessDenied", "Message": "Access Denied"}]}
-    )
+    stubber.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": "p/a.csv"})
+    stubber.add_client_error("delete_object", "AccessDenied", "Access Denied", 403)
     with pytest.raises(
         AwsCallError,
         match=rf"^s3:DeleteObject on s3://{BUCKET}/p/b\.csv failed with AccessDenied: Access Denied$",

@@ -162,11 +162,10 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     stale = list(keys(prefix, "333333333333", REGION).values())
     put(emulator, destination.bucket, stale)
     ti = TaskInstance({("return_value", 0): summary(prefix, ACCOUNT, REGION)})
-    emulator.inject_faults({"s3:DeleteObjects": ["denied"]})
+    emulator.inject_faults({"s3:DeleteObject": ["denied"]})
 
-    # A refused request names the API call (s3:DeleteObjects), a refused key the IAM action (s3:DeleteObject).
     with pytest.raises(
-        AwsCallError, match=rf"s3:DeleteObjects? on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
+        AwsCallError, match=rf"s3:DeleteObject on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
     ):
         operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context(ti=ti))
 
