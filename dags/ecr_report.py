@@ -164,5 +164,4 @@ with DAG(
 
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
-    partitions >> run_manifest
-    notify >> run_manifest
+    partitions >> run_manifest  # every leaf's failure fails the run: the manifest's and the alert's
