@@ -346,8 +346,13 @@ def assert_succeeded(run: DagRunResult) -> None:
 
 def shipped_queries_of(lake: Lake, database: str) -> dict[str, str]:
     athena = lake.client("athena")
-    ids = athena.list_named_queries(WorkGroup=WORKGROUP)["NamedQueryIds"]
-    found = athena.batch_get_named_query(NamedQueryIds=ids)["NamedQueries"]
+    pages = athena.get_paginator("list_named_queries").paginate(WorkGroup=WORKGROUP)
+    ids = [query_id for page in pages for query_id in page["NamedQueryIds"]]
+    found = [
+        query
+        for start in range(0, len(ids), 50)
+        for query in athena.batch_get_named_query(NamedQueryIds=ids[start : start + 50])["NamedQueries"]
+    ]
     return {query["Name"]: query["QueryString"] for query in found if query["Database"] == database}
 
 
