@@ -21,7 +21,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import DEFAULTS, ReportSettings
+from ecr_provider.core.settings import DEFAULTS, MAX_FINDINGS_AGE_DAYS, ReportSettings
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -71,6 +71,18 @@ with DAG(
             description="Unique-blob storage needs manifests, and reading one counts as a pull in ECR: "
             "'if-excluded' reads them only when the reporting role is excluded from pull-time updates.",
         ),
+        "include_findings": Param(
+            DEFAULTS["include_findings"],
+            type="boolean",
+            description="Also write the image_findings report: one row per vulnerability finding per image.",
+        ),
+        "findings_max_age_days": Param(
+            DEFAULTS["findings_max_age_days"],
+            type="integer",
+            minimum=0,
+            maximum=MAX_FINDINGS_AGE_DAYS,
+            description="image_findings lists images pushed or pulled within this many days.",
+        ),
     },
 ) as dag:
 
@@ -106,6 +118,8 @@ with DAG(
         price_per_gb_month=run["price_per_gb_month"],
         max_concurrency=run["max_concurrency"],
         read_manifests=run["read_manifests"],
+        include_findings=run["include_findings"],
+        findings_max_age_days=run["findings_max_age_days"],
         on_failure_callback=record_error,
     ).expand_kwargs(targets.output)
 

@@ -1,4 +1,4 @@
-"""``ecr-report``: both reports of one or more regions as CSV files in a folder, without Airflow.
+"""``ecr-report``: the reports of one or more regions as CSV files in a folder, without Airflow.
 
 What the original container did, on the same core as the operators. Credentials come from the
 standard AWS chain, so profiles, roles and ``AWS_ENDPOINT_URL`` all work.
@@ -21,17 +21,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.aws.inspector import registry_image_scans
 from ecr_provider.aws.manifests import InMemoryManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import (
+    DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
     check_as_of,
     check_concurrency,
+    check_findings_max_age_days,
     check_price,
     check_read_manifests,
     check_regions,
@@ -57,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecr-report", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--output-dir", required=True, type=Path, help="folder for the two CSV files")
+    parser.add_argument("--output-dir", required=True, type=Path, help="folder for the CSV files")
     parser.add_argument(
         "--region",
         action="append",
@@ -81,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="repositories read at once"
+    )
+    parser.add_argument(
+        "--include-findings",
+        action="store_true",
+        help="also write image_findings.csv: one row per vulnerability finding per image",
+    )
+    parser.add_argument(
+        "--findings-max-age-days",
+        type=int,
+        default=DEFAULT_FINDINGS_MAX_AGE_DAYS,
+        help=f"image_findings lists images pushed or pulled within this many days "
+        f"(default {DEFAULT_FINDINGS_MAX_AGE_DAYS})",
     )
     return parser
 
@@ -120,17 +134,19 @@ def registry(
     override: Decimal | None,
     mode: str,
     concurrency: int,
+    findings_max_age_days: int | None,
 ) -> tuple[RegistryReader, ReportContext]:
-    """One region's reader (manifests read per ``mode``, cached in memory) and its prices."""
+    """One region's reader (manifests read per ``mode``, cached in memory; findings read when an age
+    bound is given) and its prices."""
     reader = RegistryReader(
         session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
     )
     sts = session.client("sts", region_name=region)
-    reader.scans = registry_image_scans(
-        reader.client,
+    reader.attach_scans(
         session.client("inspector2", region_name=region),
         caller_account(sts),
         region,
+        findings_max_age_days=findings_max_age_days,
     )
     reader.manifests = plan_manifest_reads(
         mode,  # type: ignore[arg-type]
@@ -161,6 +177,7 @@ def run(argv: list[str] | None = None) -> int:
         override = check_price(args.price_per_gb_month)
         mode = check_read_manifests(args.read_manifests)
         concurrency = check_concurrency(args.max_concurrency)
+        max_age = check_findings_max_age_days(args.findings_max_age_days)
         session = boto3.Session()
         regions = check_regions(
             args.regions or ([session.region_name] if session.region_name else []), ecr_regions()
@@ -170,7 +187,15 @@ def run(argv: list[str] | None = None) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     try:
         registries = [
-            registry(session, region, as_of, override=override, mode=mode, concurrency=concurrency)
+            registry(
+                session,
+                region,
+                as_of,
+                override=override,
+                mode=mode,
+                concurrency=concurrency,
+                findings_max_age_days=max_age if args.include_findings else None,
+            )
             for region in regions
         ]
         sink, interval = _progress_sink()
@@ -195,6 +220,8 @@ def run(argv: list[str] | None = None) -> int:
         tally.as_dict()["monthly_cost_usd"],
         ", ".join(str(path) for path in report.files.values()),
     )
+    if report.findings is not None:
+        log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
     return 0
 
 

@@ -1,20 +1,30 @@
-"""The one flow both doors share (the CLI and the Airflow operator): read a registry, write both reports."""
+"""The one flow both doors share (the CLI and the Airflow operator): read a registry, write its reports."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecr_provider.core.columns import IMAGE_COLUMNS, IMAGES_REPORT, REPOSITORIES_REPORT, REPOSITORY_COLUMNS
+from ecr_provider.core.columns import (
+    FINDING_COLUMNS,
+    FINDINGS_REPORT,
+    IMAGE_COLUMNS,
+    IMAGES_REPORT,
+    REPOSITORIES_REPORT,
+    REPOSITORY_COLUMNS,
+)
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
+from ecr_provider.core.findings import ImageKey, finding_row, images_with_findings
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
+from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
 
 if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
     from ecr_provider.aws.ecr import RegistryReader, SkippedRepository
+    from ecr_provider.aws.inspector import RegistryFindings
     from ecr_provider.core.transform import ReportContext
 
 
@@ -24,10 +34,13 @@ class RegistryReport:
     tally: ReportTally
     skipped: list[SkippedRepository] = field(default_factory=list)
     calls: list[CallStats] = field(default_factory=list)
+    findings: int | None = None
+    """Rows of the image_findings report; None when it was not asked for."""
 
     def summary(self) -> dict[str, Any]:
         return {
             **self.tally.as_dict(),
+            **({} if self.findings is None else {"findings": self.findings}),
             "skipped": [{"repository": s.name, "reason": s.reason} for s in self.skipped],
             "calls": [stats.as_dict() for stats in self.calls],
         }
@@ -41,18 +54,25 @@ def write_registry_report(
     progress: ProgressSink | None = None,
     progress_interval_seconds: float = 10.0,
 ) -> RegistryReport:
-    """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository."""
-    files = {report: directory / f"{report}.csv" for report in (REPOSITORIES_REPORT, IMAGES_REPORT)}
+    """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository.
+
+    ``image_findings.csv`` is written too when the readers have a findings reader (all or none):
+    after the summaries, for the images they showed with findings within the age bound.
+    """
+    sources = _findings_sources(registries)
+    reports = (REPOSITORIES_REPORT, IMAGES_REPORT, *(() if sources is None else (FINDINGS_REPORT,)))
+    files = {report: directory / f"{report}.csv" for report in reports}
     listed = [(reader, context, reader.repositories()) for reader, context in registries]
     tracker = Progress(
         sum(len(repositories) for _, _, repositories in listed),
         progress or _ignore,
         progress_interval_seconds,
     )
+    wanted: list[dict[ImageKey, tuple[str, ...]]] = [{} for _ in listed]
     priced = (
         (snapshot, context)
-        for reader, context, repositories in listed
-        for snapshot in reader.snapshots(repositories)
+        for (reader, context, repositories), images in zip(listed, wanted, strict=True)
+        for snapshot in _noting(reader, context, reader.snapshots(repositories), images)
     )
     with (
         files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
@@ -63,12 +83,46 @@ def write_registry_report(
             ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS, csv_format),
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
         )
+    findings = None
+    if sources is not None:
+        findings = 0
+        with files[FINDINGS_REPORT].open("w", encoding="utf-8", newline="") as findings_out:
+            writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
+            for source, (_, context), images in zip(sources, registries, wanted, strict=True):
+                for finding in source.read(images):
+                    writer.write(finding_row(finding, context.as_of))
+                    findings += 1
     return RegistryReport(
         files,
         tally,
         [skip for reader, _ in registries for skip in reader.skipped],
         [reader.calls for reader, _ in registries],
+        findings,
     )
+
+
+def _findings_sources(
+    registries: Sequence[tuple[RegistryReader, ReportContext]],
+) -> list[RegistryFindings] | None:
+    sources = [reader.findings for reader, _ in registries if reader.findings is not None]
+    if not sources:
+        return None
+    if len(sources) != len(registries):
+        raise ValueError("either every registry's reader has a findings reader or none has")
+    return sources
+
+
+def _noting(
+    reader: RegistryReader,
+    context: ReportContext,
+    snapshots: Iterator[RepositorySnapshot],
+    wanted: dict[ImageKey, tuple[str, ...]],
+) -> Iterator[RepositorySnapshot]:
+    """Pass snapshots on, noting the images whose findings the findings report will list."""
+    for snapshot in snapshots:
+        if reader.findings is not None:
+            wanted.update(images_with_findings(snapshot.images, context.as_of, reader.findings.max_age_days))
+        yield snapshot
 
 
 def _ignore(state: ProgressState) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ecr_provider import cli
+from ecr_provider.aws import ecr
 from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.price_table import StoragePrices
@@ -50,7 +51,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
 
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
     # Scan type detection is AWS's to answer; here every registry uses basic scanning.
-    monkeypatch.setattr(cli, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
+    monkeypatch.setattr(ecr, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
     monkeypatch.setattr(cli, "caller_account", lambda sts: "111122223333")
     return recorded
 
@@ -81,6 +82,9 @@ BAD_OPTIONS: list[tuple[list[str], str]] = [
     (["--max-concurrency", "four"], "'four'"),
     (["--price-per-gb-month", "-1"], "'-1'"),
     (["--price-per-gb-month", "0"], "'0'"),
+    (["--include-findings", "--findings-max-age-days", "-1"], "got -1"),
+    (["--findings-max-age-days", "3651"], "got 3651"),
+    (["--findings-max-age-days", "week"], "'week'"),
 ]
 
 
@@ -202,6 +206,31 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
     assert [reader.client.meta.region_name for reader in readers] == ["eu-west-1", "us-east-1"]
     assert {reader.client.meta.endpoint_url for reader in readers} == {UNREACHABLE_ENDPOINT}
     assert {reader.max_concurrency for reader in readers} == {3}
+    assert {reader.findings for reader in readers} == {None}  # image_findings is opt-in
+
+
+def test_include_findings_gives_every_registry_a_findings_reader(
+    report_calls: ReportCalls, tmp_path: Path
+) -> None:
+    argv = [
+        "--output-dir",
+        str(tmp_path),
+        "--region",
+        "eu-west-1",
+        "--region",
+        "us-east-1",
+        "--read-manifests",
+        "never",
+    ]
+
+    assert cli.run([*argv, "--include-findings", "--findings-max-age-days", "7"]) == 0
+
+    (call,) = report_calls.calls
+    findings = [reader.findings for reader, _ in call["registries"]]
+    assert [(f.scan_type, f.region, f.account_id, f.max_age_days) for f in findings if f] == [
+        ("BASIC", "eu-west-1", "111122223333", 7),
+        ("BASIC", "us-east-1", "111122223333", 7),
+    ]
 
 
 def test_unknown_aws_profile_is_named(

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import describe_failure, error_code
-from ecr_provider.aws.inspector import RegistryScans
+from ecr_provider.aws.inspector import RegistryFindings, RegistryScans, registry_image_scans
 from ecr_provider.aws.manifests import ManifestReader
+from ecr_provider.aws.pool import ordered_map
 from ecr_provider.core.blobs import repository_storage
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
@@ -66,10 +65,35 @@ class RegistryReader:
     """Set to read manifests for unique-blob storage; see ``manifests.plan_manifest_reads``."""
     scans: RegistryScans | None = None
     """Under enhanced scanning, Inspector's status and counts (DescribeImages has none then)."""
+    findings: RegistryFindings | None = None
+    """Set to write the ``image_findings`` report of this registry."""
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
         self.calls.attach(self.client)
+
+    def attach_scans(
+        self,
+        inspector2_client: Any,
+        account_id: str,
+        region: str,
+        *,
+        findings_max_age_days: int | None = None,
+    ) -> str:
+        """Learn where the registry's scan results are (and, under ENHANCED, Inspector's counts);
+        with ``findings_max_age_days``, the findings report is written too. Returns the scan type."""
+        self.scans = registry_image_scans(self.client, inspector2_client, account_id, region)
+        if findings_max_age_days is not None:
+            self.findings = RegistryFindings(
+                scan_type=self.scans.scan_type,
+                ecr_client=self.client,
+                inspector2_client=inspector2_client,
+                account_id=account_id,
+                region=region,
+                max_age_days=findings_max_age_days,
+                max_concurrency=self.max_concurrency,
+            )
+        return self.scans.scan_type
 
     def repositories(self) -> list[Repository]:
         paginator = self.client.get_paginator("describe_repositories")
@@ -105,24 +129,9 @@ class RegistryReader:
 
     def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:
         """Yield snapshots in the given order while up to ``max_concurrency`` repositories are read."""
-        window = self.max_concurrency * 2
-        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="ecr-read") as pool:
-            pending: deque[Future[RepositorySnapshot | None]] = deque()
-            queue = iter(repositories)
-            try:
-                for repository in queue:
-                    pending.append(pool.submit(self.read, repository))
-                    if len(pending) >= window:
-                        snapshot = pending.popleft().result()
-                        if snapshot is not None:
-                            yield snapshot
-                while pending:
-                    snapshot = pending.popleft().result()
-                    if snapshot is not None:
-                        yield snapshot
-            finally:
-                for future in pending:
-                    future.cancel()
+        for snapshot in ordered_map(self.read, repositories, self.max_concurrency, "ecr-read"):
+            if snapshot is not None:
+                yield snapshot
 
     def _images(self, repository: Repository) -> tuple[Image, ...]:
         paginator = self.client.get_paginator("describe_images")

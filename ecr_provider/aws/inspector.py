@@ -29,12 +29,14 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure, error_code
-from ecr_provider.core.findings import Finding
+from ecr_provider.aws.pool import ordered_map
+from ecr_provider.core.findings import Finding, ImageKey, finding_order
 from ecr_provider.core.records import SEVERITIES, Image
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,6 @@ INSPECTOR_SEVERITIES = {
     "informational": "INFORMATIONAL",
     "untriaged": "UNDEFINED",
 }
-
-ImageKey = tuple[str, str]
-"""(repository name, image digest)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +313,52 @@ def basic_image_findings(
         log.debug("No basic scan findings for %s@%s: %s", repository_name, image_digest, error_code(error))
     except BotoCoreError as error:
         raise describe_failure(error, "ecr", f"{repository_name}@{image_digest}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryFindings:
+    """Reads one registry's findings where its scan type keeps them: Inspector or ECR."""
+
+    scan_type: str
+    ecr_client: Any
+    inspector2_client: Any
+    account_id: str
+    region: str
+    max_age_days: int
+    """The report's bound: images pushed or pulled within this many days (``core.findings``)."""
+    max_concurrency: int
+
+    def read(self, images: Mapping[ImageKey, tuple[str, ...]]) -> list[Finding]:
+        """The findings of ``images`` in report order, tagged with the images' current tags.
+
+        Under ENHANCED one ListFindings pass covers the registry (Inspector's tags may be older than
+        ECR's, so ECR's are written). Under BASIC each image is one DescribeImageScanFindings call,
+        on the bounded pool. Rows are sorted, so the whole registry's findings are held: the age
+        bound and the skip of images without findings keep that small.
+        """
+        if not images:
+            return []
+        if self.scan_type == ENHANCED:
+            found: Iterable[Finding] = (
+                replace(finding, image_tags=images[(finding.repository_name, finding.image_digest)])
+                for finding in image_findings(
+                    self.inspector2_client, self.account_id, self.region, images=images
+                )
+            )
+        else:
+            found = chain.from_iterable(
+                ordered_map(
+                    lambda key: self._basic(key, images[key]),
+                    sorted(images),
+                    self.max_concurrency,
+                    "ecr-findings",
+                )
+            )
+        return sorted(found, key=finding_order)
+
+    def _basic(self, key: ImageKey, tags: tuple[str, ...]) -> list[Finding]:
+        repository_name, digest = key
+        return list(basic_image_findings(self.ecr_client, repository_name, digest, tags))
 
 
 def _check_region(client: Any, region: str) -> None:

@@ -115,9 +115,32 @@ IMAGE_COLUMNS: tuple[Column, ...] = (
     Column("asOf", Kind.TIMESTAMP),
 )
 
+FINDING_COLUMNS: tuple[Column, ...] = (
+    Column("accountId", Kind.TEXT),
+    Column("region", Kind.TEXT),
+    Column("repositoryName", Kind.TEXT),
+    Column("imageDigest", Kind.TEXT),
+    Column("imageTags", Kind.JSON),
+    Column("findingId", Kind.TEXT),
+    Column("findingName", Kind.TEXT),
+    Column("severity", Kind.TEXT),
+    Column("cvssScore", Kind.DECIMAL, optional=True),
+    Column("packageName", Kind.TEXT),
+    Column("installedVersion", Kind.TEXT),
+    Column("fixedVersion", Kind.TEXT),
+    Column("status", Kind.TEXT),
+    Column("firstObservedAt", Kind.TIMESTAMP, optional=True),
+    Column("lastObservedAt", Kind.TIMESTAMP, optional=True),
+    Column("referenceUrl", Kind.TEXT),
+    Column("asOf", Kind.TIMESTAMP),
+)
+"""Opt-in (``include_findings``): its own report, not columns of the others, as a finding is a row."""
+
 REPOSITORIES_REPORT = "repositories_summary"
 IMAGES_REPORT = "images_summary"
+FINDINGS_REPORT = "image_findings"
 REPORTS: dict[str, tuple[Column, ...]] = {
     REPOSITORIES_REPORT: REPOSITORY_COLUMNS,
     IMAGES_REPORT: IMAGE_COLUMNS,
+    FINDINGS_REPORT: FINDING_COLUMNS,
 }

@@ -8,15 +8,17 @@ dominate it while nobody runs them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ecr_provider.core import units
-from ecr_provider.core.columns import Column, Kind
-from ecr_provider.core.records import Image
+from ecr_provider.core.columns import FINDING_COLUMNS
+from ecr_provider.core.records import SEVERITIES, Image
 
-FINDINGS_REPORT = "image_findings"
+ImageKey = tuple[str, str]
+"""(repository name, image digest)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,27 +44,6 @@ class Finding:
     first_observed_at: datetime | None
     last_observed_at: datetime | None
     reference_url: str
-
-
-FINDING_COLUMNS: tuple[Column, ...] = (
-    Column("accountId", Kind.TEXT),
-    Column("region", Kind.TEXT),
-    Column("repositoryName", Kind.TEXT),
-    Column("imageDigest", Kind.TEXT),
-    Column("imageTags", Kind.JSON),
-    Column("findingId", Kind.TEXT),
-    Column("findingName", Kind.TEXT),
-    Column("severity", Kind.TEXT),
-    Column("cvssScore", Kind.DECIMAL, optional=True),
-    Column("packageName", Kind.TEXT),
-    Column("installedVersion", Kind.TEXT),
-    Column("fixedVersion", Kind.TEXT),
-    Column("status", Kind.TEXT),
-    Column("firstObservedAt", Kind.TIMESTAMP, optional=True),
-    Column("lastObservedAt", Kind.TIMESTAMP, optional=True),
-    Column("referenceUrl", Kind.TEXT),
-    Column("asOf", Kind.TIMESTAMP),
-)
 
 
 def finding_row(finding: Finding, as_of: datetime) -> list[str]:
@@ -95,4 +76,33 @@ def within_age(image: Image, as_of: datetime, max_age_days: int) -> bool:
     cutoff = units.utc(as_of) - timedelta(days=max_age_days)
     return any(
         moment is not None and units.utc(moment) >= cutoff for moment in (image.pushed_at, image.last_pull)
+    )
+
+
+def images_with_findings(
+    images: Iterable[Image], as_of: datetime, max_age_days: int
+) -> dict[ImageKey, tuple[str, ...]]:
+    """The images the report lists findings of, with their current tags.
+
+    An image whose counts show no finding (a clean scan, no scan, a failed one) has none to list,
+    so it costs no call; under enhanced scanning the counts are Inspector's, so this holds there too.
+    """
+    return {
+        (image.repository_name, image.digest): image.tags
+        for image in images
+        if image.severity_counts and within_age(image, as_of, max_age_days)
+    }
+
+
+def finding_order(finding: Finding) -> tuple[str, str, int, str, str, str, str]:
+    """Rows by image, most severe first, then by name: Inspector pages come in no stable order."""
+    rank = SEVERITIES.index(finding.severity) if finding.severity in SEVERITIES else len(SEVERITIES)
+    return (
+        finding.repository_name,
+        finding.image_digest,
+        rank,
+        finding.name,
+        finding.package_name,
+        finding.installed_version,
+        finding.finding_id,
     )

@@ -29,6 +29,8 @@ DEFAULT_MAX_CONCURRENCY = 32
 adaptive retries slow down when ECR throttles (benchmarks/extraction.py measures it)."""
 AS_OF_CLOCK_SKEW = timedelta(minutes=5)
 READ_MANIFESTS = ("if-excluded", "always", "never")
+DEFAULT_FINDINGS_MAX_AGE_DAYS = 30
+MAX_FINDINGS_AGE_DAYS = 3650
 
 DEFAULTS: dict[str, Any] = {
     "regions": ["us-east-1"],
@@ -46,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "max_concurrency": DEFAULT_MAX_CONCURRENCY,
     "read_manifests": "if-excluded",
     "force_resend_notification": False,
+    "include_findings": False,
+    "findings_max_age_days": DEFAULT_FINDINGS_MAX_AGE_DAYS,
 }
 
 
@@ -118,10 +122,27 @@ def check_read_manifests(mode: object) -> str:
     return str(mode)
 
 
+def whole_number(value: object) -> object:
+    """A templated field renders to text: digits become an int, anything else is left for the check."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
 def check_concurrency(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY_LIMIT:
         raise ValueError(
             f"max_concurrency must be a whole number from 1 to {MAX_CONCURRENCY_LIMIT}, got {value!r}"
+        )
+    return value
+
+
+def check_findings_max_age_days(value: object) -> int:
+    """The image_findings report lists images pushed or pulled within this many days."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FINDINGS_AGE_DAYS:
+        raise ValueError(
+            f"findings_max_age_days must be a whole number of days from 0 to {MAX_FINDINGS_AGE_DAYS}, "
+            f"got {value!r}"
         )
     return value
 
@@ -142,6 +163,8 @@ class ReportSettings:
     max_concurrency: int
     read_manifests: str
     force_resend_notification: bool
+    include_findings: bool
+    findings_max_age_days: int
 
     @classmethod
     def resolve(
@@ -190,6 +213,8 @@ class ReportSettings:
             force_resend_notification=check_flag(
                 merged["force_resend_notification"], "force_resend_notification"
             ),
+            include_findings=check_flag(merged["include_findings"], "include_findings"),
+            findings_max_age_days=check_findings_max_age_days(merged["findings_max_age_days"]),
         )
 
     def as_params(self) -> dict[str, Any]:
@@ -210,6 +235,8 @@ class ReportSettings:
             "max_concurrency": self.max_concurrency,
             "read_manifests": self.read_manifests,
             "force_resend_notification": self.force_resend_notification,
+            "include_findings": self.include_findings,
+            "findings_max_age_days": self.findings_max_age_days,
         }
 
 

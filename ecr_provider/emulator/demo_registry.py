@@ -13,13 +13,14 @@ import hashlib
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.units import GB, MB
 from ecr_provider.emulator import moto_ecr_gaps
+from ecr_provider.emulator.demo_findings import DemoFinding, demo_findings
 from ecr_provider.emulator.server import ACCOUNT_ID, client
 
 SEED = 20240601
@@ -68,6 +69,8 @@ class SeededImage:
     """Config and layers; empty for an image index, whose children are images of their own."""
     child_digests: tuple[str, ...]
     manifest: str = field(repr=False)
+    findings: tuple[DemoFinding, ...] = field(default=(), repr=False)
+    """What DescribeImageScanFindings lists: as many of each severity as ``severity_counts`` says."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,7 +523,7 @@ class _Planner:
             }
         )
         scan = self.scan(profile.scan_on_push, family, pushed_at)
-        return _seeded(
+        seeded = _seeded(
             profile.name,
             manifest,
             media.manifest,
@@ -531,6 +534,7 @@ class _Planner:
             artifact_media_type=media.config,
             blobs=(config, *layers),
         )
+        return replace(seeded, findings=demo_findings(profile.family, seeded.digest, scan.counts or {}))
 
     def index(
         self,
@@ -728,6 +732,7 @@ def _fill(registry: DemoRegistry, image: SeededImage) -> None:
         scan_status=image.scan_status or None,
         scan_completed_at=image.scan_completed_at,
         severity_counts=image.severity_counts,
+        findings=None if image.severity_counts is None else [finding.as_api() for finding in image.findings],
         artifact_media_type=image.artifact_media_type or None,
         subject_manifest_digest=image.subject_manifest_digest or None,
     )

@@ -10,6 +10,8 @@ output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes 
   ``ANY``, and a reader that forgets the filter must miss archived images here too.
 * DescribeRepositories and DescribeImages ignore ``maxResults`` and return everything at once;
   ECR pages (default 100, at most 1000 a page), and call counts are only honest when we do too.
+* DescribeImageScanFindings answers one fixed made-up finding for any image scanned through the
+  API; an image filled with ``findings`` gets those (consistent with its severity counts), paged.
 
 Everything works on moto's in-memory backend, so it must run in the process serving the emulator.
 """
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PAGE_SIZE = 100
 _SIZE_ATTRIBUTE = "_filled_size_bytes"
+_FINDINGS_ATTRIBUTE = "_filled_scan_findings"
 _INSTALLED_MARKER = "_ecr_report_gaps_installed"
 _install_lock = threading.RLock()
 
@@ -49,6 +53,8 @@ def install() -> None:
         ECRResponse.describe_images = describe  # type: ignore[method-assign, assignment]
         repositories = _paged(ECRResponse.describe_repositories, "repositories")
         ECRResponse.describe_repositories = repositories  # type: ignore[method-assign, assignment]
+        findings = _filled_scan_findings(ECRResponse.describe_image_scan_findings)
+        ECRResponse.describe_image_scan_findings = findings  # type: ignore[method-assign, assignment]
         install_pull_time_exclusions()
         setattr(ecr_models.Image, _INSTALLED_MARKER, True)
 
@@ -60,16 +66,55 @@ def _paged(
 
     def paged(response: ECRResponse) -> ActionResult:
         result = describe(response)
-        items = cast("dict[str, list[Any]]", result.result)[member]
-        size = int(response._get_param("maxResults") or DEFAULT_PAGE_SIZE)
-        token = response._get_param("nextToken")
-        start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-        page: dict[str, Any] = {member: items[start : start + size]}
-        if start + size < len(items):
-            page["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-        return ActionResult(page)
+        items, token = _page(response, cast("dict[str, list[Any]]", result.result)[member])
+        return ActionResult({member: items, **token})
 
     return paged
+
+
+def _page(response: ECRResponse, items: Sequence[Any]) -> tuple[Sequence[Any], dict[str, str]]:
+    """The page the request's ``maxResults`` and ``nextToken`` ask for, and the token of the next."""
+    size = int(response._get_param("maxResults") or DEFAULT_PAGE_SIZE)
+    token = response._get_param("nextToken")
+    start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+    following = {}
+    if start + size < len(items):
+        following["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return items[start : start + size], following
+
+
+def _filled_scan_findings(
+    describe: Callable[[ECRResponse], ActionResult],
+) -> Callable[[ECRResponse], ActionResult]:
+    """An image with filled findings answers them; any other image is left to moto."""
+
+    def describe_image_scan_findings(response: ECRResponse) -> ActionResult:
+        repository = response.ecr_backend._get_repository(
+            response._get_param("repositoryName"), response._get_param("registryId")
+        )
+        image_id = response._get_param("imageId") or {}
+        image = repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+        findings: Sequence[Mapping[str, Any]] | None = image.__dict__.get(_FINDINGS_ATTRIBUTE)
+        if findings is None:
+            return describe(response)
+        page, following = _page(response, findings)
+        summary = image.__dict__["image_scan_findings_summary"]
+        return ActionResult(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": repository.name,
+                "imageId": {"imageDigest": image.image_digest, **image_id},
+                "imageScanStatus": image.__dict__.get("image_scan_status", {"status": "COMPLETE"}),
+                "imageScanFindings": {
+                    **summary,
+                    "vulnerabilitySourceUpdatedAt": summary["imageScanCompletedAt"],
+                    "findings": list(page),
+                },
+                **following,
+            }
+        )
+
+    return describe_image_scan_findings
 
 
 def _size_preferring_filled(
@@ -136,6 +181,8 @@ class ImageFields(TypedDict, total=False):
     scan_description: str | None
     scan_completed_at: datetime | None
     severity_counts: Mapping[str, int] | None
+    findings: Sequence[Mapping[str, Any]] | None
+    """DescribeImageScanFindings ``findings`` entries; their severities must add up to the counts."""
     artifact_media_type: str | None
     subject_manifest_digest: str | None
 
@@ -161,8 +208,15 @@ def fill_image_model(image: ecr_models.Image, **filled: Unpack[ImageFields]) -> 
     image_status = filled.get("image_status")
     scan_status = filled.get("scan_status")
     scan_description = filled.get("scan_description")
+    findings = filled.get("findings")
     if (severity_counts is None) != (scan_completed_at is None):
         raise ValueError("severity_counts and scan_completed_at must be given together")
+    if findings is not None:
+        counted = Counter(_check(finding["severity"], "FindingSeverity") for finding in findings)
+        if severity_counts is None or counted != Counter(severity_counts):
+            raise ValueError(
+                f"findings have severities {dict(counted)}, the severity counts say {severity_counts}"
+            )
     if size_bytes is not None and size_bytes < 0:
         raise ValueError(f"size_bytes must be >= 0, got {size_bytes!r}")
     fields: dict[str, Any] = {
@@ -174,6 +228,7 @@ def fill_image_model(image: ecr_models.Image, **filled: Unpack[ImageFields]) -> 
         "last_activated_at": filled.get("last_activated_at"),
         "artifact_media_type": filled.get("artifact_media_type"),
         "subject_manifest_digest": filled.get("subject_manifest_digest"),
+        _FINDINGS_ATTRIBUTE: None if findings is None else [dict(finding) for finding in findings],
     }
     if scan_status is not None:
         status = {"status": _check(scan_status, "ScanStatus")}

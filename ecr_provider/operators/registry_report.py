@@ -16,19 +16,22 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure
-from ecr_provider.aws.inspector import registry_image_scans
 from ecr_provider.aws.manifests import S3ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.s3_reports import previous_report
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.settings import (
+    DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
     check_as_of,
     check_bucket,
     check_concurrency,
+    check_findings_max_age_days,
+    check_flag,
     check_prefix,
     check_price,
     check_read_manifests,
+    whole_number,
 )
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
@@ -40,7 +43,8 @@ if TYPE_CHECKING:
 
 class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
     """
-    Write the repositories and images reports of one registry to S3, one object per report.
+    Write the repositories and images reports of one registry to S3, one object per report, and
+    the image_findings report when ``include_findings``.
 
     The rows stream from ECR to a local file and from there to S3; only the object keys and a
     small tally are returned (XCom), never rows. A rerun of a report date overwrites the same keys.
@@ -54,6 +58,9 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
     :param read_manifests: ``if-excluded`` (read manifests for unique-blob storage only when the
         reporting principal is excluded from pull-time updates), ``always`` (accept that pull times
         move) or ``never`` (templated)
+    :param include_findings: also write the image_findings report, one row per finding (templated)
+    :param findings_max_age_days: that report lists images pushed or pulled within this many days
+        (templated)
     :param role_arn: role to assume to read another account's registry; S3 is written with the
         connection's own credentials, so one bucket collects every account
     """
@@ -67,6 +74,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         "price_per_gb_month",
         "max_concurrency",
         "read_manifests",
+        "include_findings",
+        "findings_max_age_days",
     )
     ui_color = "#f7a35c"
 
@@ -81,6 +90,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         max_concurrency: int | str = DEFAULT_MAX_CONCURRENCY,
         role_arn: str | None = None,
         read_manifests: str = "if-excluded",
+        include_findings: bool = False,
+        findings_max_age_days: int | str = DEFAULT_FINDINGS_MAX_AGE_DAYS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -92,14 +103,18 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         self.max_concurrency = max_concurrency
         self.role_arn = role_arn
         self.read_manifests = read_manifests
+        self.include_findings = include_findings
+        self.findings_max_age_days = findings_max_age_days
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
+        if isinstance(findings_max_age_days, int):
+            check_findings_max_age_days(findings_max_age_days)
 
     @property
     def _hook_parameters(self) -> dict[str, Any]:
         return {
             **super()._hook_parameters,
-            "max_concurrency": check_concurrency(int(self.max_concurrency)),
+            "max_concurrency": check_concurrency(whole_number(self.max_concurrency)),
             "role_arn": self.role_arn,
         }
 
@@ -119,6 +134,11 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         override = check_price(self.price_per_gb_month)
         mode = check_read_manifests(self.read_manifests)
+        findings_max_age_days = (
+            check_findings_max_age_days(whole_number(self.findings_max_age_days))
+            if check_flag(self.include_findings, "include_findings")
+            else None
+        )
         region = self.hook.conn_region_name
         account_id = self.hook.account_id
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
@@ -131,10 +151,13 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         prices = resolve_storage_prices(self._pricing_client, region, override, cache={})
         self.log.info("Storage prices for %s: %s", region, prices)
         reader = self.hook.registry_reader()
-        reader.scans = registry_image_scans(
-            reader.client, self.hook.registry_client("inspector2"), account_id, region
+        scan_type = reader.attach_scans(
+            self.hook.registry_client("inspector2"),
+            account_id,
+            region,
+            findings_max_age_days=findings_max_age_days,
         )
-        self.log.info("Registry scanning: %s", reader.scans.scan_type)
+        self.log.info("Registry scanning: %s", scan_type)
         reader.manifests = plan_manifest_reads(
             mode,  # type: ignore[arg-type]
             ecr_client=reader.client,
@@ -167,4 +190,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             summary["monthly_cost_usd"],
             len(report.skipped),
         )
+        if report.findings is not None:
+            self.log.info(
+                "image_findings: %d findings of images within %d days", report.findings, findings_max_age_days
+            )
         return summary

@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.inspector import (
     EnhancedScan,
+    RegistryFindings,
     basic_image_findings,
     ecr_severity_counts,
     enhanced_severity_counts,
@@ -618,3 +619,100 @@ def test_other_basic_scan_errors_name_the_action_and_image(ecr):
 
     with pytest.raises(AwsCallError, match=r"ecr:DescribeImageScanFindings on team-a/api@sha256:a+ failed"):
         list(basic_image_findings(client, "team-a/api", DIGEST_A, []))
+
+
+def registry_findings(scan_type: str, ecr_client: Any, inspector_client: Any) -> RegistryFindings:
+    return RegistryFindings(
+        scan_type=scan_type,
+        ecr_client=ecr_client,
+        inspector2_client=inspector_client,
+        account_id=ACCOUNT,
+        region=REGION,
+        max_age_days=30,
+        max_concurrency=1,  # the Stubber answers in a fixed order
+    )
+
+
+def test_enhanced_findings_of_the_given_images_in_report_order_with_ecrs_tags(ecr, inspector):
+    ecr_client, _ = ecr
+    client, stubber = inspector
+    cve = {"vulnerabilityId": "CVE-2026-0003", "source": "NVD"}
+    stubber.add_response(
+        "list_findings",
+        {
+            "findings": [
+                finding_entry("f-1", "team-b/web", DIGEST_C, "HIGH", "ACTIVE", cve),
+                finding_entry("f-2", "team-a/api", DIGEST_A, "LOW", "ACTIVE", cve),
+                finding_entry("f-3", "team-a/api", DIGEST_B, "CRITICAL", "ACTIVE", cve),
+                finding_entry("f-4", "team-a/api", DIGEST_A, "CRITICAL", "ACTIVE", cve),
+            ]
+        },
+        findings_params(),
+    )
+    wanted = {("team-a/api", DIGEST_A): ("prod", "v2"), ("team-b/web", DIGEST_C): ()}
+
+    findings = registry_findings("ENHANCED", ecr_client, client).read(wanted)
+
+    assert [(f.repository_name, f.image_digest, f.severity, f.finding_id[-3:]) for f in findings] == [
+        ("team-a/api", DIGEST_A, "CRITICAL", "f-4"),
+        ("team-a/api", DIGEST_A, "LOW", "f-2"),
+        ("team-b/web", DIGEST_C, "HIGH", "f-1"),
+    ]
+    assert [f.image_tags for f in findings] == [("prod", "v2"), ("prod", "v2"), ()]
+
+
+def test_basic_findings_one_call_per_image_in_report_order(ecr, inspector):
+    client, stubber = ecr
+    inspector_client, _ = inspector
+    completed = datetime(2026, 11, 25, tzinfo=UTC)
+
+    def scan_page(repository: str, digest: str, *findings: tuple[str, str]) -> dict[str, Any]:
+        return {
+            "registryId": ACCOUNT,
+            "repositoryName": repository,
+            "imageId": {"imageDigest": digest},
+            "imageScanStatus": {"status": "COMPLETE"},
+            "imageScanFindings": {
+                "imageScanCompletedAt": completed,
+                "findings": [{"name": name, "severity": severity} for name, severity in findings],
+            },
+        }
+
+    def params(repository: str, digest: str) -> dict[str, Any]:
+        return {"repositoryName": repository, "imageId": {"imageDigest": digest}, "maxResults": 1000}
+
+    stubber.add_response(
+        "describe_image_scan_findings",
+        scan_page("team-a/api", DIGEST_B, ("CVE-2026-0200", "LOW"), ("CVE-2026-0100", "HIGH")),
+        params("team-a/api", DIGEST_B),
+    )
+    stubber.add_client_error(
+        "describe_image_scan_findings",
+        "ImageNotFoundException",
+        "deleted since it was listed",
+        expected_params=params("team-b/web", DIGEST_A),
+    )
+    stubber.add_response(
+        "describe_image_scan_findings",
+        scan_page("team-b/web", DIGEST_C, ("CVE-2026-0300", "MEDIUM")),
+        params("team-b/web", DIGEST_C),
+    )
+    wanted = {
+        ("team-b/web", DIGEST_C): ("v1",),
+        ("team-a/api", DIGEST_B): (),
+        ("team-b/web", DIGEST_A): ("gone",),
+    }
+
+    findings = registry_findings("BASIC", client, inspector_client).read(wanted)
+
+    assert [(f.repository_name, f.name, f.severity, f.image_tags) for f in findings] == [
+        ("team-a/api", "CVE-2026-0100", "HIGH", ()),
+        ("team-a/api", "CVE-2026-0200", "LOW", ()),
+        ("team-b/web", "CVE-2026-0300", "MEDIUM", ("v1",)),
+    ]
+
+
+@pytest.mark.parametrize("scan_type", ["BASIC", "ENHANCED"])
+def test_no_image_with_findings_means_no_call(ecr, inspector, scan_type):
+    # A call would find no stubbed response and fail.
+    assert registry_findings(scan_type, ecr[0], inspector[0]).read({}) == []

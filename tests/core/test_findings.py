@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from ecr_provider.core.findings import FINDING_COLUMNS, Finding, finding_row, within_age
+from ecr_provider.core.columns import FINDING_COLUMNS, FINDINGS_REPORT, REPORTS
+from ecr_provider.core.findings import (
+    Finding,
+    finding_order,
+    finding_row,
+    images_with_findings,
+    within_age,
+)
 from ecr_provider.core.records import Image
 
 AS_OF = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
@@ -39,6 +46,7 @@ def test_columns_are_camel_case_headers_with_athena_names():
     assert by_name["cvss_score"] == "string"  # may be empty, which OpenCSVSerde cannot read as a double
     assert by_name["first_observed_at"] == "string"
     assert len(by_name) == len(FINDING_COLUMNS)
+    assert REPORTS[FINDINGS_REPORT] is FINDING_COLUMNS  # a Glue table, view and partition like the others
 
 
 def test_an_inspector_finding_row():
@@ -173,3 +181,76 @@ def test_zero_days_keeps_only_images_touched_at_or_after_as_of():
 def test_a_negative_age_is_refused():
     with pytest.raises(ValueError, match="findings_max_age_days must be 0 or more, got -1"):
         within_age(image(AS_OF, None), AS_OF, -1)
+
+
+def scanned(repository: str, digest: str, counts: dict[str, int] | None, pushed: datetime, tags=()) -> Image:
+    detail: dict[str, Any] = {
+        "repositoryName": repository,
+        "imageDigest": digest,
+        "imageTags": list(tags),
+        "imagePushedAt": pushed,
+    }
+    if counts is not None:
+        detail["imageScanFindingsSummary"] = {"imageScanCompletedAt": pushed, "findingSeverityCounts": counts}
+    return Image.from_api(detail)
+
+
+def test_only_recent_images_whose_counts_show_findings_are_asked_for():
+    recent = AS_OF - timedelta(days=3)
+    images = [
+        scanned("team-a/api", "sha256:1", {"HIGH": 2}, recent, tags=("v2", "latest")),
+        scanned("team-a/api", "sha256:2", {}, recent),  # a clean scan: nothing to list
+        scanned("team-a/api", "sha256:3", None, recent),  # never scanned
+        scanned("team-a/api", "sha256:4", {"CRITICAL": 1}, LONG_AGO),  # out of the age bound
+        scanned("team-b/web", "sha256:5", {"INFORMATIONAL": 1}, BOUNDARY),
+    ]
+
+    assert images_with_findings(images, AS_OF, 30) == {
+        ("team-a/api", "sha256:1"): ("v2", "latest"),
+        ("team-b/web", "sha256:5"): (),
+    }
+
+
+def finding(repository: str, digest: str, severity: str, name: str, package: str = "openssl") -> Finding:
+    return Finding(
+        account_id="111122223333",
+        region="eu-west-1",
+        repository_name=repository,
+        image_digest=digest,
+        image_tags=(),
+        finding_id="",
+        name=name,
+        severity=severity,
+        cvss_score=None,
+        package_name=package,
+        installed_version="1.0",
+        fixed_version="",
+        status="",
+        first_observed_at=None,
+        last_observed_at=None,
+        reference_url="",
+    )
+
+
+def test_findings_are_ordered_by_image_then_most_severe_then_name():
+    unordered = [
+        finding("team-b/web", "sha256:1", "CRITICAL", "CVE-1"),
+        finding("team-a/api", "sha256:2", "LOW", "CVE-9"),
+        finding("team-a/api", "sha256:2", "UNDEFINED", "CVE-0"),
+        finding("team-a/api", "sha256:1", "MEDIUM", "CVE-5"),
+        finding("team-a/api", "sha256:2", "CRITICAL", "CVE-7", package="zlib"),
+        finding("team-a/api", "sha256:2", "CRITICAL", "CVE-7", package="curl"),
+        finding("team-a/api", "sha256:2", "NEWLY-INVENTED", "CVE-3"),
+    ]
+
+    ordered = sorted(unordered, key=finding_order)
+
+    assert [(f.repository_name, f.image_digest, f.severity, f.name, f.package_name) for f in ordered] == [
+        ("team-a/api", "sha256:1", "MEDIUM", "CVE-5", "openssl"),
+        ("team-a/api", "sha256:2", "CRITICAL", "CVE-7", "curl"),
+        ("team-a/api", "sha256:2", "CRITICAL", "CVE-7", "zlib"),
+        ("team-a/api", "sha256:2", "LOW", "CVE-9", "openssl"),
+        ("team-a/api", "sha256:2", "UNDEFINED", "CVE-0", "openssl"),
+        ("team-a/api", "sha256:2", "NEWLY-INVENTED", "CVE-3", "openssl"),
+        ("team-b/web", "sha256:1", "CRITICAL", "CVE-1", "openssl"),
+    ]

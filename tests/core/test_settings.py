@@ -68,6 +68,13 @@ BAD_INPUTS: list[tuple[str, Any, str]] = [
     ("price_per_gb_month", -0.1, "-0.1"),
     ("price_per_gb_month", "cheap", "'cheap'"),
     ("aws_conn_id", 42, "42"),
+    ("include_findings", "yes", "'yes'"),
+    ("include_findings", 1, "1"),
+    ("findings_max_age_days", -1, "-1"),
+    ("findings_max_age_days", 3651, "3651"),
+    ("findings_max_age_days", "30", "'30'"),
+    ("findings_max_age_days", 7.5, "7.5"),
+    ("findings_max_age_days", True, "True"),
     ("regionz", ["us-east-1"], "'regionz'"),
 ]
 
@@ -110,6 +117,8 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         max_concurrency=32,
         read_manifests="if-excluded",
         force_resend_notification=False,
+        include_findings=False,
+        findings_max_age_days=30,
     )
 
 
@@ -125,6 +134,8 @@ def test_good_input_is_normalised() -> None:
             "aws_conn_id": "",
             "price_per_gb_month": "0.11",
             "max_concurrency": 64,
+            "include_findings": True,
+            "findings_max_age_days": 0,
         }
     )
 
@@ -136,6 +147,8 @@ def test_good_input_is_normalised() -> None:
     assert settings.aws_conn_id is None
     assert settings.price_per_gb_month == Decimal("0.11")
     assert settings.max_concurrency == 64
+    assert settings.include_findings is True
+    assert settings.findings_max_age_days == 0
 
 
 def test_resolve_explicit_params_override_configured_which_override_defaults() -> None:
@@ -192,6 +205,8 @@ def test_resolve_validates_configured_values() -> None:
             "aws_conn_id": None,
             "price_per_gb_month": "0.095",
             "max_concurrency": 16,
+            "include_findings": True,
+            "findings_max_age_days": 90,
         },
     ],
 )

@@ -240,6 +240,77 @@ def test_fill_image_refuses_a_status_ecr_does_not_have(registry: DemoRegistry) -
         moto_ecr_gaps.fill_image(ACCOUNT_ID, REGION, image.repository_name, image.digest, image_status="GONE")
 
 
+def scan_findings(ecr: Any, image: SeededImage, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """All pages of DescribeImageScanFindings, and how many pages there were."""
+    pages = list(
+        ecr.get_paginator("describe_image_scan_findings").paginate(
+            repositoryName=image.repository_name,
+            imageId={"imageDigest": image.digest},
+            PaginationConfig={"PageSize": page_size},
+        )
+    )
+    for page in pages:
+        assert page["imageScanFindings"]["findingSeverityCounts"] == dict(image.severity_counts or {})
+        assert page["imageScanFindings"]["imageScanCompletedAt"] == image.scan_completed_at
+        assert page["imageScanStatus"]["status"] == "COMPLETE"
+    return [finding for page in pages for finding in page["imageScanFindings"]["findings"]], len(pages)
+
+
+def test_scan_findings_are_the_seeded_ones_paged_and_add_up_to_the_counts(
+    registry: DemoRegistry, ecr: Any
+) -> None:
+    scanned = [image for image in registry.images if image.severity_counts]
+    busiest = max(scanned, key=lambda image: len(image.findings))
+    assert len(busiest.findings) > 10
+
+    findings, pages = scan_findings(ecr, busiest, page_size=4)
+
+    assert pages == -(-len(busiest.findings) // 4)
+    assert findings == [finding.as_api() for finding in busiest.findings]
+    assert Counter(finding["severity"] for finding in findings) == Counter(busiest.severity_counts)
+    high = next(finding for finding in findings if finding["severity"] == "HIGH")
+    attributes = {item["key"]: item["value"] for item in high["attributes"]}
+    assert 7.0 <= float(attributes["CVSS3_SCORE"]) <= 8.9
+    assert high["uri"] == f"https://nvd.nist.gov/vuln/detail/{high['name']}"
+    for image in scanned:
+        assert Counter(finding.severity for finding in image.findings) == Counter(image.severity_counts)
+        assert len({finding.name for finding in image.findings}) == len(image.findings)
+
+
+def test_a_clean_scan_lists_no_findings_and_an_unscanned_image_has_no_scan(
+    registry: DemoRegistry, ecr: Any
+) -> None:
+    clean = next(image for image in registry.images if image.severity_counts == {})
+    unscanned = next(image for image in registry.images if image.scan_status == "")
+
+    assert scan_findings(ecr, clean, page_size=100) == ([], 1)
+    with pytest.raises(ecr.exceptions.ScanNotFoundException):
+        ecr.describe_image_scan_findings(
+            repositoryName=unscanned.repository_name, imageId={"imageDigest": unscanned.digest}
+        )
+
+
+def test_images_built_on_one_base_share_vulnerabilities(registry: DemoRegistry) -> None:
+    names = Counter(
+        finding.name for image in registry.repository("team-a/api").images for finding in image.findings
+    )
+    assert max(names.values()) > 1
+
+
+def test_fill_image_refuses_findings_that_do_not_add_up_to_the_counts(registry: DemoRegistry) -> None:
+    image = next(image for image in registry.images if image.severity_counts)
+    with pytest.raises(ValueError, match="severity counts say"):
+        moto_ecr_gaps.fill_image(
+            ACCOUNT_ID,
+            REGION,
+            image.repository_name,
+            image.digest,
+            severity_counts=image.severity_counts,
+            scan_completed_at=image.scan_completed_at,
+            findings=[finding.as_api() for finding in image.findings[1:]],
+        )
+
+
 def test_published_alerts_reach_the_subscribed_queue(
     emulator: Emulator, destination: ReportDestination
 ) -> None:

@@ -6,6 +6,7 @@ import csv
 import fnmatch
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from ecr_provider.cli import run as run_cli
+from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.units import GB, MB
 from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
 from ecr_provider.emulator.server import Emulator, client
@@ -72,7 +74,7 @@ def listed_repositories(message: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def first_run(run_dag: RunDag, destination: ReportDestination, emulator: Emulator) -> dict[str, Any]:
-    run_dag(conf(destination))
+    run_dag(conf(destination, include_findings=True))
     return {"notifications": receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)}
 
 
@@ -82,10 +84,11 @@ def test_reports_land_under_the_spec_layout_with_the_seed_headers(
     s3 = client("s3", emulator.endpoint_url, REGION)
     listed = [
         item
-        for report in ("images_summary", "repositories_summary")
+        for report in REPORTS
         for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
     ]
     assert sorted(item["Key"] for item in listed) == [
+        key("image_findings", demo_registry.account_id),
         key("images_summary", demo_registry.account_id),
         key("repositories_summary", demo_registry.account_id),
     ]
@@ -153,11 +156,60 @@ def test_image_rows_match_what_was_seeded(
             assert row["findingsCritical"] == str(seeded.severity_counts.get("CRITICAL", 0))
 
 
+def expected_findings(registry: DemoRegistry, max_age_days: int = 30) -> list[dict[str, str]]:
+    """By hand from the seeded findings: images pushed or pulled within the bound, most severe first."""
+    cutoff = AS_OF - timedelta(days=max_age_days)
+    rows = [
+        {
+            "repositoryName": image.repository_name,
+            "imageDigest": image.digest,
+            "imageTags": json.dumps(list(image.tags), separators=(",", ":")),
+            "findingName": finding.name,
+            "severity": finding.severity,
+            "cvssScore": finding.cvss_score,
+            "packageName": finding.package_name,
+            "installedVersion": finding.package_version,
+            "lastObservedAt": image.scan_completed_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "referenceUrl": f"https://nvd.nist.gov/vuln/detail/{finding.name}",
+        }
+        for image in registry.images
+        if image.scan_completed_at is not None
+        and (image.pushed_at >= cutoff or (image.last_pull is not None and image.last_pull >= cutoff))
+        for finding in image.findings
+    ]
+    rank = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+    return sorted(
+        rows,
+        key=lambda row: (
+            row["repositoryName"],
+            row["imageDigest"],
+            rank.index(row["severity"]),
+            row["findingName"],
+            row["packageName"],
+        ),
+    )
+
+
+def test_image_findings_rows_are_the_seeded_findings_of_recent_images(
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
+) -> None:
+    written = rows(read_object(emulator, destination.bucket, key("image_findings", demo_registry.account_id)))
+    expected = expected_findings(demo_registry)
+
+    assert len(expected) > 1000
+    assert {row["repositoryName"] for row in expected} < {r.name for r in demo_registry.repositories}
+    assert [{name: row[name] for name in expected[0]} for row in written] == expected
+    assert {(row["accountId"], row["region"], row["asOf"]) for row in written} == {
+        (demo_registry.account_id, REGION, "2026-11-20 00:00:00")
+    }
+    assert {(row["findingId"], row["fixedVersion"], row["status"]) for row in written} == {("", "", "")}
+
+
 def test_partitions_and_one_alert_naming_exactly_the_repositories_over_threshold(
     first_run: dict[str, Any], emulator: Emulator, demo_registry: DemoRegistry
 ) -> None:
     glue = client("glue", emulator.endpoint_url, REGION)
-    for table in ("repositories_summary", "images_summary"):
+    for table in REPORTS:
         partitions = glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]
         assert [p["Values"] for p in partitions] == [[REPORT_DATE]]
         assert partitions[0]["StorageDescriptor"]["Location"] == (
@@ -199,19 +251,19 @@ def test_rerun_of_a_date_replaces_the_same_objects_and_partitions(
     destination: ReportDestination,
     demo_registry: DemoRegistry,
 ) -> None:
-    keys = [key(report, demo_registry.account_id) for report in ("images_summary", "repositories_summary")]
+    keys = [key(report, demo_registry.account_id) for report in sorted(REPORTS)]
     before = [read_object(emulator, destination.bucket, k) for k in keys]
-    run_dag(conf(destination))
+    run_dag(conf(destination, include_findings=True))
     s3 = client("s3", emulator.endpoint_url, REGION)
     listed = [
         item
-        for report in ("images_summary", "repositories_summary")
+        for report in REPORTS
         for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
     ]
     assert sorted(item["Key"] for item in listed) == keys
     assert [read_object(emulator, destination.bucket, k) for k in keys] == before
     glue = client("glue", emulator.endpoint_url, REGION)
-    for table in ("repositories_summary", "images_summary"):
+    for table in REPORTS:
         assert len(glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]) == 1
     assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []  # sent once
 
@@ -224,6 +276,12 @@ def test_no_message_when_no_repository_is_over_threshold(
     )
     assert "No repository is over its storage threshold" in result.stdout + result.stderr
     assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    for report, present in (("images_summary", 1), ("image_findings", 0)):  # findings are opt-in
+        listed = s3.list_objects_v2(
+            Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/report_date=2026-11-19/"
+        )
+        assert listed["KeyCount"] == present, report
 
 
 def test_cli_writes_the_same_rows_as_the_dag(
@@ -235,7 +293,8 @@ def test_cli_writes_the_same_rows_as_the_dag(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    assert run_cli(["--output-dir", str(tmp_path), "--region", REGION, "--as-of", AS_OF.isoformat()]) == 0
-    for report in ("repositories_summary", "images_summary"):
+    arguments = ["--output-dir", str(tmp_path), "--region", REGION, "--as-of", AS_OF.isoformat()]
+    assert run_cli([*arguments, "--include-findings"]) == 0
+    for report in REPORTS:
         from_dag = read_object(emulator, destination.bucket, key(report, demo_registry.account_id))
         assert (tmp_path / f"{report}.csv").read_bytes() == from_dag

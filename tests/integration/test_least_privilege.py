@@ -15,6 +15,9 @@ resource] failed with Code``. Those runs start from the daily state (the first-r
 own Airflow database, and without task retries (``no_retries/airflow_local_settings.py``, a
 cluster policy), so a failing run does not wait out the DAG's retry delay.
 
+Two more runs turn on the image_findings report: with ``iam/optional/image-findings.json`` attached
+too it succeeds, on the policy alone it fails naming ``ecr:DescribeImageScanFindings``.
+
 Two optional actions are asked for by default and denied here: the run must carry on without them
 (``TRIED_AND_DONE_WITHOUT``). Known gaps, where the message does not name the IAM action or the
 run does not end failed, are strict xfails that say where the code falls short.
@@ -37,7 +40,7 @@ from typing import Any
 import pytest
 
 from ecr_provider.aws.glue_catalog import table_input
-from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import report_key
 from ecr_provider.emulator.demo_registry import DemoRegistry, receive_notifications
 from ecr_provider.emulator.server import Emulator, client
@@ -97,6 +100,9 @@ class Case:
     removed: str | None = None
     first_report: bool = False
     """Nothing exists yet: no earlier report, no database, no named query for the database."""
+    optional_policy: str | None = None
+    """A file of iam/optional/ attached too, for the feature the run turns on."""
+    include_findings: bool = False
 
     @property
     def prefix(self) -> str:
@@ -127,6 +133,8 @@ REMOVALS = {
     action: without(action, first_report=action == "glue:CreateDatabase") for action in POLICY_ACTIONS
 }
 FIRST_WITHOUT_GET_OBJECT = without("s3:GetObject", first_report=True)
+FINDINGS = Case("daily-findings", optional_policy="image-findings.json", include_findings=True)
+FINDINGS_WITHOUT_OPTIONAL_POLICY = Case("daily-findings-on-the-policy-alone", include_findings=True)
 
 
 def denial_of(action: str) -> re.Pattern[str]:
@@ -208,7 +216,12 @@ class Lake:
 
     def policy(self, case: Case) -> dict[str, Any]:
         text = POLICY_FILE.read_text()
+        if case.optional_policy:
+            main = json.loads(text)
+            optional = json.loads((POLICY_FILE.parent / "optional" / case.optional_policy).read_text())
+            text = json.dumps({**main, "Statement": main["Statement"] + optional["Statement"]})
         values = {
+            "REGISTRY_ACCOUNT_ID": self.account_id,
             "ACCOUNT_ID": self.account_id,
             "REPORT_BUCKET": BUCKET,
             "REPORT_PREFIX": case.prefix,
@@ -288,6 +301,7 @@ class Lake:
             "athena_database": case.database,
             "storage_threshold_gb": THRESHOLD_GB,
             "sns_topic_arn": self.topic_arn(case),
+            "include_findings": case.include_findings,
         }
         completed = subprocess.run(
             [AIRFLOW, "dags", "test", "ecr_report", report_date, "--conf", json.dumps(conf)],
@@ -326,7 +340,7 @@ def first_run(lake: Lake) -> DagRunResult:
 def daily_runs(lake: Lake, first_run: DagRunResult) -> dict[str, DagRunResult]:
     """The daily run with the whole policy and every run that lacks one action, by case name."""
     earlier_report = lake.key(FIRST, REPOSITORIES_REPORT, FIRST_DATE)
-    cases = [DAILY, FIRST_WITHOUT_GET_OBJECT, *REMOVALS.values()]
+    cases = [DAILY, FIRST_WITHOUT_GET_OBJECT, FINDINGS, FINDINGS_WITHOUT_OPTIONAL_POLICY, *REMOVALS.values()]
     for case in cases:
         lake.prepare(case, subscribe=case == DAILY, earlier_report=earlier_report)
     with iam_enforced(), ThreadPoolExecutor(PARALLEL_RUNS) as pool:
@@ -408,6 +422,25 @@ def test_first_report_without_s3_get_object_fails_naming_it(daily_runs: dict[str
     assert_fails_naming(daily_runs[FIRST_WITHOUT_GET_OBJECT.name], "s3:GetObject")
 
 
+def test_image_findings_on_the_policy_and_its_optional_file(
+    daily_runs: dict[str, DagRunResult], lake: Lake
+) -> None:
+    assert_succeeded(daily_runs[FINDINGS.name])
+    findings = lake.client("s3").get_object(
+        Bucket=BUCKET, Key=lake.key(FINDINGS, FINDINGS_REPORT, DAILY_DATE)
+    )
+    rows = list(csv.DictReader(io.StringIO(findings["Body"].read().decode())))
+    assert len(rows) > 100
+    assert {row["severity"] for row in rows} >= {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
+
+
+def test_image_findings_without_its_optional_file_fails_naming_the_action(
+    daily_runs: dict[str, DagRunResult],
+) -> None:
+    assert_fails_naming(daily_runs[FINDINGS_WITHOUT_OPTIONAL_POLICY.name], "ecr:DescribeImageScanFindings")
+
+
 def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:
-    ended = {name: run.run_state for name, run in daily_runs.items() if name != DAILY.name}
+    succeeding = {DAILY.name, FINDINGS.name}
+    ended = {name: run.run_state for name, run in daily_runs.items() if name not in succeeding}
     assert ended == dict.fromkeys(ended, "failed")

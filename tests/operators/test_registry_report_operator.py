@@ -1,0 +1,103 @@
+"""EcrRegistryReportOperator's opt-in image_findings report: validation, the third object, its faults."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination
+from ecr_provider.emulator.server import Emulator, client
+from ecr_provider.operators.registry_report import EcrRegistryReportOperator
+from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
+
+PREFIX = "operator-findings"
+
+
+def operator(bucket: str = "ecr-reports-demo", **findings: Any) -> EcrRegistryReportOperator:
+    return EcrRegistryReportOperator(
+        task_id="registry_report",
+        aws_conn_id="emulator",
+        region_name=REGION,
+        report_bucket=bucket,
+        report_prefix=PREFIX,
+        report_date=REPORT_DATE,
+        as_of=AS_OF.isoformat(),
+        price_per_gb_month="0.10",
+        **findings,
+    )
+
+
+def test_the_findings_params_are_templated() -> None:
+    assert {"include_findings", "findings_max_age_days"} <= set(EcrRegistryReportOperator.template_fields)
+
+
+@pytest.mark.parametrize("days", [-1, 3651, True])
+def test_a_bad_age_bound_is_refused_when_the_dag_is_parsed(days: object) -> None:
+    with pytest.raises(ValueError, match=f"findings_max_age_days .*got {days!r}"):
+        operator(include_findings=True, findings_max_age_days=days)
+
+
+@pytest.mark.parametrize(
+    ("findings", "named"),
+    [
+        ({"include_findings": True, "findings_max_age_days": "a week"}, "got 'a week'"),
+        ({"include_findings": "yes"}, "include_findings must be true or false, got 'yes'"),
+    ],
+)
+def test_a_bad_rendered_value_is_refused_before_any_aws_call(
+    findings: dict[str, Any], named: str, emulator: Emulator
+) -> None:
+    emulator.inject_faults({"ecr:DescribeRepositories": ["denied"]})  # would fail differently if called
+    with pytest.raises(ValueError, match=named):
+        operator(**findings).execute({})
+    assert emulator.faults_injected == []
+
+
+def findings_rows(emulator: Emulator, bucket: str, key: str) -> tuple[bytes, list[dict[str, str]]]:
+    body: bytes = (
+        client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    )
+    return body, list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def recent_findings(registry: DemoRegistry, days: int) -> int:
+    cutoff = AS_OF - timedelta(days=days)
+    return sum(
+        len(image.findings)
+        for image in registry.images
+        if image.pushed_at >= cutoff or (image.last_pull is not None and image.last_pull >= cutoff)
+    )
+
+
+@pytest.mark.integration
+def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_images(
+    emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
+) -> None:
+    summary = operator(destination.bucket, include_findings=True, findings_max_age_days="7").execute({})
+
+    key = summary["keys"]["image_findings"]
+    assert key == f"{PREFIX}/image_findings/report_date={REPORT_DATE}/{registry.account_id}-{REGION}.csv"
+    _, rows = findings_rows(emulator, destination.bucket, key)
+    assert summary["findings"] == len(rows) == recent_findings(registry, 7)
+    assert 0 < len(rows) < recent_findings(registry, 30)
+    calls = summary["calls"][0]["DescribeImageScanFindings"]["calls"]
+    assert calls == len({(row["repositoryName"], row["imageDigest"]) for row in rows})  # one per image
+
+
+@pytest.mark.integration
+def test_throttled_and_failing_finding_reads_are_retried_to_the_same_bytes(
+    emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
+) -> None:
+    first = operator(destination.bucket, include_findings=True).execute({})
+    before, _ = findings_rows(emulator, destination.bucket, first["keys"]["image_findings"])
+    emulator.inject_faults({"ecr:DescribeImageScanFindings": ["throttle", "500", "throttle"]})
+
+    again = operator(destination.bucket, include_findings=True).execute({})
+
+    after, _ = findings_rows(emulator, destination.bucket, again["keys"]["image_findings"])
+    assert [operation for operation, _ in emulator.faults_injected] == ["ecr:DescribeImageScanFindings"] * 3
+    assert after == before
