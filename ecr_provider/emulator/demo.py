@@ -2,7 +2,8 @@
 
 Starts the emulator with the demo registry in a child process, runs ``airflow dags test`` with a
 SQLite metadata database under ``.airflow/``, then shows what a user would look at: the S3 objects,
-the Athena partitions, the costliest repositories and the SNS alert as an SQS subscriber got it.
+the Athena partitions, the costliest repositories, the vulnerability findings and the SNS alert as
+an SQS subscriber got it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,8 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
-from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
 from ecr_provider.core.layout import partition_prefix
+from ecr_provider.core.records import SEVERITIES
+from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
@@ -33,7 +37,12 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAKE = "lake"
-PREVIEWED_QUERIES = ("costliest_repositories", "repositories_not_pulled", "potential_savings")
+PREVIEWED_QUERIES = (
+    "costliest_repositories",
+    "repositories_not_pulled",
+    "potential_savings",
+    "widespread_vulnerabilities",
+)
 REGION = "us-east-1"
 DEMO_SETTINGS: dict[str, Any] = {
     "regions": [REGION],
@@ -41,6 +50,7 @@ DEMO_SETTINGS: dict[str, Any] = {
     "athena_database": "ecr_reports",
     "storage_threshold_gb": 5,
     "repository_thresholds_gb": {"platform/*": 20},
+    "include_findings": True,
 }
 
 
@@ -136,6 +146,18 @@ def show_storage(rows: list[dict[str, str]]) -> None:
         print(f"  {label:<40} {size / GB:8.2f} GB, USD {usd:.4f}/month")
 
 
+def show_findings(path: Path) -> None:
+    with path.open(encoding="utf-8", newline="") as handle:
+        findings = list(csv.DictReader(handle))
+    images = {(row["repositoryName"], row["imageDigest"]) for row in findings}
+    by_severity = Counter(row["severity"] for row in findings)
+    counts = ", ".join(f"{by_severity[severity]} {severity.lower()}" for severity in SEVERITIES)
+    print(
+        f"\nimage_findings: {len(findings)} findings in {len(images)} images pushed or pulled within "
+        f"{DEFAULTS['findings_max_age_days']} days ({counts})"
+    )
+
+
 def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
     """One CSV per report to open in ./reports/, and the S3 layout mirrored in ./reports/lake/."""
     s3 = client("s3", endpoint_url, REGION)
@@ -181,6 +203,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
     with (REPO_ROOT / "reports" / "repositories_summary.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     show_storage(rows)
+    show_findings(REPO_ROOT / "reports" / f"{FINDINGS_REPORT}.csv")
     costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]
     print(f"\nFive costliest of {len(rows)} repositories (USD per month):")
     for row in costliest:
@@ -196,7 +219,9 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
         print(f"  Subject: {envelope['Subject']}")
         for line in envelope["Message"].splitlines():
             print(f"    {line}")
-    print(f"\nOpen the reports: {REPO_ROOT / 'reports'}/repositories_summary.csv and images_summary.csv")
+    print(
+        f"\nOpen the reports in {REPO_ROOT / 'reports'}: " + ", ".join(f"{report}.csv" for report in REPORTS)
+    )
 
 
 def main() -> None:

@@ -50,17 +50,32 @@ def _table_sql(connection: duckdb.DuckDBPyConnection, files: str, columns: Seque
     return f"SELECT {', '.join(select)}, {PARTITION_COLUMN} FROM {source}"
 
 
+def _empty_table_sql(columns: Sequence[Column]) -> str:
+    select = [
+        f"CAST(NULL AS {_DUCKDB_TYPES[column.athena_type]}) AS {_identifier(column.athena_name)}"
+        for column in columns
+    ]
+    return f"SELECT {', '.join(select)}, CAST(NULL AS VARCHAR) AS {PARTITION_COLUMN} WHERE false"
+
+
 def connect(
     reports_dir: Path, reports: Mapping[str, Sequence[Column]] = REPORTS
 ) -> duckdb.DuckDBPyConnection:
-    """DuckDB with a table per report over ``{reports_dir}/{report}/report_date=*/*.csv`` and its view."""
+    """DuckDB with a table per report over ``{reports_dir}/{report}/report_date=*/*.csv`` and its view.
+
+    A report without files (``image_findings`` is opt-in) is an empty table, as in Athena.
+    """
     pattern = f"{PARTITION_COLUMN}=*/*.csv"
-    for report in reports:
-        if not any((reports_dir / report).glob(pattern)):
-            raise ValueError(f"no report files {reports_dir / report / pattern}")
+    present = {report for report in reports if any((reports_dir / report).glob(pattern))}
+    if not present:
+        raise ValueError(f"no report files {reports_dir / '<report>' / pattern}")
     connection = duckdb.connect()
     for report, columns in reports.items():
-        table = _table_sql(connection, str(reports_dir / report / pattern), columns)
+        table = (
+            _table_sql(connection, str(reports_dir / report / pattern), columns)
+            if report in present
+            else _empty_table_sql(columns)
+        )
         connection.execute(f"CREATE VIEW {_identifier(report)} AS {table}")
         view = typed_view(report, columns)
         connection.execute(f"CREATE VIEW {_identifier(view.name)} AS {athena_to_duckdb(view.sql)}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ecr_provider.aws.ecr import RegistryReader
 from ecr_provider.core import units
-from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
 from ecr_provider.emulator.demo_registry import seed_demo_registry
@@ -29,6 +29,7 @@ LATEST = datetime(2026, 11, 20, tzinfo=UTC)
 DAYS_BEFORE_LATEST = (30, 7, 1, 0)
 REGION_PRICES = {"us-east-1": Decimal("0.10"), "eu-west-1": Decimal("0.11")}
 GROWTH_STEP_BYTES = 7 * units.MB
+FINDINGS_MAX_AGE_DAYS = 30
 MISSING = ("us-east-1", 1, "tools/kubectl")
 """(region, days before the latest date, repository) left out of that day's repositories report."""
 
@@ -59,6 +60,12 @@ def build_lake(root: Path) -> Lake:
             as_of = LATEST - timedelta(days=days_before)
             for region_number, (region, price) in enumerate(REGION_PRICES.items()):
                 reader = RegistryReader(client("ecr", emulator.endpoint_url, region), max_concurrency=4)
+                reader.attach_scans(
+                    client("inspector2", emulator.endpoint_url, region),
+                    ACCOUNT_ID,
+                    region,
+                    findings_max_age_days=FINDINGS_MAX_AGE_DAYS,
+                )
                 out = Path(workdir) / f"{as_of.date()}-{region}"
                 out.mkdir()
                 files = write_registry_report(
@@ -70,7 +77,12 @@ def build_lake(root: Path) -> Lake:
                     for number, row in enumerate(_read(files[REPOSITORIES_REPORT]))
                     if (region, days_before, row["repositoryName"]) != MISSING
                 ]
-                for report, rows in ((REPOSITORIES_REPORT, repositories), (IMAGES_REPORT, images)):
+                findings = _read(files[FINDINGS_REPORT])
+                for report, rows in (
+                    (REPOSITORIES_REPORT, repositories),
+                    (IMAGES_REPORT, images),
+                    (FINDINGS_REPORT, findings),
+                ):
                     target = root / report / f"report_date={as_of.date()}" / f"{ACCOUNT_ID}-{region}.csv"
                     _write(target, [column.header for column in columns[report]], rows)
     return Lake(root, columns)

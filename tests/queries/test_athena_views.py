@@ -145,6 +145,7 @@ def test_the_partitions_operator_creates_the_views(
     assert {report: outcome["view"] for report, outcome in first["tables"].items()} == {
         "repositories_summary": "created",
         "images_summary": "created",
+        "image_findings": "created",
     }
     assert {outcome["view"] for outcome in again["tables"].values()} == {"unchanged"}
     for report in first["tables"]:

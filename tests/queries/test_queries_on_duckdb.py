@@ -237,6 +237,32 @@ def potential_savings(lake: Lake) -> Expected:
     ]
 
 
+SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
+
+
+def widespread_vulnerabilities(lake: Lake) -> Expected:
+    groups: dict[tuple[str, str, str], list[Row]] = {}
+    for row in latest(lake.rows("image_findings")):
+        groups.setdefault((row["report_date"], row["findingName"], row["severity"]), []).append(row)
+    result = [
+        (
+            day(report_date),
+            name,
+            severity,
+            max((float(row["cvssScore"]) for row in rows if row["cvssScore"]), default=None),
+            len({(row["accountId"], row["region"], row["imageDigest"]) for row in rows}),
+            len({key(row) for row in rows}),
+            ", ".join(sorted({row["packageName"] for row in rows if row["packageName"]})),
+            sum(1 for row in rows if row["fixedVersion"]),
+            max((row["referenceUrl"] for row in rows if row["referenceUrl"]), default=None),
+        )
+        for (report_date, name, severity), rows in groups.items()
+    ]
+    rank = {severity: number for number, severity in enumerate(SEVERITY_ORDER)}
+    result.sort(key=lambda found: (rank.get(found[2], len(rank)), -found[4], found[1]))
+    return result
+
+
 EXPECTATIONS: dict[str, Callable[[Lake], Expected]] = {
     "costliest_repositories": costliest_repositories,
     "repositories_not_pulled": repositories_not_pulled,
@@ -245,6 +271,7 @@ EXPECTATIONS: dict[str, Callable[[Lake], Expected]] = {
     "critical_high_findings": critical_high_findings,
     "storage_trend": storage_trend,
     "potential_savings": potential_savings,
+    "widespread_vulnerabilities": widespread_vulnerabilities,
 }
 
 
@@ -352,6 +379,22 @@ def test_run_on_duckdb_gives_the_first_rows(lake: Lake) -> None:
     assert columns[:4] == ["report_date", "account_id", "region", "repository_name"]
     assert len(rows) == 3
     assert run_on_duckdb(lake.root, "repositories_not_pulled", 3) == rows
+
+
+def test_widespread_vulnerabilities_span_images_and_repositories(lake: Lake) -> None:
+    """Guards the fixture: vulnerabilities shared by images of one base, across repositories."""
+    found = widespread_vulnerabilities(lake)
+    assert {row[2] for row in found} >= {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
+    assert max(row[4] for row in found) > 2
+    assert max(row[5] for row in found) > 1
+
+
+def test_a_report_without_files_is_an_empty_table_as_in_athena(lake: Lake, tmp_path: Path) -> None:
+    shutil.copytree(lake.root / "repositories_summary", tmp_path / "repositories_summary")
+    shutil.copytree(lake.root / "images_summary", tmp_path / "images_summary")
+
+    assert preview(tmp_path, "widespread_vulnerabilities", 5)[1] == []
+    assert len(preview(tmp_path, "costliest_repositories", 5)[1]) == 5
 
 
 def test_preview_rejects_a_bad_limit_and_a_missing_lake(tmp_path: Path) -> None:
