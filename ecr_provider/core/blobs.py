@@ -13,8 +13,8 @@ themselves (a few KB each) are not counted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -182,10 +182,22 @@ class RepositoryStorage:
     uncounted_digests: tuple[str, ...]
     """Index children without a usable manifest that are not images of their own: bytes unknown."""
     images_by_blobs: int
+    manifests: Mapping[str, ParsedManifest] = field(repr=False, compare=False)
+    image_sizes: Mapping[str, int] = field(repr=False, compare=False)
+    """What the figures were computed from, so those without some images can be too."""
 
     @property
     def total_bytes(self) -> int:
         return self.blob_bytes + self.fallback_bytes
+
+    def freed_bytes(self, digests: Collection[str]) -> int:
+        """What deleting these images frees: blobs no remaining image (or its index) references.
+
+        A lifecycle policy that expires an image sharing its base layers with kept images saves
+        only its own layers; pricing its whole size would promise more than the bill can shrink.
+        """
+        kept = {digest: size for digest, size in self.image_sizes.items() if digest not in digests}
+        return self.total_bytes - repository_storage(self.manifests, kept).total_bytes
 
     @property
     def basis(self) -> str:
@@ -212,4 +224,6 @@ def repository_storage(
         fallback_digests=tuple(fallback),
         uncounted_digests=tuple(sorted(digest for digest in unusable if digest not in image_sizes)),
         images_by_blobs=len(image_sizes) - len(fallback),
+        manifests=manifests,
+        image_sizes=image_sizes,
     )

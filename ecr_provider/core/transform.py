@@ -45,14 +45,18 @@ class LifecycleSavings:
 
 
 def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> LifecycleSavings:
-    """Expired bytes at the storage price; a policy this evaluator cannot read leaves the figures empty."""
+    """Freed bytes at the storage price, on the cost's own basis (unique blobs when manifests were
+    read, else image sizes); a policy this evaluator cannot read leaves the figures empty."""
     source = "repository" if snapshot.lifecycle_policy else "recommended"
     try:
         policy = parse_policy(snapshot.lifecycle_policy or RECOMMENDED_POLICY_TEXT)
     except ValueError:
         return LifecycleSavings("unsupported-policy", None, None, None)
     expired = evaluate(policy, snapshot.images, context.as_of).expired
-    size = sum(image.size_bytes for image in expired)
+    if snapshot.storage is None:
+        size = sum(image.size_bytes for image in expired)
+    else:
+        size = snapshot.storage.freed_bytes({image.digest for image in expired})
     return LifecycleSavings(source, len(expired), size, units.monthly_cost(size, context.prices.standard))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecr_provider.core.blobs import RepositoryStorage
+from ecr_provider.core.blobs import OCI_INDEX, OCI_MANIFEST, BlobRef, ParsedManifest, repository_storage
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, athena_name
 from ecr_provider.core.csv_format import ReportCsvWriter
 from ecr_provider.core.price_table import StoragePrices
@@ -254,10 +254,18 @@ def test_archived_bytes_are_priced_at_the_archive_rate() -> None:
     assert row["priceSource"] == "pricing-api"
 
 
+def manifest(*blobs: tuple[str, int]) -> ParsedManifest:
+    return ParsedManifest(OCI_MANIFEST, blobs=tuple(BlobRef(digest, size) for digest, size in blobs))
+
+
 def test_unique_blob_storage_is_the_billable_basis_when_manifests_were_read() -> None:
-    storage = RepositoryStorage(
-        blob_bytes=600_000_000, fallback_bytes=0, fallback_digests=(), uncounted_digests=(), images_by_blobs=3
-    )
+    shared = ("sha256:base", 500_000_000)
+    manifests = {
+        TAGGED.digest: manifest(shared, ("sha256:tagged-app", 40_000_000)),
+        ARCHIVED.digest: manifest(shared, ("sha256:archived-app", 50_000_000)),
+        CLEAN.digest: manifest(shared, ("sha256:clean-app", 10_000_000)),
+    }
+    storage = repository_storage(manifests, {i.digest: i.size_bytes for i in SNAPSHOT.images})
     snapshot = RepositorySnapshot(SNAPSHOT.repository, SNAPSHOT.images, POLICY, storage)
     row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
     # 600,000,000 / 2^30 x 0.10 = 0.0558794 -> 0.0559; image sizes still sum to 1,231,033,467
@@ -267,6 +275,28 @@ def test_unique_blob_storage_is_the_billable_basis_when_manifests_were_read() ->
         "600000000",
     )
     assert (row["monthlyStorageCost(USD)"], row["totalSizeBytes"]) == ("0.0559", "1231033467")
+    # The policy expires TAGGED (v1, pushed 330 days ago): its own 40,000,000 bytes are freed, not its
+    # 104,862,843 bytes of image size, as the 500,000,000-byte base stays with the other two images.
+    # 40,000,000 / 2^30 x 0.10 = 0.0037253 -> 0.0037
+    assert (row["lifecycleExpiringImages"], row["lifecycleExpiringBytes"]) == ("1", "40000000")
+    assert row["lifecycleMonthlySavings(USD)"] == "0.0037"
+
+
+def test_deleting_every_image_that_shares_a_layer_frees_it() -> None:
+    manifests = {
+        "sha256:old": manifest(("sha256:base", 700), ("sha256:old-app", 30)),
+        "sha256:older": manifest(("sha256:base", 700), ("sha256:older-app", 20)),
+        "sha256:new": manifest(("sha256:new-base", 900), ("sha256:new-app", 10)),
+        "sha256:index": ParsedManifest(OCI_INDEX, children=("sha256:old",)),
+    }
+    sizes = {"sha256:old": 730, "sha256:older": 720, "sha256:new": 910, "sha256:index": 730}
+    storage = repository_storage(manifests, sizes)
+
+    assert storage.total_bytes == 700 + 30 + 20 + 900 + 10
+    assert storage.freed_bytes({"sha256:older"}) == 20
+    assert storage.freed_bytes({"sha256:old"}) == 0  # the index still references it
+    assert storage.freed_bytes({"sha256:old", "sha256:index", "sha256:older"}) == 700 + 30 + 20
+    assert storage.freed_bytes(set()) == 0
 
 
 def test_trend_against_the_previous_report() -> None:
