@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,12 +16,28 @@ from ecr_provider.emulator.demo_registry import (
     seed_demo_registry,
 )
 from ecr_provider.emulator.server import Emulator
+from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 
 REGION = "us-east-1"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"
 READ_TIMEOUT_SECONDS = 0.5
 STALL_SECONDS = 1.5
+
+
+def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryReportOperator:
+    """The registry report of the demo registry through the ``emulator`` connection, at a fixed price."""
+    return EcrRegistryReportOperator(
+        task_id="registry_report",
+        aws_conn_id="emulator",
+        region_name=REGION,
+        report_bucket=bucket,
+        report_prefix=prefix,
+        report_date=REPORT_DATE,
+        as_of=AS_OF.isoformat(),
+        price_per_gb_month="0.10",
+        **arguments,
+    )
 
 
 @pytest.fixture(scope="package")

@@ -12,23 +12,13 @@ import pytest
 from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination
 from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
-from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
+from tests.operators.conftest import AS_OF, REGION, REPORT_DATE, report_operator
 
 PREFIX = "operator-findings"
 
 
 def operator(bucket: str = "ecr-reports-demo", **findings: Any) -> EcrRegistryReportOperator:
-    return EcrRegistryReportOperator(
-        task_id="registry_report",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        report_bucket=bucket,
-        report_prefix=PREFIX,
-        report_date=REPORT_DATE,
-        as_of=AS_OF.isoformat(),
-        price_per_gb_month="0.10",
-        **findings,
-    )
+    return report_operator(bucket, PREFIX, **findings)
 
 
 def test_the_findings_params_are_templated() -> None:

@@ -11,8 +11,7 @@ import pytest
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination
 from ecr_provider.emulator.server import Emulator, client
-from ecr_provider.operators.registry_report import EcrRegistryReportOperator
-from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
+from tests.operators.conftest import REGION, REPORT_DATE, report_operator
 
 pytestmark = pytest.mark.integration
 
@@ -20,16 +19,7 @@ PREFIX = "upload-faults"
 
 
 def run_report(bucket: str) -> dict[str, Any]:
-    summary: dict[str, Any] = EcrRegistryReportOperator(
-        task_id="registry_report",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        report_bucket=bucket,
-        report_prefix=PREFIX,
-        report_date=REPORT_DATE,
-        as_of=AS_OF.isoformat(),
-        price_per_gb_month="0.10",
-    ).execute({})
+    summary: dict[str, Any] = report_operator(bucket, PREFIX).execute({})
     return summary
 
 
