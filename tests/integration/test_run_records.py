@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import ecr_provider
-from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import partition_prefix, report_key
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
@@ -163,9 +163,9 @@ def test_the_manifest_records_a_complete_run(
             "region": REGION,
             "role_arn": None,
             "status": "loaded",
-            "keys": {
+            "keys": {  # include_findings is off: no image_findings object of its own
                 report: report_key(PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
-                for report in REPORTS
+                for report in (REPOSITORIES_REPORT, IMAGES_REPORT)
             },
             "repositories": len(demo_registry.repositories),
             "images": len(demo_registry.images),
