@@ -63,6 +63,8 @@ class TargetOutcome:
     images: int | None
     skipped: tuple[Mapping[str, str], ...]
     error: str | None
+    findings: int | None = None
+    """Rows of its image_findings object; None when the report was off or the registry failed."""
 
     @property
     def label(self) -> str:
@@ -77,6 +79,7 @@ class TargetOutcome:
             "keys": dict(self.keys),
             "repositories": self.repositories,
             "images": self.images,
+            "findings": self.findings,
             "skipped": [dict(skip) for skip in self.skipped],
             "error": self.error,
         }
@@ -104,6 +107,7 @@ def target_outcomes(
                     images=int(summary["images"]),
                     skipped=tuple(dict(skip) for skip in summary.get("skipped", ())),
                     error=None,
+                    findings=None if summary.get("findings") is None else int(summary["findings"]),
                 )
             )
         else:
@@ -161,6 +165,7 @@ class RunRecord:
                 "failed": len(self.failed),
                 "repositories": sum(target.repositories or 0 for target in self.targets),
                 "images": sum(target.images or 0 for target in self.targets),
+                "findings": sum(target.findings or 0 for target in self.targets),
                 "skipped_repositories": sum(len(target.skipped) for target in self.targets),
             },
             "stale_objects": {"removed": list(removed), "kept": list(kept)},

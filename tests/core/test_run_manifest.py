@@ -71,6 +71,7 @@ def test_a_target_with_a_summary_loaded_one_without_failed_with_its_error() -> N
         None,
     )
     assert (loaded.repositories, loaded.images, dict(loaded.keys)) == (3, 12, KEYS)
+    assert loaded.findings is None  # the image_findings report was off
     assert loaded.skipped == ({"repository": "gone", "reason": "RepositoryNotFoundException"},)
     assert (failed.status, failed.account_id, failed.region, failed.error) == (
         FAILED,
@@ -103,7 +104,7 @@ def test_stale_objects_are_those_this_run_did_not_write() -> None:
 
 
 def test_manifest_is_json_with_counts_version_and_completeness() -> None:
-    run = record([SUMMARY, None], [None, DENIED])
+    run = record([{**SUMMARY, "findings": 42}, None], [None, DENIED])
 
     manifest = run.manifest(removed=[], kept=["p/old.csv"])
 
@@ -117,8 +118,10 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "failed": 1,
         "repositories": 3,
         "images": 12,
+        "findings": 42,
         "skipped_repositories": 1,
     }
+    assert manifest["targets"][0]["findings"] == 42
     assert manifest["stale_objects"] == {"removed": [], "kept": ["p/old.csv"]}
     assert [target["status"] for target in manifest["targets"]] == [LOADED, FAILED]
     assert manifest["targets"][1] == {
@@ -129,6 +132,7 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "keys": {},
         "repositories": None,
         "images": None,
+        "findings": None,
         "skipped": [],
         "error": DENIED,
     }

@@ -231,10 +231,11 @@ def test_the_run_manifest_records_a_complete_date_and_the_alert_is_marked_sent(
     )
     assert manifest["complete"] is True
     (target,) = manifest["targets"]
-    assert (target["status"], target["repositories"], target["images"]) == (
+    assert (target["status"], target["repositories"], target["images"], target["findings"]) == (
         "loaded",
         len(demo_registry.repositories),
         len(demo_registry.images),
+        len(expected_findings(demo_registry)),
     )
     marker = json.loads(
         read_object(

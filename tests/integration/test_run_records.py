@@ -169,6 +169,7 @@ def test_the_manifest_records_a_complete_run(
             },
             "repositories": len(demo_registry.repositories),
             "images": len(demo_registry.images),
+            "findings": None,
             "skipped": [],
             "error": None,
         }
