@@ -8,6 +8,7 @@ fresh child process per concurrency level so that peak RSS is the extraction's a
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import math
@@ -26,10 +27,11 @@ from typing import Any
 import boto3
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
+from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER
+from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, READY_MARKER
 from ecr_provider.emulator.synthetic_registry import image_counts
 from ecr_provider.report_files import write_registry_report
 
@@ -46,6 +48,8 @@ class Scenario:
     throttle_rate: float
     concurrencies: tuple[int, ...]
     retry_mode: str = "adaptive"
+    findings_max_age_days: int | None = None
+    """Also write the image_findings report of the images pushed or pulled within this many days."""
 
 
 SCENARIOS = (
@@ -63,9 +67,20 @@ SCENARIOS = (
         "standard",
     ),
     Scenario(
+        "same, with the image_findings report (images pushed or pulled within 30 days)",
+        300,
+        6_000,
+        20,
+        0.0,
+        (1, DEFAULT_MAX_CONCURRENCY),
+        findings_max_age_days=30,
+    ),
+    Scenario(
         "2,000 repositories, 100,000 images, 20 ms", 2_000, 100_000, 20, 0.0, (1, DEFAULT_MAX_CONCURRENCY)
     ),
 )
+QUICK = 4
+"""The first scenarios, all of 300 repositories."""
 
 
 def minimum_calls(repositories: int, images: int) -> dict[str, int]:
@@ -79,7 +94,7 @@ def minimum_calls(repositories: int, images: int) -> dict[str, int]:
     }
 
 
-def extract(endpoint_url: str, concurrency: int) -> dict[str, Any]:
+def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | None) -> dict[str, Any]:
     """Run in a child process: one extraction, its numbers as JSON on stdout."""
     client = boto3.client(
         "ecr",
@@ -89,17 +104,30 @@ def extract(endpoint_url: str, concurrency: int) -> dict[str, Any]:
         **DUMMY_CREDENTIALS,
     )
     reader = RegistryReader(client, concurrency)
+    if findings_max_age_days is not None:
+        inspector2 = boto3.client(
+            "inspector2", endpoint_url=endpoint_url, region_name=REGION, **DUMMY_CREDENTIALS
+        )
+        reader.attach_scans(inspector2, ACCOUNT_ID, REGION, findings_max_age_days=findings_max_age_days)
     context = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
         report = write_registry_report([(reader, context)], Path(workdir))
         seconds = time.perf_counter() - started
         digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
+        findings_images = 0
+        if FINDINGS_REPORT in report.files:
+            with report.files[FINDINGS_REPORT].open(encoding="utf-8", newline="") as handle:
+                findings_images = len(
+                    {(row["repositoryName"], row["imageDigest"]) for row in csv.DictReader(handle)}
+                )
     return {
         "seconds": seconds,
         "images": report.tally.images,
         "repositories": report.tally.repositories,
         "calls": reader.calls.as_dict(),
+        "findings": report.findings,
+        "findings_images": findings_images,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "report_sha256": digests,
     }
@@ -128,9 +156,10 @@ def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[str], str]:
     raise RuntimeError(f"emulator exited with {process.wait()} before it was ready")
 
 
-def run_child(endpoint_url: str, concurrency: int, retry_mode: str = "adaptive") -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchmarks.extraction", "--child", endpoint_url, str(concurrency)]
-    environment = {**os.environ, "AWS_RETRY_MODE": retry_mode}
+def run_child(endpoint_url: str, concurrency: int, scenario: Scenario) -> dict[str, Any]:
+    age = "" if scenario.findings_max_age_days is None else str(scenario.findings_max_age_days)
+    command = [sys.executable, "-m", "benchmarks.extraction", "--child", endpoint_url, str(concurrency), age]
+    environment = {**os.environ, "AWS_RETRY_MODE": scenario.retry_mode}
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     outcome: dict[str, Any] = json.loads(result.stdout)
     return outcome
@@ -150,33 +179,46 @@ def report(scenario: Scenario, concurrency: int, outcome: dict[str, Any]) -> Non
             f", {counts['throttled']} throttled, {counts['retries']} retried" if counts["throttled"] else ""
         )
         print(f"      {operation:<21} {counts['calls']:>6} calls ({verdict}){retried}")
+    if outcome["findings"] is not None:
+        scans = calls.get("DescribeImageScanFindings", {"calls": 0})["calls"]
+        print(
+            f"      image_findings: {outcome['findings']} findings of {outcome['findings_images']} images, "
+            f"DescribeImageScanFindings {scans} calls (minimum {outcome['findings_images']})"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.extraction")
-    parser.add_argument("--child", nargs=2, metavar=("ENDPOINT", "CONCURRENCY"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("ENDPOINT", "CONCURRENCY", "AGE"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--quick", action="store_true", help="only the 300-repository scenarios")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(extract(args.child[0], int(args.child[1]))))
+        endpoint_url, concurrency, age = args.child
+        print(json.dumps(extract(endpoint_url, int(concurrency), int(age) if age else None)))
         return
     baseline: dict[str, str] | None = None
-    for scenario in SCENARIOS[:3] if args.quick else SCENARIOS:
+    for scenario in SCENARIOS[:QUICK] if args.quick else SCENARIOS:
         process, endpoint_url = start_emulator(scenario)
         try:
             print(f"\n{scenario.name}")
-            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario.retry_mode)
+            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario)
             print(
                 f"  (first read, moto computing each answer: {warm_up['seconds']:.2f} s; replayed from here)"
             )
             timings = {}
             for concurrency in scenario.concurrencies:
-                outcome = run_child(endpoint_url, concurrency, scenario.retry_mode)
+                outcome = run_child(endpoint_url, concurrency, scenario)
                 report(scenario, concurrency, outcome)
                 timings[concurrency] = outcome["seconds"]
                 if scenario.repositories == 300:
                     baseline = baseline or outcome["report_sha256"]
-                    same = "identical to" if outcome["report_sha256"] == baseline else "DIFFERENT from"
+                    same = (
+                        "identical to"
+                        if all(outcome["report_sha256"][name] == digest for name, digest in baseline.items())
+                        else "DIFFERENT from"
+                    )
                     print(f"      reports {same} the unthrottled run's")
             if 1 in timings and len(timings) > 1:
                 speed_up = timings[1] / timings[DEFAULT_MAX_CONCURRENCY]

@@ -3,7 +3,7 @@
 Pushing 100,000 images through PutImage would take minutes (moto compares each manifest with every
 image of its repository); building the model objects directly takes seconds. Sizes follow a
 deterministic spread, and one repository in fifty is large enough to need several DescribeImages
-pages, so paging is measured too.
+pages, so paging is measured too. Every image has basic-scan findings to list, as its counts say.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from moto.backends import get_backend
 from moto.ecr import models as ecr_models
@@ -35,6 +36,22 @@ class SyntheticRegistry:
     def summary(self) -> str:
         largest = max(self.images_per_repository)
         return f"{self.repositories} repositories, {self.images} images, at most {largest} in one"
+
+
+def _findings(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """As many basic-scan findings of each severity as counted; the same few CVEs in every image."""
+    return [
+        {
+            "name": f"CVE-2026-{severity_number}{number:04d}",
+            "severity": severity,
+            "attributes": [
+                {"key": "package_name", "value": f"package-{number % 7}"},
+                {"key": "package_version", "value": f"1.{number}.0"},
+            ],
+        }
+        for severity_number, (severity, count) in enumerate(counts.items())
+        for number in range(count)
+    ]
 
 
 def image_counts(repositories: int, images: int) -> list[int]:
@@ -81,6 +98,7 @@ def seed_synthetic_registry(
             image = ecr_models.Image(account_id, tag, _MANIFEST, name, None, digest)  # type: ignore[arg-type]
             pushed = as_of - timedelta(hours=rng.randint(1, 24 * 400))
             pulled = pushed + timedelta(hours=rng.randint(0, 24 * 30)) if number % 5 else None
+            severity_counts = {"HIGH": rng.randint(0, 4), "MEDIUM": rng.randint(0, 12)}
             moto_ecr_gaps.fill_image_model(
                 image,
                 size_bytes=rng.randint(5, 900) * 2**20,
@@ -88,7 +106,8 @@ def seed_synthetic_registry(
                 last_recorded_pull_time=min(pulled, as_of) if pulled else None,
                 scan_status="COMPLETE",
                 scan_completed_at=pushed + timedelta(minutes=3),
-                severity_counts={"HIGH": rng.randint(0, 4), "MEDIUM": rng.randint(0, 12)},
+                severity_counts=severity_counts,
+                findings=_findings(severity_counts),
             )
             repository.images.append(image)
     return SyntheticRegistry(repositories, tuple(counts))
