@@ -182,7 +182,8 @@ class ImageFields(TypedDict, total=False):
     scan_completed_at: datetime | None
     severity_counts: Mapping[str, int] | None
     findings: Sequence[Mapping[str, Any]] | None
-    """DescribeImageScanFindings ``findings`` entries; their severities must add up to the counts."""
+    """DescribeImageScanFindings ``findings`` entries, kept as given (not copied: shared entries cost
+    nothing per image); their severities must add up to the counts."""
     artifact_media_type: str | None
     subject_manifest_digest: str | None
 
@@ -228,7 +229,7 @@ def fill_image_model(image: ecr_models.Image, **filled: Unpack[ImageFields]) -> 
         "last_activated_at": filled.get("last_activated_at"),
         "artifact_media_type": filled.get("artifact_media_type"),
         "subject_manifest_digest": filled.get("subject_manifest_digest"),
-        _FINDINGS_ATTRIBUTE: None if findings is None else [dict(finding) for finding in findings],
+        _FINDINGS_ATTRIBUTE: None if findings is None else tuple(findings),
     }
     if scan_status is not None:
         status = {"status": _check(scan_status, "ScanStatus")}
