@@ -222,6 +222,11 @@ def run(argv: list[str] | None = None) -> int:
     )
     if report.findings is not None:
         log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
+    elif (args.output_dir / f"{FINDINGS_REPORT}.csv").exists():
+        log.warning(
+            "%s is from an earlier run: without --include-findings it was not rewritten",
+            args.output_dir / f"{FINDINGS_REPORT}.csv",
+        )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from ecr_provider.core.findings import ImageKey, finding_row, images_with_findin
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
@@ -89,6 +92,13 @@ def write_registry_report(
         with files[FINDINGS_REPORT].open("w", encoding="utf-8", newline="") as findings_out:
             writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
             for source, (_, context), images in zip(sources, registries, wanted, strict=True):
+                log.info(
+                    "Reading the findings of %d images with findings in %s/%s (%s scanning)",
+                    len(images),
+                    source.account_id,
+                    source.region,
+                    source.scan_type,
+                )
                 for finding in source.read(images):
                     writer.write(finding_row(finding, context.as_of))
                     findings += 1

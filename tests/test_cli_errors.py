@@ -247,3 +247,15 @@ def test_unknown_aws_profile_is_named(
     assert "no-such-profile" in line
     assert not output_dir.exists()
     assert report_calls.calls == []
+
+
+def test_an_earlier_findings_file_left_in_the_folder_is_pointed_out(
+    report_calls: ReportCalls, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    earlier = tmp_path / "image_findings.csv"
+    earlier.write_bytes(b"accountId\r\n111122223333\r\n")
+
+    assert cli.run(["--output-dir", str(tmp_path), "--region", "us-east-1", "--read-manifests", "never"]) == 0
+
+    assert f"{earlier} is from an earlier run: without --include-findings it was not rewritten" in caplog.text
+    assert earlier.read_bytes() == b"accountId\r\n111122223333\r\n"

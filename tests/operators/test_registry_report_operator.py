@@ -65,7 +65,10 @@ def recent_findings(registry: DemoRegistry, days: int) -> int:
 
 @pytest.mark.integration
 def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_images(
-    emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
+    emulator: Emulator,
+    registry: DemoRegistry,
+    destination: ReportDestination,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     summary = operator(destination.bucket, include_findings=True, findings_max_age_days="7").execute({})
 
@@ -75,7 +78,10 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
     assert summary["findings"] == len(rows) == recent_findings(registry, 7)
     assert 0 < len(rows) < recent_findings(registry, 30)
     calls = summary["calls"][0]["DescribeImageScanFindings"]["calls"]
-    assert calls == len({(row["repositoryName"], row["imageDigest"]) for row in rows})  # one per image
+    images = len({(row["repositoryName"], row["imageDigest"]) for row in rows})
+    assert calls == images  # one per image
+    where = f"{registry.account_id}/{REGION}"
+    assert f"Reading the findings of {images} images with findings in {where} (BASIC scanning)" in caplog.text
 
 
 @pytest.mark.integration
