@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ecr_provider.emulator.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +27,14 @@ os.environ.update(
     AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="us-east-1",
 )
+
+
+@pytest.fixture(scope="module")
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A fresh, empty emulator per test module (starting one resets moto); a module may set
+    ``EMULATOR_OPTIONS``, the ``Emulator`` keyword arguments it needs. Folders whose modules share
+    one emulator (integration, operators) override this in their conftest."""
+    from ecr_provider.emulator.server import Emulator  # after the environment above is set
+
+    with Emulator(**getattr(request.module, "EMULATOR_OPTIONS", {})) as running:
+        yield running

@@ -28,8 +28,6 @@ from ecr_provider.emulator.demo_registry import (
 from ecr_provider.emulator.server import ACCOUNT_ID, READY_MARKER, Emulator, client
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from ecr_provider.emulator.demo_registry import SeededImage
 
 pytestmark = pytest.mark.integration
@@ -53,12 +51,6 @@ IMAGE_FIELDS = (
     "last_activated_at",
     "subject_manifest_digest",
 )
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

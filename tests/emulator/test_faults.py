@@ -39,10 +39,8 @@ CONCURRENCY = 8
 REPOSITORY_ARN = rf"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/[a-z0-9._/-]+"
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(stall_seconds=STALL_SECONDS) as running:
-        yield running
+EMULATOR_OPTIONS = {"stall_seconds": STALL_SECONDS}
+"""Read by the ``emulator`` fixture (tests/conftest.py): stalled answers end before a test times out."""
 
 
 @pytest.fixture(scope="module")

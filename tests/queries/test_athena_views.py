@@ -24,12 +24,6 @@ PREFIX = "/* Presto View: "
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def glue(emulator: Emulator) -> Any:
     glue = client("glue", emulator.endpoint_url, REGION)
     glue.create_database(DatabaseInput={"Name": DATABASE})

@@ -29,12 +29,6 @@ SHIPPED = {query.name: query for query in named_queries()}
 _workgroups = count()
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as running:
-        yield running
-
-
 @pytest.fixture
 def athena(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
     connection = {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
