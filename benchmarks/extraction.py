@@ -31,7 +31,7 @@ from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, READY_MARKER
+from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, emulator_process
 from ecr_provider.emulator.synthetic_registry import image_counts
 from ecr_provider.report_files import write_registry_report
 
@@ -133,11 +133,8 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
     }
 
 
-def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "ecr_provider.emulator.server",
+def emulator_options(scenario: Scenario) -> list[str]:
+    return [
         "--synthetic",
         f"{scenario.repositories}:{scenario.images}",
         "--as-of",
@@ -148,12 +145,6 @@ def start_emulator(scenario: Scenario) -> tuple[subprocess.Popen[str], str]:
         str(scenario.throttle_rate),
         "--replay-reads",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(READY_MARKER):
-            return process, line.split()[1]
-    raise RuntimeError(f"emulator exited with {process.wait()} before it was ready")
 
 
 def run_child(endpoint_url: str, concurrency: int, scenario: Scenario) -> dict[str, Any]:
@@ -200,8 +191,7 @@ def main() -> None:
         return
     baseline: dict[str, str] | None = None
     for scenario in SCENARIOS[:QUICK] if args.quick else SCENARIOS:
-        process, endpoint_url = start_emulator(scenario)
-        try:
+        with emulator_process(*emulator_options(scenario)) as endpoint_url:
             print(f"\n{scenario.name}")
             warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario)
             print(
@@ -223,9 +213,6 @@ def main() -> None:
             if 1 in timings and len(timings) > 1:
                 speed_up = timings[1] / timings[DEFAULT_MAX_CONCURRENCY]
                 print(f"  speed-up of concurrency {DEFAULT_MAX_CONCURRENCY} over 1: {speed_up:.1f}x")
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 if __name__ == "__main__":

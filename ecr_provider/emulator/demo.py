@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,11 +28,11 @@ from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
-from ecr_provider.emulator.server import DUMMY_CREDENTIALS, READY_MARKER, client
+from ecr_provider.emulator.server import DUMMY_CREDENTIALS, client, emulator_process
 from ecr_provider.queries.preview import preview
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    pass
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAKE = "lake"
@@ -52,31 +51,6 @@ DEMO_SETTINGS: dict[str, Any] = {
     "repository_thresholds_gb": {"platform/*": 20},
     "include_findings": True,
 }
-
-
-@contextmanager
-def running_emulator(as_of: datetime) -> Iterator[str]:
-    """The emulator in a child process, so the DAG talks to it over HTTP exactly as to AWS."""
-    command = [
-        sys.executable,
-        "-m",
-        "ecr_provider.emulator.server",
-        "--seed-demo",
-        "--as-of",
-        as_of.isoformat(),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(READY_MARKER):
-                yield line.split()[1]
-                break
-        else:
-            raise RuntimeError(f"the emulator exited with code {process.wait()} before it was ready")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def airflow_env(endpoint_url: str) -> dict[str, str]:
@@ -228,7 +202,7 @@ def main() -> None:
     started = time.monotonic()
     as_of = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     report_date = as_of.date().isoformat()
-    with running_emulator(as_of) as endpoint_url:
+    with emulator_process("--seed-demo", "--as-of", as_of.isoformat()) as endpoint_url:
         destination = create_report_destination(endpoint_url, REGION)
         conf = {**DEMO_SETTINGS, "report_bucket": destination.bucket, "sns_topic_arn": destination.topic_arn}
         principal = exclude_reporting_principal(endpoint_url)

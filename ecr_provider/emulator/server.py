@@ -23,9 +23,11 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -39,7 +41,7 @@ from ecr_provider.emulator import moto_athena_gaps, moto_ecr_gaps
 from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from types import FrameType, TracebackType
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -408,6 +410,25 @@ class Emulator:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def emulator_process(*arguments: str) -> Iterator[str]:
+    """This module's command line in a child process (``arguments`` are its options), for a client
+    that must talk to the emulator over HTTP only, as to AWS; yields its endpoint URL."""
+    command = [sys.executable, "-m", __name__, *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(READY_MARKER):
+                yield line.split()[1]
+                break
+        else:
+            raise RuntimeError(f"the emulator exited with code {process.wait()} before it was ready")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _aware_datetime(text: str) -> datetime:
