@@ -45,7 +45,6 @@ log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BAR_WIDTH = 30
 PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
-_PRICES: dict[str, StoragePrices] = {}
 BAR_REDRAW_SECONDS = 0.5
 LOG_PROGRESS_SECONDS = 10.0
 
@@ -135,6 +134,7 @@ def registry(
     mode: str,
     concurrency: int,
     findings_max_age_days: int | None,
+    price_cache: dict[str, StoragePrices],
 ) -> tuple[RegistryReader, ReportContext]:
     """One region's reader (manifests read per ``mode``, cached in memory; findings read when an age
     bound is given) and its prices."""
@@ -159,7 +159,7 @@ def registry(
         lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG),
         region,
         override,
-        _PRICES,
+        price_cache,
     )
     return reader, ReportContext(as_of=as_of, prices=prices)
 
@@ -185,6 +185,7 @@ def run(argv: list[str] | None = None) -> int:
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
     args.output_dir.mkdir(parents=True, exist_ok=True)
+    price_cache: dict[str, StoragePrices] = {}
     try:
         registries = [
             registry(
@@ -195,6 +196,7 @@ def run(argv: list[str] | None = None) -> int:
                 mode=mode,
                 concurrency=concurrency,
                 findings_max_age_days=max_age if args.include_findings else None,
+                price_cache=price_cache,
             )
             for region in regions
         ]

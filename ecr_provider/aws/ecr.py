@@ -43,10 +43,6 @@ def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
     )
 
 
-def _push_order(image: Image) -> tuple[str, str]:
-    return (image.pushed_at.isoformat() if image.pushed_at else "", image.digest)
-
-
 @dataclass(frozen=True, slots=True)
 class SkippedRepository:
     name: str

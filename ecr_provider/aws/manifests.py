@@ -26,6 +26,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.aws.s3_reports import list_keys
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
 from ecr_provider.core.records import Repository
 from ecr_provider.core.settings import READ_MANIFESTS
@@ -118,13 +119,9 @@ class S3ManifestCache:
             raise ValueError(f"max_segments must be >= 1, got {self.max_segments!r}")
 
     def load(self, repository: Repository) -> dict[str, ParsedManifest]:
-        keys: list[str] = []
+        keys = list_keys(self.client, self.bucket, cache_prefix(self.prefix, repository))
         entries: dict[str, ParsedManifest] = {}
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=cache_prefix(self.prefix, repository)
-            )
-            keys = [item["Key"] for page in pages for item in page.get("Contents", ())]
             for key in keys:
                 entries.update(self._read_segment(key))
         except (ClientError, BotoCoreError) as error:

@@ -19,9 +19,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
+from ecr_provider.aws.s3_reports import list_keys
 from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
@@ -30,9 +31,6 @@ from ecr_provider.core.units import GB
 from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
 from ecr_provider.emulator.server import DUMMY_CREDENTIALS, client, emulator_process
 from ecr_provider.queries.preview import preview
-
-if TYPE_CHECKING:
-    pass
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAKE = "lake"
@@ -139,8 +137,7 @@ def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[s
     keys: dict[str, list[str]] = {}
     for report in REPORTS:
         prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-        keys[report] = sorted(item["Key"] for item in listed)
+        keys[report] = list_keys(s3, bucket, prefix)
         mirror = out / LAKE / prefix.split("/", 1)[1]
         mirror.mkdir(parents=True, exist_ok=True)
         with (out / f"{report}.csv").open("wb") as target:

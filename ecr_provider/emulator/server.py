@@ -485,11 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         throttle_rate=args.throttle_rate,
         replay_reads=args.replay_reads,
     ) as emulator:
+        as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
         if args.seed_demo:
             # Imported here: demo_registry imports this module for its clients.
             from ecr_provider.emulator.demo_registry import seed_demo_registry
 
-            as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
             registry = seed_demo_registry(emulator.endpoint_url, args.region, as_of)
             print(f"seeded demo registry: {registry.summary()}", file=sys.stderr, flush=True)
         if args.synthetic:
@@ -499,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.region,
                 repositories=repositories,
                 images=images,
-                as_of=args.as_of or datetime.now(UTC).replace(microsecond=0),
+                as_of=as_of,
             )
             print(f"seeded synthetic registry: {synthetic.summary()}", file=sys.stderr, flush=True)
         print(f"{READY_MARKER} {emulator.endpoint_url}", flush=True)
