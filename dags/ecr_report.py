@@ -21,7 +21,13 @@ from typing import Any
 from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import DEFAULTS, MAX_FINDINGS_AGE_DAYS, ReportSettings
+from ecr_provider.core.settings import (
+    DEFAULTS,
+    MAX_CONCURRENCY_LIMIT,
+    MAX_FINDINGS_AGE_DAYS,
+    READ_MANIFESTS,
+    ReportSettings,
+)
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -59,7 +65,9 @@ with DAG(
         "price_per_gb_month": Param(
             DEFAULTS["price_per_gb_month"], type=["null", "number"], exclusiveMinimum=0
         ),
-        "max_concurrency": Param(DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=64),
+        "max_concurrency": Param(
+            DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=MAX_CONCURRENCY_LIMIT
+        ),
         "force_resend_notification": Param(
             DEFAULTS["force_resend_notification"],
             type="boolean",
@@ -67,7 +75,7 @@ with DAG(
         ),
         "read_manifests": Param(
             DEFAULTS["read_manifests"],
-            enum=["if-excluded", "always", "never"],
+            enum=list(READ_MANIFESTS),
             description="Unique-blob storage needs manifests, and reading one counts as a pull in ECR: "
             "'if-excluded' reads them only when the reporting role is excluded from pull-time updates.",
         ),

@@ -181,10 +181,13 @@ class RepositoryStorage:
     fallback_digests: tuple[str, ...]
     uncounted_digests: tuple[str, ...]
     """Index children without a usable manifest that are not images of their own: bytes unknown."""
-    images_by_blobs: int
     manifests: Mapping[str, ParsedManifest] = field(repr=False, compare=False)
     image_sizes: Mapping[str, int] = field(repr=False, compare=False)
     """What the figures were computed from, so those without some images can be too."""
+
+    @property
+    def images_by_blobs(self) -> int:
+        return len(self.image_sizes) - len(self.fallback_digests)
 
     @property
     def total_bytes(self) -> int:
@@ -223,7 +226,6 @@ def repository_storage(
         fallback_bytes=sum(image_sizes[digest] for digest in fallback),
         fallback_digests=tuple(fallback),
         uncounted_digests=tuple(sorted(digest for digest in unusable if digest not in image_sizes)),
-        images_by_blobs=len(image_sizes) - len(fallback),
         manifests=manifests,
         image_sizes=image_sizes,
     )

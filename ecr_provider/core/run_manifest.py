@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.targets import RegistryTarget
+from ecr_provider.core.targets import RegistryTarget, registry_label
 
 MANIFEST_VERSION = 1
 RUNS_DIRECTORY = "_runs"
@@ -68,7 +68,7 @@ class TargetOutcome:
 
     @property
     def label(self) -> str:
-        return f"{self.account_id or 'own account'}/{self.region}"
+        return registry_label(self.account_id, self.region)
 
     def as_dict(self) -> dict[str, Any]:
         return {

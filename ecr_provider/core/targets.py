@@ -22,9 +22,18 @@ class RegistryTarget:
         match = ROLE_ARN.match(self.role_arn or "")
         return match.group(1) if match else None
 
+    @property
+    def label(self) -> str:
+        return registry_label(self.account_id, self.region)
+
     def as_operator_kwargs(self) -> dict[str, str | None]:
         """One mapped report task's arguments (dynamic task mapping with ``expand_kwargs``)."""
         return {"region_name": self.region, "role_arn": self.role_arn}
+
+
+def registry_label(account_id: str | None, region: str) -> str:
+    """How logs and errors name a registry; an account not known yet is the connection's own."""
+    return f"{account_id or 'own account'}/{region}"
 
 
 def check_role_name(role_name: object) -> str:

@@ -52,12 +52,14 @@ def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> L
         policy = parse_policy(snapshot.lifecycle_policy or RECOMMENDED_POLICY_TEXT)
     except ValueError:
         return LifecycleSavings("unsupported-policy", None, None, None)
-    expired = evaluate(policy, snapshot.images, context.as_of).expired
+    outcome = evaluate(policy, snapshot.images, context.as_of)
     if snapshot.storage is None:
-        size = sum(image.size_bytes for image in expired)
+        size = outcome.expired_bytes
     else:
-        size = snapshot.storage.freed_bytes({image.digest for image in expired})
-    return LifecycleSavings(source, len(expired), size, units.monthly_cost(size, context.prices.standard))
+        size = snapshot.storage.freed_bytes({image.digest for image in outcome.expired})
+    return LifecycleSavings(
+        source, len(outcome.expired), size, units.monthly_cost(size, context.prices.standard)
+    )
 
 
 def _trend_values(totals: RepositoryTotals, previous: PreviousReport | None) -> dict[str, str]:

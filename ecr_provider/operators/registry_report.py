@@ -114,7 +114,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
     def _hook_parameters(self) -> dict[str, Any]:
         return {
             **super()._hook_parameters,
-            "max_concurrency": check_concurrency(whole_number(self.max_concurrency)),
+            "max_concurrency": whole_number(self.max_concurrency),  # the hook checks it
             "role_arn": self.role_arn,
         }
 

@@ -69,6 +69,6 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[AwsGenericHook]):  # type: igno
         self.log.info(
             "%d registries: %s",
             len(targets),
-            ", ".join(f"{t.account_id or 'own account'}/{t.region}" for t in targets),
+            ", ".join(target.label for target in targets),
         )
         return [target.as_operator_kwargs() for target in targets]

@@ -152,9 +152,7 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
 
     def _marker_client(self) -> Any:
         """S3 with the connection's botocore config and the marker's harder retries on top."""
-        connection = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
-        return S3Hook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            config=connection.config.merge(Config(retries=MARKER_RETRIES)),
-        ).conn
+        hook = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        return hook.get_client_type(
+            region_name=hook.region_name, config=hook.config.merge(Config(retries=MARKER_RETRIES))
+        )
