@@ -13,15 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.aws.glue_catalog import ensure_glue_table
 from ecr_provider.queries.views import TypedView
-
-log = logging.getLogger(__name__)
 
 ATHENA_CATALOG = "awsdatacatalog"
 VIEW_TEXT_PREFIX = "/* Presto View: "
@@ -81,28 +76,7 @@ def view_input(view: TypedView, database: str) -> dict[str, Any]:
 
 def ensure_view(glue: Any, database: str, view: TypedView) -> str:
     """Create the view, or replace its definition when the SQL or columns changed; idempotent."""
-    wanted = view_input(view, database)
-    resource = f"{database}.{view.name}"
-    try:
-        current = glue.get_table(DatabaseName=database, Name=view.name)["Table"]
-    except ClientError as error:
-        if error_code(error) != "EntityNotFoundException":
-            raise describe_failure(error, "glue", resource) from error
-        current = None
-    except BotoCoreError as error:
-        raise describe_failure(error, "glue", resource) from error
-    try:
-        if current is None:
-            glue.create_table(DatabaseName=database, TableInput=wanted)
-            log.info("Created Athena view %s", resource)
-            return "created"
-        if _differs(current, wanted):
-            glue.update_table(DatabaseName=database, TableInput=wanted)
-            log.info("Updated Athena view %s", resource)
-            return "updated"
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "glue", resource) from error
-    return "unchanged"
+    return ensure_glue_table(glue, database, view_input(view, database), _differs)
 
 
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:

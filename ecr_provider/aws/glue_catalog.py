@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import AwsCallError, describe_failure, error_code
 from ecr_provider.core.columns import REPORTS
@@ -75,24 +76,9 @@ class ReportCatalog:
 
     def ensure_table(self, report: str) -> str:
         """Create the table, or update it when its definition changed (columns are only appended)."""
-        wanted = table_input(report, self.bucket, self.prefix)
-        resource = f"{self.database}.{report}"
-        try:
-            current = self.glue.get_table(DatabaseName=self.database, Name=report)["Table"]
-        except ClientError as error:
-            if error_code(error) != "EntityNotFoundException":
-                raise describe_failure(error, "glue", resource) from error
-            current = None
-        try:
-            if current is None:
-                self.glue.create_table(DatabaseName=self.database, TableInput=wanted)
-                return "created"
-            if _differs(current, wanted):
-                self.glue.update_table(DatabaseName=self.database, TableInput=wanted)
-                return "updated"
-        except ClientError as error:
-            raise describe_failure(error, "glue", resource) from error
-        return "unchanged"
+        return ensure_glue_table(
+            self.glue, self.database, table_input(report, self.bucket, self.prefix), _differs
+        )
 
     def register_partition(self, report: str, report_date: str) -> str:
         """Register ``report_date``; an existing partition is no error (Glue reports it per entry)."""
@@ -114,6 +100,38 @@ class ReportCatalog:
                 )
             return "existing"
         return "created"
+
+
+def ensure_glue_table(
+    glue: Any,
+    database: str,
+    wanted: dict[str, Any],
+    differs: Callable[[dict[str, Any], dict[str, Any]], bool],
+) -> str:
+    """Create a Glue table (a report's or a view's), or update it when ``differs`` from ``wanted``;
+    returns ``created``, ``updated`` or ``unchanged``."""
+    resource = f"{database}.{wanted['Name']}"
+    try:
+        current = glue.get_table(DatabaseName=database, Name=wanted["Name"])["Table"]
+    except ClientError as error:
+        if error_code(error) != "EntityNotFoundException":
+            raise describe_failure(error, "glue", resource) from error
+        current = None
+    except BotoCoreError as error:
+        raise describe_failure(error, "glue", resource) from error
+    try:
+        if current is None:
+            glue.create_table(DatabaseName=database, TableInput=wanted)
+            outcome = "created"
+        elif differs(current, wanted):
+            glue.update_table(DatabaseName=database, TableInput=wanted)
+            outcome = "updated"
+        else:
+            return "unchanged"
+    except (ClientError, BotoCoreError) as error:
+        raise describe_failure(error, "glue", resource) from error
+    log.info("Glue table %s %s", resource, outcome)
+    return outcome
 
 
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
