@@ -31,6 +31,7 @@ from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
+    ReadManifests,
     check_as_of,
     check_concurrency,
     check_findings_max_age_days,
@@ -131,7 +132,7 @@ def registry(
     as_of: datetime,
     *,
     override: Decimal | None,
-    mode: str,
+    mode: ReadManifests,
     concurrency: int,
     findings_max_age_days: int | None,
     price_cache: dict[str, StoragePrices],
@@ -149,7 +150,7 @@ def registry(
         findings_max_age_days=findings_max_age_days,
     )
     reader.manifests = plan_manifest_reads(
-        mode,  # type: ignore[arg-type]
+        mode,
         ecr_client=reader.client,
         sts_client=sts,
         cache=InMemoryManifestCache(),

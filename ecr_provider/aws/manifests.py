@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,7 +29,7 @@ from ecr_provider.aws.errors import describe_failure, error_code
 from ecr_provider.aws.s3_reports import list_keys
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
 from ecr_provider.core.records import Repository
-from ecr_provider.core.settings import READ_MANIFESTS
+from ecr_provider.core.settings import READ_MANIFESTS, ReadManifests
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,6 @@ EXCLUSIONS_PAGE_SIZE = 1000
 CACHE_DIRECTORY = "_manifest_cache/v1"
 SEGMENTS = "_segments"
 MAX_SEGMENTS = 4
-
-ReadManifests = Literal["if-excluded", "always", "never"]
-READ_MANIFESTS_MODES = READ_MANIFESTS
 
 
 # -- cache -------------------------------------------------------------------------------------------
@@ -393,8 +390,8 @@ def should_read_manifests(
     mode: ReadManifests, excluded: bool, *, principal_arn: str, region: str
 ) -> ManifestDecision:
     """Whether to read manifests (BatchGetImage) under ``read_manifests=mode``, and what to log."""
-    if mode not in READ_MANIFESTS_MODES:
-        raise ValueError(f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS_MODES)}")
+    if mode not in READ_MANIFESTS:
+        raise ValueError(f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)}")
     if mode == "never":
         return ManifestDecision(False, "read_manifests=never: storage is reported from image sizes", False)
     if excluded:

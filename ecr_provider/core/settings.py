@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ecr_provider.core.targets import check_accounts, check_role_name
 from ecr_provider.core.thresholds import ThresholdPolicy, non_negative_number
@@ -28,7 +28,8 @@ DEFAULT_MAX_CONCURRENCY = 32
 """ECR publishes no request quota for the Describe calls; 32 readers keep a 20 ms round trip busy and
 adaptive retries slow down when ECR throttles (benchmarks/extraction.py measures it)."""
 AS_OF_CLOCK_SKEW = timedelta(minutes=5)
-READ_MANIFESTS = ("if-excluded", "always", "never")
+ReadManifests = Literal["if-excluded", "always", "never"]
+READ_MANIFESTS: tuple[ReadManifests, ...] = get_args(ReadManifests)
 DEFAULT_FINDINGS_MAX_AGE_DAYS = 30
 MAX_FINDINGS_AGE_DAYS = 3650
 
@@ -112,14 +113,15 @@ def check_flag(value: object, name: str) -> bool:
     return value
 
 
-def check_read_manifests(mode: object) -> str:
+def check_read_manifests(mode: object) -> ReadManifests:
     """Reading a manifest counts as a pull in ECR, so reading them is a choice with a side effect."""
-    if mode not in READ_MANIFESTS:
-        raise ValueError(
-            f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)} "
-            "('always' accepts that every image read gets a new lastRecordedPullTime)"
-        )
-    return str(mode)
+    for known in READ_MANIFESTS:
+        if mode == known:
+            return known
+    raise ValueError(
+        f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)} "
+        "('always' accepts that every image read gets a new lastRecordedPullTime)"
+    )
 
 
 def whole_number(value: object) -> object:

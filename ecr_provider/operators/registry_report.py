@@ -159,7 +159,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         )
         self.log.info("Registry scanning: %s", scan_type)
         reader.manifests = plan_manifest_reads(
-            mode,  # type: ignore[arg-type]
+            mode,
             ecr_client=reader.client,
             sts_client=self.hook.registry_client("sts"),
             cache=S3ManifestCache(s3.conn, bucket, prefix),
