@@ -90,7 +90,15 @@ def _delayed(app: WSGIApplication, seconds: float) -> WSGIApplication:
     return delayed_app
 
 
-_THROTTLED_BODY = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+def _answer(start_response: StartResponse, status: str, body: bytes, content_type: str) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _json_error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
+    """An error as the JSON-protocol services (ECR, Glue, Athena, Pricing, ...) send it."""
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return _answer(start_response, status, body, "application/x-amz-json-1.1")
 
 
 def _throttled(app: WSGIApplication, rate: float, seed: int) -> WSGIApplication:
@@ -103,14 +111,7 @@ def _throttled(app: WSGIApplication, rate: float, seed: int) -> WSGIApplication:
             with lock:
                 throttle = rng.random() < rate
             if throttle:
-                start_response(
-                    "400 Bad Request",
-                    [
-                        ("Content-Type", "application/x-amz-json-1.1"),
-                        ("Content-Length", str(len(_THROTTLED_BODY))),
-                    ],
-                )
-                return [_THROTTLED_BODY]
+                return _json_error(start_response, "400 Bad Request", "ThrottlingException", "Rate exceeded")
         return app(environ, start_response)
 
     return throttled_app
@@ -223,20 +224,16 @@ class _FaultInjector:
         if fault == "timeout":
             time.sleep(self._stall_seconds)
             return self._app(environ, start_response)
-        if operation.startswith("s3:"):
-            status, code, message = _S3_FAULTS[fault]
-            body = (
-                '<?xml version="1.0" encoding="UTF-8"?>'
-                f"<Error><Code>{code}</Code><Message>{message.format(operation=operation)}</Message>"
-                "<RequestId>injected-fault</RequestId></Error>"
-            ).encode()
-            content_type = "application/xml"
-        else:
+        if not operation.startswith("s3:"):
             status, code, message = _JSON_FAULTS[fault]
-            body = json.dumps({"__type": code, "message": message.format(operation=operation)}).encode()
-            content_type = "application/x-amz-json-1.1"
-        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-        return [body]
+            return _json_error(start_response, status, code, message.format(operation=operation))
+        status, code, message = _S3_FAULTS[fault]
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f"<Error><Code>{code}</Code><Message>{message.format(operation=operation)}</Message>"
+            "<RequestId>injected-fault</RequestId></Error>"
+        ).encode()
+        return _answer(start_response, status, body, "application/xml")
 
 
 _READ_ACTIONS = ("Describe", "Get", "List", "BatchGet")
@@ -281,18 +278,13 @@ def _replaying_reads(app: WSGIApplication) -> WSGIApplication:
 
 _UNEMULATED = frozenset({"AWSPriceListService"})
 """Services moto does not have; they answer as if the caller lacked the permission."""
-_NO_SERVICE_BODY = json.dumps(
-    {"__type": "AccessDeniedException", "message": "the local emulator has no such service"}
-).encode()
 
 
 def _unemulated(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     """A clear, non-retryable 400 instead of moto's 500 and traceback for a service it lacks."""
-    start_response(
-        "400 Bad Request",
-        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(_NO_SERVICE_BODY)))],
+    return _json_error(
+        start_response, "400 Bad Request", "AccessDeniedException", "the local emulator has no such service"
     )
-    return [_NO_SERVICE_BODY]
 
 
 class _TargetCachedDispatcher(DomainDispatcherApplication):
