@@ -23,6 +23,18 @@ class Kind(Enum):
     JSON = "json"
 
 
+SQL_TYPES: dict[Kind, str] = {
+    Kind.TIMESTAMP: "timestamp",
+    Kind.DATE: "date",
+    Kind.BOOLEAN: "boolean",
+    Kind.INTEGER: "bigint",
+    Kind.DECIMAL: "double",
+}
+"""Athena's type of each typed kind; text and JSON are strings. The typed views use them all."""
+_TABLE_TYPED_KINDS = frozenset({Kind.INTEGER, Kind.DECIMAL, Kind.BOOLEAN})
+"""Kinds the tables type themselves: OpenCSVSerde reads no timestamp or date written as ours are."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
@@ -36,11 +48,9 @@ class Column:
     @property
     def athena_type(self) -> str:
         """OpenCSVSerde cannot read an empty field as a number, so columns that may be empty stay strings."""
-        if self.optional:
+        if self.optional or self.kind not in _TABLE_TYPED_KINDS:
             return "string"
-        return {Kind.INTEGER: "bigint", Kind.DECIMAL: "double", Kind.BOOLEAN: "boolean"}.get(
-            self.kind, "string"
-        )
+        return SQL_TYPES[self.kind]
 
 
 def athena_name(header: str) -> str:

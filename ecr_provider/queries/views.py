@@ -10,19 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ecr_provider.core.columns import REPORTS, Column, Kind
+from ecr_provider.core.columns import REPORTS, SQL_TYPES, Column, Kind
 
 VIEW_SUFFIX = "_typed"
 PARTITION_COLUMN = "report_date"
 
-_TYPED_KINDS: dict[str, str] = {
-    "timestamp": "timestamp",
-    "date": "date",
-    "boolean": "boolean",
-    "integer": "bigint",
-    "decimal": "double",
-}
-"""By ``Kind`` value, so a kind added later with one of these values is typed too; any other is text."""
 _JSON_SHAPES: dict[str, str] = {
     "imageTags": "array(varchar)",
     "findingSeverityCounts": "map(varchar,bigint)",
@@ -78,7 +70,7 @@ def view_column(column: Column) -> ViewColumn:
     if column.kind is Kind.JSON:
         sql_type = _JSON_SHAPES.get(column.header, "varchar")
     else:
-        sql_type = _TYPED_KINDS.get(column.kind.value, "varchar")
+        sql_type = SQL_TYPES.get(column.kind, "varchar")
     if column.athena_type != "string":
         expression = source
     elif sql_type == "varchar":
