@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m ecr_provider.emulator.demo
+	$(BIN)/python -m emulator.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,9 +31,9 @@ from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, emulator_process
-from ecr_provider.emulator.synthetic_registry import image_counts
 from ecr_provider.report_files import write_registry_report
+from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, emulator_process
+from emulator.synthetic_registry import image_counts
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 REGION = "us-east-1"

@@ -12,7 +12,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ecr_provider.emulator.server import Emulator
+    from emulator.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A fresh, empty emulator per test module (starting one resets moto); a module may set
     ``EMULATOR_OPTIONS``, the ``Emulator`` keyword arguments it needs. Folders whose modules share
     one emulator (integration, operators) override this in their conftest."""
-    from ecr_provider.emulator.server import Emulator  # after the environment above is set
+    from emulator.server import Emulator  # after the environment above is set
 
     with Emulator(**getattr(request.module, "EMULATOR_OPTIONS", {})) as running:
         yield running

@@ -15,9 +15,9 @@ import pytest
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator
-from ecr_provider.emulator.synthetic_registry import image_counts, seed_synthetic_registry
 from ecr_provider.report_files import write_registry_report
+from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator
+from emulator.synthetic_registry import image_counts, seed_synthetic_registry
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 CONTEXT = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))

@@ -15,20 +15,13 @@ import pytest
 
 from ecr_provider.core.records import Image, Repository
 from ecr_provider.core.units import GB, MB
-from ecr_provider.emulator import moto_ecr_gaps
-from ecr_provider.emulator.demo_registry import (
-    OCI_INDEX,
-    DemoRegistry,
-    ReportDestination,
-    create_report_destination,
-    plan_demo_registry,
-    receive_notifications,
-    seed_demo_registry,
-)
-from ecr_provider.emulator.server import ACCOUNT_ID, READY_MARKER, Emulator, client
+from emulator import moto_ecr_gaps
+from emulator.demo_registry import OCI_INDEX, DemoRegistry, plan_demo_registry, seed_demo_registry
+from emulator.destination import ReportDestination, create_report_destination, receive_notifications
+from emulator.server import ACCOUNT_ID, READY_MARKER, Emulator, client
 
 if TYPE_CHECKING:
-    from ecr_provider.emulator.demo_registry import SeededImage
+    from emulator.demo_registry import SeededImage
 
 pytestmark = pytest.mark.integration
 
@@ -324,7 +317,7 @@ def test_the_command_line_server_seeds_then_stops_cleanly_on_sigterm() -> None:
     command = [
         sys.executable,
         "-m",
-        "ecr_provider.emulator.server",
+        "emulator.server",
         "--seed-demo",
         "--as-of",
         AS_OF.isoformat(),

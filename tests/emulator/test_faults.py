@@ -25,9 +25,9 @@ from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.price_table import fallback_prices
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.demo_registry import DemoRegistry, seed_demo_registry
-from ecr_provider.emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 from ecr_provider.report_files import RegistryReport, write_registry_report
+from emulator.demo_registry import DemoRegistry, seed_demo_registry
+from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 
 pytestmark = pytest.mark.integration
 

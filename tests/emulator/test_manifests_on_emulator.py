@@ -22,9 +22,9 @@ from ecr_provider.aws.manifests import (
 )
 from ecr_provider.core.blobs import BASIS_UNIQUE_BLOBS, ParsedManifest, parse_manifest, repository_storage
 from ecr_provider.core.records import Repository
-from ecr_provider.emulator import moto_ecr_gaps
-from ecr_provider.emulator.demo_registry import DemoRegistry, seed_demo_registry
-from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
+from emulator import moto_ecr_gaps
+from emulator.demo_registry import DemoRegistry, seed_demo_registry
+from emulator.server import ACCOUNT_ID, Emulator, client
 
 pytestmark = pytest.mark.integration
 

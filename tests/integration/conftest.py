@@ -13,13 +13,9 @@ from typing import Any
 
 import pytest
 
-from ecr_provider.emulator.demo_registry import (
-    DemoRegistry,
-    ReportDestination,
-    create_report_destination,
-    seed_demo_registry,
-)
-from ecr_provider.emulator.server import Emulator
+from emulator.demo_registry import DemoRegistry, seed_demo_registry
+from emulator.destination import ReportDestination, create_report_destination
+from emulator.server import Emulator
 
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"

@@ -16,8 +16,9 @@ import pytest
 from ecr_provider.cli import run as run_cli
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.units import GB, MB
-from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
-from ecr_provider.emulator.server import Emulator, client
+from emulator.demo_registry import DemoRegistry
+from emulator.destination import ReportDestination, receive_notifications
+from emulator.server import Emulator, client
 from tests.core.test_transform import SEED_FIRST_IMAGE_COLUMNS, SEED_FIRST_REPOSITORY_COLUMNS
 from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag
 

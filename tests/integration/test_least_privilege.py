@@ -42,13 +42,14 @@ import pytest
 from ecr_provider.aws.glue_catalog import table_input
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import report_key
-from ecr_provider.emulator.demo_registry import DemoRegistry, receive_notifications
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import named_queries
+from emulator.demo_registry import DemoRegistry
+from emulator.destination import receive_notifications
+from emulator.moto_iam import iam_enforced
+from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
-from tests.integration.moto_iam import iam_enforced
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ecr_provider.emulator.demo_registry import ReportDestination
-from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
-from ecr_provider.emulator.synthetic_registry import seed_synthetic_registry
+from emulator.destination import ReportDestination
+from emulator.server import ACCOUNT_ID, Emulator, client
+from emulator.synthetic_registry import seed_synthetic_registry
 from tests.integration.conftest import REGION, RunDag
 
 pytestmark = pytest.mark.integration

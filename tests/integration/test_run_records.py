@@ -22,9 +22,10 @@ import ecr_provider
 from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import partition_prefix, report_key
 from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination, receive_notifications
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.threshold_notification import notification_marker_key
+from emulator.demo_registry import DemoRegistry
+from emulator.destination import ReportDestination, receive_notifications
+from emulator.server import Emulator, client
 from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
 from tests.integration.test_least_privilege import NO_RETRIES, dag_run_states
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
+from emulator.demo_registry import DemoRegistry
+from emulator.destination import ReportDestination
+from emulator.server import Emulator, client
 from tests.operators.conftest import AS_OF, REGION, REPORT_DATE, report_operator
 
 PREFIX = "operator-findings"

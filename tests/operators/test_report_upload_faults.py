@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.emulator.demo_registry import DemoRegistry, ReportDestination
-from ecr_provider.emulator.server import Emulator, client
+from emulator.demo_registry import DemoRegistry
+from emulator.destination import ReportDestination
+from emulator.server import Emulator, client
 from tests.operators.conftest import REGION, REPORT_DATE, report_operator
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import report_key
 from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.emulator.demo_registry import ReportDestination
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.run_manifest import ERROR_XCOM_KEY, RunManifestOperator, record_error
+from emulator.destination import ReportDestination
+from emulator.server import Emulator, client
 from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
 
 if TYPE_CHECKING:

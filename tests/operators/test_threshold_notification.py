@@ -15,13 +15,13 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.emulator.demo_registry import ReportDestination, receive_notifications
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.threshold_notification import (
     StorageThresholdAlertOperator,
     fifo_arguments,
     notification_marker_key,
 )
+from emulator.destination import ReportDestination, receive_notifications
+from emulator.server import Emulator, client
 from tests.operators.conftest import REGION
 
 pytestmark = pytest.mark.integration

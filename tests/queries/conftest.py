@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from ecr_provider.queries.preview import connect
+from emulator.preview import connect
 from tests.queries.lake import Lake, build_lake
 
 

@@ -21,9 +21,9 @@ from ecr_provider.core import units
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.transform import ReportContext
-from ecr_provider.emulator.demo_registry import seed_demo_registry
-from ecr_provider.emulator.server import ACCOUNT_ID, Emulator, client
 from ecr_provider.report_files import write_registry_report
+from emulator.demo_registry import seed_demo_registry
+from emulator.server import ACCOUNT_ID, Emulator, client
 
 LATEST = datetime(2026, 11, 20, tzinfo=UTC)
 DAYS_BEFORE_LATEST = (30, 7, 1, 0)

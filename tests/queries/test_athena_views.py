@@ -14,9 +14,9 @@ from botocore.stub import ANY, Stubber
 from ecr_provider.aws.athena_views import decode_view_text, encode_view_text, ensure_view
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import IMAGE_COLUMNS, Column, Kind
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.queries.views import TypedView, typed_view
+from emulator.server import Emulator, client
 
 REGION = "us-east-1"
 DATABASE = "ecr_reports"

@@ -19,9 +19,9 @@ from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 from botocore.stub import Stubber
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.emulator.server import Emulator, client
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX, AthenaNamedQueriesOperator
 from ecr_provider.queries import NamedQuery, named_queries, named_query
+from emulator.server import Emulator, client
 
 REGION = "us-east-1"
 DATABASE = "ecr_reports"

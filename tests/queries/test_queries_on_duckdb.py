@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from ecr_provider.queries import named_queries, named_query
-from ecr_provider.queries.preview import athena_to_duckdb, connect, preview, run_on_duckdb
 from ecr_provider.queries.views import typed_view
+from emulator.preview import athena_to_duckdb, connect, preview, run_on_duckdb
 from tests.queries.lake import MISSING, Lake
 
 GIB = 2**30

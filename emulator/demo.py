@@ -28,9 +28,9 @@ from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB
-from ecr_provider.emulator.demo_registry import create_report_destination, receive_notifications
-from ecr_provider.emulator.server import DUMMY_CREDENTIALS, client, emulator_process
-from ecr_provider.queries.preview import preview
+from emulator.destination import create_report_destination, receive_notifications
+from emulator.preview import preview
+from emulator.server import DUMMY_CREDENTIALS, client, emulator_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAKE = "lake"

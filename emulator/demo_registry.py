@@ -3,7 +3,7 @@
 Everything is derived from a fixed random seed and the ``as_of`` time, so a test with a fixed
 ``as_of`` gets the same registry every time and can compute expected report values from the returned
 :class:`DemoRegistry` instead of from the emulator. What the ECR API cannot set (sizes, pull times,
-scan results, archive state) is filled in by :mod:`ecr_provider.emulator.moto_ecr_gaps`, so seeding
+scan results, archive state) is filled in by :mod:`emulator.moto_ecr_gaps`, so seeding
 must run in the emulator's process.
 """
 
@@ -19,14 +19,11 @@ from typing import Any
 
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.units import GB, MB
-from ecr_provider.emulator import moto_ecr_gaps
-from ecr_provider.emulator.demo_findings import DemoFinding, demo_findings
-from ecr_provider.emulator.server import ACCOUNT_ID, client
+from emulator import moto_ecr_gaps
+from emulator.demo_findings import DemoFinding, demo_findings
+from emulator.server import ACCOUNT_ID, client
 
 SEED = 20240601
-DEMO_BUCKET = "ecr-reports-demo"
-DEMO_TOPIC = "ecr-report-alerts"
-DEMO_QUEUE = "ecr-report-alerts-inbox"
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -123,14 +120,6 @@ class DemoRegistry:
             f"{sum(bool(image.child_digests) for image in images)} indexes), "
             f"{sum(image.size_bytes for image in images) / GB:.1f} GB, {large} repositories above 5 GB"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ReportDestination:
-    bucket: str
-    topic_arn: str
-    queue_url: str
-    queue_arn: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -736,47 +725,3 @@ def _fill(registry: DemoRegistry, image: SeededImage) -> None:
         artifact_media_type=image.artifact_media_type or None,
         subject_manifest_digest=image.subject_manifest_digest or None,
     )
-
-
-def create_report_destination(endpoint_url: str, region: str) -> ReportDestination:
-    """The bucket reports land in, and an alert topic whose messages a test can read from a queue."""
-    s3, sns, sqs = (client(service, endpoint_url, region) for service in ("s3", "sns", "sqs"))
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=DEMO_BUCKET, **location)
-    topic_arn = sns.create_topic(Name=DEMO_TOPIC)["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=DEMO_QUEUE)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AlertTopicMayDeliver",
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return ReportDestination(DEMO_BUCKET, topic_arn, queue_url, queue_arn)
-
-
-def receive_notifications(endpoint_url: str, region: str, queue_url: str) -> list[dict[str, Any]]:
-    """Drain the queue and return the SNS envelopes (``Subject``, ``Message``, ...) in arrival order."""
-    sqs = client("sqs", endpoint_url, region)
-    envelopes: list[dict[str, Any]] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        envelopes.extend(json.loads(message["Body"]) for message in messages)
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"]}
-                for number, message in enumerate(messages)
-            ],
-        )
-    return envelopes

@@ -18,7 +18,7 @@ from typing import Any
 from moto.backends import get_backend
 from moto.ecr import models as ecr_models
 
-from ecr_provider.emulator import moto_ecr_gaps
+from emulator import moto_ecr_gaps
 
 _MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
 _LARGE_EVERY = 50
