@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,6 +42,17 @@ def describe_failure(
         where = f" on {resource}" if resource else ""
         return AwsCallError(f"{action}{where} failed with {code}: {message}".rstrip(": "))
     return AwsCallError(f"{service} call{' on ' + resource if resource else ''} failed: {error}")
+
+
+@contextmanager
+def aws_call(service: str, resource: str = "") -> Iterator[None]:
+    """Around one or more calls of ``service``: a failure retries could not cure leaves as an
+    :class:`AwsCallError` naming the IAM action, the resource and the error code. Handle the codes
+    that mean something (a missing key, a vanished repository) inside the block."""
+    try:
+        yield
+    except (ClientError, BotoCoreError, S3UploadFailedError) as error:
+        raise describe_failure(error, service, resource) from error
 
 
 def error_code(error: ClientError) -> str:
