@@ -26,11 +26,12 @@ from typing import Any
 
 import boto3
 
-from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
+from ecr_provider.aws.ecr import PAGE_SIZE, ecr_client_config
+from ecr_provider.aws.manifests import InMemoryManifestCache
+from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT
-from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
-from ecr_provider.core.transform import ReportContext
 from ecr_provider.report_files import write_registry_report
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, emulator_process
 from emulator.synthetic_registry import image_counts
@@ -84,35 +85,49 @@ QUICK = 4
 
 
 def minimum_calls(repositories: int, images: int) -> dict[str, int]:
-    """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, one policy read."""
+    """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, one policy read
+    per repository, and the registry's scan type once."""
     return {
         "DescribeImages": sum(
             max(1, math.ceil(count / PAGE_SIZE)) for count in image_counts(repositories, images)
         ),
         "DescribeRepositories": max(1, math.ceil(repositories / PAGE_SIZE)),
         "GetLifecyclePolicy": repositories,
+        "GetRegistryScanningConfiguration": 1,
     }
+
+
+def _no_pricing() -> Any:
+    raise AssertionError("the benchmark prices storage with an override; the Price List API is not asked")
 
 
 def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | None) -> dict[str, Any]:
     """Run in a child process: one extraction, its numbers as JSON on stdout."""
-    client = boto3.client(
-        "ecr",
-        endpoint_url=endpoint_url,
-        region_name=REGION,
-        config=ecr_client_config(concurrency),
-        **DUMMY_CREDENTIALS,
+    config = ecr_client_config(concurrency)
+    clients = RegistryClients.connect(
+        lambda service: boto3.client(
+            service, endpoint_url=endpoint_url, region_name=REGION, config=config, **DUMMY_CREDENTIALS
+        ),
+        REGION,
+        ACCOUNT_ID,
     )
-    reader = RegistryReader(client, concurrency)
-    if findings_max_age_days is not None:
-        inspector2 = boto3.client(
-            "inspector2", endpoint_url=endpoint_url, region_name=REGION, **DUMMY_CREDENTIALS
-        )
-        reader.attach_scans(inspector2, ACCOUNT_ID, REGION, findings_max_age_days=findings_max_age_days)
-    context = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
+    options = RegistryOptions(
+        read_manifests="never",
+        max_concurrency=concurrency,
+        findings_max_age_days=findings_max_age_days,
+        price_per_gb_month=Decimal("0.10"),
+    )
+    registry = open_registry(
+        clients,
+        options,
+        as_of=AS_OF,
+        manifest_cache=InMemoryManifestCache(),
+        pricing_client=_no_pricing,
+        price_cache={},
+    )
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
-        report = write_registry_report([(reader, context)], Path(workdir))
+        report = write_registry_report([registry], Path(workdir))
         seconds = time.perf_counter() - started
         digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
         findings_images = 0
@@ -125,7 +140,7 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
         "seconds": seconds,
         "images": report.tally.images,
         "repositories": report.tally.repositories,
-        "calls": reader.calls.as_dict(),
+        "calls": registry.reader.calls.as_dict(),
         "findings": report.findings,
         "findings_images": findings_images,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -32,7 +32,7 @@ from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperat
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
-from ecr_provider.operators.run_manifest import RunManifestOperator, record_error
+from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 
@@ -128,7 +128,6 @@ with DAG(
         read_manifests=run["read_manifests"],
         include_findings=run["include_findings"],
         findings_max_age_days=run["findings_max_age_days"],
-        on_failure_callback=record_error,
     ).expand_kwargs(targets.output)
 
     partitions = AthenaReportPartitionsOperator(

@@ -11,35 +11,29 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
+from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.aws.manifests import InMemoryManifestCache, plan_manifest_reads
-from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
+from ecr_provider.aws.manifests import InMemoryManifestCache
+from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
-    ReadManifests,
     check_as_of,
-    check_concurrency,
-    check_findings_max_age_days,
-    check_price,
-    check_read_manifests,
     check_regions,
 )
-from ecr_provider.core.transform import ReportContext
 from ecr_provider.report_files import write_registry_report
 
 log = logging.getLogger("ecr_report")
@@ -122,47 +116,25 @@ def _progress_sink() -> tuple[ProgressSink, float]:
     return draw, BAR_REDRAW_SECONDS
 
 
-def caller_account(sts: Any) -> str:
-    return str(sts.get_caller_identity()["Account"])
-
-
-def registry(
+def _registry(
     session: boto3.Session,
     region: str,
+    options: RegistryOptions,
     as_of: datetime,
-    *,
-    override: Decimal | None,
-    mode: ReadManifests,
-    concurrency: int,
-    findings_max_age_days: int | None,
     price_cache: dict[str, StoragePrices],
-) -> tuple[RegistryReader, ReportContext]:
-    """One region's reader (manifests read per ``mode``, cached in memory; findings read when an age
-    bound is given) and its prices."""
-    reader = RegistryReader(
-        session.client("ecr", region_name=region, config=ecr_client_config(concurrency)), concurrency
+) -> OpenRegistry:
+    """One region's registry through the standard credential chain; manifests cached in memory."""
+    config = ecr_client_config(options.max_concurrency)
+    return open_registry(
+        RegistryClients.connect(
+            lambda service: session.client(service, region_name=region, config=config), region
+        ),
+        options,
+        as_of=as_of,
+        manifest_cache=InMemoryManifestCache(),
+        pricing_client=lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG),
+        price_cache=price_cache,
     )
-    sts = session.client("sts", region_name=region)
-    reader.attach_scans(
-        session.client("inspector2", region_name=region),
-        caller_account(sts),
-        region,
-        findings_max_age_days=findings_max_age_days,
-    )
-    reader.manifests = plan_manifest_reads(
-        mode,
-        ecr_client=reader.client,
-        sts_client=sts,
-        cache=InMemoryManifestCache(),
-        region=region,
-    )
-    prices = resolve_storage_prices(
-        lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG),
-        region,
-        override,
-        price_cache,
-    )
-    return reader, ReportContext(as_of=as_of, prices=prices)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -175,10 +147,13 @@ def run(argv: list[str] | None = None) -> int:
         csv_format = CsvFormat(args.decimal_separator)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
-        override = check_price(args.price_per_gb_month)
-        mode = check_read_manifests(args.read_manifests)
-        concurrency = check_concurrency(args.max_concurrency)
-        max_age = check_findings_max_age_days(args.findings_max_age_days)
+        options = RegistryOptions.parse(
+            read_manifests=args.read_manifests,
+            max_concurrency=args.max_concurrency,
+            include_findings=args.include_findings,
+            findings_max_age_days=args.findings_max_age_days,
+            price_per_gb_month=args.price_per_gb_month,
+        )
         session = boto3.Session()
         regions = check_regions(
             args.regions or ([session.region_name] if session.region_name else []), ecr_regions()
@@ -188,19 +163,7 @@ def run(argv: list[str] | None = None) -> int:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     price_cache: dict[str, StoragePrices] = {}
     try:
-        registries = [
-            registry(
-                session,
-                region,
-                as_of,
-                override=override,
-                mode=mode,
-                concurrency=concurrency,
-                findings_max_age_days=max_age if args.include_findings else None,
-                price_cache=price_cache,
-            )
-            for region in regions
-        ]
+        registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
         sink, interval = _progress_sink()
         report = write_registry_report(
             registries,

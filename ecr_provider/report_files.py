@@ -6,8 +6,9 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ecr_provider.core import units
 from ecr_provider.core.columns import (
     FINDING_COLUMNS,
     FINDINGS_REPORT,
@@ -21,6 +22,7 @@ from ecr_provider.core.findings import ImageKey, finding_row, images_with_findin
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
+from ecr_provider.core.run_manifest import RegistrySummary
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,26 @@ class RegistryReport:
     findings: int | None = None
     """Rows of the image_findings report; None when it was not asked for."""
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            **self.tally.as_dict(),
-            **({} if self.findings is None else {"findings": self.findings}),
-            "skipped": [{"repository": s.name, "reason": s.reason} for s in self.skipped],
-            "calls": [stats.as_dict() for stats in self.calls],
-        }
+    def summary(
+        self, account_id: str, region: str, report_date: str, keys: dict[str, str]
+    ) -> RegistrySummary:
+        tally = self.tally
+        summary = RegistrySummary(
+            account_id=account_id,
+            region=region,
+            report_date=report_date,
+            keys=keys,
+            repositories=tally.repositories,
+            images=tally.images,
+            total_size_bytes=tally.total_size_bytes,
+            billable_size_bytes=tally.billable_size_bytes,
+            monthly_cost_usd=units.usd(tally.monthly_cost),
+            skipped=[{"repository": s.name, "reason": s.reason} for s in self.skipped],
+            calls=[stats.as_dict() for stats in self.calls],
+        )
+        if self.findings is not None:
+            summary["findings"] = self.findings
+        return summary
 
 
 def write_registry_report(

@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 
 from ecr_provider import cli
-from ecr_provider.aws import ecr
+from ecr_provider.aws import registry
 from ecr_provider.aws.inspector import RegistryScans
+from ecr_provider.aws.registry import RegistryClients
 from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
 from ecr_provider.report_files import RegistryReport
 
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
+ACCOUNT = "111122223333"
 
 
 @dataclass
@@ -50,9 +52,16 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
         return RegistryReport(files={}, tally=ReportTally())
 
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
-    # Scan type detection is AWS's to answer; here every registry uses basic scanning.
-    monkeypatch.setattr(ecr, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
-    monkeypatch.setattr(cli, "caller_account", lambda sts: "111122223333")
+    # The scan type and the caller's account are AWS's to answer: basic scanning, one account.
+    monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
+    connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        RegistryClients,
+        "connect",
+        classmethod(
+            lambda cls, make_client, region, account_id=None: connect(cls, make_client, region, ACCOUNT)
+        ),
+    )
     return recorded
 
 
@@ -228,8 +237,8 @@ def test_include_findings_gives_every_registry_a_findings_reader(
     (call,) = report_calls.calls
     findings = [reader.findings for reader, _ in call["registries"]]
     assert [(f.scan_type, f.region, f.account_id, f.max_age_days) for f in findings if f] == [
-        ("BASIC", "eu-west-1", "111122223333", 7),
-        ("BASIC", "us-east-1", "111122223333", 7),
+        ("BASIC", "eu-west-1", ACCOUNT, 7),
+        ("BASIC", "us-east-1", ACCOUNT, 7),
     ]
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ecr_provider.aws.call_stats import CallStats
-from ecr_provider.aws.errors import describe_failure, error_code
-from ecr_provider.aws.inspector import RegistryFindings, RegistryScans, registry_image_scans
+from ecr_provider.aws.errors import aws_call, error_code
+from ecr_provider.aws.inspector import RegistryFindings, RegistryScans
 from ecr_provider.aws.manifests import ManifestReader
 from ecr_provider.aws.pool import ordered_map
 from ecr_provider.core.blobs import repository_storage
@@ -51,76 +51,53 @@ class SkippedRepository:
 
 @dataclass
 class RegistryReader:
-    """Reads one registry (one account and region) through an ECR client."""
+    """Reads one registry (one account and region) through an ECR client; :func:`open_registry`
+    builds one with the scan source, manifest reads and findings decided for the registry."""
 
     client: Any
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    skipped: list[SkippedRepository] = field(default_factory=list)
-    calls: CallStats = field(default_factory=CallStats)
-    manifests: ManifestReader | None = None
-    """Set to read manifests for unique-blob storage; see ``manifests.plan_manifest_reads``."""
     scans: RegistryScans | None = None
     """Under enhanced scanning, Inspector's status and counts (DescribeImages has none then)."""
+    manifests: ManifestReader | None = None
+    """Reads manifests for unique-blob storage; None reports image sizes."""
     findings: RegistryFindings | None = None
-    """Set to write the ``image_findings`` report of this registry."""
+    """Reads the findings for the ``image_findings`` report; None: no such report."""
+    skipped: list[SkippedRepository] = field(default_factory=list, init=False)
+    calls: CallStats = field(default_factory=CallStats, init=False)
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
         self.calls.attach(self.client)
 
-    def attach_scans(
-        self,
-        inspector2_client: Any,
-        account_id: str,
-        region: str,
-        *,
-        findings_max_age_days: int | None = None,
-    ) -> str:
-        """Learn where the registry's scan results are (and, under ENHANCED, Inspector's counts);
-        with ``findings_max_age_days``, the findings report is written too. Returns the scan type."""
-        self.scans = registry_image_scans(self.client, inspector2_client, account_id, region)
-        if findings_max_age_days is not None:
-            self.findings = RegistryFindings(
-                scan_type=self.scans.scan_type,
-                ecr_client=self.client,
-                inspector2_client=inspector2_client,
-                account_id=account_id,
-                region=region,
-                max_age_days=findings_max_age_days,
-                max_concurrency=self.max_concurrency,
-            )
-        return self.scans.scan_type
-
     def repositories(self) -> list[Repository]:
         paginator = self.client.get_paginator("describe_repositories")
-        found: list[Repository] = []
-        try:
-            for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
-                found.extend(Repository.from_api(detail) for detail in page["repositories"])
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "ecr") from error
+        with aws_call("ecr"):
+            found = [
+                Repository.from_api(detail)
+                for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+                for detail in page["repositories"]
+            ]
         return sorted(found, key=lambda repository: repository.name)
 
     def read(self, repository: Repository) -> RepositorySnapshot | None:
         """One repository's images and policy; None (and a recorded skip) if it vanished meanwhile."""
-        try:
-            images = self._images(repository)
-            if self.scans is not None:
-                images = tuple(self.scans.apply(image) for image in images)
-            policy = self._lifecycle_policy(repository)
-            storage = None
-            if self.manifests is not None:
-                # Only now, with every pull time of the repository read: a manifest read is a pull.
-                sizes = {image.digest: image.size_bytes for image in images}
-                storage = repository_storage(self.manifests.read(repository, sizes), sizes)
-        except ClientError as error:
-            if error_code(error) == "RepositoryNotFoundException":
+        with aws_call("ecr", repository.arn):
+            try:
+                images = self._images(repository)
+                if self.scans is not None:
+                    images = tuple(self.scans.apply(image) for image in images)
+                policy = self._lifecycle_policy(repository)
+                storage = None
+                if self.manifests is not None:
+                    # Only now, with every pull time of the repository read: a manifest read is a pull.
+                    sizes = {image.digest: image.size_bytes for image in images}
+                    storage = repository_storage(self.manifests.read(repository, sizes), sizes)
+            except ClientError as error:
+                if error_code(error) != "RepositoryNotFoundException":
+                    raise
                 log.warning("Repository %s disappeared during the run; skipped", repository.name)
                 self.skipped.append(SkippedRepository(repository.name, "RepositoryNotFoundException"))
                 return None
-            raise describe_failure(error, "ecr", repository.arn) from error
-        except BotoCoreError as error:
-            raise describe_failure(error, "ecr", repository.arn) from error
         return RepositorySnapshot(repository, images, policy, storage)
 
     def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:

@@ -11,16 +11,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.targets import RegistryTarget, registry_label
+from ecr_provider.core.targets import RegistryTarget, TargetParams, registry_label
 
 MANIFEST_VERSION = 1
 RUNS_DIRECTORY = "_runs"
 MANIFEST_NAME = "manifest.json"
-LOADED = "loaded"
-FAILED = "failed"
+OUTCOMES_DIRECTORY = "registries"
+LOADED: Literal["loaded"] = "loaded"
+FAILED: Literal["failed"] = "failed"
+ERROR_LIMIT = 2000
+"""Characters of a failed task's error kept for the manifest; describe_failure messages are far shorter."""
+
+
+class RegistrySummary(TypedDict):
+    """What a report task returns: object keys and a handful of numbers, never rows."""
+
+    account_id: str
+    region: str
+    report_date: str
+    keys: dict[str, str]
+    repositories: int
+    images: int
+    total_size_bytes: int
+    billable_size_bytes: int
+    monthly_cost_usd: str
+    findings: NotRequired[int]
+    """Rows of the image_findings object, when that report was asked for."""
+    skipped: list[dict[str, str]]
+    calls: list[dict[str, dict[str, int]]]
+
+
+class OutcomeRecord(TypedDict):
+    """What one report task of a run leaves in S3 for the manifest, loaded or failed: Airflow keeps
+    no exception of a failed task, and the manifest must name each registry's error."""
+
+    run_id: str
+    target: TargetParams
+    status: Literal["loaded", "failed"]
+    summary: RegistrySummary | None
+    error: str | None
 
 
 def date_record_key(prefix: str, directory: str, report_date: str, name: str) -> str:
@@ -32,6 +64,26 @@ def date_record_key(prefix: str, directory: str, report_date: str, name: str) ->
 
 def run_manifest_key(prefix: str, report_date: str) -> str:
     return date_record_key(prefix, RUNS_DIRECTORY, report_date, MANIFEST_NAME)
+
+
+def outcomes_prefix(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{OUTCOMES_DIRECTORY}/")
+
+
+def outcome_key(prefix: str, report_date: str, index: int) -> str:
+    """The record of the report task with map index ``index`` (0 for an unmapped one)."""
+    return f"{outcomes_prefix(prefix, report_date)}{max(index, 0):05d}.json"
+
+
+def outcome_index(key: str) -> int | None:
+    """The map index of an :func:`outcome_key`; None for any other object under the prefix."""
+    name = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(name) if name.isdigit() and key.endswith(".json") else None
+
+
+def error_line(error: BaseException) -> str:
+    """The error on one line, its type first, short enough for the manifest."""
+    return " ".join(f"{type(error).__name__}: {error}".split())[:ERROR_LIMIT]
 
 
 def check_targets(targets: object) -> list[RegistryTarget]:
@@ -86,45 +138,51 @@ class TargetOutcome:
 
 
 def target_outcomes(
-    targets: Sequence[RegistryTarget],
-    summaries: Sequence[Mapping[str, Any] | None],
-    errors: Sequence[str | None],
-    report_task_id: str,
+    targets: Sequence[RegistryTarget], records: Mapping[int, OutcomeRecord], run_id: str
 ) -> tuple[TargetOutcome, ...]:
-    """Map index ``i`` of the report task read ``targets[i]``: a summary means it loaded, none that it
-    failed; its error is what the task recorded, else a pointer to its log (a killed task records none)."""
+    """Map index ``i`` of the report task read ``targets[i]`` and recorded its outcome under ``i``; a
+    record of another run (an earlier run of the date) or of another target does not count."""
     outcomes = []
-    for index, (target, summary, error) in enumerate(zip(targets, summaries, errors, strict=True)):
-        if summary:
+    for index, target in enumerate(targets):
+        record = records.get(index)
+        if record is not None and (
+            record["run_id"] != run_id
+            or (record["target"]["region_name"], record["target"]["role_arn"])
+            != (target.region, target.role_arn)
+        ):
+            record = None
+        summary = record["summary"] if record is not None and record["status"] == LOADED else None
+        if summary is not None:
             outcomes.append(
                 TargetOutcome(
                     region=target.region,
                     role_arn=target.role_arn,
-                    account_id=str(summary["account_id"]),
+                    account_id=summary["account_id"],
                     status=LOADED,
                     keys=dict(summary["keys"]),
-                    repositories=int(summary["repositories"]),
-                    images=int(summary["images"]),
-                    skipped=tuple(dict(skip) for skip in summary.get("skipped", ())),
+                    repositories=summary["repositories"],
+                    images=summary["images"],
+                    skipped=tuple(dict(skip) for skip in summary["skipped"]),
                     error=None,
-                    findings=None if summary.get("findings") is None else int(summary["findings"]),
+                    findings=summary.get("findings"),
                 )
             )
-        else:
-            outcomes.append(
-                TargetOutcome(
-                    region=target.region,
-                    role_arn=target.role_arn,
-                    account_id=target.account_id,
-                    status=FAILED,
-                    keys={},
-                    repositories=None,
-                    images=None,
-                    skipped=(),
-                    error=error
-                    or f"{report_task_id}[{index}] wrote no report and recorded no error; see its task log",
-                )
+            continue
+        error = record["error"] if record is not None else None
+        outcomes.append(
+            TargetOutcome(
+                region=target.region,
+                role_arn=target.role_arn,
+                account_id=target.account_id,
+                status=FAILED,
+                keys={},
+                repositories=None,
+                images=None,
+                skipped=(),
+                error=error
+                or f"the report task of map index {index} recorded no outcome in this run; see its task log",
             )
+        )
     return tuple(outcomes)
 
 

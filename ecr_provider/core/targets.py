@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,512}$")
+
+
+class TargetParams(TypedDict):
+    """One registry of the run, as the targets task hands it to a mapped report task."""
+
+    region_name: str
+    role_arn: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +34,9 @@ class RegistryTarget:
     def label(self) -> str:
         return registry_label(self.account_id, self.region)
 
-    def as_operator_kwargs(self) -> dict[str, str | None]:
+    def as_operator_kwargs(self) -> TargetParams:
         """One mapped report task's arguments (dynamic task mapping with ``expand_kwargs``)."""
-        return {"region_name": self.region, "role_arn": self.role_arn}
+        return TargetParams(region_name=self.region, role_arn=self.role_arn)
 
 
 def registry_label(account_id: str | None, region: str) -> str:

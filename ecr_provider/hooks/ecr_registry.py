@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 from airflow.providers.amazon.aws.hooks.ecr import EcrHook
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
-from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.ecr import ecr_client_config
+from ecr_provider.aws.errors import aws_call
+from ecr_provider.aws.registry import RegistryClients
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
 from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.core.targets import role_arn as checked_role_arn
@@ -50,10 +50,8 @@ class EcrRegistryHook(EcrHook):
         sts = session.client(
             "sts", endpoint_url=self.conn_config.get_service_endpoint_url("sts"), verify=self.verify
         )
-        try:
+        with aws_call("sts", self.role_arn):
             response = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=ROLE_SESSION_NAME)
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "sts", self.role_arn) from error
         credentials = response["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=credentials["AccessKeyId"],
@@ -81,10 +79,8 @@ class EcrRegistryHook(EcrHook):
         from_role = RegistryTarget(self.region_name or "", self.role_arn).account_id
         if from_role:
             return from_role
-        try:
+        with aws_call("sts"):
             return str(super().account_id)
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "sts") from error
 
-    def registry_reader(self) -> RegistryReader:
-        return RegistryReader(self.conn, self.max_concurrency)
+    def registry_clients(self) -> RegistryClients:
+        return RegistryClients.connect(self.registry_client, self.region_name or "", self.account_id)

@@ -12,14 +12,22 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from boto3.exceptions import S3UploadFailedError
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import describe_failure
-from ecr_provider.aws.manifests import S3ManifestCache, plan_manifest_reads
-from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
-from ecr_provider.aws.s3_reports import previous_report
+from ecr_provider.aws.errors import AwsCallError, aws_call
+from ecr_provider.aws.manifests import S3ManifestCache
+from ecr_provider.aws.pricing import PRICING_REGION
+from ecr_provider.aws.registry import open_registry
+from ecr_provider.aws.s3_reports import previous_report, write_json
 from ecr_provider.core.layout import check_report_date, report_key
+from ecr_provider.core.options import RegistryOptions
+from ecr_provider.core.run_manifest import (
+    FAILED,
+    LOADED,
+    OutcomeRecord,
+    RegistrySummary,
+    error_line,
+    outcome_key,
+)
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
@@ -27,13 +35,10 @@ from ecr_provider.core.settings import (
     check_bucket,
     check_concurrency,
     check_findings_max_age_days,
-    check_flag,
     check_prefix,
-    check_price,
-    check_read_manifests,
     whole_number,
 )
-from ecr_provider.core.transform import ReportContext
+from ecr_provider.core.targets import TargetParams
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.report_files import write_registry_report
 
@@ -48,6 +53,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
 
     The rows stream from ECR to a local file and from there to S3; only the object keys and a
     small tally are returned (XCom), never rows. A rerun of a report date overwrites the same keys.
+    Each try records its outcome, loaded or failed with the error that names the denied action, at
+    ``{prefix}/_runs/report_date=YYYY-MM-DD/registries/{map index}.json`` for :class:`RunManifestOperator`.
 
     :param report_bucket: S3 bucket of the data lake (templated)
     :param report_prefix: key prefix without leading or trailing ``/`` (templated)
@@ -127,71 +134,88 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             verify=self.verify,
         ).conn
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> RegistrySummary:
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
-        override = check_price(self.price_per_gb_month)
-        mode = check_read_manifests(self.read_manifests)
-        findings_max_age_days = (
-            check_findings_max_age_days(whole_number(self.findings_max_age_days))
-            if check_flag(self.include_findings, "include_findings")
-            else None
-        )
-        region = self.hook.conn_region_name
-        account_id = self.hook.account_id
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        record_key = outcome_key(prefix, report_date, context["ti"].map_index or 0)
+        record = OutcomeRecord(
+            run_id=context["run_id"],
+            target=TargetParams(region_name=self.hook.conn_region_name, role_arn=self.role_arn),
+            status=FAILED,
+            summary=None,
+            error=None,
+        )
+        try:
+            summary = self._report(s3, bucket, prefix, report_date)
+        except Exception as error:
+            record["error"] = error_line(error)
+            try:
+                write_json(s3.conn, bucket, record_key, record)
+            except AwsCallError as unrecorded:
+                self.log.warning("The failure could not be recorded for the run manifest: %s", unrecorded)
+            raise
+        write_json(
+            s3.conn, bucket, record_key, OutcomeRecord(**{**record, "status": LOADED, "summary": summary})
+        )
+        return summary
+
+    def _report(self, s3: S3Hook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
+        options = RegistryOptions.parse(
+            read_manifests=self.read_manifests,
+            max_concurrency=self.max_concurrency,
+            include_findings=self.include_findings,
+            findings_max_age_days=self.findings_max_age_days,
+            price_per_gb_month=self.price_per_gb_month,
+        )
+        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
+        clients = self.hook.registry_clients()
         previous = previous_report(
-            s3.conn, bucket, prefix, report_date=report_date, account_id=account_id, region=region
+            s3.conn,
+            bucket,
+            prefix,
+            report_date=report_date,
+            account_id=clients.account_id,
+            region=clients.region,
         )
         self.log.info(
             "Trend columns compare with %s", previous.report_date if previous else "nothing (first report)"
         )
-        prices = resolve_storage_prices(self._pricing_client, region, override, cache={})
-        self.log.info("Storage prices for %s: %s", region, prices)
-        reader = self.hook.registry_reader()
-        scan_type = reader.attach_scans(
-            self.hook.registry_client("inspector2"),
-            account_id,
-            region,
-            findings_max_age_days=findings_max_age_days,
-        )
-        self.log.info("Registry scanning: %s", scan_type)
-        reader.manifests = plan_manifest_reads(
-            mode,
-            ecr_client=reader.client,
-            sts_client=self.hook.registry_client("sts"),
-            cache=S3ManifestCache(s3.conn, bucket, prefix),
-            region=region,
+        registry = open_registry(
+            clients,
+            options,
+            as_of=as_of,
+            manifest_cache=S3ManifestCache(s3.conn, bucket, prefix),
+            pricing_client=self._pricing_client,
+            price_cache={},
+            previous=previous,
         )
         keys: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
             report = write_registry_report(
-                [(reader, ReportContext(as_of=as_of, prices=prices, previous=previous))],
+                [registry],
                 Path(workdir),
                 progress=lambda state: self.log.info("Progress: %s", state.line()),
             )
-            self.log.info("ECR calls: %s", reader.calls.summary())
+            self.log.info("ECR calls: %s", registry.reader.calls.summary())
             for name, path in report.files.items():
-                keys[name] = report_key(prefix, name, report_date, account_id, region)
-                try:
+                keys[name] = report_key(prefix, name, report_date, clients.account_id, clients.region)
+                with aws_call("s3", f"s3://{bucket}/{keys[name]}"):
                     s3.load_file(path, keys[name], bucket_name=bucket, replace=True)
-                except (ClientError, BotoCoreError, S3UploadFailedError) as error:
-                    raise describe_failure(error, "s3", f"s3://{bucket}/{keys[name]}") from error
-        summary = {"account_id": account_id, "region": region, "report_date": report_date, "keys": keys}
-        summary.update(report.summary())
+        summary = report.summary(clients.account_id, clients.region, report_date, keys)
         self.log.info(
-            "Registry %s/%s: %d repositories, %d images, USD %s per month; %d skipped",
-            account_id,
-            region,
-            report.tally.repositories,
-            report.tally.images,
+            "Registry %s: %d repositories, %d images, USD %s per month; %d skipped",
+            clients.label,
+            summary["repositories"],
+            summary["images"],
             summary["monthly_cost_usd"],
             len(report.skipped),
         )
         if report.findings is not None:
             self.log.info(
-                "image_findings: %d findings of images within %d days", report.findings, findings_max_age_days
+                "image_findings: %d findings of images within %d days",
+                report.findings,
+                options.findings_max_age_days,
             )
         return summary

@@ -12,7 +12,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.settings import check_regions
-from ecr_provider.core.targets import check_accounts, check_role_name, plan_targets
+from ecr_provider.core.targets import TargetParams, check_accounts, check_role_name, plan_targets
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -57,7 +57,7 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[AwsGenericHook]):  # type: igno
     def _hook_parameters(self) -> dict[str, Any]:
         return {**super()._hook_parameters, "client_type": "organizations"}
 
-    def execute(self, context: Context) -> list[dict[str, str | None]]:
+    def execute(self, context: Context) -> list[TargetParams]:
         regions = check_regions(self.regions, ecr_regions())
         role_name = check_role_name(self.role_name)
         accounts = list(check_accounts(self.accounts, role_name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -13,27 +13,22 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowFailException
 
 import ecr_provider
-from ecr_provider.aws.s3_reports import delete_keys, list_keys, write_json
+from ecr_provider.aws.s3_reports import delete_keys, list_keys, read_json, write_json
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import check_report_date, partition_prefix
-from ecr_provider.core.run_manifest import RunRecord, check_targets, run_manifest_key, target_outcomes
+from ecr_provider.core.run_manifest import (
+    OutcomeRecord,
+    RunRecord,
+    check_targets,
+    outcome_index,
+    outcomes_prefix,
+    run_manifest_key,
+    target_outcomes,
+)
 from ecr_provider.core.settings import check_as_of, check_bucket, check_prefix
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
-
-ERROR_XCOM_KEY = "error"
-ERROR_LIMIT = 2000
-"""Characters of a failed task's error kept for the manifest; describe_failure messages are far shorter."""
-
-
-def record_error(context: Context) -> None:
-    """``on_failure_callback`` of the report tasks: Airflow keeps no exception of a failed task, so the
-    error (naming action and resource) is left in XCom for :class:`RunManifestOperator`."""
-    error = context.get("exception")
-    if error is not None:
-        message = " ".join(f"{type(error).__name__}: {error}".split())
-        context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=message[:ERROR_LIMIT])
 
 
 class RunManifestOperator(AwsBaseOperator[S3Hook]):
@@ -55,8 +50,10 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param as_of: ISO-8601 as-of time of the run (templated)
     :param targets: the registry targets task's XCom, one entry per map index of the report task (templated)
-    :param report_task_id: the mapped report task whose summaries (and errors, see :func:`record_error`)
-        are read per map index
+
+    Each report task of the run recorded its outcome under ``_runs/report_date=…/registries/``
+    (see :class:`~ecr_provider.operators.registry_report.EcrRegistryReportOperator`); a registry
+    without a record of this run counts as failed.
     """
 
     aws_hook_class = S3Hook
@@ -72,18 +69,14 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         as_of: str,
         targets: Sequence[Mapping[str, str | None]] | XComArg,
         report_prefix: str = "ecr-reports",
-        report_task_id: str = "registry_report",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(report_task_id, str) or not report_task_id:
-            raise ValueError(f"report_task_id must name the mapped report task, got {report_task_id!r}")
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
         self.as_of = as_of
         self.targets = targets
-        self.report_task_id = report_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         bucket = check_bucket(self.report_bucket)
@@ -91,20 +84,18 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         report_date = check_report_date(self.report_date)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         targets = check_targets(self.targets)
-        ti = context["ti"]
-        indexes = list(range(len(targets)))
+        s3 = self.hook.conn
+        records: dict[int, OutcomeRecord] = {}
+        for key in list_keys(s3, bucket, outcomes_prefix(prefix, report_date)):
+            index = outcome_index(key)
+            if index is not None and index < len(targets) and (document := read_json(s3, bucket, key)):
+                records[index] = cast("OutcomeRecord", document)
         record = RunRecord(
             report_date=report_date,
             as_of=as_of.isoformat(),
             code_version=ecr_provider.__version__,
-            targets=target_outcomes(
-                targets,
-                ti.xcom_pull(task_ids=self.report_task_id, map_indexes=indexes),
-                ti.xcom_pull(task_ids=self.report_task_id, key=ERROR_XCOM_KEY, map_indexes=indexes),
-                self.report_task_id,
-            ),
+            targets=target_outcomes(targets, records, context["run_id"]),
         )
-        s3 = self.hook.conn
         listed = [
             key
             for report in REPORTS

@@ -9,11 +9,16 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.run_manifest import (
+    ERROR_LIMIT,
     FAILED,
     LOADED,
+    OutcomeRecord,
     RunRecord,
     check_targets,
     date_record_key,
+    error_line,
+    outcome_index,
+    outcome_key,
     run_manifest_key,
     target_outcomes,
 )
@@ -38,12 +43,31 @@ SUMMARY = {
 DENIED = "AwsCallError: sts:AssumeRole on " + ROLE + " failed with AccessDenied: not authorized"
 
 
+RUN_ID = "scheduled__2026-11-20T00:00:00+00:00"
+
+
+def outcome(target: Any, summary: Any, error: str | None, run_id: str = RUN_ID) -> OutcomeRecord:
+    return OutcomeRecord(
+        run_id=run_id,
+        target=target,
+        status=LOADED if summary else FAILED,
+        summary=summary,
+        error=error,
+    )
+
+
 def record(summaries: list[Any], errors: list[str | None]) -> RunRecord:
+    """Each target left a record: loaded with its summary, or failed with its error (or none)."""
+    records = {
+        index: outcome(target, summary, error)
+        for index, (target, summary, error) in enumerate(zip([OWN, OTHER], summaries, errors, strict=True))
+        if summary or error
+    }
     return RunRecord(
         report_date="2026-11-20",
         as_of="2026-11-20T00:00:00+00:00",
         code_version="0.1.0",
-        targets=target_outcomes(check_targets([OWN, OTHER]), summaries, errors, "registry_report"),
+        targets=target_outcomes(check_targets([OWN, OTHER]), records, RUN_ID),
     )
 
 
@@ -84,14 +108,52 @@ def test_a_target_with_a_summary_loaded_one_without_failed_with_its_error() -> N
     assert run.failed == (failed,)
 
 
-def test_a_failed_task_that_recorded_nothing_points_to_its_log() -> None:
+def test_a_task_that_recorded_nothing_points_to_its_log() -> None:
     run = record([None, None], [None, None])
 
     assert [target.error for target in run.targets] == [
-        "registry_report[0] wrote no report and recorded no error; see its task log",
-        "registry_report[1] wrote no report and recorded no error; see its task log",
+        "the report task of map index 0 recorded no outcome in this run; see its task log",
+        "the report task of map index 1 recorded no outcome in this run; see its task log",
     ]
     assert run.targets[0].label == "own account/us-east-1"
+
+
+def test_records_of_another_run_or_another_target_do_not_count() -> None:
+    """An earlier run of the date left loaded records; this run's tasks never got to write theirs."""
+    earlier = {
+        0: outcome(OWN, SUMMARY, None, run_id="manual__2026-11-20T08:00:00+00:00"),
+        1: outcome(OWN, SUMMARY, None),
+    }
+
+    outcomes = target_outcomes(check_targets([OWN, OTHER]), earlier, RUN_ID)
+
+    assert [target.status for target in outcomes] == [FAILED, FAILED]
+    assert [target.keys for target in outcomes] == [{}, {}]
+
+
+@pytest.mark.parametrize(
+    ("key", "index"),
+    [
+        ("p/_runs/report_date=2026-11-20/registries/00007.json", 7),
+        ("p/_runs/report_date=2026-11-20/registries/notes.json", None),
+        ("p/_runs/report_date=2026-11-20/registries/00007.txt", None),
+    ],
+)
+def test_outcome_keys_carry_the_map_index(key: str, index: int | None) -> None:
+    assert outcome_index(key) == index
+    if index is not None:
+        assert outcome_key("p", "2026-11-20", index) == key
+
+
+def test_an_unmapped_task_records_under_index_zero() -> None:
+    assert outcome_key("", "2026-11-20", -1) == "_runs/report_date=2026-11-20/registries/00000.json"
+
+
+def test_error_line_is_one_line_with_its_type_and_bounded() -> None:
+    assert error_line(RuntimeError("ecr:DescribeImages on arn\n  failed")) == (
+        "RuntimeError: ecr:DescribeImages on arn failed"
+    )
+    assert len(error_line(ValueError("x" * 5000))) == ERROR_LIMIT
 
 
 def test_stale_objects_are_those_this_run_did_not_write() -> None:

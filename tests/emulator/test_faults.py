@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from ecr_provider.aws.ecr import RegistryReader, ecr_client_config
+from ecr_provider.aws.ecr import RegistryReader, SkippedRepository, ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.price_table import fallback_prices
 from ecr_provider.core.transform import ReportContext
@@ -141,7 +141,7 @@ def test_repository_deleted_between_listing_and_describing_is_skipped_and_record
     files, report = write(registry_reader, tmp_path / "out")
 
     assert files == unfaulted
-    assert report.summary()["skipped"] == [{"repository": doomed, "reason": "RepositoryNotFoundException"}]
+    assert report.skipped == [SkippedRepository(doomed, "RepositoryNotFoundException")]
 
 
 DENIED = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -14,11 +15,22 @@ from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import Emulator
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 REGION = "us-east-1"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"
 READ_TIMEOUT_SECONDS = 0.5
 STALL_SECONDS = 1.5
+
+
+RUN_ID = "manual__2026-11-20T00:00:00+00:00"
+
+
+def task_context(map_index: int = -1) -> Context:
+    """What the operators read of a task's context: the run and the map index."""
+    return cast("Context", {"run_id": RUN_ID, "ti": SimpleNamespace(map_index=map_index)})
 
 
 def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryReportOperator:

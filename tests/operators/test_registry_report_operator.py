@@ -13,7 +13,7 @@ from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import AS_OF, REGION, REPORT_DATE, report_operator
+from tests.operators.conftest import AS_OF, REGION, REPORT_DATE, report_operator, task_context
 
 PREFIX = "operator-findings"
 
@@ -44,7 +44,7 @@ def test_a_bad_rendered_value_is_refused_before_any_aws_call(
 ) -> None:
     emulator.inject_faults({"ecr:DescribeRepositories": ["denied"]})  # would fail differently if called
     with pytest.raises(ValueError, match=named):
-        operator(**findings).execute({})
+        operator(**findings).execute(task_context())
     assert emulator.faults_injected == []
 
 
@@ -71,7 +71,9 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
     destination: ReportDestination,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    summary = operator(destination.bucket, include_findings=True, findings_max_age_days="7").execute({})
+    summary = operator(destination.bucket, include_findings=True, findings_max_age_days="7").execute(
+        task_context()
+    )
 
     key = summary["keys"]["image_findings"]
     assert key == f"{PREFIX}/image_findings/report_date={REPORT_DATE}/{registry.account_id}-{REGION}.csv"
@@ -89,11 +91,11 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
 def test_throttled_and_failing_finding_reads_are_retried_to_the_same_bytes(
     emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
 ) -> None:
-    first = operator(destination.bucket, include_findings=True).execute({})
+    first = operator(destination.bucket, include_findings=True).execute(task_context())
     before, _ = findings_rows(emulator, destination.bucket, first["keys"]["image_findings"])
     emulator.inject_faults({"ecr:DescribeImageScanFindings": ["throttle", "500", "throttle"]})
 
-    again = operator(destination.bucket, include_findings=True).execute({})
+    again = operator(destination.bucket, include_findings=True).execute(task_context())
 
     after, _ = findings_rows(emulator, destination.bucket, again["keys"]["image_findings"])
     assert [operation for operation, _ in emulator.faults_injected] == ["ecr:DescribeImageScanFindings"] * 3

@@ -3,31 +3,46 @@ action and object, and the task's retry (a second ``execute``) writes the date a
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.core.run_manifest import RegistrySummary, outcome_key
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, report_operator
+from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, report_operator, task_context
 
 pytestmark = pytest.mark.integration
 
 PREFIX = "upload-faults"
 
 
-def run_report(bucket: str) -> dict[str, Any]:
-    summary: dict[str, Any] = report_operator(bucket, PREFIX).execute({})
-    return summary
+def run_report(bucket: str) -> RegistrySummary:
+    return report_operator(bucket, PREFIX).execute(task_context())
 
 
 def objects(emulator: Emulator, bucket: str) -> dict[str, bytes]:
+    """The report objects; the task's outcome record under ``_runs/`` is read by :func:`recorded`."""
     s3 = client("s3", emulator.endpoint_url, REGION)
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{PREFIX}/").get("Contents", [])
-    return {item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
+    return {
+        item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        for item in listed
+        if not item["Key"].startswith(f"{PREFIX}/_runs/")
+    }
+
+
+def recorded(emulator: Emulator, bucket: str) -> dict[str, Any]:
+    """The outcome the (unmapped) report task left for the run manifest."""
+    body = client("s3", emulator.endpoint_url, REGION).get_object(
+        Bucket=bucket, Key=outcome_key(PREFIX, REPORT_DATE, 0)
+    )["Body"]
+    document: dict[str, Any] = json.load(body)
+    return document
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +50,13 @@ def unfaulted(emulator: Emulator, registry: DemoRegistry, destination: ReportDes
     summary = run_report(destination.bucket)
     written = objects(emulator, destination.bucket)
     assert sorted(written) == sorted(summary["keys"].values())
+    assert recorded(emulator, destination.bucket) == {
+        "run_id": RUN_ID,
+        "target": {"region_name": REGION, "role_arn": None},
+        "status": "loaded",
+        "summary": summary,
+        "error": None,
+    }
     return written
 
 
@@ -64,7 +86,8 @@ def test_put_object_failing_past_the_retries_fails_the_task_and_its_retry_rewrit
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    emulator.inject_faults({"s3:PutObject": ["500"] * 10})
+    # Standard mode's 3 attempts fail; the outcome record written after them gets through.
+    emulator.inject_faults({"s3:PutObject": ["500"] * 3})
 
     with pytest.raises(AwsCallError) as caught:
         run_report(destination.bucket)
@@ -74,6 +97,9 @@ def test_put_object_failing_past_the_retries_fails_the_task_and_its_retry_rewrit
     )
     assert str(caught.value).endswith("(reached max retries: 2): Injected server error")
     assert emulator.faults_injected == [("s3:PutObject", "500")] * 3
+    failed = recorded(emulator, destination.bucket)
+    assert (failed["status"], failed["summary"]) == ("failed", None)
+    assert failed["error"] == f"AwsCallError: {caught.value}"
 
     emulator.inject_faults({})
     run_report(destination.bucket)
@@ -87,6 +113,7 @@ def test_put_object_denied_fails_naming_action_and_object(
 
     with pytest.raises(
         AwsCallError, match=rf"^s3:PutObject on s3://{destination.bucket}/{PREFIX}/.+ AccessDenied"
-    ):
+    ) as caught:
         run_report(destination.bucket)
+    assert recorded(emulator, destination.bucket)["error"] == f"AwsCallError: {caught.value}"
     assert emulator.faults_injected == [("s3:PutObject", "denied")]

@@ -1,14 +1,14 @@
-"""RunManifestOperator against the emulator, with the report tasks' XComs handed in per map index.
+"""RunManifestOperator against the emulator, with the report tasks' outcome records put in S3.
 
-The XCom plumbing of a real run (summaries, the errors ``record_error`` leaves, ``all_done``) is
-covered end to end in ``tests/integration/test_run_records.py``.
+The records a real run's report tasks leave (and ``all_done``) are covered end to end in
+``tests/integration/test_run_records.py``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -17,8 +17,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.operators.run_manifest import ERROR_XCOM_KEY, RunManifestOperator, record_error
+from ecr_provider.core.run_manifest import outcome_key, run_manifest_key
+from ecr_provider.operators.run_manifest import RunManifestOperator
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
 from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
@@ -34,23 +34,27 @@ TARGETS = [{"region_name": REGION, "role_arn": None}, {"region_name": "eu-west-1
 DENIED = f"AwsCallError: sts:AssumeRole on {ROLE} failed with AccessDenied: not authorized"
 
 
-class TaskInstance:
-    """Answers ``xcom_pull(task_ids, key, map_indexes)`` like the Task SDK, from a dict."""
-
-    def __init__(self, xcoms: Mapping[tuple[str, int], Any]) -> None:
-        self.xcoms = xcoms
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_pull(self, task_ids: str, key: str = "return_value", *, map_indexes: Iterable[int]) -> list[Any]:
-        assert task_ids == "registry_report"
-        return [self.xcoms.get((key, index)) for index in map_indexes]
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
+RUN_ID = "manual__2026-11-20T00:00:00+00:00"
 
 
-def context(**values: Any) -> Context:
-    return cast("Context", values)
+def context() -> Context:
+    return cast("Context", {"run_id": RUN_ID})
+
+
+def record(
+    emulator: Emulator, bucket: str, prefix: str, index: int, summary: Any, error: str | None = None
+) -> None:
+    """What the report task of map index ``index`` leaves for this run."""
+    document = {
+        "run_id": RUN_ID,
+        "target": TARGETS[index],
+        "status": "loaded" if summary else "failed",
+        "summary": summary,
+        "error": error,
+    }
+    client("s3", emulator.endpoint_url, REGION).put_object(
+        Bucket=bucket, Key=outcome_key(prefix, REPORT_DATE, index), Body=json.dumps(document).encode()
+    )
 
 
 def keys(prefix: str, account: str, region: str, report_date: str = REPORT_DATE) -> dict[str, str]:
@@ -110,18 +114,14 @@ def test_a_complete_run_removes_stale_parts_of_its_date_only(
     stale = list(keys(prefix, "333333333333", REGION).values())
     other_date = list(keys(prefix, "333333333333", REGION, "2026-11-19").values())
     put(emulator, destination.bucket, [*written, *stale, *other_date])
-    ti = TaskInstance(
-        {
-            ("return_value", 0): summary(prefix, ACCOUNT, REGION),
-            ("return_value", 1): summary(prefix, "222222222222", "eu-west-1"),
-        }
-    )
+    record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, destination.bucket, prefix, 1, summary(prefix, "222222222222", "eu-west-1"))
 
-    outcome = operator(destination.bucket, prefix).execute(context(ti=ti))
+    outcome = operator(destination.bucket, prefix).execute(context())
 
     assert outcome == {"manifest_key": run_manifest_key(prefix, REPORT_DATE), "removed": sorted(stale)}
     assert listed(emulator, destination.bucket, prefix) == sorted(
-        [*written, *other_date, run_manifest_key(prefix, REPORT_DATE)]
+        [*written, *other_date, run_manifest_key(prefix, REPORT_DATE), *outcome_keys(prefix, 2)]
     )
     recorded = manifest(emulator, destination.bucket, prefix)
     assert recorded["complete"] is True
@@ -135,10 +135,11 @@ def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
     written = list(keys(prefix, ACCOUNT, REGION).values())
     earlier = list(keys(prefix, "222222222222", "eu-west-1").values())
     put(emulator, destination.bucket, [*written, *earlier])
-    ti = TaskInstance({("return_value", 0): summary(prefix, ACCOUNT, REGION), (ERROR_XCOM_KEY, 1): DENIED})
+    record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, destination.bucket, prefix, 1, None, DENIED)
 
     with pytest.raises(AirflowFailException) as caught:
-        operator(destination.bucket, prefix).execute(context(ti=ti))
+        operator(destination.bucket, prefix).execute(context())
 
     assert str(caught.value) == (
         f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed "
@@ -147,7 +148,7 @@ def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
         "rerun the date once fixed."
     )
     assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(
-        [*written, *earlier, run_manifest_key(prefix, REPORT_DATE)]
+        [*written, *earlier, run_manifest_key(prefix, REPORT_DATE), *outcome_keys(prefix, 2)]
     )
     recorded = manifest(emulator, destination.bucket, prefix)
     assert recorded["complete"] is False
@@ -161,15 +162,15 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     prefix = "manifest-refused"
     stale = list(keys(prefix, "333333333333", REGION).values())
     put(emulator, destination.bucket, stale)
-    ti = TaskInstance({("return_value", 0): summary(prefix, ACCOUNT, REGION)})
+    record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
     emulator.inject_faults({"s3:DeleteObject": ["denied"]})
 
     with pytest.raises(
         AwsCallError, match=rf"s3:DeleteObject on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
     ):
-        operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context(ti=ti))
+        operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context())
 
-    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(stale)
+    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted([*stale, *outcome_keys(prefix, 1)])
 
 
 @pytest.mark.parametrize(
@@ -185,15 +186,8 @@ def test_bad_arguments_are_refused_naming_the_value(
     overrides: dict[str, Any], named: str, destination: ReportDestination
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(named)):
-        operator(destination.bucket, "p", **overrides).execute(context(ti=TaskInstance({})))
+        operator(destination.bucket, "p", **overrides).execute(context())
 
 
-def test_report_task_id_is_checked_when_the_dag_is_parsed() -> None:
-    with pytest.raises(ValueError, match="report_task_id must name the mapped report task, got ''"):
-        operator("b", "p", report_task_id="")
-
-
-def test_record_error_leaves_the_error_on_one_line_for_the_manifest() -> None:
-    ti = TaskInstance({})
-    record_error(context(ti=ti, exception=RuntimeError("ecr:DescribeImages on arn\n  failed")))
-    assert ti.pushed == {ERROR_XCOM_KEY: "RuntimeError: ecr:DescribeImages on arn failed"}
+def outcome_keys(prefix: str, count: int) -> list[str]:
+    return [outcome_key(prefix, REPORT_DATE, index) for index in range(count)]

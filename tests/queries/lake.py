@@ -14,13 +14,14 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
-from ecr_provider.aws.ecr import RegistryReader
+from ecr_provider.aws.manifests import InMemoryManifestCache
+from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core import units
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
-from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.transform import ReportContext
+from ecr_provider.core.options import RegistryOptions
 from ecr_provider.report_files import write_registry_report
 from emulator.demo_registry import seed_demo_registry
 from emulator.server import ACCOUNT_ID, Emulator, client
@@ -59,18 +60,26 @@ def build_lake(root: Path) -> Lake:
         for days_before in DAYS_BEFORE_LATEST:
             as_of = LATEST - timedelta(days=days_before)
             for region_number, (region, price) in enumerate(REGION_PRICES.items()):
-                reader = RegistryReader(client("ecr", emulator.endpoint_url, region), max_concurrency=4)
-                reader.attach_scans(
-                    client("inspector2", emulator.endpoint_url, region),
-                    ACCOUNT_ID,
-                    region,
-                    findings_max_age_days=FINDINGS_MAX_AGE_DAYS,
+                registry = open_registry(
+                    RegistryClients.connect(
+                        partial(client, endpoint_url=emulator.endpoint_url, region=region),
+                        region,
+                        ACCOUNT_ID,
+                    ),
+                    RegistryOptions(
+                        read_manifests="never",
+                        max_concurrency=4,
+                        findings_max_age_days=FINDINGS_MAX_AGE_DAYS,
+                        price_per_gb_month=price,
+                    ),
+                    as_of=as_of,
+                    manifest_cache=InMemoryManifestCache(),
+                    pricing_client=lambda: None,
+                    price_cache={},
                 )
                 out = Path(workdir) / f"{as_of.date()}-{region}"
                 out.mkdir()
-                files = write_registry_report(
-                    [(reader, ReportContext(as_of, StoragePrices(price, None, "override")))], out
-                ).files
+                files = write_registry_report([registry], out).files
                 images = _read(files[IMAGES_REPORT])
                 repositories = [
                     _grown(row, number, region_number, days_before)
