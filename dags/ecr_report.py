@@ -21,13 +21,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import (
-    DEFAULTS,
-    MAX_CONCURRENCY_LIMIT,
-    MAX_FINDINGS_AGE_DAYS,
-    READ_MANIFESTS,
-    ReportSettings,
-)
+from ecr_provider.core.settings import SETTINGS, ReportSettings, RunXCom
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -48,54 +42,11 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["aws", "ecr", "finops", "security"],
     doc_md=__doc__,
-    params={
-        "regions": Param(DEFAULTS["regions"], type="array", items={"type": "string"}, minItems=1),
-        "accounts": Param(DEFAULTS["accounts"], type="array", items={"type": "string"}),
-        "role_name": Param(DEFAULTS["role_name"], type="string"),
-        "discover_accounts": Param(DEFAULTS["discover_accounts"], type="boolean"),
-        "report_bucket": Param(DEFAULTS["report_bucket"], type="string"),
-        "report_prefix": Param(DEFAULTS["report_prefix"], type="string"),
-        "athena_database": Param(DEFAULTS["athena_database"], type="string"),
-        "storage_threshold_gb": Param(DEFAULTS["storage_threshold_gb"], type="number", minimum=0),
-        "repository_thresholds_gb": Param(
-            DEFAULTS["repository_thresholds_gb"], type="object", additionalProperties={"type": "number"}
-        ),
-        "sns_topic_arn": Param(DEFAULTS["sns_topic_arn"], type="string"),
-        "aws_conn_id": Param(DEFAULTS["aws_conn_id"], type="string"),
-        "price_per_gb_month": Param(
-            DEFAULTS["price_per_gb_month"], type=["null", "number"], exclusiveMinimum=0
-        ),
-        "max_concurrency": Param(
-            DEFAULTS["max_concurrency"], type="integer", minimum=1, maximum=MAX_CONCURRENCY_LIMIT
-        ),
-        "force_resend_notification": Param(
-            DEFAULTS["force_resend_notification"],
-            type="boolean",
-            description="Send the date's threshold alert again even though it was already sent.",
-        ),
-        "read_manifests": Param(
-            DEFAULTS["read_manifests"],
-            enum=list(READ_MANIFESTS),
-            description="Unique-blob storage needs manifests, and reading one counts as a pull in ECR: "
-            "'if-excluded' reads them only when the reporting role is excluded from pull-time updates.",
-        ),
-        "include_findings": Param(
-            DEFAULTS["include_findings"],
-            type="boolean",
-            description="Also write the image_findings report: one row per vulnerability finding per image.",
-        ),
-        "findings_max_age_days": Param(
-            DEFAULTS["findings_max_age_days"],
-            type="integer",
-            minimum=0,
-            maximum=MAX_FINDINGS_AGE_DAYS,
-            description="image_findings lists images pushed or pulled within this many days.",
-        ),
-    },
+    params={s.name: Param(s.default, description=s.description, **s.schema) for s in SETTINGS},
 ) as dag:
 
     @task(multiple_outputs=True)
-    def resolve_settings() -> dict[str, Any]:
+    def resolve_settings() -> RunXCom:
         """Validate before any AWS call; the as-of time is the data interval's end, never the wall clock."""
         context = get_current_context()
         dag_run = context["dag_run"]

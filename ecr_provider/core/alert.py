@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from ecr_provider.core.thresholds import Breach
 
@@ -14,12 +15,29 @@ BODY_LIMIT_BYTES = 250_000
 _FOOTER_ROOM = 80
 
 
+class AlertXCom(TypedDict):
+    """What the threshold sensor passes to the notifier."""
+
+    subject: str
+    message: str
+    repositories: list[str]
+    omitted: int
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     subject: str
     message: str
     repositories: tuple[str, ...]
     omitted: int
+
+    def as_xcom(self) -> AlertXCom:
+        return {
+            "subject": self.subject,
+            "message": self.message,
+            "repositories": list(self.repositories),
+            "omitted": self.omitted,
+        }
 
 
 def _line(breach: Breach) -> str:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from functools import partial
+from typing import Any, Literal, TypedDict, cast, get_args
 
 from ecr_provider.core.targets import check_accounts, check_role_name
-from ecr_provider.core.thresholds import ThresholdPolicy, non_negative_number
+from ecr_provider.core.thresholds import ThresholdPolicy, gigabytes, non_negative_number
 from ecr_provider.core.units import utc
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -32,26 +33,6 @@ ReadManifests = Literal["if-excluded", "always", "never"]
 READ_MANIFESTS: tuple[ReadManifests, ...] = get_args(ReadManifests)
 DEFAULT_FINDINGS_MAX_AGE_DAYS = 30
 MAX_FINDINGS_AGE_DAYS = 3650
-
-DEFAULTS: dict[str, Any] = {
-    "regions": ["us-east-1"],
-    "accounts": [],
-    "role_name": "",
-    "discover_accounts": False,
-    "report_bucket": "",
-    "report_prefix": "ecr-reports",
-    "athena_database": "ecr_reports",
-    "storage_threshold_gb": 50,
-    "repository_thresholds_gb": {},
-    "sns_topic_arn": "",
-    "aws_conn_id": "aws_default",
-    "price_per_gb_month": None,
-    "max_concurrency": DEFAULT_MAX_CONCURRENCY,
-    "read_manifests": "if-excluded",
-    "force_resend_notification": False,
-    "include_findings": False,
-    "findings_max_age_days": DEFAULT_FINDINGS_MAX_AGE_DAYS,
-}
 
 
 def check_region(region: object, known: Collection[str] = ()) -> str:
@@ -149,8 +130,203 @@ def check_findings_max_age_days(value: object) -> int:
     return value
 
 
+def check_conn_id(conn_id: object) -> str | None:
+    """Empty means no Airflow connection: boto3's own credential chain."""
+    if conn_id is not None and not isinstance(conn_id, str):
+        raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
+    return conn_id or None
+
+
+def check_storage_threshold(value: object) -> Decimal:
+    return gigabytes(value, "storage_threshold_gb")
+
+
+def check_repository_thresholds(overrides: Any) -> tuple[tuple[str, Decimal], ...]:
+    """The policy parses its own overrides; the global threshold is a setting of its own."""
+    return ThresholdPolicy.from_params(0, overrides).overrides
+
+
+def _as_is(value: object) -> object:
+    return value
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _gb_texts(overrides: tuple[tuple[str, Decimal], ...]) -> dict[str, str]:
+    return {pattern: str(gb) for pattern, gb in overrides}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One DAG param and configuration key: its default, check, XCom form and trigger-form schema.
+
+    ``check`` turns a raw value into the ``ReportSettings`` field of the same name; None means it
+    depends on another setting or on the caller, so ``ReportSettings.from_mapping`` checks it.
+    """
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any] | None
+    schema: Mapping[str, Any]
+    description: str
+    to_xcom: Callable[[Any], Any] = _as_is
+
+
+def _text(name: str, default: str, check: Callable[[Any], Any], description: str) -> Setting:
+    return Setting(name, default, check=check, schema={"type": "string"}, description=description)
+
+
+def _flag(name: str, description: str) -> Setting:
+    return Setting(
+        name, False, check=partial(check_flag, name=name), schema={"type": "boolean"}, description=description
+    )
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "regions",
+        ["us-east-1"],
+        check=None,
+        schema={"type": "array", "items": {"type": "string"}, "minItems": 1},
+        description="AWS regions to report; every account is read in every region.",
+        to_xcom=list,
+    ),
+    Setting(
+        "accounts",
+        [],
+        check=None,
+        schema={"type": "array", "items": {"type": "string"}},
+        description="Role ARNs or 12-digit account ids (completed by role_name); "
+        "none at all: the connection's own account.",
+        to_xcom=list,
+    ),
+    _text(
+        "role_name",
+        "",
+        check_role_name,
+        "IAM role to assume in accounts given by id or discovered; empty: accounts must be role ARNs.",
+    ),
+    _flag("discover_accounts", "Also report the Organization's active accounts, assuming role_name in each."),
+    _text("report_bucket", "", check_bucket, "S3 bucket the reports are written to (required)."),
+    _text(
+        "report_prefix",
+        "ecr-reports",
+        check_prefix,
+        "Key prefix of the reports, without leading or trailing '/'; empty: the bucket's root.",
+    ),
+    _text(
+        "athena_database",
+        "ecr_reports",
+        check_database,
+        "Glue database the report tables and their partitions are registered in.",
+    ),
+    Setting(
+        "storage_threshold_gb",
+        50,
+        check=check_storage_threshold,
+        schema={"type": "number", "minimum": 0},
+        description="Alert on repositories whose billable storage is over this many GB (2^30 bytes).",
+        to_xcom=str,
+    ),
+    Setting(
+        "repository_thresholds_gb",
+        {},
+        check=check_repository_thresholds,
+        schema={"type": "object", "additionalProperties": {"type": "number"}},
+        description="Glob pattern -> GB, overriding storage_threshold_gb; the last matching pattern wins.",
+        to_xcom=_gb_texts,
+    ),
+    _text(
+        "sns_topic_arn",
+        "",
+        check_topic_arn,
+        "SNS topic of the threshold alert; empty: no alert is sent.",
+    ),
+    _text(
+        "aws_conn_id",
+        "aws_default",
+        check_conn_id,
+        "Airflow AWS connection; empty: boto3's default credential chain.",
+    ),
+    Setting(
+        "price_per_gb_month",
+        None,
+        check=check_price,
+        schema={"type": ["null", "number"], "exclusiveMinimum": 0},
+        description="Storage price override in USD per GB-month; "
+        "empty: each region's price from the AWS Pricing API.",
+        to_xcom=_text_or_none,
+    ),
+    Setting(
+        "max_concurrency",
+        DEFAULT_MAX_CONCURRENCY,
+        check=check_concurrency,
+        schema={"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY_LIMIT},
+        description="Repositories each registry task reads at once.",
+    ),
+    _flag(
+        "force_resend_notification",
+        "Send the date's threshold alert again even though it was already sent.",
+    ),
+    Setting(
+        "read_manifests",
+        "if-excluded",
+        check=check_read_manifests,
+        schema={"enum": list(READ_MANIFESTS)},
+        description="Unique-blob storage needs manifests, and reading one counts as a pull in ECR: "
+        "'if-excluded' reads them only when the reporting role is excluded from pull-time updates.",
+    ),
+    _flag(
+        "include_findings",
+        "Also write the image_findings report: one row per vulnerability finding per image.",
+    ),
+    Setting(
+        "findings_max_age_days",
+        DEFAULT_FINDINGS_MAX_AGE_DAYS,
+        check=check_findings_max_age_days,
+        schema={"type": "integer", "minimum": 0, "maximum": MAX_FINDINGS_AGE_DAYS},
+        description="image_findings lists images pushed or pulled within this many days.",
+    ),
+)
+"""In the trigger form's order."""
+DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+
+
+class SettingsXCom(TypedDict):
+    """``ReportSettings.as_params()``: JSON-safe, and read back by ``ReportSettings.from_mapping``."""
+
+    regions: list[str]
+    accounts: list[str]
+    role_name: str
+    discover_accounts: bool
+    report_bucket: str
+    report_prefix: str
+    athena_database: str
+    storage_threshold_gb: str
+    repository_thresholds_gb: dict[str, str]
+    sns_topic_arn: str
+    aws_conn_id: str | None
+    price_per_gb_month: str | None
+    max_concurrency: int
+    force_resend_notification: bool
+    read_manifests: ReadManifests
+    include_findings: bool
+    findings_max_age_days: int
+
+
+class RunXCom(SettingsXCom):
+    """What the DAG's ``resolve_settings`` task returns: the settings and the run's as-of time."""
+
+    as_of: str
+    report_date: str
+
+
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
+    """The checked settings, one field per entry of ``SETTINGS``."""
+
     regions: tuple[str, ...]
     accounts: tuple[str, ...]
     role_name: str
@@ -158,15 +334,20 @@ class ReportSettings:
     report_bucket: str
     report_prefix: str
     athena_database: str
-    thresholds: ThresholdPolicy
+    storage_threshold_gb: Decimal
+    repository_thresholds_gb: tuple[tuple[str, Decimal], ...]
     sns_topic_arn: str
     aws_conn_id: str | None
     price_per_gb_month: Decimal | None
     max_concurrency: int
-    read_manifests: str
     force_resend_notification: bool
+    read_manifests: ReadManifests
     include_findings: bool
     findings_max_age_days: int
+
+    @property
+    def thresholds(self) -> ThresholdPolicy:
+        return ThresholdPolicy(self.storage_threshold_gb, self.repository_thresholds_gb)
 
     @classmethod
     def resolve(
@@ -187,59 +368,24 @@ class ReportSettings:
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(DEFAULTS)}")
         merged = {**DEFAULTS, **values}
-        conn_id = merged["aws_conn_id"]
-        if conn_id is not None and not isinstance(conn_id, str):
-            raise ValueError(f"aws_conn_id must be a connection id string, got {conn_id!r}")
-        role_name = check_role_name(merged["role_name"])
-        discover = check_flag(merged["discover_accounts"], "discover_accounts")
-        if discover and not role_name:
+        checked = {setting.name: setting.check(merged[setting.name]) for setting in SETTINGS if setting.check}
+        role_name = checked["role_name"]
+        if checked["discover_accounts"] and not role_name:
             raise ValueError(
                 "discover_accounts needs role_name: the role to assume in each discovered account"
             )
         return cls(
             regions=check_regions(merged["regions"], known_regions),
             accounts=check_accounts(merged["accounts"], role_name),
-            role_name=role_name,
-            discover_accounts=discover,
-            report_bucket=check_bucket(merged["report_bucket"]),
-            report_prefix=check_prefix(merged["report_prefix"]),
-            athena_database=check_database(merged["athena_database"]),
-            thresholds=ThresholdPolicy.from_params(
-                merged["storage_threshold_gb"], merged["repository_thresholds_gb"]
-            ),
-            sns_topic_arn=check_topic_arn(merged["sns_topic_arn"]),
-            aws_conn_id=conn_id or None,
-            price_per_gb_month=check_price(merged["price_per_gb_month"]),
-            max_concurrency=check_concurrency(merged["max_concurrency"]),
-            read_manifests=check_read_manifests(merged["read_manifests"]),
-            force_resend_notification=check_flag(
-                merged["force_resend_notification"], "force_resend_notification"
-            ),
-            include_findings=check_flag(merged["include_findings"], "include_findings"),
-            findings_max_age_days=check_findings_max_age_days(merged["findings_max_age_days"]),
+            **checked,
         )
 
-    def as_params(self) -> dict[str, Any]:
+    def as_params(self) -> SettingsXCom:
         """The normalised settings as JSON-safe values, for XCom and the next tasks' templates."""
-        return {
-            "regions": list(self.regions),
-            "accounts": list(self.accounts),
-            "role_name": self.role_name,
-            "discover_accounts": self.discover_accounts,
-            "report_bucket": self.report_bucket,
-            "report_prefix": self.report_prefix,
-            "athena_database": self.athena_database,
-            "storage_threshold_gb": str(self.thresholds.global_gb),
-            "repository_thresholds_gb": {p: str(gb) for p, gb in self.thresholds.overrides},
-            "sns_topic_arn": self.sns_topic_arn,
-            "aws_conn_id": self.aws_conn_id,
-            "price_per_gb_month": None if self.price_per_gb_month is None else str(self.price_per_gb_month),
-            "max_concurrency": self.max_concurrency,
-            "read_manifests": self.read_manifests,
-            "force_resend_notification": self.force_resend_notification,
-            "include_findings": self.include_findings,
-            "findings_max_age_days": self.findings_max_age_days,
-        }
+        return cast(
+            "SettingsXCom",
+            {setting.name: setting.to_xcom(getattr(self, setting.name)) for setting in SETTINGS},
+        )
 
 
 def check_as_of(value: object, now: datetime) -> datetime:

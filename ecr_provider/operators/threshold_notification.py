@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import AwsCallError, describe_failure
 from ecr_provider.aws.s3_reports import read_json, write_json
+from ecr_provider.core.alert import AlertXCom
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
@@ -79,7 +80,7 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         self,
         *,
         sns_topic_arn: str,
-        alert: Mapping[str, Any],
+        alert: AlertXCom,
         report_bucket: str,
         report_date: str,
         report_prefix: str = "ecr-reports",

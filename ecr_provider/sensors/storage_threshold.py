@@ -85,12 +85,4 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
             )
         alert = build_alert(breaches, self.report_date)
         self.log.info("%d repositories over threshold: %s", len(breaches), ", ".join(alert.repositories[:20]))
-        return PokeReturnValue(
-            is_done=True,
-            xcom_value={
-                "subject": alert.subject,
-                "message": alert.message,
-                "repositories": list(alert.repositories),
-                "omitted": alert.omitted,
-            },
-        )
+        return PokeReturnValue(is_done=True, xcom_value=alert.as_xcom())

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
-from ecr_provider.core.settings import DEFAULTS, ReportSettings, check_as_of
+from ecr_provider.core.settings import (
+    DEFAULTS,
+    SETTINGS,
+    ReportSettings,
+    RunXCom,
+    SettingsXCom,
+    check_as_of,
+)
 from ecr_provider.core.thresholds import ThresholdPolicy
 
 BUCKET = "ecr-report-bucket"
@@ -110,7 +118,8 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         report_bucket=BUCKET,
         report_prefix="ecr-reports",
         athena_database="ecr_reports",
-        thresholds=ThresholdPolicy(Decimal(50)),
+        storage_threshold_gb=Decimal(50),
+        repository_thresholds_gb=(),
         sns_topic_arn="",
         aws_conn_id="aws_default",
         price_per_gb_month=None,
@@ -190,34 +199,74 @@ def test_resolve_validates_configured_values() -> None:
         ReportSettings.resolve('{"regions": ["us-east-x"]}', {"report_bucket": BUCKET})
 
 
+# A value other than the default for every setting, with what it depends on.
+NOT_DEFAULT: dict[str, dict[str, Any]] = {
+    "regions": {"regions": ["eu-west-1", "ap-southeast-2"]},
+    "accounts": {"accounts": ["123456789012", "arn:aws:iam::210987654321:role/ecr"], "role_name": "ecr"},
+    "role_name": {"role_name": "path/ecr-reader"},
+    "discover_accounts": {"discover_accounts": True, "role_name": "ecr"},
+    "report_bucket": {"report_bucket": "reports.example"},
+    "report_prefix": {"report_prefix": "a/b"},
+    "athena_database": {"athena_database": "finops_ecr"},
+    "storage_threshold_gb": {"storage_threshold_gb": 0.5},
+    "repository_thresholds_gb": {"repository_thresholds_gb": {"*": 1, "ml-*": "250", "ml-*/cache": 0}},
+    "sns_topic_arn": {"sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:ecr"},
+    "aws_conn_id": {"aws_conn_id": None},
+    "price_per_gb_month": {"price_per_gb_month": "0.095"},
+    "max_concurrency": {"max_concurrency": 16},
+    "force_resend_notification": {"force_resend_notification": True},
+    "read_manifests": {"read_manifests": "never"},
+    "include_findings": {"include_findings": True},
+    "findings_max_age_days": {"findings_max_age_days": 90},
+}
+ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
+
+
+def test_every_setting_has_a_field_and_a_typed_xcom_form() -> None:
+    names = [setting.name for setting in SETTINGS]
+
+    assert [field.name for field in fields(ReportSettings)] == names
+    assert list(get_type_hints(SettingsXCom)) == names
+    assert list(get_type_hints(RunXCom)) == [*names, "as_of", "report_date"]
+    assert list(NOT_DEFAULT) == names
+
+
 @pytest.mark.parametrize(
     "values",
-    [
-        {"report_bucket": BUCKET},
-        {
-            "regions": ["eu-west-1", "ap-southeast-2"],
-            "report_bucket": "reports.example",
-            "report_prefix": "a/b",
-            "athena_database": "finops_ecr",
-            "storage_threshold_gb": 0.5,
-            "repository_thresholds_gb": {"*": 1, "ml-*": "250", "ml-*/cache": 0},
-            "sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:ecr",
-            "aws_conn_id": None,
-            "price_per_gb_month": "0.095",
-            "max_concurrency": 16,
-            "include_findings": True,
-            "findings_max_age_days": 90,
-        },
-    ],
+    [*NOT_DEFAULT.values(), ALL_NOT_DEFAULT],
+    ids=[*NOT_DEFAULT, "all"],
 )
-def test_as_params_round_trips(values: dict[str, Any]) -> None:
-    settings = ReportSettings.from_mapping(values)
+def test_as_params_round_trips_through_json(values: dict[str, Any]) -> None:
+    settings = ReportSettings.from_mapping({"report_bucket": BUCKET, **values})
+    assert settings != ReportSettings.from_mapping({"report_bucket": BUCKET})
 
-    params = settings.as_params()
+    params = json.loads(json.dumps(settings.as_params()))
 
-    assert set(params) == set(DEFAULTS)
+    assert list(params) == list(DEFAULTS)
     assert ReportSettings.from_mapping(params) == settings
     assert ReportSettings.from_mapping(params).as_params() == params
+
+
+def test_as_params_is_json_with_amounts_as_exact_text() -> None:
+    assert ReportSettings.from_mapping(ALL_NOT_DEFAULT).as_params() == {
+        "regions": ["eu-west-1", "ap-southeast-2"],
+        "accounts": ["arn:aws:iam::123456789012:role/ecr", "arn:aws:iam::210987654321:role/ecr"],
+        "role_name": "ecr",
+        "discover_accounts": True,
+        "report_bucket": "reports.example",
+        "report_prefix": "a/b",
+        "athena_database": "finops_ecr",
+        "storage_threshold_gb": "0.5",
+        "repository_thresholds_gb": {"*": "1", "ml-*": "250", "ml-*/cache": "0"},
+        "sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:ecr",
+        "aws_conn_id": None,
+        "price_per_gb_month": "0.095",
+        "max_concurrency": 16,
+        "force_resend_notification": True,
+        "read_manifests": "never",
+        "include_findings": True,
+        "findings_max_age_days": 90,
+    }
 
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
