@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import SETTINGS, ReportSettings, RunXCom
+from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS, RunXCom, resolve_run
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -29,8 +30,6 @@ from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
-
-CONFIG_VARIABLE = "ecr_report_config"
 
 with DAG(
     dag_id="ecr_report",
@@ -42,19 +41,29 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["aws", "ecr", "finops", "security"],
     doc_md=__doc__,
-    params={s.name: Param(s.default, description=s.description, **s.schema) for s in SETTINGS},
+    params={
+        **{s.name: Param(None, description=s.form_description, **s.form_schema) for s in SETTINGS},
+        REPORT_DATE_PARAM.name: Param(
+            None, description=REPORT_DATE_PARAM.description, **REPORT_DATE_PARAM.schema
+        ),
+    },
 ) as dag:
 
     @task(multiple_outputs=True)
     def resolve_settings() -> RunXCom:
-        """Validate before any AWS call; the as-of time is the data interval's end, never the wall clock."""
+        """Before any AWS call: a bad value fails the run at once, naming every bad value; no retry
+        can fix a typo."""
         context = get_current_context()
-        dag_run = context["dag_run"]
-        settings = ReportSettings.resolve(
-            Variable.get(CONFIG_VARIABLE, default=""), dag_run.conf or {}, known_regions=ecr_regions()
-        )
-        as_of = context.get("data_interval_end") or dag_run.run_after
-        return {**settings.as_params(), "as_of": as_of.isoformat(), "report_date": as_of.date().isoformat()}
+        try:
+            return resolve_run(
+                Variable.get(CONFIG_VARIABLE, default=""),
+                context["params"],
+                interval_end=context.get("data_interval_end"),
+                run_after=context["dag_run"].run_after,
+                known_regions=ecr_regions(),
+            )
+        except ValueError as error:
+            raise AirflowFailException(f"Invalid settings: {error}") from None
 
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
 
@@ -130,6 +139,7 @@ with DAG(
         report_date=run["report_date"],
         as_of=run["as_of"],
         targets=targets.output,
+        include_findings=run["include_findings"],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )

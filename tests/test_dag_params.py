@@ -1,14 +1,17 @@
-"""The DAG's trigger form is the settings table: same names, order, defaults and JSON schema."""
+"""The DAG's trigger form is the settings table: the same names and order, each field nullable so a
+form submitted with every default untouched is valid and leaves the values to the configuration."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import pytest
 
-from ecr_provider.core.settings import DEFAULTS, SETTINGS
+from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS
 from tests.conftest import REPO_ROOT
 
 
@@ -27,20 +30,50 @@ def params() -> Any:
     return load_dag_module().dag.params
 
 
-def test_the_params_are_the_settings_in_order(params: Any) -> None:
-    assert list(params) == [setting.name for setting in SETTINGS]
+def test_the_params_are_the_settings_in_order_then_the_report_date(params: Any) -> None:
+    assert list(params) == [*(setting.name for setting in SETTINGS), REPORT_DATE_PARAM.name]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=[setting.name for setting in SETTINGS])
-def test_each_param_has_the_settings_default_schema_and_description(params: Any, setting: Any) -> None:
+def test_each_field_starts_empty_and_says_what_empty_means(params: Any, setting: Any) -> None:
     param = params.get_param(setting.name)
 
-    assert param.value == setting.default
-    assert param.schema == setting.schema
-    assert param.description == setting.description
-    assert param.description
+    assert param.value is None
+    assert param.description == setting.form_description
+    assert param.description.startswith(setting.description)
+    assert f"Empty: the value in {CONFIG_VARIABLE}, else {json.dumps(setting.default)}." in param.description
     assert "\n" not in param.description
 
 
-def test_the_trigger_form_defaults_are_the_settings_defaults(params: Any) -> None:
-    assert params.validate() == DEFAULTS
+@pytest.mark.parametrize("setting", SETTINGS, ids=[setting.name for setting in SETTINGS])
+def test_each_field_admits_empty_and_the_built_in_default_and_keeps_its_bounds(
+    params: Any, setting: Any
+) -> None:
+    schema = params.get_param(setting.name).schema
+
+    jsonschema.validate(None, schema)
+    jsonschema.validate(setting.default, schema)
+    bad = {
+        "integer": 1.5,
+        "number": "many",
+        "boolean": "yes",
+        "array": "us-east-1",
+        "object": [],
+        "string": 7,
+    }
+    kinds = schema.get("type", [])
+    wrong = next((value for kind, value in bad.items() if kind in kinds), "not-a-mode")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(wrong, schema)
+
+
+def test_a_form_submitted_untouched_is_valid_and_all_empty(params: Any) -> None:
+    assert params.validate() == {name: None for name in params}
+
+
+def test_the_report_date_field_takes_a_date_or_nothing(params: Any) -> None:
+    schema = params.get_param(REPORT_DATE_PARAM.name).schema
+    jsonschema.validate("2026-11-20", schema)
+    jsonschema.validate(None, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(20261120, schema)

@@ -154,3 +154,9 @@ REPORTS: dict[str, tuple[Column, ...]] = {
     IMAGES_REPORT: IMAGE_COLUMNS,
     FINDINGS_REPORT: FINDING_COLUMNS,
 }
+
+
+def reports_written(include_findings: bool) -> tuple[str, ...]:
+    """The reports a run writes, and so the only ones whose date it may clear of stale objects: a run
+    without findings leaves the date's image_findings (from a run that asked for them) alone."""
+    return tuple(REPORTS) if include_findings else (REPOSITORIES_REPORT, IMAGES_REPORT)

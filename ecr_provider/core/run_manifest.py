@@ -207,15 +207,19 @@ class RunRecord:
         written = {key for target in self.targets for key in target.keys.values()}
         return sorted(set(listed) - written)
 
-    def manifest(self, *, removed: Sequence[str], kept: Sequence[str]) -> dict[str, Any]:
-        """``removed``: stale objects deleted; ``kept``: stale objects left because the run is
-        incomplete (a failed registry's earlier part is not thrown away before a rerun replaces it)."""
+    def manifest(
+        self, *, reports: Sequence[str], removed: Sequence[str], kept: Sequence[str]
+    ) -> dict[str, Any]:
+        """``reports``: those the run wrote, whose partitions of the date it vouches for; ``removed``:
+        stale objects deleted; ``kept``: stale objects left because the run is incomplete (a failed
+        registry's earlier part is not thrown away before a rerun replaces it)."""
         return {
             "manifest_version": MANIFEST_VERSION,
             "report_date": self.report_date,
             "as_of": self.as_of,
             "code_version": self.code_version,
             "complete": self.complete,
+            "reports": list(reports),
             "targets": [target.as_dict() for target in self.targets],
             "totals": {
                 "targets": len(self.targets),

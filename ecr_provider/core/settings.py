@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, Literal, TypedDict, cast, get_args
@@ -19,6 +19,7 @@ from ecr_provider.core.targets import check_accounts, check_role_name
 from ecr_provider.core.thresholds import ThresholdPolicy, gigabytes, non_negative_number
 from ecr_provider.core.units import utc
 
+REPORT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
@@ -173,6 +174,26 @@ class Setting:
     description: str
     to_xcom: Callable[[Any], Any] = _as_is
 
+    @property
+    def form_schema(self) -> dict[str, Any]:
+        """The trigger form's schema admits null: a field left empty takes the configured value."""
+        schema = dict(self.schema)
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+        else:
+            kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            schema["type"] = ["null", *(kind for kind in kinds if kind != "null")]
+        return schema
+
+    @property
+    def form_description(self) -> str:
+        return f"{self.description} Empty: the value in {CONFIG_VARIABLE}, else {json.dumps(self.default)}."
+
+
+def _unset(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A null (a form field left empty) takes the value from further down: configured, else built in."""
+    return {name: value for name, value in values.items() if value is not None}
+
 
 def _text(name: str, default: str, check: Callable[[Any], Any], description: str) -> Setting:
     return Setting(name, default, check=check, schema={"type": "string"}, description=description)
@@ -292,6 +313,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 """In the trigger form's order."""
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+CONFIG_VARIABLE = "ecr_report_config"
+"""The Airflow Variable (JSON object of these names) that scheduled runs take their settings from."""
+REPORT_DATE_PARAM = Setting(
+    "report_date",
+    None,
+    check=None,
+    schema={"type": ["null", "string"], "format": "date"},
+    description="Report date (YYYY-MM-DD) a manual run writes, reported as of its start (00:00 UTC) like "
+    "its scheduled run; empty: the run's own date.",
+)
+"""A param of the trigger form, not a setting: a configured date would pin every scheduled run to it."""
 
 
 class SettingsXCom(TypedDict):
@@ -353,32 +385,49 @@ class ReportSettings:
     def resolve(
         cls, configured: str, explicit: Mapping[str, Any], known_regions: Collection[str] = ()
     ) -> ReportSettings:
-        """Defaults, then the deployment's JSON configuration (may be empty), then the run's own params."""
+        """Built-in defaults, then the deployment's JSON configuration (may be empty), then the run's
+        own params; a null at either level leaves the value below it."""
         try:
             parsed = json.loads(configured) if configured.strip() else {}
         except ValueError as error:
-            raise ValueError(f"configured settings {configured!r} are not valid JSON: {error}") from None
+            raise ValueError(
+                f"configured settings ({CONFIG_VARIABLE}) {configured!r} are not valid JSON: {error}"
+            ) from None
         if not isinstance(parsed, Mapping):
-            raise ValueError(f"configured settings must be a JSON object, got {configured!r}")
-        return cls.from_mapping({**parsed, **explicit}, known_regions)
+            raise ValueError(
+                f"configured settings ({CONFIG_VARIABLE}) must be a JSON object, got {configured!r}"
+            )
+        return cls.from_mapping({**_unset(parsed), **_unset(explicit)}, known_regions)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], known_regions: Collection[str] = ()) -> ReportSettings:
+        """Every value is checked, and every bad one named in one error, so one trigger shows them all."""
         unknown = sorted(set(values) - set(DEFAULTS))
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(DEFAULTS)}")
         merged = {**DEFAULTS, **values}
-        checked = {setting.name: setting.check(merged[setting.name]) for setting in SETTINGS if setting.check}
-        role_name = checked["role_name"]
-        if checked["discover_accounts"] and not role_name:
-            raise ValueError(
-                "discover_accounts needs role_name: the role to assume in each discovered account"
-            )
-        return cls(
-            regions=check_regions(merged["regions"], known_regions),
-            accounts=check_accounts(merged["accounts"], role_name),
-            **checked,
-        )
+        checks: dict[str, Callable[[Any], Any]] = {
+            setting.name: setting.check for setting in SETTINGS if setting.check is not None
+        }
+        checks["regions"] = partial(check_regions, known=known_regions)
+        checked: dict[str, Any] = {}
+        problems: list[str] = []
+        for name, check in checks.items():
+            try:
+                checked[name] = check(merged[name])
+            except ValueError as error:
+                problems.append(str(error))
+        role_name = checked.get("role_name")
+        if role_name is not None:  # accounts given by id are completed by a valid role name
+            try:
+                checked["accounts"] = check_accounts(merged["accounts"], role_name)
+            except ValueError as error:
+                problems.append(str(error))
+        if checked.get("discover_accounts") and role_name == "":
+            problems.append("discover_accounts needs role_name: the role to assume in each account it finds")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cls(**checked)
 
     def as_params(self) -> SettingsXCom:
         """The normalised settings as JSON-safe values, for XCom and the next tasks' templates."""
@@ -386,6 +435,52 @@ class ReportSettings:
             "SettingsXCom",
             {setting.name: setting.to_xcom(getattr(self, setting.name)) for setting in SETTINGS},
         )
+
+
+def run_dates(
+    report_date: object, interval_end: datetime | None, run_after: datetime
+) -> tuple[str, datetime]:
+    """A run's report date (the ``report_date`` param, else the end of its data interval, else when it
+    ran) and its as-of time: the date's start, 00:00 UTC, whichever run writes it, so a manual rerun of
+    a date reproduces the scheduled run's "days since" instead of the wall clock of whoever clicked."""
+    if report_date in (None, ""):
+        date = utc(interval_end or run_after).date().isoformat()
+    elif not isinstance(report_date, str) or not REPORT_DATE.match(report_date):
+        raise ValueError(f"report_date {report_date!r} is not a date YYYY-MM-DD")
+    else:
+        date = report_date
+    try:
+        as_of = datetime.fromisoformat(date).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"report_date {report_date!r} is not a calendar date") from None
+    if as_of > utc(run_after):
+        raise ValueError(f"report_date {date!r} is in the future; reports describe the past")
+    return date, as_of
+
+
+def resolve_run(
+    configured: str,
+    params: Mapping[str, Any],
+    *,
+    interval_end: datetime | None,
+    run_after: datetime,
+    known_regions: Collection[str] = (),
+) -> RunXCom:
+    """The first task of a run: every param and configured value checked, every bad one named at once."""
+    explicit = dict(params)
+    requested_date = explicit.pop(REPORT_DATE_PARAM.name, None)
+    problems: list[str] = []
+    try:
+        settings = ReportSettings.resolve(configured, explicit, known_regions).as_params()
+    except ValueError as error:
+        problems.append(str(error))
+    try:
+        report_date, as_of = run_dates(requested_date, interval_end, run_after)
+    except ValueError as error:
+        problems.append(str(error))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return cast("RunXCom", {**settings, "as_of": as_of.isoformat(), "report_date": report_date})
 
 
 def check_as_of(value: object, now: datetime) -> datetime:

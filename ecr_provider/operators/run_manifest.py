@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 import ecr_provider
 from ecr_provider.aws.s3_reports import delete_keys, list_keys, read_json, write_json
-from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.columns import reports_written
 from ecr_provider.core.layout import check_report_date, partition_prefix
 from ecr_provider.core.run_manifest import (
     OutcomeRecord,
@@ -25,7 +25,7 @@ from ecr_provider.core.run_manifest import (
     run_manifest_key,
     target_outcomes,
 )
-from ecr_provider.core.settings import check_as_of, check_bucket, check_prefix
+from ecr_provider.core.settings import check_as_of, check_bucket, check_flag, check_prefix
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -50,6 +50,8 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param as_of: ISO-8601 as-of time of the run (templated)
     :param targets: the registry targets task's XCom, one entry per map index of the report task (templated)
+    :param include_findings: whether the run wrote image_findings; without, that report's objects of the
+        date are neither stale nor removed (templated)
 
     Each report task of the run recorded its outcome under ``_runs/report_date=…/registries/``
     (see :class:`~ecr_provider.operators.registry_report.EcrRegistryReportOperator`); a registry
@@ -58,7 +60,7 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
 
     aws_hook_class = S3Hook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "targets"
+        "report_bucket", "report_prefix", "report_date", "as_of", "targets", "include_findings"
     )
 
     def __init__(
@@ -69,9 +71,11 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         as_of: str,
         targets: Sequence[Mapping[str, str | None]] | XComArg,
         report_prefix: str = "ecr-reports",
+        include_findings: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.include_findings = include_findings
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
@@ -79,11 +83,17 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         self.targets = targets
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.report_bucket is None and self.targets is None:
+            raise AirflowSkipException(
+                "The run's settings were never resolved (resolve_settings failed, see its log): "
+                "no registry was read and there is nothing to record"
+            )
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         targets = check_targets(self.targets)
+        reports = reports_written(check_flag(self.include_findings, "include_findings"))
         s3 = self.hook.conn
         records: dict[int, OutcomeRecord] = {}
         for key in list_keys(s3, bucket, outcomes_prefix(prefix, report_date)):
@@ -98,7 +108,7 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         )
         listed = [
             key
-            for report in REPORTS
+            for report in reports
             for key in list_keys(s3, bucket, partition_prefix(prefix, report, report_date))
         ]
         stale = record.stale(listed)
@@ -108,7 +118,7 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         else:
             removed, kept = [], stale
         key = run_manifest_key(prefix, report_date)
-        write_json(s3, bucket, key, record.manifest(removed=removed, kept=kept))
+        write_json(s3, bucket, key, record.manifest(reports=reports, removed=removed, kept=kept))
         self.log.info(
             "Run manifest s3://%s/%s: %d of %d registries loaded, %d stale object(s) removed, %d kept",
             bucket,

@@ -168,10 +168,13 @@ def test_stale_objects_are_those_this_run_did_not_write() -> None:
 def test_manifest_is_json_with_counts_version_and_completeness() -> None:
     run = record([{**SUMMARY, "findings": 42}, None], [None, DENIED])
 
-    manifest = run.manifest(removed=[], kept=["p/old.csv"])
+    manifest = run.manifest(
+        reports=["repositories_summary", "images_summary"], removed=[], kept=["p/old.csv"]
+    )
 
     assert json.loads(json.dumps(manifest)) == manifest
     assert manifest["complete"] is False
+    assert manifest["reports"] == ["repositories_summary", "images_summary"]
     assert manifest["code_version"] == "0.1.0"
     assert manifest["as_of"] == "2026-11-20T00:00:00+00:00"
     assert manifest["totals"] == {

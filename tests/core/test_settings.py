@@ -13,11 +13,14 @@ import pytest
 
 from ecr_provider.core.settings import (
     DEFAULTS,
+    REPORT_DATE_PARAM,
     SETTINGS,
     ReportSettings,
     RunXCom,
     SettingsXCom,
     check_as_of,
+    resolve_run,
+    run_dates,
 )
 from ecr_provider.core.thresholds import ThresholdPolicy
 
@@ -307,3 +310,94 @@ def test_as_of_garbage_is_refused(garbage: object) -> None:
     with pytest.raises(ValueError, match="ISO-8601") as caught:
         check_as_of(garbage, now=NOW)
     assert repr(garbage) in str(caught.value)
+
+
+SCHEDULED_END = datetime(2026, 11, 20, tzinfo=UTC)
+CLICKED = datetime(2026, 11, 20, 14, 37, 5, tzinfo=UTC)
+EMPTY_FORM = {**{setting.name: None for setting in SETTINGS}, REPORT_DATE_PARAM.name: None}
+
+
+def test_a_form_left_empty_takes_the_configuration_not_the_built_in_defaults() -> None:
+    """A UI trigger sends every field; the empty ones must not override ecr_report_config."""
+    configured = json.dumps({"report_bucket": "lake", "storage_threshold_gb": 5, "include_findings": True})
+
+    run = resolve_run(configured, EMPTY_FORM, interval_end=CLICKED, run_after=CLICKED)
+
+    assert (run["report_bucket"], run["storage_threshold_gb"], run["include_findings"]) == ("lake", "5", True)
+    assert run["report_prefix"] == DEFAULTS["report_prefix"]
+
+
+def test_a_filled_field_overrides_the_configuration_and_a_null_in_it_is_unset() -> None:
+    configured = json.dumps({"report_bucket": "lake", "storage_threshold_gb": None})
+
+    run = resolve_run(
+        configured, {**EMPTY_FORM, "storage_threshold_gb": 7}, interval_end=CLICKED, run_after=CLICKED
+    )
+
+    assert (run["report_bucket"], run["storage_threshold_gb"]) == ("lake", "7")
+    assert resolve_run(configured, {}, interval_end=None, run_after=CLICKED)["storage_threshold_gb"] == "50"
+
+
+def test_every_bad_value_is_named_in_one_error() -> None:
+    params = {
+        **EMPTY_FORM,
+        "regions": ["mars-east-9"],
+        "storage_threshold_gb": -1,
+        "max_concurrency": 0,
+        "report_date": "2026-13-01",
+    }
+
+    with pytest.raises(ValueError, match="mars-east-9") as caught:
+        resolve_run('{"report_bucket": "lake"}', params, interval_end=CLICKED, run_after=CLICKED)
+
+    message = str(caught.value)
+    for named in ("'mars-east-9'", "storage_threshold_gb", "max_concurrency", "got 0", "'2026-13-01'"):
+        assert named in message
+    assert message.count("; ") == 3
+
+
+def test_a_bad_role_name_is_named_once_not_again_through_the_accounts() -> None:
+    with pytest.raises(ValueError, match="role_name") as caught:
+        ReportSettings.from_mapping(
+            {"report_bucket": "lake", "role_name": "bad role!", "accounts": ["111122223333"]}
+        )
+    assert str(caught.value) == "role_name 'bad role!' is not an IAM role name (letters, digits and +=,.@_-/)"
+
+
+def test_a_scheduled_run_reports_its_interval_end_as_of_that_moment() -> None:
+    assert run_dates(None, SCHEDULED_END, SCHEDULED_END + timedelta(seconds=3)) == (
+        "2026-11-20",
+        SCHEDULED_END,
+    )
+
+
+def test_a_manual_run_reports_its_day_as_of_the_days_start_not_the_click() -> None:
+    """Two manual runs of a day, and its scheduled run, measure "days since" to the same moment."""
+    later = CLICKED + timedelta(hours=5)
+    assert run_dates(None, CLICKED, CLICKED) == run_dates("", later, later) == ("2026-11-20", SCHEDULED_END)
+
+
+def test_a_manual_rerun_of_an_earlier_date_reproduces_its_as_of() -> None:
+    assert run_dates("2026-11-03", CLICKED, CLICKED) == ("2026-11-03", datetime(2026, 11, 3, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("report_date", "named"),
+    [
+        ("2026-11-21", "'2026-11-21' is in the future"),
+        ("2026-02-30", "'2026-02-30' is not a calendar date"),
+        ("20261120", "'20261120' is not a date YYYY-MM-DD"),
+        (20261120, "20261120 is not a date YYYY-MM-DD"),
+    ],
+)
+def test_a_bad_report_date_is_refused(report_date: object, named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        run_dates(report_date, CLICKED, CLICKED)
+
+
+def test_the_report_date_is_a_trigger_param_and_not_a_setting() -> None:
+    """Configured, it would pin every scheduled run to one date."""
+    with pytest.raises(ValueError, match=re.escape("unknown setting(s) ['report_date']")):
+        resolve_run(
+            '{"report_bucket": "lake", "report_date": "2026-11-01"}', {}, interval_end=None, run_after=CLICKED
+        )

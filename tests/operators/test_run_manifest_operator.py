@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import report_key
 from ecr_provider.core.run_manifest import outcome_key, run_manifest_key
 from ecr_provider.operators.run_manifest import RunManifestOperator
@@ -117,7 +117,7 @@ def test_a_complete_run_removes_stale_parts_of_its_date_only(
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
     record(emulator, destination.bucket, prefix, 1, summary(prefix, "222222222222", "eu-west-1"))
 
-    outcome = operator(destination.bucket, prefix).execute(context())
+    outcome = operator(destination.bucket, prefix, include_findings=True).execute(context())
 
     assert outcome == {"manifest_key": run_manifest_key(prefix, REPORT_DATE), "removed": sorted(stale)}
     assert listed(emulator, destination.bucket, prefix) == sorted(
@@ -125,7 +125,37 @@ def test_a_complete_run_removes_stale_parts_of_its_date_only(
     )
     recorded = manifest(emulator, destination.bucket, prefix)
     assert recorded["complete"] is True
+    assert recorded["reports"] == list(REPORTS)
     assert recorded["stale_objects"] == {"removed": sorted(stale), "kept": []}
+
+
+def test_a_run_without_findings_leaves_the_dates_findings_alone(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    """An earlier run of the date wrote image_findings; this one did not ask for them."""
+    prefix = "manifest-no-findings"
+    summaries = {
+        report: key for report, key in keys(prefix, ACCOUNT, REGION).items() if report != FINDINGS_REPORT
+    }
+    earlier_findings = [
+        keys(prefix, account, REGION)[FINDINGS_REPORT] for account in (ACCOUNT, "333333333333")
+    ]
+    gone = [key for report, key in keys(prefix, "333333333333", REGION).items() if report != FINDINGS_REPORT]
+    put(emulator, destination.bucket, [*summaries.values(), *earlier_findings, *gone])
+    record(emulator, destination.bucket, prefix, 0, {**summary(prefix, ACCOUNT, REGION), "keys": summaries})
+
+    outcome = operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context())
+
+    assert outcome["removed"] == sorted(gone)
+    assert set(earlier_findings) <= set(listed(emulator, destination.bucket, prefix))
+    assert manifest(emulator, destination.bucket, prefix)["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT]
+
+
+def test_a_run_whose_settings_were_never_resolved_is_skipped_saying_so() -> None:
+    unresolved: dict[str, Any] = {"report_bucket": None, "report_date": None, "as_of": None, "targets": None}
+    task = RunManifestOperator(task_id="run_manifest", **unresolved)
+    with pytest.raises(AirflowSkipException, match=r"settings were never resolved \(resolve_settings failed"):
+        task.execute(context())
 
 
 def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
@@ -139,7 +169,7 @@ def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
     record(emulator, destination.bucket, prefix, 1, None, DENIED)
 
     with pytest.raises(AirflowFailException) as caught:
-        operator(destination.bucket, prefix).execute(context())
+        operator(destination.bucket, prefix, include_findings=True).execute(context())
 
     assert str(caught.value) == (
         f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed "
