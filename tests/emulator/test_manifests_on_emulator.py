@@ -18,9 +18,9 @@ from ecr_provider.aws.manifests import (
     cache_prefix,
     is_excluded_from_pull_time_updates,
     reporting_principal_arn,
-    should_read_manifests,
 )
 from ecr_provider.core.blobs import BASIS_UNIQUE_BLOBS, ParsedManifest, parse_manifest, repository_storage
+from ecr_provider.core.manifest_policy import should_read_manifests
 from ecr_provider.core.records import Repository
 from emulator import moto_ecr_gaps
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
