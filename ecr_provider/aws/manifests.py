@@ -8,13 +8,12 @@ BatchGetImage is how clients pull a manifest, so ECR records it as a pull and mo
    default needs the reporting principal (:func:`reporting_principal_arn`) to be excluded
    (:func:`is_excluded_from_pull_time_updates`);
 3. read each digest once ever: manifests are immutable by digest, so their parsed blob lists are kept
-   in a :class:`ManifestCache` (:class:`S3ManifestCache` in production).
+   in a :class:`ManifestCache` (``hooks.report_lake.S3ManifestCache`` in production).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections import Counter
@@ -25,7 +24,6 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import aws_call, describe_failure, error_code
-from ecr_provider.aws.s3_reports import list_keys
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
 from ecr_provider.core.manifest_policy import principal_arn_of, should_read_manifests
 from ecr_provider.core.records import Repository
@@ -35,9 +33,6 @@ log = logging.getLogger(__name__)
 
 BATCH_GET_IMAGE_LIMIT = 100
 EXCLUSIONS_PAGE_SIZE = 1000
-CACHE_DIRECTORY = "_manifest_cache/v1"
-SEGMENTS = "_segments"
-MAX_SEGMENTS = 4
 
 
 # -- cache -------------------------------------------------------------------------------------------
@@ -70,102 +65,6 @@ class InMemoryManifestCache:
 
 def _key(repository: Repository) -> tuple[str, str, str]:
     return (repository.account_id, repository.region, repository.name)
-
-
-def cache_prefix(prefix: str, repository: Repository) -> str:
-    """``{prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/``.
-
-    No repository name has a path component starting with ``_`` (ECR's name pattern), so one
-    repository's segments never fall under another's prefix (``team`` vs ``team/api``).
-    """
-    base = f"{prefix}/{CACHE_DIRECTORY}" if prefix else CACHE_DIRECTORY
-    return f"{base}/{repository.account_id}/{repository.region}/{repository.name}/{SEGMENTS}/"
-
-
-def _encode(manifests: Mapping[str, ParsedManifest]) -> bytes:
-    lines = (
-        json.dumps({"digest": digest, **manifests[digest].as_record()}, separators=(",", ":"))
-        for digest in sorted(manifests)
-    )
-    return "".join(f"{line}\n" for line in lines).encode()
-
-
-@dataclass
-class S3ManifestCache:
-    """Append-only JSON-lines segments per repository under :func:`cache_prefix`.
-
-    A run reads only the segments of the repositories it reports (one LIST and at most
-    ``max_segments`` GETs each) and writes one new segment holding only the manifests it read; when
-    a repository would exceed ``max_segments`` its segments are merged into one and the old ones
-    deleted (merged object written first, so no entry is ever missing). Segments are named by
-    content hash, so concurrent runs cannot overwrite each other. Works with a plain boto3 S3
-    client; needs s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the prefix.
-    """
-
-    client: Any
-    bucket: str
-    prefix: str
-    max_segments: int = MAX_SEGMENTS
-    _loaded: dict[tuple[str, str, str], tuple[list[str], dict[str, ParsedManifest]]] = field(
-        default_factory=dict, repr=False
-    )
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.max_segments < 1:
-            raise ValueError(f"max_segments must be >= 1, got {self.max_segments!r}")
-
-    def load(self, repository: Repository) -> dict[str, ParsedManifest]:
-        keys = list_keys(self.client, self.bucket, cache_prefix(self.prefix, repository))
-        entries: dict[str, ParsedManifest] = {}
-        with aws_call("s3", f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"):
-            for key in keys:
-                entries.update(self._read_segment(key))
-        with self._lock:
-            self._loaded[_key(repository)] = (keys, entries)
-        return dict(entries)
-
-    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
-        with self._lock:
-            keys, entries = self._loaded.pop(_key(repository), ([], {}))
-        with aws_call("s3", f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"):
-            if len(keys) + bool(new) > self.max_segments:
-                merged = self._write_segment(repository, {**entries, **new})
-                self._delete([key for key in keys if key != merged])
-            elif new:
-                self._write_segment(repository, new)
-
-    def _read_segment(self, key: str) -> dict[str, ParsedManifest]:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        try:
-            records = [json.loads(line) for line in body.decode().splitlines() if line]
-            return {str(record["digest"]): ParsedManifest.from_record(record) for record in records}
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(
-                f"manifest cache object s3://{self.bucket}/{key} is corrupt ({error!r}); "
-                "delete it and the next run reads its manifests again"
-            ) from error
-
-    def _write_segment(self, repository: Repository, manifests: Mapping[str, ParsedManifest]) -> str:
-        body = _encode(manifests)
-        key = f"{cache_prefix(self.prefix, repository)}{hashlib.sha256(body).hexdigest()[:32]}.jsonl"
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        return key
-
-    def _delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            response = self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
-            )
-            for failed in response.get("Errors", ()):
-                log.warning(
-                    "Could not delete merged manifest cache segment s3://%s/%s (%s); it is merged "
-                    "again on a later run",
-                    self.bucket,
-                    failed.get("Key"),
-                    failed.get("Code"),
-                )
 
 
 # -- reading manifests ----------------------------------------------------------------------------

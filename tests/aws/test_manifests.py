@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -19,7 +18,6 @@ from ecr_provider.aws.manifests import (
     InMemoryManifestCache,
     ManifestFailure,
     ManifestReader,
-    cache_prefix,
     is_excluded_from_pull_time_updates,
     reporting_principal_arn,
 )
@@ -240,15 +238,6 @@ def test_other_errors_name_the_action_and_repository(ecr: tuple[Any, Stubber]) -
         AwsCallError, match=r"ecr:BatchGetImage on arn:aws:ecr:.*team-a/api failed with Access"
     ):
         ManifestReader(client, InMemoryManifestCache()).read(REPOSITORY, [sha(manifest(1))])
-
-
-def test_cache_layout_keeps_nested_repositories_apart() -> None:
-    team = replace(REPOSITORY, name="team-a")
-    assert cache_prefix("ecr-reports", REPOSITORY) == (
-        f"ecr-reports/_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/api/_segments/"
-    )
-    assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
-    assert cache_prefix("", team) == f"_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/_segments/"
 
 
 # -- principal -------------------------------------------------------------------------------------
