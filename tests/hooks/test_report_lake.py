@@ -16,9 +16,9 @@ from botocore.stub import Stubber
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.layout import report_key, report_prefix
-from ecr_provider.core.records import Repository
 from ecr_provider.core.transform import PreviousReport
 from ecr_provider.hooks.report_lake import ReportLakeHook, cache_prefix
+from tests.aws.test_manifests import REPOSITORY
 
 BUCKET = "ecr-reports"
 ACCOUNT = "123456789012"
@@ -200,23 +200,12 @@ def test_no_earlier_report_means_none(lake: tuple[ReportLakeHook, Stubber]) -> N
     )
 
 
-REPOSITORY = Repository(
-    name="team-a/api",
-    arn=f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team-a/api",
-    account_id=ACCOUNT,
-    region=REGION,
-    uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team-a/api",
-    created_at=None,
-    scan_on_push=True,
-    tag_mutability="MUTABLE",
-    encryption_type="AES256",
-)
-
-
 def test_cache_layout_keeps_nested_repositories_apart() -> None:
+    registry = f"{REPOSITORY.account_id}/{REPOSITORY.region}"
     team = replace(REPOSITORY, name="team-a")
+    assert REPOSITORY.name == "team-a/api"
     assert cache_prefix("ecr-reports", REPOSITORY) == (
-        f"ecr-reports/_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/api/_segments/"
+        f"ecr-reports/_manifest_cache/v1/{registry}/team-a/api/_segments/"
     )
     assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
-    assert cache_prefix("", team) == f"_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/_segments/"
+    assert cache_prefix("", team) == f"_manifest_cache/v1/{registry}/team-a/_segments/"
