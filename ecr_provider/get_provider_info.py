@@ -42,7 +42,7 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "Amazon ECR report",
-                "python-modules": ["ecr_provider.hooks.ecr_registry"],
+                "python-modules": ["ecr_provider.hooks.ecr_registry", "ecr_provider.hooks.report_lake"],
             }
         ],
     }

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
-from ecr_provider.aws.s3_reports import list_keys
 from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
@@ -137,7 +136,8 @@ def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[s
     keys: dict[str, list[str]] = {}
     for report in REPORTS:
         prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
-        keys[report] = list_keys(s3, bucket, prefix)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys[report] = [item["Key"] for page in pages for item in page.get("Contents", ())]
         mirror = out / LAKE / prefix.split("/", 1)[1]
         mirror.mkdir(parents=True, exist_ok=True)
         with (out / f"{report}.csv").open("wb") as target:

@@ -13,11 +13,7 @@ vulnerabilities. The per-image figures are read from Inspector once per registry
 DescribeImageScanFindings gives the same for one image per call (more for long finding lists):
 N calls for N images, where these two take ceil(N/200) + ceil(images with findings/100).
 
-Severities: SeverityCounts ``critical``, ``high``, ``medium``, ``low`` and ``informational`` map to
-ECR's keys of the same name and ``untriaged`` to UNDEFINED. The API reference documents only ``all``,
-``critical``, ``high`` and ``medium`` (the other three are newer in the service model); when a
-response lacks them, what ``all`` counts beyond the severities given goes under UNDEFINED, so an
-image's total is still Inspector's.
+Inspector's entries become the project's records in :mod:`ecr_provider.core.inspector_findings`.
 
 Inspector is regional: the inspector2 client must be in the registry's region, and that is checked.
 """
@@ -32,37 +28,27 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from ecr_provider.aws.errors import describe_failure, error_code
+from ecr_provider.aws.errors import aws_call, error_code
 from ecr_provider.aws.pool import ordered_map
 from ecr_provider.core.findings import Finding, ImageKey, finding_order
-from ecr_provider.core.records import SEVERITIES, Image
+from ecr_provider.core.inspector_findings import ECR_IMAGE, ecr_severity_counts, image_key, inspector_finding
+from ecr_provider.core.records import Image
 
 log = logging.getLogger(__name__)
 
 BASIC = "BASIC"
 ENHANCED = "ENHANCED"
-ECR_IMAGE = "AWS_ECR_CONTAINER_IMAGE"
 COVERAGE_PAGE_SIZE = 200
 AGGREGATION_PAGE_SIZE = 100
 FINDINGS_PAGE_SIZE = 100
 BASIC_FINDINGS_PAGE_SIZE = 1000
 FINDINGS_CURRENT = frozenset({"SUCCESSFUL", "SCAN_FREQUENCY_SCAN_ON_PUSH"})
 """Coverage reasons under which a scanned image's findings stand: no aggregation entry means none."""
-NO_FIX = "NotAvailable"
-"""What Inspector puts in ``fixedInVersion`` when no fixed version exists."""
 GONE_OR_UNSCANNED = frozenset(
     {"ScanNotFoundException", "ImageNotFoundException", "RepositoryNotFoundException"}
 )
-INSPECTOR_SEVERITIES = {
-    "critical": "CRITICAL",
-    "high": "HIGH",
-    "medium": "MEDIUM",
-    "low": "LOW",
-    "informational": "INFORMATIONAL",
-    "untriaged": "UNDEFINED",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +82,8 @@ class RegistryScans:
 
 def registry_scan_type(ecr_client: Any) -> str:
     """BASIC or ENHANCED: which service holds the registry's findings."""
-    try:
+    with aws_call("ecr"):
         response = ecr_client.get_registry_scanning_configuration()
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "ecr") from error
     return str(response.get("scanningConfiguration", {}).get("scanType", BASIC))
 
 
@@ -177,28 +161,6 @@ def enhanced_severity_counts(
     return counts
 
 
-def ecr_severity_counts(severity_counts: Mapping[str, int]) -> dict[str, int]:
-    """Inspector's SeverityCounts in ECR's keys and order, zeros left out as DescribeImages does."""
-    found = {
-        ecr: int(severity_counts[key])
-        for key, ecr in INSPECTOR_SEVERITIES.items()
-        if severity_counts.get(key)
-    }
-    unattributed = int(severity_counts.get("all", 0)) - sum(found.values())
-    if unattributed > 0:
-        found["UNDEFINED"] = found.get("UNDEFINED", 0) + unattributed
-    return {severity: found[severity] for severity in SEVERITIES if severity in found}
-
-
-def image_key(resource_id: str) -> ImageKey:
-    """``arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>`` -> (name, digest)."""
-    _, separator, path = resource_id.partition(":repository/")
-    name, _, digest = path.rpartition("/")
-    if not separator or not name or not digest.startswith("sha256:"):
-        raise ValueError(f"not an ECR image resource id: {resource_id!r}")
-    return name, digest
-
-
 def image_findings(
     inspector2_client: Any,
     account_id: str,
@@ -233,42 +195,6 @@ def image_findings(
                 yield finding
 
 
-def inspector_finding(raw: Mapping[str, Any], region: str) -> Finding | None:
-    """A ListFindings entry as a Finding; None when it names no ECR image."""
-    image = next(
-        (
-            resource["details"]["awsEcrContainerImage"]
-            for resource in raw["resources"]
-            if resource["type"] == ECR_IMAGE and "awsEcrContainerImage" in resource.get("details", {})
-        ),
-        None,
-    )
-    if image is None:
-        return None
-    details = raw.get("packageVulnerabilityDetails", {})
-    packages = details.get("vulnerablePackages", [])
-    score = raw.get("inspectorScore")
-    references = details.get("referenceUrls", [])
-    return Finding(
-        account_id=raw["awsAccountId"],
-        region=region,
-        repository_name=image["repositoryName"],
-        image_digest=image["imageHash"],
-        image_tags=tuple(image.get("imageTags", ())),
-        finding_id=raw["findingArn"],
-        name=details.get("vulnerabilityId") or raw.get("title", ""),
-        severity="UNDEFINED" if raw["severity"] == "UNTRIAGED" else raw["severity"],
-        cvss_score=_cvss_score(details.get("cvss", [])) if score is None else Decimal(str(score)),
-        package_name=_joined(package["name"] for package in packages),
-        installed_version=_joined(_installed_version(package) for package in packages),
-        fixed_version=_joined(_fixed_version(package) for package in packages),
-        status=raw["status"],
-        first_observed_at=raw["firstObservedAt"],
-        last_observed_at=raw["lastObservedAt"],
-        reference_url=details.get("sourceUrl") or (references[0] if references else ""),
-    )
-
-
 def basic_image_findings(
     ecr_client: Any, repository_name: str, image_digest: str, tags: Iterable[str]
 ) -> Iterator[Finding]:
@@ -284,35 +210,36 @@ def basic_image_findings(
         imageId={"imageDigest": image_digest},
         PaginationConfig={"PageSize": BASIC_FINDINGS_PAGE_SIZE},
     )
-    try:
-        for page in pages:
-            scan = page.get("imageScanFindings", {})
-            for raw in scan.get("findings", []):
-                attributes = {item["key"]: item.get("value", "") for item in raw.get("attributes", [])}
-                yield Finding(
-                    account_id=page.get("registryId", ""),
-                    region=region,
-                    repository_name=repository_name,
-                    image_digest=image_digest,
-                    image_tags=tags,
-                    finding_id="",
-                    name=raw.get("name", ""),
-                    severity=raw.get("severity", ""),
-                    cvss_score=_decimal(attributes.get("CVSS3_SCORE") or attributes.get("CVSS2_SCORE")),
-                    package_name=attributes.get("package_name", ""),
-                    installed_version=attributes.get("package_version", ""),
-                    fixed_version="",
-                    status="",
-                    first_observed_at=None,
-                    last_observed_at=scan.get("imageScanCompletedAt"),
-                    reference_url=raw.get("uri", ""),
-                )
-    except ClientError as error:
-        if error_code(error) not in GONE_OR_UNSCANNED:
-            raise describe_failure(error, "ecr", f"{repository_name}@{image_digest}") from error
-        log.debug("No basic scan findings for %s@%s: %s", repository_name, image_digest, error_code(error))
-    except BotoCoreError as error:
-        raise describe_failure(error, "ecr", f"{repository_name}@{image_digest}") from error
+    with aws_call("ecr", f"{repository_name}@{image_digest}"):
+        try:
+            for page in pages:
+                scan = page.get("imageScanFindings", {})
+                for raw in scan.get("findings", []):
+                    attributes = {item["key"]: item.get("value", "") for item in raw.get("attributes", [])}
+                    yield Finding(
+                        account_id=page.get("registryId", ""),
+                        region=region,
+                        repository_name=repository_name,
+                        image_digest=image_digest,
+                        image_tags=tags,
+                        finding_id="",
+                        name=raw.get("name", ""),
+                        severity=raw.get("severity", ""),
+                        cvss_score=_decimal(attributes.get("CVSS3_SCORE") or attributes.get("CVSS2_SCORE")),
+                        package_name=attributes.get("package_name", ""),
+                        installed_version=attributes.get("package_version", ""),
+                        fixed_version="",
+                        status="",
+                        first_observed_at=None,
+                        last_observed_at=scan.get("imageScanCompletedAt"),
+                        reference_url=raw.get("uri", ""),
+                    )
+        except ClientError as error:
+            if error_code(error) not in GONE_OR_UNSCANNED:
+                raise
+            log.debug(
+                "No basic scan findings for %s@%s: %s", repository_name, image_digest, error_code(error)
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,38 +301,8 @@ def _equals(value: str) -> dict[str, str]:
 
 
 def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    try:
+    with aws_call("inspector2"):
         yield from client.get_paginator(operation).paginate(**kwargs)
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "inspector2") from error
-
-
-def _cvss_score(scores: Iterable[Mapping[str, Any]]) -> Decimal | None:
-    """The base score of the newest CVSS version given (the first source of it, as Inspector lists)."""
-    best = max(scores, key=lambda score: _version_key(score["version"]), default=None)
-    return None if best is None else Decimal(str(best["baseScore"]))
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
-
-
-def _installed_version(package: Mapping[str, Any]) -> str:
-    """epoch:version-release as the package manager writes it; epoch 0 and no release are left out."""
-    epoch = package.get("epoch")
-    release = package.get("release")
-    return f"{f'{epoch}:' if epoch else ''}{package['version']}{f'-{release}' if release else ''}"
-
-
-def _fixed_version(package: Mapping[str, Any]) -> str:
-    fixed = str(package.get("fixedInVersion", ""))
-    return "" if fixed == NO_FIX else fixed
-
-
-def _joined(values: Iterable[str]) -> str:
-    """A finding may name several packages; their values go in one field, in the same order."""
-    listed = list(values)
-    return ", ".join(listed) if any(listed) else ""
 
 
 def _decimal(text: str | None) -> Decimal | None:

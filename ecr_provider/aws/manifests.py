@@ -4,40 +4,35 @@ BatchGetImage is how clients pull a manifest, so ECR records it as a pull and mo
 ``lastRecordedPullTime`` unless the caller is in the registry's pull-time update exclusions. So:
 
 1. read pull times (DescribeImages) before any manifest read;
-2. read manifests only when :func:`should_read_manifests` says so, which by default needs the
-   reporting principal (:func:`reporting_principal_arn`) to be excluded
+2. read manifests only when ``core.manifest_policy.should_read_manifests`` says so, which by
+   default needs the reporting principal (:func:`reporting_principal_arn`) to be excluded
    (:func:`is_excluded_from_pull_time_updates`);
 3. read each digest once ever: manifests are immutable by digest, so their parsed blob lists are kept
-   in a :class:`ManifestCache` (:class:`S3ManifestCache` in production).
+   in a :class:`ManifestCache` (``hooks.report_lake.S3ManifestCache`` in production).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import describe_failure, error_code
-from ecr_provider.aws.s3_reports import list_keys
+from ecr_provider.aws.errors import aws_call, describe_failure, error_code
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
+from ecr_provider.core.manifest_policy import principal_arn_of, should_read_manifests
 from ecr_provider.core.records import Repository
-from ecr_provider.core.settings import READ_MANIFESTS, ReadManifests
+from ecr_provider.core.settings import ReadManifests
 
 log = logging.getLogger(__name__)
 
 BATCH_GET_IMAGE_LIMIT = 100
 EXCLUSIONS_PAGE_SIZE = 1000
-CACHE_DIRECTORY = "_manifest_cache/v1"
-SEGMENTS = "_segments"
-MAX_SEGMENTS = 4
 
 
 # -- cache -------------------------------------------------------------------------------------------
@@ -70,108 +65,6 @@ class InMemoryManifestCache:
 
 def _key(repository: Repository) -> tuple[str, str, str]:
     return (repository.account_id, repository.region, repository.name)
-
-
-def cache_prefix(prefix: str, repository: Repository) -> str:
-    """``{prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/``.
-
-    No repository name has a path component starting with ``_`` (ECR's name pattern), so one
-    repository's segments never fall under another's prefix (``team`` vs ``team/api``).
-    """
-    base = f"{prefix}/{CACHE_DIRECTORY}" if prefix else CACHE_DIRECTORY
-    return f"{base}/{repository.account_id}/{repository.region}/{repository.name}/{SEGMENTS}/"
-
-
-def _encode(manifests: Mapping[str, ParsedManifest]) -> bytes:
-    lines = (
-        json.dumps({"digest": digest, **manifests[digest].as_record()}, separators=(",", ":"))
-        for digest in sorted(manifests)
-    )
-    return "".join(f"{line}\n" for line in lines).encode()
-
-
-@dataclass
-class S3ManifestCache:
-    """Append-only JSON-lines segments per repository under :func:`cache_prefix`.
-
-    A run reads only the segments of the repositories it reports (one LIST and at most
-    ``max_segments`` GETs each) and writes one new segment holding only the manifests it read; when
-    a repository would exceed ``max_segments`` its segments are merged into one and the old ones
-    deleted (merged object written first, so no entry is ever missing). Segments are named by
-    content hash, so concurrent runs cannot overwrite each other. Works with a plain boto3 S3
-    client; needs s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the prefix.
-    """
-
-    client: Any
-    bucket: str
-    prefix: str
-    max_segments: int = MAX_SEGMENTS
-    _loaded: dict[tuple[str, str, str], tuple[list[str], dict[str, ParsedManifest]]] = field(
-        default_factory=dict, repr=False
-    )
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.max_segments < 1:
-            raise ValueError(f"max_segments must be >= 1, got {self.max_segments!r}")
-
-    def load(self, repository: Repository) -> dict[str, ParsedManifest]:
-        keys = list_keys(self.client, self.bucket, cache_prefix(self.prefix, repository))
-        entries: dict[str, ParsedManifest] = {}
-        try:
-            for key in keys:
-                entries.update(self._read_segment(key))
-        except (ClientError, BotoCoreError) as error:
-            location = f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"
-            raise describe_failure(error, "s3", location) from error
-        with self._lock:
-            self._loaded[_key(repository)] = (keys, entries)
-        return dict(entries)
-
-    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
-        with self._lock:
-            keys, entries = self._loaded.pop(_key(repository), ([], {}))
-        try:
-            if len(keys) + bool(new) > self.max_segments:
-                merged = self._write_segment(repository, {**entries, **new})
-                self._delete([key for key in keys if key != merged])
-            elif new:
-                self._write_segment(repository, new)
-        except (ClientError, BotoCoreError) as error:
-            location = f"s3://{self.bucket}/{cache_prefix(self.prefix, repository)}"
-            raise describe_failure(error, "s3", location) from error
-
-    def _read_segment(self, key: str) -> dict[str, ParsedManifest]:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        try:
-            records = [json.loads(line) for line in body.decode().splitlines() if line]
-            return {str(record["digest"]): ParsedManifest.from_record(record) for record in records}
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(
-                f"manifest cache object s3://{self.bucket}/{key} is corrupt ({error!r}); "
-                "delete it and the next run reads its manifests again"
-            ) from error
-
-    def _write_segment(self, repository: Repository, manifests: Mapping[str, ParsedManifest]) -> str:
-        body = _encode(manifests)
-        key = f"{cache_prefix(self.prefix, repository)}{hashlib.sha256(body).hexdigest()[:32]}.jsonl"
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        return key
-
-    def _delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            response = self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
-            )
-            for failed in response.get("Errors", ()):
-                log.warning(
-                    "Could not delete merged manifest cache segment s3://%s/%s (%s); it is merged "
-                    "again on a later run",
-                    self.bucket,
-                    failed.get("Key"),
-                    failed.get("Code"),
-                )
 
 
 # -- reading manifests ----------------------------------------------------------------------------
@@ -255,24 +148,23 @@ class ManifestReader:
         """Fill ``into`` from BatchGetImage; True when the repository has vanished meanwhile."""
         for start in range(0, len(digests), BATCH_GET_IMAGE_LIMIT):
             batch = digests[start : start + BATCH_GET_IMAGE_LIMIT]
-            try:
-                response = self.client.batch_get_image(
-                    registryId=repository.account_id,
-                    repositoryName=repository.name,
-                    imageIds=[{"imageDigest": digest} for digest in batch],
-                    acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
-                )
-            except ClientError as error:
-                if error_code(error) == "RepositoryNotFoundException":
+            with aws_call("ecr", repository.arn):
+                try:
+                    response = self.client.batch_get_image(
+                        registryId=repository.account_id,
+                        repositoryName=repository.name,
+                        imageIds=[{"imageDigest": digest} for digest in batch],
+                        acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
+                    )
+                except ClientError as error:
+                    if error_code(error) != "RepositoryNotFoundException":
+                        raise
                     failures.append(
                         ManifestFailure(
                             repository.name, "", "RepositoryNotFoundException", "deleted during the run"
                         )
                     )
                     return True
-                raise describe_failure(error, "ecr", repository.arn) from error
-            except BotoCoreError as error:
-                raise describe_failure(error, "ecr", repository.arn) from error
             for image in response.get("images", ()):
                 digest = image.get("imageId", {}).get("imageDigest", "")
                 text = image.get("imageManifest", "")
@@ -298,27 +190,6 @@ class ManifestReader:
 
 # -- pull-time safety ------------------------------------------------------------------------------
 
-_ASSUMED_ROLE = re.compile(
-    r"^arn:(?P<partition>aws(?:-[a-z]+)*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/[^/]+$"
-)
-_EXCLUDABLE = re.compile(r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$")
-"""RegisterPullTimeUpdateExclusion's principalArn pattern (botocore ECR model)."""
-
-
-def principal_arn_of(caller_arn: str) -> str:
-    """The IAM ARN behind a GetCallerIdentity ARN.
-
-    ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` becomes ``arn:aws:iam::ACCT:role/ROLE``. The
-    assumed-role ARN carries the role's name but never its path, so for a role created with a path
-    (``/team/``; every IAM Identity Center role lives under ``/aws-reserved/sso.amazonaws.com/``)
-    this is not the role's ARN; :func:`reporting_principal_arn` can ask IAM for the real one. User
-    ARNs keep their path and anything else (root, federated users) is returned unchanged.
-    """
-    match = _ASSUMED_ROLE.match(caller_arn)
-    if match is None:
-        return caller_arn
-    return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
-
 
 def reporting_principal_arn(sts_client: Any, iam_client: Any | None = None) -> str:
     """The ARN to look for in the pull-time update exclusions: the caller's user or role.
@@ -327,10 +198,8 @@ def reporting_principal_arn(sts_client: Any, iam_client: Any | None = None) -> s
     that is denied, a role with a path gets a path-less ARN that matches no correctly registered
     exclusion, so manifests are not read (the safe side) and the warning says how to fix it.
     """
-    try:
+    with aws_call("sts"):
         caller = str(sts_client.get_caller_identity()["Arn"])
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "sts") from error
     principal = principal_arn_of(caller)
     if iam_client is None or principal == caller:
         return principal
@@ -359,75 +228,23 @@ def is_excluded_from_pull_time_updates(ecr_client: Any, principal_arn: str) -> b
     """
     request: dict[str, Any] = {"maxResults": EXCLUSIONS_PAGE_SIZE}
     while True:
-        try:
-            response = ecr_client.list_pull_time_update_exclusions(**request)
-        except ClientError as error:
-            if error_code(error) in ("AccessDeniedException", "AccessDenied"):
+        with aws_call("ecr"):
+            try:
+                response = ecr_client.list_pull_time_update_exclusions(**request)
+            except ClientError as error:
+                if error_code(error) not in ("AccessDeniedException", "AccessDenied"):
+                    raise
                 log.warning(
                     "%s; treating %s as not excluded from pull-time updates",
                     describe_failure(error, "ecr"),
                     principal_arn,
                 )
                 return False
-            raise describe_failure(error, "ecr") from error
-        except BotoCoreError as error:
-            raise describe_failure(error, "ecr") from error
         if principal_arn in response.get("pullTimeUpdateExclusions", ()):
             return True
         if not response.get("nextToken"):
             return False
         request["nextToken"] = response["nextToken"]
-
-
-class ManifestDecision(NamedTuple):
-    read: bool
-    reason: str
-    warn: bool
-    """Log ``reason`` at WARNING (once per registry) rather than INFO."""
-
-
-def should_read_manifests(
-    mode: ReadManifests, excluded: bool, *, principal_arn: str, region: str
-) -> ManifestDecision:
-    """Whether to read manifests (BatchGetImage) under ``read_manifests=mode``, and what to log."""
-    if mode not in READ_MANIFESTS:
-        raise ValueError(f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)}")
-    if mode == "never":
-        return ManifestDecision(False, "read_manifests=never: storage is reported from image sizes", False)
-    if excluded:
-        return ManifestDecision(
-            True, f"{principal_arn} is excluded from pull-time updates in {region}: reading manifests", False
-        )
-    if mode == "always":
-        return ManifestDecision(
-            True,
-            f"read_manifests=always: reading manifests as {principal_arn}, which is not excluded from "
-            f"pull-time updates in {region}, so every image read for the first time gets a new "
-            "lastRecordedPullTime",
-            True,
-        )
-    return ManifestDecision(False, _exclusion_advice(principal_arn, region), True)
-
-
-def _exclusion_advice(principal_arn: str, region: str) -> str:
-    head = (
-        f"Storage in {region} is reported from image sizes (shared layers counted repeatedly), not "
-        f"unique blobs: reading manifests would update every image's lastRecordedPullTime because "
-        f"{principal_arn} is not excluded from pull-time updates."
-    )
-    if not _EXCLUDABLE.match(principal_arn):
-        return f"{head} Only IAM roles and users can be excluded: run the report as an IAM role."
-    fix = (
-        f" To fix, once per account and region: aws ecr register-pull-time-update-exclusion "
-        f"--principal-arn {principal_arn} --region {region}"
-    )
-    if ":role/" in principal_arn and principal_arn.count("/") == 1:
-        name = principal_arn.rsplit("/", 1)[1]
-        fix += (
-            f" (if the role has a path, use its full ARN: aws iam get-role --role-name {name} "
-            "--query Role.Arn, and allow the reporter iam:GetRole on it)"
-        )
-    return f"{head}{fix}. Or set read_manifests=always to accept that pull times move."
 
 
 def plan_manifest_reads(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.errors import aws_call
 
 
 def active_account_ids(organizations: Any) -> list[str]:
     """ACTIVE member accounts (suspended ones have no registry to read), in id order."""
-    try:
+    with aws_call("organizations"):
         pages = organizations.get_paginator("list_accounts").paginate()
         return sorted(
             account["Id"]
@@ -19,5 +17,3 @@ def active_account_ids(organizations: Any) -> list[str]:
             for account in page["Accounts"]
             if account.get("Status") == "ACTIVE"
         )
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "organizations") from error

@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ecr_provider.aws.errors import describe_failure
+from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.price_table import StoragePrices, fallback_prices
 
 log = logging.getLogger(__name__)
@@ -81,9 +79,10 @@ def resolve_storage_prices(
     if cached is not None:
         return cached
     try:
-        prices = read_storage_prices(pricing_client_factory(), region)
-    except (ClientError, BotoCoreError) as error:
-        prices = _fall_back(region, str(describe_failure(error, "pricing")))
+        with aws_call("pricing"):
+            prices = read_storage_prices(pricing_client_factory(), region)
+    except AwsCallError as error:
+        prices = _fall_back(region, str(error))
     except ValueError as error:
         prices = _fall_back(region, f"the price list could not be used: {error}")
     else:

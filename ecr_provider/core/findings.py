@@ -1,9 +1,9 @@
 """The ``image_findings`` report: one row per vulnerability finding per image.
 
 Findings come from Amazon Inspector under enhanced scanning and from ECR's DescribeImageScanFindings
-under basic scanning (:mod:`ecr_provider.aws.inspector` parses both into :class:`Finding`). The
-report is bounded to images pushed or pulled within N days: old, unused images would otherwise
-dominate it while nobody runs them.
+under basic scanning, both read by :mod:`ecr_provider.aws.inspector`; Inspector's entries become a
+:class:`Finding` in :mod:`ecr_provider.core.inspector_findings`. The report is bounded to images
+pushed or pulled within N days: old, unused images would otherwise dominate it while nobody runs them.
 """
 
 from __future__ import annotations

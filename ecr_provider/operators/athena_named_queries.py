@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import AwsCallError, describe_failure
+from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.settings import check_database
 from ecr_provider.queries import NamedQuery, named_queries
 
@@ -75,15 +74,13 @@ class AthenaNamedQueriesOperator(AwsBaseOperator[AthenaHook]):
         database = check_database(self.database)
         workgroup = check_workgroup(self.workgroup)
         athena = self.hook.conn
-        try:
+        with aws_call("athena", f"workgroup {workgroup}"):
             existing = self._existing(athena, workgroup, database)
             outcome = {
                 query.name: self._ensure(athena, workgroup, database, query, existing.get(query.name, []))
                 for query in named_queries()
                 if query.name in self.queries
             }
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "athena", f"workgroup {workgroup}") from error
         self.log.info("Athena named queries in workgroup %s, database %s: %s", workgroup, database, outcome)
         return {"workgroup": workgroup, "database": database, "queries": outcome}
 

@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.aws.manifests import S3ManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
-from ecr_provider.aws.s3_reports import previous_report, write_json
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.run_manifest import (
@@ -40,6 +37,7 @@ from ecr_provider.core.settings import (
 )
 from ecr_provider.core.targets import TargetParams
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
+from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.report_files import write_registry_report
 
 if TYPE_CHECKING:
@@ -138,7 +136,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        s3 = ReportLakeHook(aws_conn_id=self.aws_conn_id, verify=self.verify)
         record_key = outcome_key(prefix, report_date, context["ti"].map_index or 0)
         record = OutcomeRecord(
             run_id=context["run_id"],
@@ -152,16 +150,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         except Exception as error:
             record["error"] = error_line(error)
             try:
-                write_json(s3.conn, bucket, record_key, record)
+                s3.write_json(bucket, record_key, record)
             except AwsCallError as unrecorded:
                 self.log.warning("The failure could not be recorded for the run manifest: %s", unrecorded)
             raise
-        write_json(
-            s3.conn, bucket, record_key, OutcomeRecord(**{**record, "status": LOADED, "summary": summary})
-        )
+        s3.write_json(bucket, record_key, {**record, "status": LOADED, "summary": summary})
         return summary
 
-    def _report(self, s3: S3Hook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
+    def _report(self, s3: ReportLakeHook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
         options = RegistryOptions.parse(
             read_manifests=self.read_manifests,
             max_concurrency=self.max_concurrency,
@@ -171,8 +167,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         )
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         clients = self.hook.registry_clients()
-        previous = previous_report(
-            s3.conn,
+        previous = s3.previous_report(
             bucket,
             prefix,
             report_date=report_date,
@@ -186,7 +181,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             clients,
             options,
             as_of=as_of,
-            manifest_cache=S3ManifestCache(s3.conn, bucket, prefix),
+            manifest_cache=S3ManifestCache(s3, bucket, prefix),
             pricing_client=self._pricing_client,
             price_cache={},
             previous=previous,

@@ -7,13 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 import ecr_provider
-from ecr_provider.aws.s3_reports import delete_keys, list_keys, read_json, write_json
 from ecr_provider.core.columns import reports_written
 from ecr_provider.core.layout import check_report_date, partition_prefix
 from ecr_provider.core.run_manifest import (
@@ -26,12 +24,13 @@ from ecr_provider.core.run_manifest import (
     target_outcomes,
 )
 from ecr_provider.core.settings import check_as_of, check_bucket, check_flag, check_prefix
+from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
 
-class RunManifestOperator(AwsBaseOperator[S3Hook]):
+class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
     """
     Write ``{prefix}/_runs/report_date=YYYY-MM-DD/manifest.json`` for the run, after every report task.
 
@@ -58,7 +57,7 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
     without a record of this run counts as failed.
     """
 
-    aws_hook_class = S3Hook
+    aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
         "report_bucket", "report_prefix", "report_date", "as_of", "targets", "include_findings"
     )
@@ -94,11 +93,11 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         targets = check_targets(self.targets)
         reports = reports_written(check_flag(self.include_findings, "include_findings"))
-        s3 = self.hook.conn
+        lake = self.hook
         records: dict[int, OutcomeRecord] = {}
-        for key in list_keys(s3, bucket, outcomes_prefix(prefix, report_date)):
+        for key in lake.keys_under(bucket, outcomes_prefix(prefix, report_date)):
             index = outcome_index(key)
-            if index is not None and index < len(targets) and (document := read_json(s3, bucket, key)):
+            if index is not None and index < len(targets) and (document := lake.read_json(bucket, key)):
                 records[index] = cast("OutcomeRecord", document)
         record = RunRecord(
             report_date=report_date,
@@ -109,16 +108,16 @@ class RunManifestOperator(AwsBaseOperator[S3Hook]):
         listed = [
             key
             for report in reports
-            for key in list_keys(s3, bucket, partition_prefix(prefix, report, report_date))
+            for key in lake.keys_under(bucket, partition_prefix(prefix, report, report_date))
         ]
         stale = record.stale(listed)
         if record.complete:
-            delete_keys(s3, bucket, stale)
+            lake.delete_keys(bucket, stale)
             removed, kept = stale, []
         else:
             removed, kept = [], stale
         key = run_manifest_key(prefix, report_date)
-        write_json(s3, bucket, key, record.manifest(reports=reports, removed=removed, kept=kept))
+        lake.write_json(bucket, key, record.manifest(reports=reports, removed=removed, kept=kept))
         self.log.info(
             "Run manifest s3://%s/%s: %d of %d registries loaded, %d stale object(s) removed, %d kept",
             bucket,

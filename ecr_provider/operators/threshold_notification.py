@@ -6,20 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import AwsCallError, describe_failure
-from ecr_provider.aws.s3_reports import read_json, write_json
+from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.alert import AlertXCom
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
+from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -103,8 +101,8 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
-        s3 = self._marker_client()
-        sent = read_json(s3, bucket, key)
+        lake = self._marker_hook()
+        sent = lake.read_json(bucket, key)
         if sent is not None and not force:
             self.log.info(
                 "The alert for %s was already sent at %s (MessageId %s, marker s3://%s/%s); not sending "
@@ -116,15 +114,13 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
                 key,
             )
             return {"message_id": sent["message_id"], "repositories": sent["repositories"], "sent": False}
-        try:
+        with aws_call("sns", topic):
             response = self.hook.publish_to_target(
                 target_arn=topic,
                 message=self.alert["message"],
                 subject=self.alert["subject"],
                 **fifo_arguments(topic, report_date, sent),
             )
-        except (ClientError, BotoCoreError) as error:
-            raise describe_failure(error, "sns", topic) from error
         marker = {
             "report_date": report_date,
             "topic_arn": topic,
@@ -135,7 +131,7 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
             "resent": sent is not None,
         }
         try:
-            write_json(s3, bucket, key, marker)
+            lake.write_json(bucket, key, marker)
         except AwsCallError as error:
             raise AirflowFailException(
                 f"The alert was sent (MessageId {marker['message_id']}) but its marker could not be "
@@ -151,9 +147,11 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         )
         return {"message_id": marker["message_id"], "repositories": marker["repositories"], "sent": True}
 
-    def _marker_client(self) -> Any:
+    def _marker_hook(self) -> ReportLakeHook:
         """S3 with the connection's botocore config and the marker's harder retries on top."""
-        hook = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify)
-        return hook.get_client_type(
-            region_name=hook.region_name, config=hook.config.merge(Config(retries=MARKER_RETRIES))
+        connection_config = ReportLakeHook(aws_conn_id=self.aws_conn_id, verify=self.verify).config
+        return ReportLakeHook(
+            aws_conn_id=self.aws_conn_id,
+            verify=self.verify,
+            config=connection_config.merge(Config(retries=MARKER_RETRIES)),
         )

@@ -5,24 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSkipException
-from botocore.exceptions import ClientError
 
-from ecr_provider.aws.errors import describe_failure
-from ecr_provider.aws.s3_reports import read_report_rows
 from ecr_provider.core.alert import build_alert
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
+from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
+class RepositoryStorageThresholdSensor(AwsBaseSensor[ReportLakeHook]):
     """
     Wait for the run's repositories reports in S3, then find repositories over their threshold.
 
@@ -36,7 +33,7 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
     :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
     """
 
-    aws_hook_class = S3Hook
+    aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
         "report_bucket", "registry_reports", "report_date", "storage_threshold_gb", "repository_thresholds_gb"
     )
@@ -58,17 +55,11 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
 
-    def _exists(self, key: str) -> bool:
-        try:
-            return bool(self.hook.check_for_key(key, self.report_bucket))
-        except ClientError as error:
-            raise describe_failure(error, "s3", f"s3://{self.report_bucket}/{key}") from error
-
     def poke(self, context: Context) -> PokeReturnValue | bool:
         policy = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
         # A registry whose task failed left no summary; the alert covers those that reported.
         keys = [report["keys"][REPOSITORIES_REPORT] for report in self.registry_reports if report]
-        missing = [key for key in keys if not self._exists(key)]
+        missing = [key for key in keys if not self.hook.has_key(self.report_bucket, key)]
         if missing:
             self.log.info(
                 "Waiting for %d report object(s), e.g. s3://%s/%s",
@@ -77,7 +68,7 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[S3Hook]):
                 missing[0],
             )
             return False
-        rows = (row for key in keys for row in read_report_rows(self.hook.conn, self.report_bucket, key))
+        rows = (row for key in keys for row in self.hook.read_report_rows(self.report_bucket, key))
         breaches = find_breaches(rows, policy)
         if not breaches:
             raise AirflowSkipException(

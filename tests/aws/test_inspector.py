@@ -20,10 +20,8 @@ from ecr_provider.aws.inspector import (
     EnhancedScan,
     RegistryFindings,
     basic_image_findings,
-    ecr_severity_counts,
     enhanced_severity_counts,
     image_findings,
-    image_key,
     registry_image_scans,
 )
 from ecr_provider.core.findings import Finding
@@ -288,22 +286,10 @@ def test_aggregation_counts_for_a_whole_registry_over_two_pages(inspector):
     }
 
 
-def test_severity_mapping_keeps_inspectors_total():
-    assert ecr_severity_counts({"all": 0}) == {}
-    assert ecr_severity_counts({"all": 3, "critical": 3}) == {"CRITICAL": 3}
-    assert ecr_severity_counts({"all": 6, "high": 1, "untriaged": 2}) == {"HIGH": 1, "UNDEFINED": 5}
-
-
 def test_an_inspector_client_of_another_region_is_refused():
     client = make_client("inspector2", "us-east-1")
     with pytest.raises(ValueError, match="us-east-1, not the registry's eu-west-1"):
         enhanced_severity_counts(client, ACCOUNT, REGION, None)
-
-
-def test_image_resource_ids_are_split_into_repository_and_digest():
-    assert image_key(resource_id("team-a/api/v2", DIGEST_A)) == ("team-a/api/v2", DIGEST_A)
-    with pytest.raises(ValueError, match="not an ECR image resource id"):
-        image_key(f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team-a/api")
 
 
 def test_inspector_errors_name_the_denied_action(inspector):

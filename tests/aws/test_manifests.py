@@ -1,4 +1,4 @@
-"""ManifestReader, principal mapping and the pull-time exclusion check against botocore's Stubber,
+"""ManifestReader, the reporting principal and the pull-time exclusion check against Stubber,
 which validates every request and response against the real ECR, STS and IAM service models."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -19,11 +18,8 @@ from ecr_provider.aws.manifests import (
     InMemoryManifestCache,
     ManifestFailure,
     ManifestReader,
-    cache_prefix,
     is_excluded_from_pull_time_updates,
-    principal_arn_of,
     reporting_principal_arn,
-    should_read_manifests,
 )
 from ecr_provider.core.blobs import DOCKER_MANIFEST, OCI_INDEX, parse_manifest
 from ecr_provider.core.records import Repository
@@ -244,33 +240,7 @@ def test_other_errors_name_the_action_and_repository(ecr: tuple[Any, Stubber]) -
         ManifestReader(client, InMemoryManifestCache()).read(REPOSITORY, [sha(manifest(1))])
 
 
-def test_cache_layout_keeps_nested_repositories_apart() -> None:
-    team = replace(REPOSITORY, name="team-a")
-    assert cache_prefix("ecr-reports", REPOSITORY) == (
-        f"ecr-reports/_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/api/_segments/"
-    )
-    assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
-    assert cache_prefix("", team) == f"_manifest_cache/v1/{ACCOUNT}/{REGION}/team-a/_segments/"
-
-
 # -- principal -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("caller", "principal"),
-    [
-        (f"arn:aws:iam::{ACCOUNT}:user/ops/alice", f"arn:aws:iam::{ACCOUNT}:user/ops/alice"),
-        (SESSION, ROLE),
-        (
-            f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com",
-            f"arn:aws-cn:iam::{ACCOUNT}:role/AWSReservedSSO_Admin_0123456789abcdef",
-        ),
-        (f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:root"),
-        (f"arn:aws:sts::{ACCOUNT}:federated-user/bob", f"arn:aws:sts::{ACCOUNT}:federated-user/bob"),
-    ],
-)
-def test_principal_arn_of(caller: str, principal: str) -> None:
-    assert principal_arn_of(caller) == principal
 
 
 def identity(arn: str) -> dict[str, str]:
@@ -356,47 +326,3 @@ def test_other_listing_errors_raise(ecr: tuple[Any, Stubber]) -> None:
     stubber.add_client_error("list_pull_time_update_exclusions", "ServerException", "boom", 500)
     with pytest.raises(AwsCallError, match="ListPullTimeUpdateExclusions failed with ServerException"):
         is_excluded_from_pull_time_updates(client, ROLE)
-
-
-# -- decision --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("mode", "excluded", "read", "warn"),
-    [
-        ("if-excluded", True, True, False),
-        ("if-excluded", False, False, True),
-        ("always", True, True, False),
-        ("always", False, True, True),
-        ("never", True, False, False),
-        ("never", False, False, False),
-    ],
-)
-def test_should_read_manifests(mode: Any, excluded: bool, read: bool, warn: bool) -> None:
-    decision = should_read_manifests(mode, excluded, principal_arn=ROLE, region=REGION)
-    assert (decision.read, decision.warn) == (read, warn)
-
-
-def test_the_warning_says_how_to_register_the_exclusion() -> None:
-    decision = should_read_manifests("if-excluded", False, principal_arn=ROLE, region=REGION)
-    assert (
-        f"aws ecr register-pull-time-update-exclusion --principal-arn {ROLE} --region {REGION}"
-        in decision.reason
-    )
-    assert "aws iam get-role --role-name ecr-report --query Role.Arn" in decision.reason
-    assert "read_manifests=always" in decision.reason
-
-    with_path = should_read_manifests("if-excluded", False, principal_arn=PATH_ROLE, region=REGION).reason
-    assert f"--principal-arn {PATH_ROLE} --region {REGION}" in with_path
-    assert "get-role" not in with_path
-
-    root = should_read_manifests(
-        "if-excluded", False, principal_arn=f"arn:aws:iam::{ACCOUNT}:root", region=REGION
-    )
-    assert "Only IAM roles and users can be excluded" in root.reason
-    assert "register-pull-time-update-exclusion" not in root.reason
-
-
-def test_unknown_mode_is_refused() -> None:
-    with pytest.raises(ValueError, match="read_manifests 'sometimes'"):
-        should_read_manifests("sometimes", True, principal_arn=ROLE, region=REGION)  # type: ignore[arg-type]

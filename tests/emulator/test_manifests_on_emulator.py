@@ -4,6 +4,7 @@ seeded unique-blob bytes; a second run with a fresh reader on the same S3 cache 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,14 +15,13 @@ import pytest
 from ecr_provider.aws.ecr import RegistryReader
 from ecr_provider.aws.manifests import (
     ManifestReader,
-    S3ManifestCache,
-    cache_prefix,
     is_excluded_from_pull_time_updates,
     reporting_principal_arn,
-    should_read_manifests,
 )
 from ecr_provider.core.blobs import BASIS_UNIQUE_BLOBS, ParsedManifest, parse_manifest, repository_storage
+from ecr_provider.core.manifest_policy import should_read_manifests
 from ecr_provider.core.records import Repository
+from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache, cache_prefix
 from emulator import moto_ecr_gaps
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.server import ACCOUNT_ID, Emulator, client
@@ -41,6 +41,15 @@ def emulator() -> Iterator[Emulator]:
         moto_ecr_gaps.install_pull_time_exclusions()
         client("s3", running.endpoint_url, REGION).create_bucket(Bucket=BUCKET)
         yield running
+
+
+@pytest.fixture(scope="module")
+def lake(emulator: Emulator) -> Iterator[ReportLakeHook]:
+    """The hook the report task would use, through an Airflow connection to the emulator."""
+    extra = {"endpoint_url": emulator.endpoint_url, "region_name": REGION}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_MANIFEST_CACHE", json.dumps({"conn_type": "aws", "extra": extra}))
+        yield ReportLakeHook(aws_conn_id="manifest_cache")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +74,7 @@ def reporting_role_sts(endpoint_url: str) -> Any:
     )
 
 
-def report_storage(endpoint_url: str) -> tuple[dict[str, int], dict[str, int], int]:
+def report_storage(endpoint_url: str, lake: ReportLakeHook) -> tuple[dict[str, int], dict[str, int], int]:
     """One report run: snapshots (DescribeImages: pull times) first, then each repository's manifests
     from a fresh reader and a fresh S3 cache object. Returns unique and image-size bytes by
     repository and the number of BatchGetImage calls."""
@@ -76,7 +85,7 @@ def report_storage(endpoint_url: str) -> tuple[dict[str, int], dict[str, int], i
         lambda model, params, **_: sent.append((model.name, params.get("repositoryName", ""))),
     )
     registry_reader = RegistryReader(ecr, max_concurrency=4)
-    manifests = ManifestReader(ecr, S3ManifestCache(client("s3", endpoint_url, REGION), BUCKET, PREFIX))
+    manifests = ManifestReader(ecr, S3ManifestCache(lake, BUCKET, PREFIX))
     unique: dict[str, int] = {}
     image_size: dict[str, int] = {}
     for snapshot in registry_reader.snapshots(registry_reader.repositories()):
@@ -96,7 +105,7 @@ def report_storage(endpoint_url: str) -> tuple[dict[str, int], dict[str, int], i
 
 
 def test_demo_registry_storage_from_manifests_with_an_s3_cache(
-    emulator: Emulator, registry: DemoRegistry
+    emulator: Emulator, registry: DemoRegistry, lake: ReportLakeHook
 ) -> None:
     endpoint = emulator.endpoint_url
     ecr = client("ecr", endpoint, REGION)
@@ -112,8 +121,8 @@ def test_demo_registry_storage_from_manifests_with_an_s3_cache(
     excluded = is_excluded_from_pull_time_updates(ecr, principal)
     assert should_read_manifests("if-excluded", excluded, principal_arn=principal, region=REGION).read
 
-    first_unique, first_image_size, first_calls = report_storage(endpoint)
-    second_unique, _, second_calls = report_storage(endpoint)
+    first_unique, first_image_size, first_calls = report_storage(endpoint, lake)
+    second_unique, _, second_calls = report_storage(endpoint, lake)
 
     expected = {repository.name: repository.unique_blob_bytes for repository in registry.repositories}
     assert first_unique == second_unique == expected
@@ -122,7 +131,7 @@ def test_demo_registry_storage_from_manifests_with_an_s3_cache(
     assert second_calls == 0
 
 
-def test_s3_cache_merges_segments_and_keeps_every_entry(emulator: Emulator) -> None:
+def test_s3_cache_merges_segments_and_keeps_every_entry(emulator: Emulator, lake: ReportLakeHook) -> None:
     s3 = client("s3", emulator.endpoint_url, REGION)
     repository = Repository(
         name="compaction/test",
@@ -144,16 +153,16 @@ def test_s3_cache_merges_segments_and_keeps_every_entry(emulator: Emulator) -> N
         return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", ())]
 
     for number in range(5):
-        cache = S3ManifestCache(s3, BUCKET, "compaction", max_segments=2)
+        cache = S3ManifestCache(lake, BUCKET, "compaction", max_segments=2)
         assert len(cache.load(repository)) == number
         cache.save(repository, entry(number))
         assert 1 <= len(segments()) <= 2
 
-    everything = S3ManifestCache(s3, BUCKET, "compaction").load(repository)
+    everything = S3ManifestCache(lake, BUCKET, "compaction").load(repository)
     assert everything == {
         digest: manifest for number in range(5) for digest, manifest in entry(number).items()
     }
 
     s3.put_object(Bucket=BUCKET, Key=f"{prefix}corrupt.jsonl", Body=b"{not json\n")
     with pytest.raises(ValueError, match=r"corrupt\.jsonl is corrupt"):
-        S3ManifestCache(s3, BUCKET, "compaction").load(repository)
+        S3ManifestCache(lake, BUCKET, "compaction").load(repository)

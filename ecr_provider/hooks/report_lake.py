@@ -1,0 +1,235 @@
+"""S3Hook for the bucket the reports go to: reports read back a row at a time, the small JSON records
+and the manifest cache kept beside them, listings and deletes, each failure naming the IAM action
+and the object."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from botocore.exceptions import ClientError
+
+from ecr_provider.aws.errors import aws_call, error_code
+from ecr_provider.core.blobs import ParsedManifest
+from ecr_provider.core.columns import REPOSITORIES_REPORT
+from ecr_provider.core.layout import report_date_of, report_key, report_prefix
+from ecr_provider.core.records import Repository
+from ecr_provider.core.transform import PreviousReport
+
+log = logging.getLogger(__name__)
+
+CACHE_DIRECTORY = "_manifest_cache/v1"
+SEGMENTS = "_segments"
+MAX_SEGMENTS = 4
+DELETE_OBJECTS_LIMIT = 1000
+
+
+def _url(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+class ReportLakeHook(S3Hook):
+    """
+    Interact with Amazon S3 where the reports, run records and manifest cache are kept.
+
+    Objects are read with one GetObject each: ``get_key`` and ``read_key`` send a HeadObject first,
+    a request more per read, and a HEAD answers a missing or refused object with a bare 404 or 403.
+    Listing and writing use S3Hook's own calls. Failures leave as ``AwsCallError`` naming the IAM
+    action (s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject) and the object or prefix.
+    """
+
+    def has_key(self, bucket: str, key: str) -> bool:
+        with aws_call("s3", _url(bucket, key)):
+            return bool(self.check_for_key(key, bucket))
+
+    def object_body(self, bucket: str, key: str, *, missing_ok: bool = False) -> Any:
+        """The object's streaming body; with ``missing_ok``, None when there is no such key."""
+        with aws_call("s3", _url(bucket, key)):
+            try:
+                return self.conn.get_object(Bucket=bucket, Key=key)["Body"]
+            except ClientError as error:
+                if missing_ok and error_code(error) == "NoSuchKey":
+                    return None
+                raise
+
+    def write_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        with aws_call("s3", _url(bucket, key)):
+            self.load_bytes(data, key, bucket, replace=True)
+
+    def keys_under(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in S3's (lexicographic) order."""
+        with aws_call("s3", _url(bucket, prefix)):
+            return list(self.list_keys(bucket_name=bucket, prefix=prefix))
+
+    def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
+        """One DeleteObject per key: a date's stale parts are few, and each delete is authorised (and a
+        refusal reported) on its own object, where DeleteObjects would answer 200 and list refusals."""
+        for key in keys:
+            with aws_call("s3", _url(bucket, key)):
+                self.conn.delete_object(Bucket=bucket, Key=key)
+
+    def read_report_rows(self, bucket: str, key: str) -> Iterator[dict[str, str]]:
+        """Stream a canonical report CSV as dicts keyed by header, without loading the object whole."""
+        yield from _rows(self.object_body(bucket, key))
+
+    def previous_report(
+        self, bucket: str, prefix: str, *, report_date: str, account_id: str, region: str
+    ) -> PreviousReport | None:
+        """The newest earlier report of this registry, for the trend columns; None when there is none."""
+        base = report_prefix(prefix, REPOSITORIES_REPORT)
+        with aws_call("s3", _url(bucket, base)):
+            partitions = self.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
+        dates = sorted(
+            date
+            for partition in partitions
+            if (date := report_date_of(partition)) is not None and date < report_date
+        )
+        for date in reversed(dates):
+            key = report_key(prefix, REPOSITORIES_REPORT, date, account_id, region)
+            body = self.object_body(bucket, key, missing_ok=True)
+            if body is None:
+                continue
+            return PreviousReport(
+                date,
+                {
+                    row["repositoryName"]: (
+                        int(row["billableSizeBytes"]),
+                        Decimal(row["monthlyStorageCost(USD)"]),
+                    )
+                    for row in _rows(body)
+                },
+            )
+        return None
+
+    def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        """A JSON object written by :meth:`write_json`; None when there is no such object."""
+        body = self.object_body(bucket, key, missing_ok=True)
+        if body is None:
+            return None
+        with body:
+            try:
+                document = json.load(body)
+            except ValueError as error:
+                raise ValueError(f"{_url(bucket, key)} is not valid JSON ({error})") from error
+        if not isinstance(document, dict):
+            raise ValueError(f"{_url(bucket, key)} holds {type(document).__name__}, not a JSON object")
+        return document
+
+    def write_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
+        """Sorted keys and a final newline: the same document is always the same bytes."""
+        self.write_bytes(bucket, key, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _rows(body: Any) -> Iterator[dict[str, str]]:
+    with body:
+        yield from csv.DictReader(codecs.getreader("utf-8")(body))
+
+
+# -- manifest cache ----------------------------------------------------------------------------------
+
+
+def cache_prefix(prefix: str, repository: Repository) -> str:
+    """``{prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/``.
+
+    No repository name has a path component starting with ``_`` (ECR's name pattern), so one
+    repository's segments never fall under another's prefix (``team`` vs ``team/api``).
+    """
+    base = f"{prefix}/{CACHE_DIRECTORY}" if prefix else CACHE_DIRECTORY
+    return f"{base}/{repository.account_id}/{repository.region}/{repository.name}/{SEGMENTS}/"
+
+
+def _encode(manifests: Mapping[str, ParsedManifest]) -> bytes:
+    lines = (
+        json.dumps({"digest": digest, **manifests[digest].as_record()}, separators=(",", ":"))
+        for digest in sorted(manifests)
+    )
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+@dataclass
+class S3ManifestCache:
+    """The ``ManifestCache`` of production: append-only JSON-lines segments per repository under
+    :func:`cache_prefix`.
+
+    A run reads only the segments of the repositories it reports (one LIST and at most
+    ``max_segments`` GETs each) and writes one new segment holding only the manifests it read; when
+    a repository would exceed ``max_segments`` its segments are merged into one and the old ones
+    deleted (merged object written first, so no entry is ever missing). Segments are named by
+    content hash, so concurrent runs cannot overwrite each other. Needs s3:ListBucket, s3:GetObject,
+    s3:PutObject and s3:DeleteObject on the prefix.
+    """
+
+    hook: ReportLakeHook
+    bucket: str
+    prefix: str
+    max_segments: int = MAX_SEGMENTS
+    _loaded: dict[str, tuple[list[str], dict[str, ParsedManifest]]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_segments < 1:
+            raise ValueError(f"max_segments must be >= 1, got {self.max_segments!r}")
+
+    def load(self, repository: Repository) -> dict[str, ParsedManifest]:
+        segments = cache_prefix(self.prefix, repository)
+        keys = self.hook.keys_under(self.bucket, segments)
+        entries: dict[str, ParsedManifest] = {}
+        for key in keys:
+            entries.update(self._read_segment(key))
+        with self._lock:
+            self._loaded[segments] = (keys, entries)
+        return dict(entries)
+
+    def save(self, repository: Repository, new: Mapping[str, ParsedManifest]) -> None:
+        with self._lock:
+            keys, entries = self._loaded.pop(cache_prefix(self.prefix, repository), ([], {}))
+        if len(keys) + bool(new) > self.max_segments:
+            merged = self._write_segment(repository, {**entries, **new})
+            self._delete(repository, [key for key in keys if key != merged])
+        elif new:
+            self._write_segment(repository, new)
+
+    def _read_segment(self, key: str) -> dict[str, ParsedManifest]:
+        with self.hook.object_body(self.bucket, key) as body:
+            data = body.read()
+        try:
+            records = [json.loads(line) for line in data.decode().splitlines() if line]
+            return {str(record["digest"]): ParsedManifest.from_record(record) for record in records}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"manifest cache object {_url(self.bucket, key)} is corrupt ({error!r}); "
+                "delete it and the next run reads its manifests again"
+            ) from error
+
+    def _write_segment(self, repository: Repository, manifests: Mapping[str, ParsedManifest]) -> str:
+        body = _encode(manifests)
+        key = f"{cache_prefix(self.prefix, repository)}{hashlib.sha256(body).hexdigest()[:32]}.jsonl"
+        self.hook.write_bytes(self.bucket, key, body)
+        return key
+
+    def _delete(self, repository: Repository, keys: list[str]) -> None:
+        """One DeleteObjects per 1000 merged segments: a refused delete only leaves a segment that
+        a later run merges again, so refusals are warned about, not raised."""
+        for start in range(0, len(keys), DELETE_OBJECTS_LIMIT):
+            chunk = keys[start : start + DELETE_OBJECTS_LIMIT]
+            with aws_call("s3", _url(self.bucket, cache_prefix(self.prefix, repository))):
+                response = self.hook.conn.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
+                )
+            for failed in response.get("Errors", ()):
+                log.warning(
+                    "Could not delete merged manifest cache segment s3://%s/%s (%s); it is merged "
+                    "again on a later run",
+                    self.bucket,
+                    failed.get("Key"),
+                    failed.get("Code"),
+                )

@@ -1,0 +1,211 @@
+"""ReportLakeHook's reads, writes, listings and deletes, with Stubber on the hook's own S3 client."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.core.columns import REPOSITORIES_REPORT
+from ecr_provider.core.layout import report_key, report_prefix
+from ecr_provider.core.transform import PreviousReport
+from ecr_provider.hooks.report_lake import ReportLakeHook, cache_prefix
+from tests.aws.test_manifests import REPOSITORY
+
+BUCKET = "ecr-reports"
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+MODIFIED = datetime(2026, 11, 20, tzinfo=UTC)
+HEADER = "repositoryName,billableSizeBytes,monthlyStorageCost(USD)\r\n"
+
+
+@pytest.fixture
+def lake() -> Iterator[tuple[ReportLakeHook, Stubber]]:
+    hook = ReportLakeHook(aws_conn_id=None, region_name="us-east-1")
+    with Stubber(hook.conn) as stubber:
+        yield hook, stubber
+        stubber.assert_no_pending_responses()
+
+
+def body(data: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def registry_report(date: str) -> str:
+    return report_key("p", REPOSITORIES_REPORT, date, ACCOUNT, REGION)
+
+
+def test_a_missing_document_is_none(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    stubber.add_client_error("get_object", "NoSuchKey", http_status_code=404)
+    assert hook.read_json(BUCKET, "p/_runs/x.json") is None
+
+
+def test_a_document_reads_back_as_written(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    document = {"b": [1, 2], "a": "é"}
+    expected = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    written: list[tuple[str, str, bytes]] = []
+    hook.conn.meta.events.register(
+        "before-parameter-build.s3.PutObject",
+        lambda params, **_: written.append((params["Bucket"], params["Key"], params["Body"].read())),
+    )
+    stubber.add_response("put_object", {})
+    stubber.add_response("get_object", {"Body": body(expected)}, {"Bucket": BUCKET, "Key": "k.json"})
+
+    hook.write_json(BUCKET, "k.json", document)
+
+    assert written == [(BUCKET, "k.json", expected)]
+    assert hook.read_json(BUCKET, "k.json") == document
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"), [(b"{not json", "is not valid JSON"), (b"[1]", "holds list, not a JSON object")]
+)
+def test_a_corrupt_document_is_named(
+    lake: tuple[ReportLakeHook, Stubber], data: bytes, complaint: str
+) -> None:
+    hook, stubber = lake
+    stubber.add_response("get_object", {"Body": body(data)})
+    with pytest.raises(ValueError, match=rf"^s3://{BUCKET}/k\.json {complaint}"):
+        hook.read_json(BUCKET, "k.json")
+
+
+def test_denied_reads_and_writes_name_the_action_and_object(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    stubber.add_client_error("get_object", "AccessDenied", "Access Denied", http_status_code=403)
+    stubber.add_client_error("put_object", "AccessDenied", "Access Denied", http_status_code=403)
+    stubber.add_client_error("head_object", "403", "Forbidden", http_status_code=403)
+    with pytest.raises(AwsCallError, match=rf"^s3:GetObject on s3://{BUCKET}/k failed with AccessDenied"):
+        hook.read_json(BUCKET, "k")
+    with pytest.raises(AwsCallError, match=rf"^s3:PutObject on s3://{BUCKET}/k failed with AccessDenied"):
+        hook.write_json(BUCKET, "k", {})
+    with pytest.raises(AwsCallError, match=rf"^s3:GetObject on s3://{BUCKET}/k failed with AccessDenied"):
+        hook.has_key(BUCKET, "k")
+
+
+def test_a_key_is_there_or_not(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    stubber.add_response("head_object", {"ContentLength": 3}, {"Bucket": BUCKET, "Key": "there"})
+    stubber.add_client_error("head_object", "404", "Not Found", http_status_code=404)
+    assert hook.has_key(BUCKET, "there")
+    assert not hook.has_key(BUCKET, "gone")
+
+
+def test_keys_under_a_prefix_are_read_from_every_page(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    listing = {"Bucket": BUCKET, "Prefix": "p/", "Delimiter": "", "StartAfter": ""}
+    stubber.add_response(
+        "list_objects_v2",
+        {
+            "Contents": [{"Key": "p/a", "LastModified": MODIFIED}],
+            "IsTruncated": True,
+            "NextContinuationToken": "t",
+        },
+        listing,
+    )
+    stubber.add_response(
+        "list_objects_v2",
+        {"Contents": [{"Key": "p/b", "LastModified": MODIFIED}]},
+        {**listing, "ContinuationToken": "t"},
+    )
+    stubber.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
+
+    assert hook.keys_under(BUCKET, "p/") == ["p/a", "p/b"]
+    with pytest.raises(AwsCallError, match=rf"^s3:ListBucket on s3://{BUCKET}/q/ failed with AccessDenied"):
+        hook.keys_under(BUCKET, "q/")
+
+
+def test_delete_keys_deletes_each_key(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    for key in ("p/a.csv", "p/b.csv"):
+        stubber.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": key})
+    hook.delete_keys(BUCKET, ["p/a.csv", "p/b.csv"])
+    hook.delete_keys(BUCKET, [])
+    stubber.assert_no_pending_responses()
+
+
+def test_a_refused_delete_fails_naming_the_iam_action_and_key(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    stubber.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": "p/a.csv"})
+    stubber.add_client_error("delete_object", "AccessDenied", "Access Denied", 403)
+    with pytest.raises(
+        AwsCallError,
+        match=rf"^s3:DeleteObject on s3://{BUCKET}/p/b\.csv failed with AccessDenied: Access Denied$",
+    ):
+        hook.delete_keys(BUCKET, ["p/a.csv", "p/b.csv"])
+
+
+def test_report_rows_are_streamed_by_header(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    csv = f"{HEADER}team/api,1073741824,0.10\r\nteam/db,0,0.00\r\n".encode()
+    stubber.add_response("get_object", {"Body": body(csv)}, {"Bucket": BUCKET, "Key": "r.csv"})
+    stubber.add_client_error("get_object", "NoSuchKey", "The specified key does not exist.", 404)
+
+    assert list(hook.read_report_rows(BUCKET, "r.csv")) == [
+        {"repositoryName": "team/api", "billableSizeBytes": "1073741824", "monthlyStorageCost(USD)": "0.10"},
+        {"repositoryName": "team/db", "billableSizeBytes": "0", "monthlyStorageCost(USD)": "0.00"},
+    ]
+    with pytest.raises(
+        AwsCallError, match=rf"^s3:GetObject on s3://{BUCKET}/gone\.csv failed with NoSuchKey"
+    ):
+        list(hook.read_report_rows(BUCKET, "gone.csv"))
+
+
+def test_the_previous_report_is_the_newest_earlier_one_of_this_registry(
+    lake: tuple[ReportLakeHook, Stubber],
+) -> None:
+    hook, stubber = lake
+    partitions = [
+        {"Prefix": f"{report_prefix('p', REPOSITORIES_REPORT)}report_date={date}/"}
+        for date in ("2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21")
+    ]
+    stubber.add_response(
+        "list_objects_v2",
+        {"CommonPrefixes": partitions},
+        {"Bucket": BUCKET, "Prefix": report_prefix("p", REPOSITORIES_REPORT), "Delimiter": "/"},
+    )
+    # The 19th has no report of this registry (its run failed here): the 18th is the previous one.
+    stubber.add_client_error(
+        "get_object",
+        "NoSuchKey",
+        http_status_code=404,
+        expected_params={"Bucket": BUCKET, "Key": registry_report("2026-11-19")},
+    )
+    stubber.add_response(
+        "get_object",
+        {"Body": body(f"{HEADER}team/api,1073741824,0.10\r\n".encode())},
+        {"Bucket": BUCKET, "Key": registry_report("2026-11-18")},
+    )
+
+    previous = hook.previous_report(BUCKET, "p", report_date="2026-11-20", account_id=ACCOUNT, region=REGION)
+
+    assert previous == PreviousReport("2026-11-18", {"team/api": (1073741824, Decimal("0.10"))})
+
+
+def test_no_earlier_report_means_none(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    today = f"{report_prefix('p', REPOSITORIES_REPORT)}report_date=2026-11-20/"
+    stubber.add_response("list_objects_v2", {"CommonPrefixes": [{"Prefix": today}]})
+    assert (
+        hook.previous_report(BUCKET, "p", report_date="2026-11-20", account_id=ACCOUNT, region=REGION) is None
+    )
+
+
+def test_cache_layout_keeps_nested_repositories_apart() -> None:
+    registry = f"{REPOSITORY.account_id}/{REPOSITORY.region}"
+    team = replace(REPOSITORY, name="team-a")
+    assert REPOSITORY.name == "team-a/api"
+    assert cache_prefix("ecr-reports", REPOSITORY) == (
+        f"ecr-reports/_manifest_cache/v1/{registry}/team-a/api/_segments/"
+    )
+    assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
+    assert cache_prefix("", team) == f"_manifest_cache/v1/{registry}/team-a/_segments/"
