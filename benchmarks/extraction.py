@@ -8,7 +8,6 @@ fresh child process per concurrency level so that peak RSS is the extraction's a
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import math
@@ -28,6 +27,7 @@ import boto3
 
 from ecr_provider.aws.ecr import PAGE_SIZE, RegistryReader, ecr_client_config
 from ecr_provider.core.columns import FINDINGS_REPORT
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.core.transform import ReportContext
@@ -119,7 +119,7 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
         if FINDINGS_REPORT in report.files:
             with report.files[FINDINGS_REPORT].open(encoding="utf-8", newline="") as handle:
                 findings_images = len(
-                    {(row["repositoryName"], row["imageDigest"]) for row in csv.DictReader(handle)}
+                    {(row["repositoryName"], row["imageDigest"]) for row in read_canonical(handle)}
                 )
     return {
         "seconds": seconds,

@@ -3,7 +3,9 @@
 Athena cannot run outside AWS, so the same Athena SQL is transpiled with sqlglot and run on
 DuckDB: the tables read every field as a string, as OpenCSVSerde does, and then carry the Glue
 table's column types; the typed views and the queries are the shipped SQL, transpiled. Used by
-the tests (the proof on a real SQL engine) and by ``make demo``. Needs the ``dev`` extra.
+the tests (the proof on a real SQL engine) and by ``make demo``. The files are read with the
+escape character of the Glue tables, so a cell DuckDB reads is the cell Athena reads. Needs the
+``dev`` extra.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import duckdb
 import sqlglot
 
 from ecr_provider.core.columns import REPORTS, Column
+from ecr_provider.core.csv_format import ESCAPE, QUOTE, SEPARATOR
 from ecr_provider.queries import named_query
 from ecr_provider.queries.views import PARTITION_COLUMN, typed_view
 
@@ -39,6 +42,7 @@ def _table_sql(connection: duckdb.DuckDBPyConnection, files: str, columns: Seque
     """A column absent from every file reads as NULL, as Athena reads a column appended after them."""
     source = (
         f"read_csv({_string(files)}, header = true, all_varchar = true, union_by_name = true, "
+        f"delim = {_string(SEPARATOR)}, quote = {_string(QUOTE)}, escape = {_string(ESCAPE)}, "
         "hive_partitioning = true, hive_types_autocast = false)"
     )
     present = {row[0] for row in connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
