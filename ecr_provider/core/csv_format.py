@@ -28,7 +28,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """What ends a record for Hadoop's line reader, inside quotes or not."""
-_SPECIAL = re.compile(r'[,"\\]')
+_SPECIAL = re.compile("[" + re.escape(SEPARATOR + QUOTE + ESCAPE) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +72,8 @@ def neutralise_formula(cell: str, *, numeric: bool) -> str:
 def canonical_cell(cell: str) -> str:
     """The cell as opencsv 2.3 reads it back whole: a line break becomes a space (no quoting keeps a
     record on one line); a cell holding ``,``, ``"`` or ``\\`` is quoted, with ``"`` and ``\\``
-    escaped by ``\\`` (opencsv drops a ``\\`` outside quotes at a cell's start). Other cells are bare,
-    so a report without such characters has the bytes an RFC 4180 writer gives it."""
+    escaped by ``\\`` (bare, a ``\\`` at a cell's start would be dropped). Other cells are bare, so
+    a row without these characters or line breaks keeps the bytes it had as RFC 4180."""
     cell = _LINE_BREAK.sub(" ", cell)
     if not _SPECIAL.search(cell):
         return cell
