@@ -8,7 +8,6 @@ fresh child process per concurrency level so that peak RSS is the extraction's a
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import math
@@ -30,6 +29,7 @@ from ecr_provider.aws.ecr import PAGE_SIZE, ecr_client_config
 from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
 from ecr_provider.report_files import write_registry_report
@@ -134,7 +134,7 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
         if FINDINGS_REPORT in report.files:
             with report.files[FINDINGS_REPORT].open(encoding="utf-8", newline="") as handle:
                 findings_images = len(
-                    {(row["repositoryName"], row["imageDigest"]) for row in csv.DictReader(handle)}
+                    {(row["repositoryName"], row["imageDigest"]) for row in read_canonical(handle)}
                 )
     return {
         "seconds": seconds,

@@ -8,7 +8,6 @@ an SQS subscriber got it.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from typing import Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
@@ -119,7 +119,7 @@ def show_storage(rows: list[dict[str, str]]) -> None:
 
 def show_findings(path: Path) -> None:
     with path.open(encoding="utf-8", newline="") as handle:
-        findings = list(csv.DictReader(handle))
+        findings = list(read_canonical(handle))
     images = {(row["repositoryName"], row["imageDigest"]) for row in findings}
     by_severity = Counter(row["severity"] for row in findings)
     counts = ", ".join(f"{by_severity[severity]} {severity.lower()}" for severity in SEVERITIES)
@@ -172,7 +172,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
         ]:
             print(f"  {DEMO_SETTINGS['athena_database']}.{report} report_date={partition['Values'][0]}")
     with (REPO_ROOT / "reports" / "repositories_summary.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = list(read_canonical(handle))
     show_storage(rows)
     show_findings(REPO_ROOT / "reports" / f"{FINDINGS_REPORT}.csv")
     costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]

@@ -64,6 +64,8 @@ _GLUE_TABLE = {
     "CreateTable": lambda body: body["TableInput"]["Name"],
     "UpdateTable": lambda body: body["TableInput"]["Name"],
     "BatchCreatePartition": lambda body: body["TableName"],
+    "GetPartition": lambda body: body["TableName"],
+    "BatchUpdatePartition": lambda body: body["TableName"],
 }
 
 

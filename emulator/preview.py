@@ -3,7 +3,9 @@
 Athena cannot run outside AWS, so the same Athena SQL is transpiled with sqlglot and run on
 DuckDB: the tables read every field as a string, as OpenCSVSerde does, and then carry the Glue
 table's column types; the typed views and the queries are the shipped SQL, transpiled. Used by
-the tests (the proof on a real SQL engine) and by ``make demo``. Needs the ``dev`` extra.
+the tests (the proof on a real SQL engine) and by ``make demo``. The files are read with the
+escape character of the Glue tables, so a cell DuckDB reads is the cell Athena reads. Needs the
+``dev`` extra.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import duckdb
 import sqlglot
 
 from ecr_provider.core.columns import REPORTS, Column
+from ecr_provider.core.csv_format import ESCAPE, QUOTE, SEPARATOR
 from ecr_provider.queries import named_query
-from ecr_provider.queries.views import PARTITION_COLUMN, typed_view
+from ecr_provider.queries.views import PARTITION_COLUMN, PARTITIONS_SUFFIX, typed_view
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN"}
 
@@ -39,6 +42,7 @@ def _table_sql(connection: duckdb.DuckDBPyConnection, files: str, columns: Seque
     """A column absent from every file reads as NULL, as Athena reads a column appended after them."""
     source = (
         f"read_csv({_string(files)}, header = true, all_varchar = true, union_by_name = true, "
+        f"delim = {_string(SEPARATOR)}, quote = {_string(QUOTE)}, escape = {_string(ESCAPE)}, "
         "hive_partitioning = true, hive_types_autocast = false)"
     )
     present = {row[0] for row in connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
@@ -58,10 +62,20 @@ def _empty_table_sql(columns: Sequence[Column]) -> str:
     return f"SELECT {', '.join(select)}, CAST(NULL AS VARCHAR) AS {PARTITION_COLUMN} WHERE false"
 
 
+def _partitions_sql(report_dir: Path) -> str:
+    """Athena's ``"{report}$partitions"``: one row per date directory, read from no file."""
+    dates = sorted(path.name.split("=", 1)[1] for path in report_dir.glob(f"{PARTITION_COLUMN}=*"))
+    if not dates:
+        return f"SELECT CAST(NULL AS VARCHAR) AS {PARTITION_COLUMN} WHERE false"
+    values = ", ".join(f"({_string(date)})" for date in dates)
+    return f"SELECT * FROM (VALUES {values}) AS partitions({PARTITION_COLUMN})"
+
+
 def connect(
     reports_dir: Path, reports: Mapping[str, Sequence[Column]] = REPORTS
 ) -> duckdb.DuckDBPyConnection:
-    """DuckDB with a table per report over ``{reports_dir}/{report}/report_date=*/*.csv`` and its view.
+    """DuckDB with a table per report over ``{reports_dir}/{report}/report_date=*/*.csv``, its
+    partitions table and its view.
 
     A report without files (``image_findings`` is opt-in) is an empty table, as in Athena.
     """
@@ -77,6 +91,8 @@ def connect(
             else _empty_table_sql(columns)
         )
         connection.execute(f"CREATE VIEW {_identifier(report)} AS {table}")
+        partitions = _partitions_sql(reports_dir / report)
+        connection.execute(f"CREATE VIEW {_identifier(report + PARTITIONS_SUFFIX)} AS {partitions}")
         view = typed_view(report, columns)
         connection.execute(f"CREATE VIEW {_identifier(view.name)} AS {athena_to_duckdb(view.sql)}")
     return connection

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from ecr_provider.aws.errors import AwsCallError, describe_failure, error_code
+from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.csv_format import OPEN_CSV_SERDE_PARAMETERS
 from ecr_provider.core.layout import partition_prefix, table_location
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def _storage_descriptor(report: str, location: str) -> dict[str, Any]:
         "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
         "SerdeInfo": {
             "SerializationLibrary": OPEN_CSV_SERDE,
-            "Parameters": {"separatorChar": ",", "quoteChar": '"'},
+            "Parameters": dict(OPEN_CSV_SERDE_PARAMETERS),
         },
     }
 
@@ -56,23 +57,25 @@ class ReportCatalog:
     prefix: str
 
     def ensure_database(self) -> None:
-        try:
-            self.glue.get_database(Name=self.database)
-            return
-        except ClientError as error:
-            if error_code(error) != "EntityNotFoundException":
-                raise describe_failure(error, "glue", self.database) from error
-        try:
-            self.glue.create_database(
-                DatabaseInput={
-                    "Name": self.database,
-                    "Description": "Amazon ECR cost, usage and vulnerability reports",
-                }
-            )
-            log.info("Created Glue database %s", self.database)
-        except ClientError as error:
-            if error_code(error) != "AlreadyExistsException":
-                raise describe_failure(error, "glue", self.database) from error
+        with aws_call("glue", self.database):
+            try:
+                self.glue.get_database(Name=self.database)
+                return
+            except ClientError as error:
+                if error_code(error) != "EntityNotFoundException":
+                    raise
+            try:
+                self.glue.create_database(
+                    DatabaseInput={
+                        "Name": self.database,
+                        "Description": "Amazon ECR cost, usage and vulnerability reports",
+                    }
+                )
+            except ClientError as error:
+                if error_code(error) != "AlreadyExistsException":
+                    raise
+                return
+        log.info("Created Glue database %s", self.database)
 
     def ensure_table(self, report: str) -> str:
         """Create the table, or update it when its definition changed (columns are only appended)."""
@@ -81,25 +84,47 @@ class ReportCatalog:
         )
 
     def register_partition(self, report: str, report_date: str) -> str:
-        """Register ``report_date``; an existing partition is no error (Glue reports it per entry)."""
+        """Register ``report_date``: ``created``, or for an existing partition ``updated`` when its
+        stored definition is not the table's (a partition keeps its own columns and SerDe, so one
+        registered before columns were appended would hide them), else ``existing``."""
         location = f"s3://{self.bucket}/{partition_prefix(self.prefix, report, report_date)}"
-        partition = {"Values": [report_date], "StorageDescriptor": _storage_descriptor(report, location)}
+        descriptor = _storage_descriptor(report, location)
+        partition = {"Values": [report_date], "StorageDescriptor": descriptor}
         resource = f"{self.database}.{report} report_date={report_date}"
-        try:
+        with aws_call("glue", resource):
             response = self.glue.batch_create_partition(
                 DatabaseName=self.database, TableName=report, PartitionInputList=[partition]
             )
-        except ClientError as error:
-            raise describe_failure(error, "glue", resource) from error
-        for failure in response.get("Errors", []):
-            detail = failure.get("ErrorDetail", {})
-            if detail.get("ErrorCode") != "AlreadyExistsException":
-                raise AwsCallError(
-                    f"glue:BatchCreatePartition on {resource} failed with "
-                    f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage', '')}"
-                )
-            return "existing"
-        return "created"
+        failures = _entry_failures(response, "glue:BatchCreatePartition", resource, "AlreadyExistsException")
+        if not failures:
+            return "created"
+        with aws_call("glue", resource):
+            stored = self.glue.get_partition(
+                DatabaseName=self.database, TableName=report, PartitionValues=[report_date]
+            )["Partition"]
+            if not _descriptor_differs(stored.get("StorageDescriptor", {}), descriptor):
+                return "existing"
+            response = self.glue.batch_update_partition(
+                DatabaseName=self.database,
+                TableName=report,
+                Entries=[{"PartitionValueList": [report_date], "PartitionInput": partition}],
+            )
+        _entry_failures(response, "glue:BatchUpdatePartition", resource)
+        log.info("Glue partition %s updated to the table's definition", resource)
+        return "updated"
+
+
+def _entry_failures(response: dict[str, Any], action: str, resource: str, tolerated: str = "") -> int:
+    """Glue's batch calls report failures per entry: raise on any but ``tolerated``, else count them."""
+    failures = response.get("Errors", [])
+    for failure in failures:
+        detail = failure.get("ErrorDetail", {})
+        if detail.get("ErrorCode") != tolerated:
+            raise AwsCallError(
+                f"{action} on {resource} failed with "
+                f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage', '')}"
+            )
+    return len(failures)
 
 
 def ensure_glue_table(
@@ -111,15 +136,13 @@ def ensure_glue_table(
     """Create a Glue table (a report's or a view's), or update it when ``differs`` from ``wanted``;
     returns ``created``, ``updated`` or ``unchanged``."""
     resource = f"{database}.{wanted['Name']}"
-    try:
-        current = glue.get_table(DatabaseName=database, Name=wanted["Name"])["Table"]
-    except ClientError as error:
-        if error_code(error) != "EntityNotFoundException":
-            raise describe_failure(error, "glue", resource) from error
-        current = None
-    except BotoCoreError as error:
-        raise describe_failure(error, "glue", resource) from error
-    try:
+    with aws_call("glue", resource):
+        try:
+            current = glue.get_table(DatabaseName=database, Name=wanted["Name"])["Table"]
+        except ClientError as error:
+            if error_code(error) != "EntityNotFoundException":
+                raise
+            current = None
         if current is None:
             glue.create_table(DatabaseName=database, TableInput=wanted)
             outcome = "created"
@@ -128,20 +151,24 @@ def ensure_glue_table(
             outcome = "updated"
         else:
             return "unchanged"
-    except (ClientError, BotoCoreError) as error:
-        raise describe_failure(error, "glue", resource) from error
     log.info("Glue table %s %s", resource, outcome)
     return outcome
 
 
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     """Glue adds bookkeeping of its own to what it returns, so only what this module sets is compared."""
-    descriptor, wanted_descriptor = current.get("StorageDescriptor", {}), wanted["StorageDescriptor"]
-    serde, wanted_serde = descriptor.get("SerdeInfo", {}), wanted_descriptor["SerdeInfo"]
     return (
-        any(descriptor.get(field) != wanted_descriptor[field] for field in ("Columns", "Location"))
+        _descriptor_differs(current.get("StorageDescriptor", {}), wanted["StorageDescriptor"])
         or current.get("PartitionKeys") != wanted["PartitionKeys"]
         or not wanted["Parameters"].items() <= current.get("Parameters", {}).items()
+    )
+
+
+def _descriptor_differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """A table's or a partition's storage descriptor: columns, location and SerDe."""
+    serde, wanted_serde = current.get("SerdeInfo", {}), wanted["SerdeInfo"]
+    return (
+        any(current.get(field) != wanted[field] for field in ("Columns", "Location"))
         or serde.get("SerializationLibrary") != wanted_serde["SerializationLibrary"]
         or not wanted_serde["Parameters"].items() <= serde.get("Parameters", {}).items()
     )

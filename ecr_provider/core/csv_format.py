@@ -1,19 +1,34 @@
-"""CSV text of the reports: the canonical form Athena reads and the spreadsheet export of ``ecr-report``."""
+"""CSV text of the reports: the canonical form Athena reads and the spreadsheet export of ``ecr-report``.
+
+Athena reads the tables with OpenCSVSerde, whose parser is opencsv 2.3's ``CSVParser``, not RFC 4180:
+a backslash escapes the next character (``\\"`` is a quote that does not close the cell, a backslash
+before anything but a quote or a backslash is dropped) and every line is a record, quoted or not. The
+canonical form is written for that parser; a spreadsheet export is RFC 4180.
+"""
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from ecr_provider.core.columns import Column, Kind
 
+SEPARATOR = ","
+QUOTE = '"'
+ESCAPE = "\\"
+LINE_END = "\r\n"
+OPEN_CSV_SERDE_PARAMETERS = {"separatorChar": SEPARATOR, "quoteChar": QUOTE, "escapeChar": ESCAPE}
+"""The Glue tables' SerDe parameters, every one set: the canonical form is written for exactly these."""
 DECIMAL_SEPARATORS = (".", ",")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection")."""
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""What ends a record for Hadoop's line reader, inside quotes or not."""
+_SPECIAL = re.compile("[" + re.escape(SEPARATOR + QUOTE + ESCAPE) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +36,8 @@ class CsvFormat:
     """Canonical is ``,``-delimited with ``.`` decimals; ``,`` decimals move the delimiter to ``;``.
 
     A spreadsheet export (``spreadsheet=True``, or any ``,`` decimal file, which only a spreadsheet
-    reads) neutralises cells a spreadsheet would run as a formula. The canonical form, which Athena
-    reads, is never altered.
+    reads) is RFC 4180 and neutralises cells a spreadsheet would run as a formula. The canonical
+    form, which Athena reads, never alters a cell but for its line breaks (see :func:`canonical_cell`).
     """
 
     decimal_separator: str = "."
@@ -36,11 +51,15 @@ class CsvFormat:
 
     @property
     def delimiter(self) -> str:
-        return ";" if self.decimal_separator == "," else ","
+        return ";" if self.decimal_separator == "," else SEPARATOR
+
+    @property
+    def spreadsheet_export(self) -> bool:
+        return self.spreadsheet or self.decimal_separator == ","
 
     @property
     def neutralises_formulas(self) -> bool:
-        return self.spreadsheet or self.decimal_separator == ","
+        return self.spreadsheet_export
 
 
 def neutralise_formula(cell: str, *, numeric: bool) -> str:
@@ -50,6 +69,41 @@ def neutralise_formula(cell: str, *, numeric: bool) -> str:
     return cell
 
 
+def canonical_cell(cell: str) -> str:
+    """The cell as opencsv 2.3 reads it back whole: a line break becomes a space (no quoting keeps a
+    record on one line); a cell holding ``,``, ``"`` or ``\\`` is quoted, with ``"`` and ``\\``
+    escaped by ``\\`` (bare, a ``\\`` at a cell's start would be dropped). Other cells are bare, so
+    a row without these characters or line breaks keeps the bytes it had as RFC 4180."""
+    cell = _LINE_BREAK.sub(" ", cell)
+    if not _SPECIAL.search(cell):
+        return cell
+    return QUOTE + cell.replace(ESCAPE, ESCAPE + ESCAPE).replace(QUOTE, ESCAPE + QUOTE) + QUOTE
+
+
+def canonical_line(cells: Iterable[str]) -> str:
+    return SEPARATOR.join(canonical_cell(cell) for cell in cells) + LINE_END
+
+
+class CanonicalDialect(csv.Dialect):
+    """Reads the canonical form, and the RFC 4180 objects of earlier releases (doubled quotes, line
+    breaks inside quotes) unless a cell of theirs holds a backslash: that is read as an escape."""
+
+    delimiter = SEPARATOR
+    quotechar = QUOTE
+    escapechar = ESCAPE
+    doublequote = True
+    skipinitialspace = False
+    lineterminator = LINE_END
+    quoting = csv.QUOTE_MINIMAL
+    strict = False
+
+
+def read_canonical(stream: TextIO) -> Iterator[dict[str, str]]:
+    """Rows of a canonical report keyed by header. Open ``stream`` with ``newline=""`` (for an S3 body:
+    ``io.TextIOWrapper(body, encoding="utf-8", newline="")``), so only CR and LF end a line."""
+    return csv.DictReader(stream, dialect=CanonicalDialect)
+
+
 CANONICAL = CsvFormat()
 
 
@@ -57,12 +111,16 @@ class ReportCsvWriter:
     """Writes one report, a row at a time, so no report is ever held whole in memory."""
 
     def __init__(self, stream: TextIO, columns: Sequence[Column], csv_format: CsvFormat = CANONICAL):
-        self._columns = columns
+        self._stream = stream
         self._format = csv_format
         self._decimal_positions = [i for i, c in enumerate(columns) if c.kind is Kind.DECIMAL]
         self._numeric = [c.kind in (Kind.DECIMAL, Kind.INTEGER) for c in columns]
-        self._writer = csv.writer(stream, delimiter=csv_format.delimiter, lineterminator="\r\n")
-        self._writer.writerow([column.header for column in columns])
+        self._rfc4180 = (
+            csv.writer(stream, delimiter=csv_format.delimiter, lineterminator=LINE_END)
+            if csv_format.spreadsheet_export
+            else None
+        )
+        self._write_line([column.header for column in columns])
         self.rows_written = 0
 
     def write(self, row: list[str]) -> None:
@@ -75,5 +133,11 @@ class ReportCsvWriter:
                 neutralise_formula(cell, numeric=numeric)
                 for cell, numeric in zip(row, self._numeric, strict=True)
             ]
-        self._writer.writerow(row)
+        self._write_line(row)
         self.rows_written += 1
+
+    def _write_line(self, cells: list[str]) -> None:
+        if self._rfc4180 is None:
+            self._stream.write(canonical_line(cells))
+        else:
+            self._rfc4180.writerow(cells)

@@ -4,9 +4,8 @@ and the object."""
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError
 from ecr_provider.aws.errors import aws_call, error_code
 from ecr_provider.core.blobs import ParsedManifest
 from ecr_provider.core.columns import REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_date_of, report_key, report_prefix
 from ecr_provider.core.records import Repository
 from ecr_provider.core.transform import PreviousReport
@@ -131,7 +131,7 @@ class ReportLakeHook(S3Hook):
 
 def _rows(body: Any) -> Iterator[dict[str, str]]:
     with body:
-        yield from csv.DictReader(codecs.getreader("utf-8")(body))
+        yield from read_canonical(io.TextIOWrapper(body, encoding="utf-8", newline=""))
 
 
 # -- manifest cache ----------------------------------------------------------------------------------

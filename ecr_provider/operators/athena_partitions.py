@@ -24,7 +24,8 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
     """
     Ensure the Glue database, one table and one typed view per report exist, then register ``report_date``.
 
-    Registering a date twice is harmless; a table or view whose columns changed is updated in place.
+    Registering a date twice is harmless; a table, view or partition whose definition changed is updated
+    in place, so a date registered before columns were appended shows them.
 
     :param database: Glue database name (templated)
     :param report_bucket: S3 bucket of the data lake (templated)

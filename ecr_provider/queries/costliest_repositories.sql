@@ -1,13 +1,14 @@
 -- Costliest repositories: the repositories with the highest monthly storage cost on one report date.
 -- Parameters: edit the literals in the "parameters" CTE (Athena named queries take no bind parameters).
+-- The date is read from the partition list and compared with the string partition column, so Athena reads that date's objects only.
 WITH parameters AS (
     SELECT
-        CAST(NULL AS date) AS report_date, -- NULL: the latest loaded report date
+        CAST(NULL AS varchar) AS report_date, -- NULL: the latest report date; or 'YYYY-MM-DD'
         20 AS top_n
 ),
 report AS (
     SELECT
-        coalesce(p.report_date, (SELECT max(r.report_date) FROM repositories_summary_typed AS r)) AS report_date,
+        coalesce(p.report_date, (SELECT max(d.report_date) FROM "repositories_summary$partitions" AS d)) AS report_date,
         p.top_n
     FROM parameters AS p
 ),
@@ -27,7 +28,7 @@ ranked AS (
         r.lifecycle_policy_text IS NOT NULL AS has_lifecycle_policy,
         report.top_n
     FROM repositories_summary_typed AS r
-    JOIN report ON r.report_date = report.report_date
+    JOIN report ON r.report_partition = report.report_date
 )
 SELECT
     cost_rank,

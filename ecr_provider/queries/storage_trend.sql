@@ -1,18 +1,18 @@
 -- Storage and cost per repository over the last 30 report dates, with the change since the previous report date and since 7 and 30 days before.
 -- Parameters: edit the literals in the "parameters" CTE (Athena named queries take no bind parameters).
--- A change is empty when the repository has no row on the date compared with.
+-- A change is empty when the repository has no row on the date compared with. The dates are read from the partition list.
 WITH parameters AS (
     SELECT 30 AS report_dates
 ),
 dates AS (
     SELECT
-        report_date,
-        lag(report_date) OVER (ORDER BY report_date) AS previous_report_date,
-        row_number() OVER (ORDER BY report_date DESC) AS recency
-    FROM (SELECT DISTINCT report_date FROM repositories_summary_typed)
+        d.report_date AS report_partition,
+        CAST(lag(d.report_date) OVER (ORDER BY d.report_date) AS date) AS previous_report_date,
+        row_number() OVER (ORDER BY d.report_date DESC) AS recency
+    FROM "repositories_summary$partitions" AS d
 ),
 shown AS (
-    SELECT d.report_date, d.previous_report_date
+    SELECT d.report_partition, d.previous_report_date
     FROM dates AS d
     CROSS JOIN parameters AS p
     WHERE d.recency <= p.report_dates
@@ -33,7 +33,7 @@ SELECT
     r.billable_size_bytes - month_ago.billable_size_bytes AS size_change_30d_bytes,
     round(r.monthly_storage_cost_usd - month_ago.monthly_storage_cost_usd, 4) AS cost_change_30d_usd
 FROM repositories_summary_typed AS r
-JOIN shown ON r.report_date = shown.report_date
+JOIN shown ON r.report_partition = shown.report_partition
 LEFT JOIN repositories_summary_typed AS prev
     ON prev.report_date = shown.previous_report_date
     AND prev.account_id = r.account_id

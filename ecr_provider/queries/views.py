@@ -14,6 +14,11 @@ from ecr_provider.core.columns import REPORTS, SQL_TYPES, Column, Kind
 
 VIEW_SUFFIX = "_typed"
 PARTITION_COLUMN = "report_date"
+PARTITION_VALUE_COLUMN = "report_partition"
+"""The partition's own string: a query that compares it, not the date cast from it, lets Athena
+read only the dates it asks for, also when the date comes from a subquery (dynamic filtering)."""
+PARTITIONS_SUFFIX = "$partitions"
+"""Athena's metadata table of a table's partitions: the dates without reading an object."""
 
 _JSON_SHAPES: dict[str, str] = {
     "imageTags": "array(varchar)",
@@ -89,5 +94,8 @@ def typed_view(report: str, columns: Sequence[Column] | None = None) -> TypedVie
     partition = ViewColumn(
         PARTITION_COLUMN, "date", f"CAST({_quoted(PARTITION_COLUMN)} AS date)", "report date (partition)"
     )
+    partition_value = ViewColumn(
+        PARTITION_VALUE_COLUMN, "varchar", _quoted(PARTITION_COLUMN), "report date, the partition's string"
+    )
     typed = tuple(view_column(column) for column in (REPORTS[report] if columns is None else columns))
-    return TypedView(f"{report}{VIEW_SUFFIX}", report, (*typed, partition))
+    return TypedView(f"{report}{VIEW_SUFFIX}", report, (*typed, partition, partition_value))

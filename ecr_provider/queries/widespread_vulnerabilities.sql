@@ -1,10 +1,11 @@
 -- Vulnerabilities by how many images carry them, most severe first (the image_findings report: needs include_findings).
 -- Parameters: edit the literals in the "parameters" CTE (Athena named queries take no bind parameters).
+-- The date is read from the partition list and compared with the string partition column, so Athena reads that date's objects only.
 WITH parameters AS (
-    SELECT CAST(NULL AS date) AS report_date -- NULL: the latest loaded report date
+    SELECT CAST(NULL AS varchar) AS report_date -- NULL: the latest report date; or 'YYYY-MM-DD'
 ),
 report AS (
-    SELECT coalesce(p.report_date, (SELECT max(f.report_date) FROM image_findings_typed AS f)) AS report_date
+    SELECT coalesce(p.report_date, (SELECT max(d.report_date) FROM "image_findings$partitions" AS d)) AS report_date
     FROM parameters AS p
 )
 SELECT
@@ -18,7 +19,7 @@ SELECT
     count(f.fixed_version) AS findings_with_a_fix,
     max(f.reference_url) AS reference_url
 FROM image_findings_typed AS f
-JOIN report ON f.report_date = report.report_date
+JOIN report ON f.report_partition = report.report_date
 GROUP BY f.report_date, f.finding_name, f.severity
 ORDER BY
     CASE f.severity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +15,15 @@ from botocore.stub import ANY, Stubber
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.glue_catalog import OPEN_CSV_SERDE, ReportCatalog, table_input
 from ecr_provider.core.columns import REPORTS
+from emulator.moto_iam import iam_enforced
+from emulator.server import ACCOUNT_ID, Emulator, client
+from tests.conftest import REPO_ROOT
 
 DATABASE = "ecr_reports"
 BUCKET = "bucket"
 PREFIX = "prefix"
 REPORT = "repositories_summary"
+REGION = "us-east-1"
 
 
 @pytest.fixture
@@ -146,13 +151,22 @@ def test_ensure_table_leaves_an_identical_table_unchanged(glue: tuple[ReportCata
     assert catalog.ensure_table(REPORT) == "unchanged"
 
 
-def test_ensure_table_updates_a_table_missing_an_appended_column(
-    glue: tuple[ReportCatalog, Stubber],
+def make_older(descriptor: dict[str, Any], stale: str) -> None:
+    """A storage descriptor as an older release wrote it: before a column, or the escape character."""
+    if stale == "columns":
+        descriptor["Columns"] = descriptor["Columns"][:-1]
+    else:
+        del descriptor["SerdeInfo"]["Parameters"]["escapeChar"]
+
+
+@pytest.mark.parametrize("stale", ["columns", "escape"])
+def test_ensure_table_updates_a_table_missing_an_appended_column_or_the_escape_character(
+    glue: tuple[ReportCatalog, Stubber], stale: str
 ) -> None:
     catalog, stubber = glue
     wanted = table_input(REPORT, BUCKET, PREFIX)
     older = copy.deepcopy(wanted)
-    older["StorageDescriptor"]["Columns"] = older["StorageDescriptor"]["Columns"][:-1]
+    make_older(older["StorageDescriptor"], stale)
     stubber.add_response(
         "get_table", {"Table": stored_table(older)}, {"DatabaseName": DATABASE, "Name": REPORT}
     )
@@ -184,8 +198,7 @@ def test_register_partition_creates_it(glue: tuple[ReportCatalog, Stubber]) -> N
     assert partition["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == OPEN_CSV_SERDE
 
 
-def test_register_partition_twice_is_harmless(glue: tuple[ReportCatalog, Stubber]) -> None:
-    catalog, stubber = glue
+def already_exists(stubber: Stubber) -> None:
     stubber.add_response(
         "batch_create_partition",
         {
@@ -202,7 +215,113 @@ def test_register_partition_twice_is_harmless(glue: tuple[ReportCatalog, Stubber
         partition_params(),
     )
 
+
+def stored_partition(descriptor: dict[str, Any]) -> dict[str, Any]:
+    """What GetPartition gives back: the partition's own descriptor and Glue's bookkeeping."""
+    stored = copy.deepcopy(descriptor)
+    stored.update(Compressed=False, NumberOfBuckets=-1, StoredAsSubDirectories=False, Parameters={})
+    return {
+        "Partition": {
+            "Values": ["2025-03-04"],
+            "DatabaseName": DATABASE,
+            "TableName": REPORT,
+            "CreationTime": datetime(2025, 1, 1, tzinfo=UTC),
+            "StorageDescriptor": stored,
+        }
+    }
+
+
+GET_PARTITION = {"DatabaseName": DATABASE, "TableName": REPORT, "PartitionValues": ["2025-03-04"]}
+
+
+def wanted_partition() -> dict[str, Any]:
+    descriptor = table_input(REPORT, BUCKET, PREFIX)["StorageDescriptor"]
+    descriptor["Location"] = "s3://bucket/prefix/repositories_summary/report_date=2025-03-04/"
+    return {"Values": ["2025-03-04"], "StorageDescriptor": descriptor}
+
+
+def test_register_partition_twice_is_harmless(glue: tuple[ReportCatalog, Stubber]) -> None:
+    catalog, stubber = glue
+    already_exists(stubber)
+    stubber.add_response(
+        "get_partition", stored_partition(wanted_partition()["StorageDescriptor"]), GET_PARTITION
+    )
+
     assert catalog.register_partition(REPORT, "2025-03-04") == "existing"
+
+
+@pytest.mark.parametrize("stale", ["columns", "escape"])
+def test_a_partition_registered_by_an_older_release_takes_the_tables_definition(
+    glue: tuple[ReportCatalog, Stubber], stale: str
+) -> None:
+    catalog, stubber = glue
+    wanted = wanted_partition()
+    older = copy.deepcopy(wanted["StorageDescriptor"])
+    make_older(older, stale)
+    already_exists(stubber)
+    stubber.add_response("get_partition", stored_partition(older), GET_PARTITION)
+    stubber.add_response(
+        "batch_update_partition",
+        {},
+        {
+            "DatabaseName": DATABASE,
+            "TableName": REPORT,
+            "Entries": [{"PartitionValueList": ["2025-03-04"], "PartitionInput": wanted}],
+        },
+    )
+
+    assert catalog.register_partition(REPORT, "2025-03-04") == "updated"
+
+
+def test_a_failed_partition_update_names_the_action(glue: tuple[ReportCatalog, Stubber]) -> None:
+    catalog, stubber = glue
+    older = copy.deepcopy(wanted_partition()["StorageDescriptor"])
+    make_older(older, "columns")
+    already_exists(stubber)
+    stubber.add_response("get_partition", stored_partition(older), GET_PARTITION)
+    stubber.add_response(
+        "batch_update_partition",
+        {
+            "Errors": [
+                {
+                    "PartitionValueList": ["2025-03-04"],
+                    "ErrorDetail": {"ErrorCode": "EntityNotFoundException", "ErrorMessage": "gone"},
+                }
+            ]
+        },
+        {"DatabaseName": DATABASE, "TableName": REPORT, "Entries": ANY},
+    )
+
+    with pytest.raises(
+        AwsCallError,
+        match=r"glue:BatchUpdatePartition on ecr_reports\.repositories_summary report_date=2025-03-04 "
+        r"failed with EntityNotFoundException: gone",
+    ):
+        catalog.register_partition(REPORT, "2025-03-04")
+
+
+def test_a_denied_partition_read_names_the_action(glue: tuple[ReportCatalog, Stubber]) -> None:
+    catalog, stubber = glue
+    already_exists(stubber)
+    stubber.add_client_error(
+        "get_partition",
+        service_error_code="AccessDeniedException",
+        service_message="not allowed",
+        http_status_code=400,
+        expected_params=GET_PARTITION,
+    )
+
+    with pytest.raises(AwsCallError, match=r"glue:GetPartition on .* failed with AccessDeniedException"):
+        catalog.register_partition(REPORT, "2025-03-04")
+
+
+def test_the_serde_sets_every_character_the_canonical_csv_is_written_for() -> None:
+    serde = table_input(REPORT, BUCKET, PREFIX)["StorageDescriptor"]["SerdeInfo"]
+
+    assert serde == {
+        "SerializationLibrary": OPEN_CSV_SERDE,
+        "Parameters": {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"},
+    }
 
 
 def test_register_partition_reports_other_entry_errors(glue: tuple[ReportCatalog, Stubber]) -> None:
@@ -227,3 +346,106 @@ def test_register_partition_reports_other_entry_errors(glue: tuple[ReportCatalog
     assert "glue:BatchCreatePartition" in message
     assert "InvalidInputException" in message
     assert "report_date=2025-03-04" in message
+
+
+POLICY_FILE = REPO_ROOT / "iam" / "ecr-report-policy.json"
+ENFORCED_DATE = "2026-11-20"
+
+
+def policy_for(account_id: str, region: str, *, without: str | None = None) -> str:
+    """The repo's policy for this database, optionally without one action."""
+    text = POLICY_FILE.read_text()
+    for placeholder, value in {
+        "REGISTRY_ACCOUNT_ID": account_id,
+        "ACCOUNT_ID": account_id,
+        "GLUE_REGION": region,
+        "ATHENA_DATABASE": DATABASE,
+    }.items():
+        text = text.replace(placeholder, value)
+    document = json.loads(text)
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        statement["Action"] = [
+            a for a in ([actions] if isinstance(actions, str) else actions) if a != without
+        ]
+    document["Statement"] = [statement for statement in document["Statement"] if statement["Action"]]
+    return json.dumps(document)
+
+
+@pytest.fixture(scope="module")
+def enforced_glue() -> Iterator[tuple[Emulator, ReportCatalog]]:
+    """A table with one partition registered before a column was appended, and the admin's catalog."""
+    with Emulator() as emulator:
+        admin = ReportCatalog(client("glue", emulator.endpoint_url, REGION), DATABASE, BUCKET, PREFIX)
+        admin.ensure_database()
+        admin.ensure_table(REPORT)
+        yield emulator, admin
+
+
+def user_catalog(emulator: Emulator, name: str, policy: str) -> ReportCatalog:
+    iam = client("iam", emulator.endpoint_url, REGION)
+    iam.create_user(UserName=name)
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=policy)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    glue = boto3.client(
+        "glue",
+        endpoint_url=emulator.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    return ReportCatalog(glue, DATABASE, BUCKET, PREFIX)
+
+
+def make_stale(admin: ReportCatalog) -> None:
+    """The date's partition as an older release registered it: one column fewer than the table."""
+    admin.register_partition(REPORT, ENFORCED_DATE)
+    stored = admin.glue.get_partition(
+        DatabaseName=DATABASE, TableName=REPORT, PartitionValues=[ENFORCED_DATE]
+    )["Partition"]["StorageDescriptor"]
+    stored["Columns"] = stored["Columns"][:-1]
+    admin.glue.update_partition(
+        DatabaseName=DATABASE,
+        TableName=REPORT,
+        PartitionValueList=[ENFORCED_DATE],
+        PartitionInput={"Values": [ENFORCED_DATE], "StorageDescriptor": stored},
+    )
+
+
+def stored_columns(admin: ReportCatalog) -> int:
+    partition = admin.glue.get_partition(
+        DatabaseName=DATABASE, TableName=REPORT, PartitionValues=[ENFORCED_DATE]
+    )
+    return len(partition["Partition"]["StorageDescriptor"]["Columns"])
+
+
+def test_the_policy_lets_a_stale_partition_be_updated(enforced_glue: tuple[Emulator, ReportCatalog]) -> None:
+    emulator, admin = enforced_glue
+    make_stale(admin)
+    user = user_catalog(emulator, "glue-whole-policy", policy_for(ACCOUNT_ID, REGION))
+
+    with iam_enforced():
+        outcome = user.register_partition(REPORT, ENFORCED_DATE)
+        again = user.register_partition(REPORT, ENFORCED_DATE)
+
+    assert (outcome, again) == ("updated", "existing")
+    assert stored_columns(admin) == len(REPORTS[REPORT])
+
+
+@pytest.mark.parametrize("action", ["glue:GetPartition", "glue:BatchUpdatePartition"])
+def test_without_the_action_updating_a_stale_partition_fails_naming_it(
+    enforced_glue: tuple[Emulator, ReportCatalog], action: str
+) -> None:
+    emulator, admin = enforced_glue
+    make_stale(admin)
+    name = "glue-without-" + action.partition(":")[2].lower()
+    user = user_catalog(emulator, name, policy_for(ACCOUNT_ID, REGION, without=action))
+
+    with iam_enforced(), pytest.raises(AwsCallError) as caught:
+        user.register_partition(REPORT, ENFORCED_DATE)
+
+    assert str(caught.value).startswith(
+        f"{action} on {DATABASE}.{REPORT} report_date={ENFORCED_DATE} failed with AccessDeniedException"
+    )
+    assert stored_columns(admin) == len(REPORTS[REPORT]) - 1

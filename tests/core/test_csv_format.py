@@ -1,4 +1,4 @@
-"""ReportCsvWriter: canonical RFC 4180 CSV, and the ',' decimal spreadsheet export."""
+"""ReportCsvWriter: the canonical CSV Athena reads, and the RFC 4180 spreadsheet export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
+from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter, read_canonical
 
 COLUMNS = (
     Column("repositoryName", Kind.TEXT),
@@ -49,14 +49,28 @@ def test_rows_end_with_crlf() -> None:
     assert writer.rows_written == 2
 
 
-def test_fields_with_comma_quote_or_newline_are_quoted() -> None:
+def test_canonical_cells_with_comma_quote_or_backslash_are_quoted_and_escaped_for_opencsv() -> None:
     policy = '{"rules":[{"rulePriority":1,"description":"keep \\"prod\\""}]}'
-    text, _ = written([["a,b", "1.00", policy, "line1\nline2", 'say "hi"', "3"]])
+    text, _ = written([["a,b", "1.00", policy, "line1\nline2", 'say "hi" \\', "3"]])
 
     data_line = text.split("\r\n", 1)[1]
     assert data_line == (
-        '"a,b",1.00,"{""rules"":[{""rulePriority"":1,""description"":""keep \\""prod\\""""}]}",'
-        '"line1\nline2","say ""hi""",3\r\n'
+        '"a,b",1.00,"{\\"rules\\":[{\\"rulePriority\\":1,\\"description\\":\\"keep \\\\\\"prod\\\\\\"\\"}]}",'
+        'line1 line2,"say \\"hi\\" \\\\",3\r\n'
+    )
+    parsed = list(read_canonical(io.StringIO(text, newline="")))
+    assert list(parsed[0].values()) == ["a,b", "1.00", policy, "line1 line2", 'say "hi" \\', "3"]
+
+
+def test_spreadsheet_exports_quote_as_rfc_4180_and_keep_line_breaks() -> None:
+    policy = '{"description":"keep \\"prod\\""}'
+    text, _ = written(
+        [["a,b", "1.00", policy, "line1\nline2", 'say "hi"', "3"]], CsvFormat(".", spreadsheet=True)
+    )
+
+    data_line = text.split("\r\n", 1)[1]
+    assert (
+        data_line == '"a,b",1.00,"{""description"":""keep \\""prod\\""""}","line1\nline2","say ""hi""",3\r\n'
     )
     parsed = list(csv.reader(io.StringIO(text, newline="")))
     assert parsed[1] == ["a,b", "1.00", policy, "line1\nline2", 'say "hi"', "3"]

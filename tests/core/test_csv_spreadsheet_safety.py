@@ -9,7 +9,13 @@ import re
 import pytest
 
 from ecr_provider.core.columns import Column, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter, neutralise_formula
+from ecr_provider.core.csv_format import (
+    CANONICAL,
+    CsvFormat,
+    ReportCsvWriter,
+    neutralise_formula,
+    read_canonical,
+)
 
 COLUMNS = (
     Column("repositoryName", Kind.TEXT),
@@ -59,14 +65,12 @@ def test_a_non_number_in_a_number_column_is_neutralised() -> None:
 
 
 @pytest.mark.parametrize("cell", HOSTILE)
-def test_the_canonical_form_is_byte_identical(cell: str) -> None:
+def test_the_canonical_form_is_not_neutralised(cell: str) -> None:
     stream = io.StringIO(newline="")
     ReportCsvWriter(stream, COLUMNS, CANONICAL).write([cell, "-1.5", "-3", "[]"])
-    expected = io.StringIO(newline="")
-    csv.writer(expected, lineterminator="\r\n").writerows(
-        [[column.header for column in COLUMNS], [cell, "-1.5", "-3", "[]"]]
-    )
-    assert stream.getvalue() == expected.getvalue()
+    (row,) = read_canonical(io.StringIO(stream.getvalue(), newline=""))
+    # A record is one line for Athena, so only a line break changes (to a space).
+    assert list(row.values()) == [cell.replace("\r", " "), "-1.5", "-3", "[]"]
     assert not CANONICAL.neutralises_formulas
 
 

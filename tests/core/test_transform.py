@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +11,7 @@ import pytest
 
 from ecr_provider.core.blobs import OCI_INDEX, OCI_MANIFEST, BlobRef, ParsedManifest, repository_storage
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, athena_name
-from ecr_provider.core.csv_format import ReportCsvWriter
+from ecr_provider.core.csv_format import ReportCsvWriter, read_canonical
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.report import write_reports
@@ -388,8 +387,8 @@ def test_write_reports_streams_both_files_and_tallies() -> None:
         "billable_size_bytes": 1_231_033_467,
         "monthly_cost_usd": "0.1146",
     }
-    images = list(csv.DictReader(io.StringIO(images_out.getvalue())))
+    images = list(read_canonical(io.StringIO(images_out.getvalue(), newline="")))
     assert [r["imageDigest"] for r in images] == ["sha256:aaa", "sha256:bbb", "sha256:ccc"]
-    repositories = list(csv.DictReader(io.StringIO(repositories_out.getvalue())))
+    repositories = list(read_canonical(io.StringIO(repositories_out.getvalue(), newline="")))
     assert repositories[0]["lifecyclePolicyText"].startswith('{"rules"')
     assert repositories_out.getvalue().count("\r\n") == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import fnmatch
 import io
 import json
@@ -15,6 +14,7 @@ import pytest
 
 from ecr_provider.cli import run as run_cli
 from ecr_provider.core.columns import REPORTS
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.units import GB, MB
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
@@ -53,7 +53,7 @@ def read_object(emulator: Emulator, bucket: str, object_key: str) -> bytes:
 
 
 def rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    return list(read_canonical(io.StringIO(data.decode("utf-8"), newline="")))
 
 
 def expected_over_threshold(registry: DemoRegistry) -> set[str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 
 import pytest
 
+from ecr_provider.core.csv_format import read_canonical
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client
 from emulator.synthetic_registry import seed_synthetic_registry
@@ -24,7 +24,7 @@ IMAGES.update({("222222222222", "eu-west-1"): 6, ("222222222222", "us-east-1"): 
 
 def rows(emulator: Emulator, bucket: str, key: str) -> list[dict[str, str]]:
     body = client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
-    return list(csv.DictReader(io.StringIO(body.decode())))
+    return list(read_canonical(io.StringIO(body.decode(), newline="")))
 
 
 def keys(emulator: Emulator, bucket: str, prefix: str) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
@@ -52,7 +52,7 @@ def findings_rows(emulator: Emulator, bucket: str, key: str) -> tuple[bytes, lis
     body: bytes = (
         client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
     )
-    return body, list(csv.DictReader(io.StringIO(body.decode())))
+    return body, list(read_canonical(io.StringIO(body.decode(), newline="")))
 
 
 def recent_findings(registry: DemoRegistry, days: int) -> int:

@@ -9,7 +9,6 @@ added here when ``columns.py`` does not have them yet, so the queries run on the
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core import units
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
+from ecr_provider.core.csv_format import canonical_line, read_canonical
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.report_files import write_registry_report
 from emulator.demo_registry import seed_demo_registry
@@ -48,7 +48,7 @@ class Lake:
         for path in sorted((self.root / report).glob("report_date=*/*.csv")):
             report_date = path.parent.name.removeprefix("report_date=")
             with path.open(encoding="utf-8", newline="") as handle:
-                found.extend({**row, "report_date": report_date} for row in csv.DictReader(handle))
+                found.extend({**row, "report_date": report_date} for row in read_canonical(handle))
         return found
 
 
@@ -99,15 +99,14 @@ def build_lake(root: Path) -> Lake:
 
 def _read(path: Path) -> list[Row]:
     with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return list(read_canonical(handle))
 
 
 def _write(path: Path, headers: list[str], rows: list[Row]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, headers, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows({header: row[header] for header in headers} for row in rows)
+        handle.write(canonical_line(headers))
+        handle.writelines(canonical_line(row[header] for header in headers) for row in rows)
 
 
 def _grown(row: Row, number: int, region_number: int, days_before: int) -> Row:

@@ -9,10 +9,11 @@ from sqlglot import exp
 from ecr_provider.core.columns import REPORTS, Column, Kind
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import _load, named_queries, named_query
-from ecr_provider.queries.views import TypedView, typed_view, view_column
+from ecr_provider.queries.views import PARTITIONS_SUFFIX, TypedView, typed_view, view_column
 
 QUERY_NAMES = [query.name for query in named_queries()]
 VIEWS: list[TypedView] = [typed_view(report) for report in REPORTS]
+PARTITION_LISTS = {report + PARTITIONS_SUFFIX for report in REPORTS}
 DIALECTS = ("athena", "trino")
 REQUIRED = {
     "costliest_repositories",
@@ -47,7 +48,25 @@ def test_query_is_one_select_in_the_dialect(name: str, dialect: str) -> None:
     tables = {table.name for table in statement.find_all(exp.Table)} - {
         cte.alias for cte in statement.find_all(exp.CTE)
     }
-    assert tables <= {view.name for view in VIEWS}, "queries read the typed views only"
+    assert tables <= {view.name for view in VIEWS} | PARTITION_LISTS, "typed views and partition lists only"
+
+
+@pytest.mark.parametrize("name", QUERY_NAMES)
+def test_a_query_reads_its_dates_from_the_partition_list_and_filters_on_the_partition_string(
+    name: str,
+) -> None:
+    """So the cost of a query of one date does not grow with every day of history."""
+    statement = parse(named_query(name).sql, "athena")
+    date_aggregates = [found for found in statement.find_all(exp.Max) if found.this.name == "report_date"]
+    for aggregate in date_aggregates:
+        select = aggregate.find_ancestor(exp.Select)
+        assert select is not None
+        assert {table.name for table in select.find_all(exp.Table)} <= PARTITION_LISTS, name
+    date_ctes = {"report", "shown"}
+    joins = [join for join in statement.find_all(exp.Join) if join.this.name in date_ctes]
+    assert joins, f"{name} picks no dates"
+    for join in joins:
+        assert "report_partition" in {column.name for column in join.args["on"].find_all(exp.Column)}, name
 
 
 @pytest.mark.parametrize("name", QUERY_NAMES)
@@ -90,6 +109,7 @@ def test_view_sql_parses_and_names_every_column(report: str, dialect: str) -> No
     assert [column.name for column in view.columns] == [
         *(column.athena_name for column in REPORTS[report]),
         "report_date",
+        "report_partition",
     ]
     assert {table.name for table in statement.find_all(exp.Table)} == {report}
 
