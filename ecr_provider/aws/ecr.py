@@ -39,8 +39,13 @@ def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
         raise ValueError(f"AWS_RETRY_MODE {mode!r} is not one of {', '.join(RETRY_MODES)}")
     return Config(
         retries={"mode": mode, "max_attempts": MAX_ATTEMPTS},
-        max_pool_connections=max(10, max_concurrency + 2),
+        max_pool_connections=pool_size(max_concurrency),
     )
+
+
+def pool_size(threads: int) -> int:
+    """Connections a client shared by ``threads`` threads keeps, so none waits for or drops one."""
+    return max(10, threads + 2)
 
 
 @dataclass(frozen=True, slots=True)

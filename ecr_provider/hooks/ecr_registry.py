@@ -35,11 +35,13 @@ class EcrRegistryHook(EcrHook):
     ) -> None:
         self.max_concurrency = check_concurrency(max_concurrency)
         self.role_arn = checked_role_arn(role_arn, "") if role_arn else None
-        config = ecr_client_config(self.max_concurrency)
-        user_config = kwargs.pop("config", None)
-        if user_config:
-            config = config.merge(user_config if isinstance(user_config, Config) else Config(**user_config))
-        super().__init__(config=config, **kwargs)
+        super().__init__(**kwargs)
+
+    @property
+    def config(self) -> Config:
+        """Retries and a pool for every reader thread, under what the operator's ``botocore_config`` or
+        else the connection's ``config_kwargs`` set (a read timeout, say), for every client built here."""
+        return ecr_client_config(self.max_concurrency).merge(super().config)
 
     @cached_property
     def registry_session(self) -> boto3.session.Session:

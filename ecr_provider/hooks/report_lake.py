@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ecr_provider.aws.errors import aws_call, error_code
@@ -45,7 +46,18 @@ class ReportLakeHook(S3Hook):
     a request more per read, and a HEAD answers a missing or refused object with a bare 404 or 403.
     Listing and writing use S3Hook's own calls. Failures leave as ``AwsCallError`` naming the IAM
     action (s3:GetObject, s3:PutObject, s3:ListBucket, s3:DeleteObject) and the object or prefix.
+
+    :param tuning: botocore settings laid over the connection's own (``config_kwargs``), where an
+        explicit ``config`` would replace them: harder retries, or a pool for every thread sharing it.
     """
+
+    def __init__(self, *args: Any, tuning: Config | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tuning = tuning
+
+    @property
+    def config(self) -> Config:
+        return super().config.merge(self.tuning) if self.tuning else super().config
 
     def has_key(self, bucket: str, key: str) -> bool:
         with aws_call("s3", _url(bucket, key)):

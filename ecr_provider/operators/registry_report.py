@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from botocore.config import Config
 
+from ecr_provider.aws.ecr import pool_size
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
@@ -28,6 +30,7 @@ from ecr_provider.core.run_manifest import (
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
+    MAX_CONCURRENCY_LIMIT,
     check_as_of,
     check_bucket,
     check_concurrency,
@@ -136,7 +139,12 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        s3 = ReportLakeHook(aws_conn_id=self.aws_conn_id, verify=self.verify)
+        # The manifest cache is read and written from every reader thread.
+        s3 = ReportLakeHook(
+            aws_conn_id=self.aws_conn_id,
+            verify=self.verify,
+            tuning=Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
+        )
         record_key = outcome_key(prefix, report_date, context["ti"].map_index or 0)
         record = OutcomeRecord(
             run_id=context["run_id"],

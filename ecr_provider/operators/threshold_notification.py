@@ -148,10 +148,6 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         return {"message_id": marker["message_id"], "repositories": marker["repositories"], "sent": True}
 
     def _marker_hook(self) -> ReportLakeHook:
-        """S3 with the connection's botocore config and the marker's harder retries on top."""
-        connection_config = ReportLakeHook(aws_conn_id=self.aws_conn_id, verify=self.verify).config
         return ReportLakeHook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            config=connection_config.merge(Config(retries=MARKER_RETRIES)),
+            aws_conn_id=self.aws_conn_id, verify=self.verify, tuning=Config(retries=MARKER_RETRIES)
         )

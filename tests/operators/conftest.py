@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"
-READ_TIMEOUT_SECONDS = 0.5
-STALL_SECONDS = 1.5
+READ_TIMEOUT_SECONDS = 2.0
+"""Now that the connection's settings reach the ECR clients too, short enough for a stalled answer and
+long enough for moto's slowest honest one on a loaded two-core machine."""
+STALL_SECONDS = 3.0
 
 
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
