@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit benchmark clean
+.PHONY: install demo test lint typecheck unit integration checks benchmark clean
 
 install: $(STAMP)
 
@@ -24,10 +24,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The fast loop: no emulator, no Airflow run (pytest marks the tests that need one `integration`).
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not integration"
 
-test: lint typecheck unit
+integration: $(STAMP)
+	$(BIN)/pytest -m integration
+
+checks: lint typecheck unit
+
+# Everything, on two cores: the integration tests beside lint, types and the fast loop.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration checks
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction

@@ -18,17 +18,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from airflow.sdk import DAG
 
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import Emulator
 from tests.conftest import REPO_ROOT
-
-if TYPE_CHECKING:
-    from airflow.sdk import DAG
 
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"
@@ -143,7 +141,7 @@ def ecr_dag(airflow_database: Path) -> DAG:
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag("ecr_report")
-    assert dag is not None
+    assert isinstance(dag, DAG)
     for task in dag.tasks:
         task.retries = 0
     return dag

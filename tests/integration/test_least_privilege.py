@@ -1,6 +1,6 @@
 """The DAG on ``iam/ecr-report-policy.json`` alone, with IAM enforced by the emulator.
 
-Every run is ``airflow dags test`` as its own IAM user, whose one attached policy is the repo's
+Every run is the DAG in process (``dag.test()``) as its own IAM user, whose one attached policy is the repo's
 policy with the placeholders filled in for that run's prefix, database and topic: the bucket is
 shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
 
@@ -11,9 +11,9 @@ shared, so a run can only write under its own prefix. Two runs with the whole po
 Then, for each action of the policy, a run whose policy lacks only that action must fail a task
 with a message that names the action, in the ``describe_failure`` form ``service:Operation [on
 resource] failed with Code``. Those runs start from the daily state (the first-report state for
-``glue:CreateDatabase``), in which every action is used. They run a few at a time, each with its
-own Airflow database, and without task retries (``no_retries/airflow_local_settings.py``, a
-cluster policy), so a failing run does not wait out the DAG's retry delay.
+``glue:CreateDatabase``), in which every action is used. They run one after the other in this
+process, which serves the emulator, without task retries, so a failing run does not wait out the
+DAG's retry delay.
 
 Two more runs turn on the image_findings report: with ``iam/optional/image-findings.json`` attached
 too it succeeds, on the policy alone it fails naming ``ecr:DescribeImageScanFindings``.
