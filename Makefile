@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit integration checks benchmark clean
+.PHONY: install demo test test-dag test-rest lint typecheck unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -31,11 +31,15 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -m integration
 
-checks: lint typecheck unit
-
-# Everything, on two cores: the integration tests beside lint, types and the fast loop.
+# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest.
 test: $(STAMP)
-	$(MAKE) --no-print-directory -j2 --output-sync=target integration checks
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
+
+test-dag: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+test-rest: lint typecheck
+	$(BIN)/pytest --ignore=tests/integration
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction
