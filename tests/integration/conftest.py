@@ -73,6 +73,19 @@ def aws_connection(endpoint_url: str, **fields: Any) -> str:
     return json.dumps({"conn_type": "aws", **fields, "extra": extra})
 
 
+def only_the_connection(connection: str) -> dict[str, str | None]:
+    """The environment of a run whose only credentials are ``connection``'s: no ``AWS_*`` variable,
+    no credential or config file, no instance metadata."""
+    environ: dict[str, str | None] = {name: None for name in os.environ if name.startswith("AWS_")}
+    environ.update(
+        AIRFLOW_CONN_AWS_DEFAULT=connection,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return environ
+
+
 @contextlib.contextmanager
 def captured_output() -> Iterator[io.StringIO]:
     """What ``airflow dags test`` would print: the task runner writes to ``sys.stdout``, the standard

@@ -1,8 +1,8 @@
 """The DAG on ``iam/ecr-report-policy.json`` alone, with IAM enforced by the emulator.
 
-Every run is the DAG in process (``dag.test()``) as its own IAM user, whose one attached policy is the repo's
-policy with the placeholders filled in for that run's prefix, database and topic: the bucket is
-shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
+Every run is the DAG in process (``dag.test()``) as its own IAM user, whose one attached policy is
+the repo's policy with the placeholders filled in for that run's prefix, database and topic: the
+bucket is shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
 
 * the first report of a lake (no database, no earlier report, no named query): every ``Create*``;
 * a daily report after it: an earlier report is read for the trend columns, a table and a named
@@ -44,7 +44,14 @@ from emulator.destination import receive_notifications
 from emulator.moto_iam import iam_enforced
 from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, aws_connection
+from tests.integration.conftest import (
+    REGION,
+    REPORT_DATE,
+    DagRunResult,
+    RunDag,
+    aws_connection,
+    only_the_connection,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -224,7 +231,7 @@ class Lake:
         )
 
     def run(self, case: Case, report_date: str) -> DagRunResult:
-        """The DAG as the case's user."""
+        """The DAG with the case's user's keys as its only credentials."""
         key = self.credentials[case.name]
         connection = aws_connection(
             self.endpoint_url, login=key["AccessKeyId"], password=key["SecretAccessKey"]
@@ -238,7 +245,7 @@ class Lake:
             "sns_topic_arn": self.topic_arn(case),
             "include_findings": case.include_findings,
         }
-        return self.dag_runner(conf, report_date, {"AIRFLOW_CONN_AWS_DEFAULT": connection})
+        return self.dag_runner(conf, report_date, only_the_connection(connection))
 
 
 @pytest.fixture(scope="module")

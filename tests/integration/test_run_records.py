@@ -9,7 +9,6 @@ and session token are distinctive, so a leak of either is found by a plain searc
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,14 @@ from ecr_provider.operators.threshold_notification import notification_marker_ke
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
-from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, aws_connection
+from tests.integration.conftest import (
+    REGION,
+    REPORT_DATE,
+    DagRunResult,
+    RunDag,
+    aws_connection,
+    only_the_connection,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +57,7 @@ class Runs:
             password=SECRET_ACCESS_KEY,
             extra={"aws_session_token": SESSION_TOKEN},
         )
-        self.environ: dict[str, str | None] = dict.fromkeys(
-            [name for name in os.environ if name.startswith("AWS_")], None
-        )
-        # The connection is the only source of credentials: no files, no instance metadata.
-        self.environ.update(
-            AIRFLOW_CONN_AWS_DEFAULT=connection,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-        )
+        self.environ = only_the_connection(connection)
         self.outputs: list[str] = []
 
     def run(self, regions: list[str], **overrides: Any) -> DagRunResult:
