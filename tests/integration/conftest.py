@@ -73,9 +73,13 @@ def aws_connection(endpoint_url: str, **fields: Any) -> str:
     return json.dumps({"conn_type": "aws", **fields, "extra": extra})
 
 
-def only_the_connection(connection: str) -> dict[str, str | None]:
-    """The environment of a run whose only credentials are ``connection``'s: no ``AWS_*`` variable,
-    no credential or config file, no instance metadata."""
+def as_identity(
+    endpoint_url: str, access_key_id: str, secret_access_key: str, session_token: str | None = None
+) -> dict[str, str | None]:
+    """The environment of a run whose only credentials are these keys, in ``aws_default``: no
+    ``AWS_*`` variable, no credential or config file, no instance metadata."""
+    extra = {"aws_session_token": session_token} if session_token else {}
+    connection = aws_connection(endpoint_url, login=access_key_id, password=secret_access_key, extra=extra)
     environ: dict[str, str | None] = {name: None for name in os.environ if name.startswith("AWS_")}
     environ.update(
         AIRFLOW_CONN_AWS_DEFAULT=connection,

@@ -44,14 +44,7 @@ from emulator.destination import receive_notifications
 from emulator.moto_iam import iam_enforced
 from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import (
-    REGION,
-    REPORT_DATE,
-    DagRunResult,
-    RunDag,
-    aws_connection,
-    only_the_connection,
-)
+from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, as_identity
 
 pytestmark = pytest.mark.integration
 
@@ -233,9 +226,6 @@ class Lake:
     def run(self, case: Case, report_date: str) -> DagRunResult:
         """The DAG with the case's user's keys as its only credentials."""
         key = self.credentials[case.name]
-        connection = aws_connection(
-            self.endpoint_url, login=key["AccessKeyId"], password=key["SecretAccessKey"]
-        )
         conf = {
             "regions": [REGION],
             "report_bucket": BUCKET,
@@ -245,7 +235,8 @@ class Lake:
             "sns_topic_arn": self.topic_arn(case),
             "include_findings": case.include_findings,
         }
-        return self.dag_runner(conf, report_date, only_the_connection(connection))
+        environ = as_identity(self.endpoint_url, key["AccessKeyId"], key["SecretAccessKey"])
+        return self.dag_runner(conf, report_date, environ)
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,7 @@ from ecr_provider.operators.threshold_notification import notification_marker_ke
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
-from tests.integration.conftest import (
-    REGION,
-    REPORT_DATE,
-    DagRunResult,
-    RunDag,
-    aws_connection,
-    only_the_connection,
-)
+from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, as_identity
 
 pytestmark = pytest.mark.integration
 
@@ -51,13 +44,9 @@ class Runs:
         self.emulator = emulator
         self.destination = destination
         self.dag_runner = dag_runner
-        connection = aws_connection(
-            emulator.endpoint_url,
-            login="AKIAECRREPORTSCAN001",
-            password=SECRET_ACCESS_KEY,
-            extra={"aws_session_token": SESSION_TOKEN},
+        self.environ = as_identity(
+            emulator.endpoint_url, "AKIAECRREPORTSCAN001", SECRET_ACCESS_KEY, SESSION_TOKEN
         )
-        self.environ = only_the_connection(connection)
         self.outputs: list[str] = []
 
     def run(self, regions: list[str], **overrides: Any) -> DagRunResult:
