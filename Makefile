@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit benchmark clean
+.PHONY: install demo test test-dag test-rest lint typecheck unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -24,10 +24,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The fast loop: no emulator, no Airflow run (pytest marks the tests that need one `integration`).
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not integration"
 
-test: lint typecheck unit
+integration: $(STAMP)
+	$(BIN)/pytest -m integration
+
+# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
+
+test-dag: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+test-rest: lint typecheck
+	$(BIN)/pytest --ignore=tests/integration
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction

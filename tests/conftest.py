@@ -1,20 +1,28 @@
-"""Airflow must not touch ~/airflow: every test session gets its own AIRFLOW_HOME, set before import."""
+"""Airflow must not touch ~/airflow: every test session gets its own AIRFLOW_HOME, set before import.
+
+Tests that need the emulator (the ``emulator`` fixture, or the query tests' ``lake`` built in one) are
+marked ``integration`` here, so ``-m "not integration"`` is the fast loop: no emulator, no Airflow run.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from emulator.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+EMULATOR_FIXTURES = frozenset({"emulator", "lake"})
 
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ecr-report-airflow-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -28,6 +36,11 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
 )
 
+# Every AWS hook makes a new botocore session, which parses the service models again (a few tenths of
+# a second per client); the DAG's tasks and the operators run in this process, so one loader per data
+# path serves them all, as it would serve every client of one long-lived session.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
 
 @pytest.fixture(scope="module")
 def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
@@ -38,3 +51,9 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
     with Emulator(**getattr(request.module, "EMULATOR_OPTIONS", {})) as running:
         yield running
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: Sequence[pytest.Item]) -> None:
+    for item in items:
+        if EMULATOR_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -19,6 +19,8 @@ from ecr_provider.report_files import write_registry_report
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator
 from emulator.synthetic_registry import image_counts, seed_synthetic_registry
 
+pytestmark = pytest.mark.integration
+
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 CONTEXT = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
 

@@ -276,7 +276,7 @@ def test_no_message_when_no_repository_is_over_threshold(
     result = run_dag(
         conf(destination, storage_threshold_gb=100_000, repository_thresholds_gb={}), "2026-11-19"
     )
-    assert "No repository is over its storage threshold" in result.stdout + result.stderr
+    assert "No repository is over its storage threshold" in result.output
     assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []
     s3 = client("s3", emulator.endpoint_url, REGION)
     for report, present in (("images_summary", 1), ("image_findings", 0)):  # findings are opt-in

@@ -1,8 +1,8 @@
 """The DAG on ``iam/ecr-report-policy.json`` alone, with IAM enforced by the emulator.
 
-Every run is ``airflow dags test`` as its own IAM user, whose one attached policy is the repo's
-policy with the placeholders filled in for that run's prefix, database and topic: the bucket is
-shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
+Every run is the DAG in process (``dag.test()``) as its own IAM user, whose one attached policy is
+the repo's policy with the placeholders filled in for that run's prefix, database and topic: the
+bucket is shared, so a run can only write under its own prefix. Two runs with the whole policy succeed:
 
 * the first report of a lake (no database, no earlier report, no named query): every ``Create*``;
 * a daily report after it: an earlier report is read for the trend columns, a table and a named
@@ -11,9 +11,9 @@ shared, so a run can only write under its own prefix. Two runs with the whole po
 Then, for each action of the policy, a run whose policy lacks only that action must fail a task
 with a message that names the action, in the ``describe_failure`` form ``service:Operation [on
 resource] failed with Code``. Those runs start from the daily state (the first-report state for
-``glue:CreateDatabase``), in which every action is used. They run a few at a time, each with its
-own Airflow database, and without task retries (``no_retries/airflow_local_settings.py``, a
-cluster policy), so a failing run does not wait out the DAG's retry delay.
+``glue:CreateDatabase``), in which every action is used. They run one after the other in this
+process, which serves the emulator, without task retries, so a failing run does not wait out the
+DAG's retry delay.
 
 Two more runs turn on the image_findings report: with ``iam/optional/image-findings.json`` attached
 too it succeeds, on the policy alone it fails naming ``ecr:DescribeImageScanFindings``.
@@ -28,13 +28,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import sqlite3
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,21 +44,17 @@ from emulator.destination import receive_notifications
 from emulator.moto_iam import iam_enforced
 from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
+from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, as_identity
 
 pytestmark = pytest.mark.integration
 
 POLICY_FILE = REPO_ROOT / "iam" / "ecr-report-policy.json"
-NO_RETRIES = Path(__file__).with_name("no_retries")
 BUCKET = "ecr-report-least-privilege"
 WORKGROUP = "primary"
 FIRST_DATE = "2026-11-19"
 DAILY_DATE = REPORT_DATE
 THRESHOLD_GB = 5
-PARALLEL_RUNS = min(4, (os.cpu_count() or 1) + 1)
-"""A run waits on the emulator, served by this process, part of the time."""
 PLACEHOLDER = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b")
-TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 DENIED = re.compile(r"is not authorized to perform: ([\w-]+:\w+)")
 DENIAL = re.compile(r"\b([\w-]+:\w+)(?: on [^\n]+?)? failed with (?:AccessDenied|AccessDeniedException)\b")
 TRIED_AND_DONE_WITHOUT = {"pricing:GetProducts", "ecr:ListPullTimeUpdateExclusions"}
@@ -145,63 +136,13 @@ def denial_of(action: str) -> re.Pattern[str]:
     )
 
 
-def task_logs(output: str) -> dict[str, str]:
-    """The ``airflow dags test`` output of each task, by ``task_id`` (``task_id[i]`` when mapped)."""
-    logs: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in output.splitlines():
-        if started := TASK_START.search(line):
-            task_id, map_index = started.groups()
-            current = logs.setdefault(task_id if map_index == "-1" else f"{task_id}[{map_index}]", [])
-        if current is not None:
-            current.append(line)
-    return {task: "\n".join(lines) for task, lines in logs.items()}
-
-
-@dataclass(frozen=True)
-class DagRunResult:
-    returncode: int
-    output: str
-    run_state: str
-    task_states: dict[str, str]
-
-    def tail(self) -> str:
-        return self.output[-4000:]
-
-    def tasks_in(self, *states: str) -> list[str]:
-        return sorted(task for task, state in self.task_states.items() if state in states)
-
-
-def dag_run_states(database: Path) -> tuple[str, dict[str, str]]:
-    """State of the newest ecr_report run in an Airflow SQLite database, and of each of its tasks."""
-    with sqlite3.connect(database) as connection:
-        run_id, state = connection.execute(
-            "SELECT run_id, state FROM dag_run WHERE dag_id = 'ecr_report' ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        tasks = connection.execute(
-            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = 'ecr_report' AND run_id = ?",
-            (run_id,),
-        ).fetchall()
-    return state, {
-        task_id if map_index == -1 else f"{task_id}[{map_index}]": state
-        for task_id, map_index, state in tasks
-    }
-
-
 class Lake:
     """The shared bucket, and per case its IAM user, topic and starting state, in the emulator."""
 
-    def __init__(
-        self, emulator: Emulator, registry: DemoRegistry, airflow_env: dict[str, str], workdir: Path
-    ) -> None:
+    def __init__(self, emulator: Emulator, registry: DemoRegistry, dag_runner: RunDag) -> None:
         self.endpoint_url = emulator.endpoint_url
         self.account_id = registry.account_id
-        self.workdir = workdir
-        self.airflow_database = Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db"
-        self.child_env = {name: value for name, value in airflow_env.items() if not name.startswith("AWS_")}
-        self.child_env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(NO_RETRIES), os.environ.get("PYTHONPATH")])
-        )
+        self.dag_runner = dag_runner
         self.credentials: dict[str, dict[str, str]] = {}
         self.queues: dict[str, str] = {}
         self.client("s3").create_bucket(Bucket=BUCKET)
@@ -283,18 +224,8 @@ class Lake:
         )
 
     def run(self, case: Case, report_date: str) -> DagRunResult:
-        """``airflow dags test`` as the case's user, in an Airflow home and database of its own."""
-        home = self.workdir / case.name
-        home.mkdir()
-        with sqlite3.connect(self.airflow_database) as source, sqlite3.connect(home / "airflow.db") as copy:
-            source.backup(copy)
+        """The DAG with the case's user's keys as its only credentials."""
         key = self.credentials[case.name]
-        connection = {
-            "conn_type": "aws",
-            "login": key["AccessKeyId"],
-            "password": key["SecretAccessKey"],
-            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
-        }
         conf = {
             "regions": [REGION],
             "report_bucket": BUCKET,
@@ -304,30 +235,13 @@ class Lake:
             "sns_topic_arn": self.topic_arn(case),
             "include_findings": case.include_findings,
         }
-        completed = subprocess.run(
-            [AIRFLOW, "dags", "test", "ecr_report", report_date, "--conf", json.dumps(conf)],
-            env={
-                **self.child_env,
-                "AIRFLOW_HOME": str(home),
-                "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-        run_state, task_states = dag_run_states(home / "airflow.db")
-        return DagRunResult(completed.returncode, completed.stdout, run_state, task_states)
+        environ = as_identity(self.endpoint_url, key["AccessKeyId"], key["SecretAccessKey"])
+        return self.dag_runner(conf, report_date, environ)
 
 
 @pytest.fixture(scope="module")
-def lake(
-    emulator: Emulator,
-    demo_registry: DemoRegistry,
-    airflow_env: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Lake:
-    return Lake(emulator, demo_registry, airflow_env, tmp_path_factory.mktemp("least-privilege"))
+def lake(emulator: Emulator, demo_registry: DemoRegistry, dag_runner: RunDag) -> Lake:
+    return Lake(emulator, demo_registry, dag_runner)
 
 
 @pytest.fixture(scope="module")
@@ -344,9 +258,8 @@ def daily_runs(lake: Lake, first_run: DagRunResult) -> dict[str, DagRunResult]:
     cases = [DAILY, FIRST_WITHOUT_GET_OBJECT, FINDINGS, FINDINGS_WITHOUT_OPTIONAL_POLICY, *REMOVALS.values()]
     for case in cases:
         lake.prepare(case, subscribe=case == DAILY, earlier_report=earlier_report)
-    with iam_enforced(), ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        runs = list(pool.map(lambda case: lake.run(case, DAILY_DATE), cases))
-    return {case.name: run for case, run in zip(cases, runs, strict=True)}
+    with iam_enforced():
+        return {case.name: lake.run(case, DAILY_DATE) for case in cases}
 
 
 def denied_actions(output: str) -> set[str]:
@@ -354,7 +267,7 @@ def denied_actions(output: str) -> set[str]:
 
 
 def assert_succeeded(run: DagRunResult) -> None:
-    assert (run.returncode, run.run_state) == (0, "success"), run.tail()
+    assert run.state == "success", run.tail()
     assert run.tasks_in("failed", "upstream_failed", "up_for_retry") == [], run.tail()
     assert denied_actions(run.output) <= TRIED_AND_DONE_WITHOUT, run.tail()
 
@@ -395,7 +308,7 @@ def assert_report_landed(lake: Lake, case: Case, report_date: str, registry: Dem
 
 def assert_fails_naming(run: DagRunResult, action: str) -> None:
     failed = run.tasks_in("failed")
-    logs = task_logs(run.output)
+    logs = run.task_logs()
     naming = [task for task in failed if denial_of(action).search(logs.get(task, ""))]
     assert naming, f"no failed task of {failed} logged {denial_of(action).pattern!r}:\n{run.tail()}"
 
@@ -443,5 +356,5 @@ def test_image_findings_without_its_optional_file_fails_naming_the_action(
 
 def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:
     succeeding = {DAILY.name, FINDINGS.name}
-    ended = {name: run.run_state for name, run in daily_runs.items() if name not in succeeding}
+    ended = {name: run.state for name, run in daily_runs.items() if name not in succeeding}
     assert ended == dict.fromkeys(ended, "failed")

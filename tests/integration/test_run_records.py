@@ -1,7 +1,7 @@
 """The DAG's run records end to end in the emulator: the run manifest, the date's objects replaced as a
 set, the alert sent once per date, and no secret in any log, XCom or object a run leaves.
 
-Runs are ``airflow dags test`` without task retries (``no_retries``), as one AWS identity whose keys
+Runs are ``dag.test()`` in process without task retries, as one AWS identity whose keys
 and session token are distinctive, so a leak of either is found by a plain search. Needs the
 ``run_manifest`` task and the notification marker arguments wired in ``dags/ecr_report.py``.
 """
@@ -9,9 +9,7 @@ and session token are distinctive, so a leak of either is found by a plain searc
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,7 @@ from ecr_provider.operators.threshold_notification import notification_marker_ke
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
-from tests.integration.conftest import AIRFLOW, REGION, REPORT_DATE
-from tests.integration.test_least_privilege import NO_RETRIES, dag_run_states
+from tests.integration.conftest import REGION, REPORT_DATE, DagRunResult, RunDag, as_identity
 
 pytestmark = pytest.mark.integration
 
@@ -43,37 +40,16 @@ NEEDLES = (SECRET_ACCESS_KEY, SESSION_TOKEN, "X-Amz-Signature")
 class Runs:
     """Runs the DAG for one report date and keeps every run's output for the secrets scan."""
 
-    def __init__(
-        self, emulator: Emulator, destination: ReportDestination, airflow_env: dict[str, str]
-    ) -> None:
+    def __init__(self, emulator: Emulator, destination: ReportDestination, dag_runner: RunDag) -> None:
         self.emulator = emulator
         self.destination = destination
-        self.home = Path(airflow_env["AIRFLOW_HOME"])
-        connection = {
-            "conn_type": "aws",
-            "login": "AKIAECRREPORTSCAN001",
-            "password": SECRET_ACCESS_KEY,
-            "extra": {
-                "endpoint_url": emulator.endpoint_url,
-                "region_name": REGION,
-                "aws_session_token": SESSION_TOKEN,
-            },
-        }
-        self.env = {name: value for name, value in airflow_env.items() if not name.startswith("AWS_")}
-        self.env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(connection)
-        # The connection is the only source of credentials: no files, no instance metadata.
-        self.env.update(
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-        )
-        self.env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(NO_RETRIES), os.environ.get("PYTHONPATH")])
+        self.dag_runner = dag_runner
+        self.environ = as_identity(
+            emulator.endpoint_url, "AKIAECRREPORTSCAN001", SECRET_ACCESS_KEY, SESSION_TOKEN
         )
         self.outputs: list[str] = []
 
-    def run(self, regions: list[str], **overrides: Any) -> tuple[str, dict[str, str], str]:
-        """The run's state, its tasks' states and its output."""
+    def run(self, regions: list[str], **overrides: Any) -> DagRunResult:
         conf = {
             "regions": regions,
             "report_bucket": self.destination.bucket,
@@ -83,17 +59,9 @@ class Runs:
             "sns_topic_arn": self.destination.topic_arn,
             **overrides,
         }
-        completed = subprocess.run(
-            [AIRFLOW, "dags", "test", "ecr_report", REPORT_DATE, "--conf", json.dumps(conf)],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-        self.outputs.append(completed.stdout)
-        state, tasks = dag_run_states(self.home / "airflow.db")
-        return state, tasks, completed.stdout
+        result = self.dag_runner(conf, REPORT_DATE, self.environ)
+        self.outputs.append(result.output)
+        return result
 
     def s3(self) -> Any:
         return client("s3", self.emulator.endpoint_url, REGION)
@@ -123,10 +91,10 @@ class Runs:
 def runs(
     emulator: Emulator,
     destination: ReportDestination,
-    airflow_env: dict[str, str],
+    dag_runner: RunDag,
     demo_registry: DemoRegistry,
 ) -> Iterator[Runs]:
-    records = Runs(emulator, destination, airflow_env)
+    records = Runs(emulator, destination, dag_runner)
     records.notifications()
     yield records
     emulator.inject_faults({})
@@ -143,8 +111,8 @@ def stale_keys(runs: Runs) -> list[str]:
 
 @pytest.fixture(scope="module")
 def complete_run(runs: Runs, stale_keys: list[str]) -> dict[str, Any]:
-    state, tasks, output = runs.run([REGION])
-    assert (state, tasks["run_manifest"]) == ("success", "success"), output[-4000:]
+    run = runs.run([REGION])
+    assert (run.state, run.task_states["run_manifest"]) == ("success", "success"), run.tail()
     return {
         "manifest": runs.json_object(run_manifest_key(PREFIX, REPORT_DATE)),
         "notifications": runs.notifications(),
@@ -193,11 +161,11 @@ def test_the_alert_goes_out_once_and_a_rerun_does_not_repeat_it(
         for key in runs.partition_keys()
     }
 
-    state, _, output = runs.run([REGION])
+    run = runs.run([REGION])
 
-    assert state == "success", output[-4000:]
+    assert run.state == "success", run.tail()
     assert runs.notifications() == []
-    assert "already sent" in output
+    assert "already sent" in run.output
     after = {
         key: runs.s3().get_object(Bucket=runs.destination.bucket, Key=key)["Body"].read()
         for key in runs.partition_keys()
@@ -210,9 +178,9 @@ def test_the_alert_goes_out_once_and_a_rerun_does_not_repeat_it(
 
 
 def test_force_resend_sends_the_dates_alert_again(complete_run: dict[str, Any], runs: Runs) -> None:
-    state, _, output = runs.run([REGION], force_resend_notification=True)
+    run = runs.run([REGION], force_resend_notification=True)
 
-    assert state == "success", output[-4000:]
+    assert run.state == "success", run.tail()
     resent = runs.notifications()
     assert len(resent) == 1
     marker = runs.json_object(notification_marker_key(PREFIX, REPORT_DATE))
@@ -225,11 +193,11 @@ def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
     earlier = sorted(complete_run["manifest"]["targets"][0]["keys"].values())
     emulator.inject_faults({"ecr:DescribeRepositories": ["denied"]})
 
-    state, tasks, output = runs.run([REGION, OTHER_REGION])
+    run = runs.run([REGION, OTHER_REGION])
 
     emulator.inject_faults({})
-    assert (state, tasks["run_manifest"]) == ("failed", "failed"), output[-4000:]
-    assert sorted(state for task, state in tasks.items() if task.startswith("registry_report[")) == [
+    assert (run.state, run.task_states["run_manifest"]) == ("failed", "failed"), run.tail()
+    assert sorted(s for task, s in run.task_states.items() if task.startswith("registry_report[")) == [
         "failed",
         "success",
     ]
@@ -244,13 +212,13 @@ def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
     loaded_keys = [key for target in manifest["targets"] for key in target["keys"].values()]
     assert sorted(manifest["stale_objects"]["kept"]) == sorted(set(earlier) - set(loaded_keys))
     assert manifest["stale_objects"]["removed"] == []
-    assert f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed" in output
+    assert f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed" in run.output
 
 
 def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRegistry) -> None:
-    state, _, output = runs.run([REGION, OTHER_REGION])
+    run = runs.run([REGION, OTHER_REGION])
 
-    assert state == "success", output[-4000:]
+    assert run.state == "success", run.tail()
     manifest = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
     assert manifest["complete"] is True
     assert [target["region"] for target in manifest["targets"]] == [REGION, OTHER_REGION]
@@ -259,12 +227,12 @@ def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRe
     )
 
 
-def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs) -> None:
-    """Last: scans the output of every run above (``dags test`` prints the task logs there), the XComs
-    and everything written. The runs succeeded with the connection as the only credentials, so its
-    secret key and token were in use."""
+def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs, airflow_database: Path) -> None:
+    """Last: scans the output of every run above (task logs included), the XComs and everything
+    written. The runs succeeded with the connection as the only credentials, so its secret key and
+    token were in use."""
     assert runs.outputs
-    with sqlite3.connect(runs.home / "airflow.db") as database:
+    with sqlite3.connect(airflow_database) as database:
         xcoms = [
             str(value) for (value,) in database.execute("SELECT value FROM xcom WHERE dag_id = 'ecr_report'")
         ]

@@ -22,10 +22,6 @@ def operator(bucket: str = "ecr-reports-demo", **findings: Any) -> EcrRegistryRe
     return report_operator(bucket, PREFIX, **findings)
 
 
-def test_the_findings_params_are_templated() -> None:
-    assert {"include_findings", "findings_max_age_days"} <= set(EcrRegistryReportOperator.template_fields)
-
-
 @pytest.mark.parametrize("days", [-1, 3651, True])
 def test_a_bad_age_bound_is_refused_when_the_dag_is_parsed(days: object) -> None:
     with pytest.raises(ValueError, match=f"findings_max_age_days .*got {days!r}"):
