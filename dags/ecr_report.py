@@ -57,7 +57,7 @@ with DAG(
         try:
             return resolve_run(
                 Variable.get(CONFIG_VARIABLE, default=""),
-                context["params"],
+                context["dag_run"].conf or {},  # the params a run was triggered with; a form sends all
                 interval_end=context.get("data_interval_end"),
                 run_after=context["dag_run"].run_after,
                 known_regions=ecr_regions(),

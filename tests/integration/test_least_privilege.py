@@ -25,7 +25,6 @@ run does not end failed, are strict xfails that say where the code falls short.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -36,6 +35,7 @@ import pytest
 
 from ecr_provider.aws.glue_catalog import table_input
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import named_queries
@@ -197,7 +197,9 @@ class Lake:
             self._older_lake(case, earlier_report)
 
     def _older_lake(self, case: Case, earlier_report: str) -> None:
-        """An earlier report, the database with a table of an older release, one outdated named query."""
+        """An earlier report, the database with a table of an older release and the daily date's
+        partition registered by it (so it is read and updated: glue:GetPartition and
+        glue:BatchUpdatePartition), one outdated named query."""
         self.client("s3").copy_object(
             Bucket=BUCKET,
             Key=self.key(case, REPOSITORIES_REPORT, FIRST_DATE),
@@ -214,6 +216,13 @@ class Lake:
         older = table_input(REPOSITORIES_REPORT, BUCKET, case.prefix)
         older["StorageDescriptor"]["Columns"] = older["StorageDescriptor"]["Columns"][:-1]
         glue.create_table(DatabaseName=case.database, TableInput=older)
+        descriptor = dict(older["StorageDescriptor"])
+        descriptor["Location"] += f"report_date={DAILY_DATE}/"
+        glue.create_partition(
+            DatabaseName=case.database,
+            TableName=REPOSITORIES_REPORT,
+            PartitionInput={"Values": [DAILY_DATE], "StorageDescriptor": descriptor},
+        )
         query = named_queries()[0]
         self.client("athena").create_named_query(
             Name=NAME_PREFIX + query.name,
@@ -290,7 +299,7 @@ def assert_report_landed(lake: Lake, case: Case, report_date: str, registry: Dem
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=case.prefix + "/")["Contents"]
     assert set(keys) <= {item["Key"] for item in listed}
     body = s3.get_object(Bucket=BUCKET, Key=keys[1])["Body"].read().decode()
-    names = {row["repositoryName"] for row in csv.DictReader(io.StringIO(body))}
+    names = {row["repositoryName"] for row in read_canonical(io.StringIO(body))}
     assert names == {repository.name for repository in registry.repositories}
     glue = lake.client("glue")
     for report in REPORTS:
@@ -343,7 +352,7 @@ def test_image_findings_on_the_policy_and_its_optional_file(
     findings = lake.client("s3").get_object(
         Bucket=BUCKET, Key=lake.key(FINDINGS, FINDINGS_REPORT, DAILY_DATE)
     )
-    rows = list(csv.DictReader(io.StringIO(findings["Body"].read().decode())))
+    rows = list(read_canonical(io.StringIO(findings["Body"].read().decode())))
     assert len(rows) > 100
     assert {row["severity"] for row in rows} >= {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
 

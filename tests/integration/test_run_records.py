@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 import ecr_provider
-from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.columns import (
+    FINDINGS_REPORT,
+    IMAGES_REPORT,
+    REPORTS,
+    REPOSITORIES_REPORT,
+    reports_written,
+)
 from ecr_provider.core.layout import partition_prefix, report_key
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.operators.threshold_notification import notification_marker_key
@@ -75,7 +81,7 @@ class Runs:
     def partition_keys(self) -> list[str]:
         return sorted(
             item["Key"]
-            for report in REPORTS
+            for report in reports_written(include_findings=False)  # as every run of this module
             for item in self.s3()
             .list_objects_v2(
                 Bucket=self.destination.bucket, Prefix=partition_prefix(PREFIX, report, REPORT_DATE)
@@ -100,13 +106,17 @@ def runs(
     emulator.inject_faults({})
 
 
+GONE_FINDINGS = report_key(PREFIX, FINDINGS_REPORT, REPORT_DATE, GONE_ACCOUNT, REGION)
+
+
 @pytest.fixture(scope="module")
 def stale_keys(runs: Runs) -> list[str]:
-    """Parts of a registry that an earlier run of the date reported and this one no longer does."""
+    """Parts of a registry that an earlier run of the date reported and this one no longer does; its
+    image_findings part stays, as these runs write no findings."""
     keys = [report_key(PREFIX, report, REPORT_DATE, GONE_ACCOUNT, REGION) for report in REPORTS]
     for key in keys:
         runs.s3().put_object(Bucket=runs.destination.bucket, Key=key, Body=b"repositoryName\r\nold\r\n")
-    return sorted(keys)
+    return sorted(key for key in keys if key != GONE_FINDINGS)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +130,7 @@ def complete_run(runs: Runs, stale_keys: list[str]) -> dict[str, Any]:
 
 
 def test_the_manifest_records_a_complete_run(
-    complete_run: dict[str, Any], demo_registry: DemoRegistry, stale_keys: list[str]
+    complete_run: dict[str, Any], demo_registry: DemoRegistry, stale_keys: list[str], runs: Runs
 ) -> None:
     manifest = complete_run["manifest"]
     assert manifest["complete"] is True
@@ -144,6 +154,11 @@ def test_the_manifest_records_a_complete_run(
         }
     ]
     assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
+    assert manifest["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT]
+    findings = runs.s3().list_objects_v2(
+        Bucket=runs.destination.bucket, Prefix=partition_prefix(PREFIX, FINDINGS_REPORT, REPORT_DATE)
+    )
+    assert [item["Key"] for item in findings["Contents"]] == [GONE_FINDINGS]
 
 
 def test_the_date_holds_exactly_the_objects_the_manifest_names(
