@@ -31,7 +31,7 @@ from emulator.destination import create_report_destination, receive_notification
 from emulator.preview import preview
 from emulator.server import DUMMY_CREDENTIALS, client, emulator_process
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 LAKE = "lake"
 PREVIEWED_QUERIES = (
     "costliest_repositories",
