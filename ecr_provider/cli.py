@@ -147,13 +147,7 @@ def run(argv: list[str] | None = None) -> int:
         csv_format = CsvFormat(args.decimal_separator)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
-        options = RegistryOptions.parse(
-            read_manifests=args.read_manifests,
-            max_concurrency=args.max_concurrency,
-            include_findings=args.include_findings,
-            findings_max_age_days=args.findings_max_age_days,
-            price_per_gb_month=args.price_per_gb_month,
-        )
+        options = RegistryOptions.of(args)
         session = boto3.Session()
         regions = check_regions(
             args.regions or ([session.region_name] if session.region_name else []), ecr_regions()

@@ -50,3 +50,18 @@ class RegistryOptions:
             findings_max_age_days=max_age if check_flag(include_findings, "include_findings") else None,
             price_per_gb_month=check_price(price_per_gb_month),
         )
+
+    @classmethod
+    def of(cls, source: object) -> RegistryOptions:
+        """From an object carrying the options under their own names: the CLI's parsed arguments, the
+        report operator (whose rendered template fields they are)."""
+        return cls.parse(**{name: getattr(source, name) for name in OPTION_NAMES})
+
+
+OPTION_NAMES = (
+    "read_manifests",
+    "max_concurrency",
+    "include_findings",
+    "findings_max_age_days",
+    "price_per_gb_month",
+)

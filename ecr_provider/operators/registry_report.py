@@ -166,13 +166,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         return summary
 
     def _report(self, s3: ReportLakeHook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
-        options = RegistryOptions.parse(
-            read_manifests=self.read_manifests,
-            max_concurrency=self.max_concurrency,
-            include_findings=self.include_findings,
-            findings_max_age_days=self.findings_max_age_days,
-            price_per_gb_month=self.price_per_gb_month,
-        )
+        options = RegistryOptions.of(self)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         clients = self.hook.registry_clients()
         previous = s3.previous_report(

@@ -1,0 +1,66 @@
+"""RegistryOptions: the one check of how a registry is read, for the CLI's arguments and the operator's
+rendered templates alike."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from decimal import Decimal
+
+import pytest
+
+from ecr_provider.core.options import OPTION_NAMES, RegistryOptions
+
+
+def test_rendered_template_text_is_read_as_the_values_it_renders() -> None:
+    options = RegistryOptions.parse(
+        read_manifests="never",
+        max_concurrency="8",
+        include_findings=True,
+        findings_max_age_days="7",
+        price_per_gb_month="0.11",
+    )
+
+    assert options == RegistryOptions("never", 8, 7, Decimal("0.11"))
+
+
+def test_without_findings_there_is_no_age_bound_but_a_bad_one_is_still_refused() -> None:
+    assert (
+        RegistryOptions.parse(include_findings=False, findings_max_age_days=7).findings_max_age_days is None
+    )
+    with pytest.raises(ValueError, match=r"findings_max_age_days .*got 3651"):
+        RegistryOptions.parse(include_findings=False, findings_max_age_days=3651)
+
+
+def test_options_are_taken_from_an_object_by_their_names() -> None:
+    arguments = Namespace(
+        read_manifests="always",
+        max_concurrency=3,
+        include_findings=False,
+        findings_max_age_days=30,
+        price_per_gb_month=None,
+        output_dir="elsewhere",
+    )
+
+    assert RegistryOptions.of(arguments) == RegistryOptions("always", 3, None, None)
+    assert set(OPTION_NAMES) == {
+        "read_manifests",
+        "max_concurrency",
+        "include_findings",
+        "findings_max_age_days",
+        "price_per_gb_month",
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"read_manifests": "sometimes"}, "read_manifests 'sometimes'"),
+        ({"max_concurrency": "65"}, "got 65"),
+        ({"max_concurrency": "four"}, "got 'four'"),
+        ({"include_findings": "yes"}, "include_findings must be true or false, got 'yes'"),
+        ({"price_per_gb_month": "0"}, "price_per_gb_month must be a positive USD amount"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_it(values: dict[str, object], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        RegistryOptions.parse(**values)
