@@ -4,9 +4,14 @@
 Daily cost, usage and vulnerability reports of Amazon ECR registries, loaded to S3 and
 registered in Athena; one SNS alert per run when repositories are over their storage threshold.
 
-One mapped task per registry (account x region). A registry that fails fails its own task only:
-the others still load, the date's partitions are still registered for what landed, the alert
-covers the registries that reported, and the run ends failed so the gap is visible.
+The first task plans the run in S3: every registry (account x region), in batches, and the storage
+prices of every region. One mapped task per batch reports its registries one after the other; a
+registry that fails fails its batch's task only after the batch's other registries loaded, the date's
+partitions are still registered for what landed, the alert covers the registries that reported, and
+the run ends failed so the gap is visible.
+
+The report tasks run in the Airflow pool named by the environment variable ``ECR_REPORT_POOL`` when
+the DAG is parsed (``default_pool`` without it); create one to bound how many run at once.
 
 Scheduled runs take their settings from the Airflow Variable ``ecr_report_config`` (a JSON
 object with the param names below; also settable as ``AIRFLOW_VAR_ECR_REPORT_CONFIG``).
@@ -15,6 +20,7 @@ A manual trigger's params override it for that run.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +36,12 @@ from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
+
+REPORT_POOL = os.environ.get("ECR_REPORT_POOL", "default_pool")
+REPORT_TASKS_AT_ONCE = 8
+"""Report tasks of one run at once: eight registries read at a time, each at its own request ceiling."""
+REPORT_TASK_TIMEOUT = timedelta(hours=6)
+"""A batch that takes longer is stuck, not slow: its registries' outcomes so far are kept for the retry."""
 
 with DAG(
     dag_id="ecr_report",
@@ -67,13 +79,18 @@ with DAG(
 
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
 
-    targets = EcrRegistryTargetsOperator(
+    batches = EcrRegistryTargetsOperator(
         task_id="registry_targets",
         aws_conn_id=run["aws_conn_id"],
         regions=run["regions"],
         accounts=run["accounts"],
         role_name=run["role_name"],
         discover_accounts=run["discover_accounts"],
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+        price_per_gb_month=run["price_per_gb_month"],
+        batch_size=run["batch_size"],
     )
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
@@ -83,12 +100,17 @@ with DAG(
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
         as_of=run["as_of"],
-        price_per_gb_month=run["price_per_gb_month"],
         max_concurrency=run["max_concurrency"],
         read_manifests=run["read_manifests"],
         include_findings=run["include_findings"],
         findings_max_age_days=run["findings_max_age_days"],
-    ).expand_kwargs(targets.output)
+        max_requests_per_second=run["max_requests_per_second"],
+        storage_threshold_gb=run["storage_threshold_gb"],
+        repository_thresholds_gb=run["repository_thresholds_gb"],
+        pool=REPORT_POOL,
+        max_active_tis_per_dagrun=REPORT_TASKS_AT_ONCE,
+        execution_timeout=REPORT_TASK_TIMEOUT,
+    ).expand(batch=batches.output)
 
     partitions = AthenaReportPartitionsOperator(
         task_id="register_partitions",
@@ -110,10 +132,8 @@ with DAG(
         task_id="storage_over_threshold",
         aws_conn_id=run["aws_conn_id"],
         report_bucket=run["report_bucket"],
-        registry_reports=registry_reports.output,
+        report_prefix=run["report_prefix"],
         report_date=run["report_date"],
-        storage_threshold_gb=run["storage_threshold_gb"],
-        repository_thresholds_gb=run["repository_thresholds_gb"],
         poke_interval=60,
         timeout=30 * 60,
         mode="reschedule",
@@ -124,7 +144,6 @@ with DAG(
         task_id="notify_over_threshold",
         aws_conn_id=run["aws_conn_id"],
         sns_topic_arn=run["sns_topic_arn"],
-        alert=over_threshold.output,
         report_bucket=run["report_bucket"],
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
@@ -138,7 +157,6 @@ with DAG(
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
         as_of=run["as_of"],
-        targets=targets.output,
         include_findings=run["include_findings"],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,

@@ -15,6 +15,7 @@ from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import resolve_storage_prices
+from ecr_provider.aws.rate_limit import RequestRate
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.targets import registry_label
@@ -66,7 +67,12 @@ def open_registry(
     previous: PreviousReport | None = None,
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
-    ``price_cache`` lives for one run, so a region is priced once."""
+    ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
+    the registry's request ceiling."""
+    if options.max_requests_per_second is not None:
+        rate = RequestRate(options.max_requests_per_second)
+        rate.attach(clients.ecr)
+        rate.attach(clients.inspector2)
     scans = registry_image_scans(clients.ecr, clients.inspector2, clients.account_id, clients.region)
     log.info("Registry %s: %s scanning", clients.label, scans.scan_type)
     findings = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from ecr_provider.core.thresholds import Breach
+from ecr_provider.core.run_manifest import date_record_key
+from ecr_provider.core.thresholds import Breach, BreachRecord
 
 SUBJECT_LIMIT = 99
 BODY_LIMIT_BYTES = 250_000
@@ -15,13 +16,38 @@ BODY_LIMIT_BYTES = 250_000
 _FOOTER_ROOM = 80
 
 
-class AlertXCom(TypedDict):
-    """What the threshold sensor passes to the notifier."""
+NOTIFICATIONS_DIRECTORY = "_notifications"
+MARKER_NAME = "alert.json"
+BREACHES_NAME = "breaches.json"
 
-    subject: str
-    message: str
-    repositories: list[str]
-    omitted: int
+
+def notification_marker_key(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, MARKER_NAME)
+
+
+def breaches_key(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, BREACHES_NAME)
+
+
+class BreachesRecord(TypedDict):
+    """The run's repositories over threshold, from the sensor to the notifier, largest first."""
+
+    run_id: str
+    breaches: list[BreachRecord]
+
+
+def not_yet_alerted(
+    breaches: Sequence[Breach], marker: Mapping[str, Any] | None, *, force: bool
+) -> list[Breach]:
+    """The repositories an alert of the date has not named yet (all of them with ``force``). A marker
+    of an older release names repositories without their account and region: matched by name."""
+    if force or marker is None:
+        return list(breaches)
+    if "alerted" in marker:
+        alerted = set(marker["alerted"])
+        return [breach for breach in breaches if breach.identity not in alerted]
+    named = set(marker.get("repositories", ()))
+    return [breach for breach in breaches if breach.repository_name not in named]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +56,6 @@ class Alert:
     message: str
     repositories: tuple[str, ...]
     omitted: int
-
-    def as_xcom(self) -> AlertXCom:
-        return {
-            "subject": self.subject,
-            "message": self.message,
-            "repositories": list(self.repositories),
-            "omitted": self.omitted,
-        }
 
 
 def _line(breach: Breach) -> str:

@@ -12,12 +12,14 @@ from decimal import Decimal
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_REQUESTS_PER_SECOND,
     ReadManifests,
     check_concurrency,
     check_findings_max_age_days,
     check_flag,
     check_price,
     check_read_manifests,
+    check_request_rate,
     whole_number,
 )
 
@@ -30,6 +32,8 @@ class RegistryOptions:
     """The image_findings report covers images pushed or pulled within this many days; None: no report."""
     price_per_gb_month: Decimal | None = None
     """Storage price override in USD; None: the Price List API, else the documented table."""
+    max_requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
+    """Ceiling on the ECR and Inspector requests sent to the registry; None: no ceiling."""
 
     @classmethod
     def parse(
@@ -40,6 +44,7 @@ class RegistryOptions:
         include_findings: object = False,
         findings_max_age_days: object = DEFAULT_FINDINGS_MAX_AGE_DAYS,
         price_per_gb_month: object = None,
+        max_requests_per_second: object = DEFAULT_REQUESTS_PER_SECOND,
     ) -> RegistryOptions:
         """The age bound is checked even when findings are off, so a bad value is caught before the
         day someone turns them on."""
@@ -49,13 +54,14 @@ class RegistryOptions:
             max_concurrency=check_concurrency(whole_number(max_concurrency)),
             findings_max_age_days=max_age if check_flag(include_findings, "include_findings") else None,
             price_per_gb_month=check_price(price_per_gb_month),
+            max_requests_per_second=check_request_rate(max_requests_per_second),
         )
 
     @classmethod
     def of(cls, source: object) -> RegistryOptions:
         """From an object carrying the options under their own names: the CLI's parsed arguments, the
         report operator (whose rendered template fields they are)."""
-        return cls.parse(**{name: getattr(source, name) for name in OPTION_NAMES})
+        return cls.parse(**{name: getattr(source, name) for name in OPTION_NAMES if hasattr(source, name)})
 
 
 OPTION_NAMES = (

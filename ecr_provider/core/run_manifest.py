@@ -15,11 +15,11 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.targets import RegistryTarget, TargetParams, registry_label
+from ecr_provider.core.thresholds import BreachRecord
 
 MANIFEST_VERSION = 1
 RUNS_DIRECTORY = "_runs"
 MANIFEST_NAME = "manifest.json"
-OUTCOMES_DIRECTORY = "registries"
 LOADED: Literal["loaded"] = "loaded"
 FAILED: Literal["failed"] = "failed"
 ERROR_LIMIT = 2000
@@ -45,61 +45,37 @@ class RegistrySummary(TypedDict):
 
 
 class OutcomeRecord(TypedDict):
-    """What one report task of a run leaves in S3 for the manifest, loaded or failed: Airflow keeps
-    no exception of a failed task, and the manifest must name each registry's error."""
+    """One registry's outcome in its report task's record (``core.run_plan``), loaded or failed:
+    Airflow keeps no exception of a failed task, and the manifest must name each registry's error."""
 
-    run_id: str
+    index: int
+    """The registry's position in the run's targets."""
     target: TargetParams
     status: Literal["loaded", "failed"]
     summary: RegistrySummary | None
     error: str | None
+    breaches: list[BreachRecord]
+    """Its repositories over their storage threshold, for the alert."""
+
+
+def record_directory(prefix: str, directory: str) -> str:
+    """``{prefix}/{directory}/``: records about dates, outside the report tables' locations so Athena
+    never reads them as rows."""
+    return f"{prefix}/{directory}/" if prefix else f"{directory}/"
 
 
 def date_record_key(prefix: str, directory: str, report_date: str, name: str) -> str:
-    """``{prefix}/{directory}/report_date=YYYY-MM-DD/{name}``: a record about a date, outside the
-    report tables' locations so Athena never reads it as a row."""
-    base = f"{prefix}/{directory}" if prefix else directory
-    return f"{base}/report_date={check_report_date(report_date)}/{name}"
+    """``{prefix}/{directory}/report_date=YYYY-MM-DD/{name}``: a record about a date."""
+    return f"{record_directory(prefix, directory)}report_date={check_report_date(report_date)}/{name}"
 
 
 def run_manifest_key(prefix: str, report_date: str) -> str:
     return date_record_key(prefix, RUNS_DIRECTORY, report_date, MANIFEST_NAME)
 
 
-def outcomes_prefix(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{OUTCOMES_DIRECTORY}/")
-
-
-def outcome_key(prefix: str, report_date: str, index: int) -> str:
-    """The record of the report task with map index ``index`` (0 for an unmapped one)."""
-    return f"{outcomes_prefix(prefix, report_date)}{max(index, 0):05d}.json"
-
-
-def outcome_index(key: str) -> int | None:
-    """The map index of an :func:`outcome_key`; None for any other object under the prefix."""
-    name = key.rsplit("/", 1)[-1].removesuffix(".json")
-    return int(name) if name.isdigit() and key.endswith(".json") else None
-
-
 def error_line(error: BaseException) -> str:
     """The error on one line, its type first, short enough for the manifest."""
     return " ".join(f"{type(error).__name__}: {error}".split())[:ERROR_LIMIT]
-
-
-def check_targets(targets: object) -> list[RegistryTarget]:
-    """The targets task's XCom (``region_name``, ``role_arn`` per registry), in map-index order."""
-    if isinstance(targets, str | bytes | Mapping) or not isinstance(targets, Sequence) or not targets:
-        raise ValueError(f"targets must be the registry targets task's non-empty list, got {targets!r}")
-    checked = []
-    for target in targets:
-        if (
-            not isinstance(target, Mapping)
-            or not isinstance(target.get("region_name"), str)
-            or not isinstance(target.get("role_arn"), str | None)
-        ):
-            raise ValueError(f"target {target!r} is not a mapping of region_name and role_arn")
-        checked.append(RegistryTarget(target["region_name"], target["role_arn"]))
-    return checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,18 +114,13 @@ class TargetOutcome:
 
 
 def target_outcomes(
-    targets: Sequence[RegistryTarget], records: Mapping[int, OutcomeRecord], run_id: str
+    targets: Sequence[RegistryTarget], records: Mapping[int, OutcomeRecord]
 ) -> tuple[TargetOutcome, ...]:
-    """Map index ``i`` of the report task read ``targets[i]`` and recorded its outcome under ``i``; a
-    record of another run (an earlier run of the date) or of another target does not count."""
+    """``records`` are this run's, by target index; one recorded for another target does not count."""
     outcomes = []
     for index, target in enumerate(targets):
         record = records.get(index)
-        if record is not None and (
-            record["run_id"] != run_id
-            or (record["target"]["region_name"], record["target"]["role_arn"])
-            != (target.region, target.role_arn)
-        ):
+        if record is not None and record["target"] != target.as_operator_kwargs():
             record = None
         summary = record["summary"] if record is not None and record["status"] == LOADED else None
         if summary is not None:
@@ -180,7 +151,7 @@ def target_outcomes(
                 images=None,
                 skipped=(),
                 error=error
-                or f"the report task of map index {index} recorded no outcome in this run; see its task log",
+                or f"target {index} ({target.label}) has no outcome in this run; see its report task's log",
             )
         )
     return tuple(outcomes)
@@ -208,11 +179,17 @@ class RunRecord:
         return sorted(set(listed) - written)
 
     def manifest(
-        self, *, reports: Sequence[str], removed: Sequence[str], kept: Sequence[str]
+        self,
+        *,
+        reports: Sequence[str],
+        removed: Sequence[str],
+        kept: Sequence[str],
+        prices: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """``reports``: those the run wrote, whose partitions of the date it vouches for; ``removed``:
         stale objects deleted; ``kept``: stale objects left because the run is incomplete (a failed
-        registry's earlier part is not thrown away before a rerun replaces it)."""
+        registry's earlier part is not thrown away before a rerun replaces it); ``prices``: per region,
+        the storage prices every registry of the run was priced at, and their source."""
         return {
             "manifest_version": MANIFEST_VERSION,
             "report_date": self.report_date,
@@ -220,6 +197,7 @@ class RunRecord:
             "code_version": self.code_version,
             "complete": self.complete,
             "reports": list(reports),
+            "prices": dict(prices or {}),
             "targets": [target.as_dict() for target in self.targets],
             "totals": {
                 "targets": len(self.targets),

@@ -33,6 +33,13 @@ AS_OF_CLOCK_SKEW = timedelta(minutes=5)
 ReadManifests = Literal["if-excluded", "always", "never"]
 READ_MANIFESTS: tuple[ReadManifests, ...] = get_args(ReadManifests)
 DEFAULT_FINDINGS_MAX_AGE_DAYS = 30
+DEFAULT_REQUESTS_PER_SECOND = 50.0
+"""Per registry: ECR publishes no quota for its Describe calls; 50 a second is a small share of what an
+account's registry answers, and keeps a 32-thread reader at full speed on a registry of small repositories."""
+MAX_REQUESTS_PER_SECOND = 1000
+DEFAULT_BATCH_SIZE = 50
+"""Registries per mapped report task: 8,500 registries (500 accounts x 17 regions) make 170 tasks."""
+MAX_BATCH_SIZE = 10_000
 MAX_FINDINGS_AGE_DAYS = 3650
 
 
@@ -117,6 +124,30 @@ def check_concurrency(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY_LIMIT:
         raise ValueError(
             f"max_concurrency must be a whole number from 1 to {MAX_CONCURRENCY_LIMIT}, got {value!r}"
+        )
+    return value
+
+
+def check_request_rate(value: object) -> float | None:
+    """Requests per second to one registry; 0 or empty: no ceiling."""
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        rate = float(str(value)) if not isinstance(value, bool) else -1.0
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate <= MAX_REQUESTS_PER_SECOND:
+        raise ValueError(
+            f"max_requests_per_second must be a number of requests from 0 (no ceiling) to "
+            f"{MAX_REQUESTS_PER_SECOND}, got {value!r}"
+        )
+    return rate
+
+
+def check_batch_size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
+        raise ValueError(
+            f"batch_size must be a whole number of registries from 1 to {MAX_BATCH_SIZE}, got {value!r}"
         )
     return value
 
@@ -304,6 +335,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Also write the image_findings report: one row per vulnerability finding per image.",
     ),
     Setting(
+        "max_requests_per_second",
+        DEFAULT_REQUESTS_PER_SECOND,
+        check=check_request_rate,
+        schema={"type": "number", "minimum": 0, "maximum": MAX_REQUESTS_PER_SECOND},
+        description="Ceiling on the ECR and Inspector requests a report sends each registry per second, "
+        "so production pulls keep the account's capacity; 0: no ceiling.",
+        to_xcom=_as_is,
+    ),
+    Setting(
+        "batch_size",
+        DEFAULT_BATCH_SIZE,
+        check=check_batch_size,
+        schema={"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE},
+        description="Registries per report task; grows by itself when the batches would exceed Airflow's "
+        "max_map_length. A registry with 50,000 images or more at its last report gets a task of its own.",
+    ),
+    Setting(
         "findings_max_age_days",
         DEFAULT_FINDINGS_MAX_AGE_DAYS,
         check=check_findings_max_age_days,
@@ -345,6 +393,8 @@ class SettingsXCom(TypedDict):
     force_resend_notification: bool
     read_manifests: ReadManifests
     include_findings: bool
+    max_requests_per_second: float | None
+    batch_size: int
     findings_max_age_days: int
 
 
@@ -375,6 +425,8 @@ class ReportSettings:
     force_resend_notification: bool
     read_manifests: ReadManifests
     include_findings: bool
+    max_requests_per_second: float | None
+    batch_size: int
     findings_max_age_days: int
 
     @property

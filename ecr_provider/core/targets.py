@@ -34,6 +34,10 @@ class RegistryTarget:
     def label(self) -> str:
         return registry_label(self.account_id, self.region)
 
+    @classmethod
+    def of(cls, params: TargetParams) -> RegistryTarget:
+        return cls(params["region_name"], params["role_arn"])
+
     def as_operator_kwargs(self) -> TargetParams:
         """One mapped report task's arguments (dynamic task mapping with ``expand_kwargs``)."""
         return TargetParams(region_name=self.region, role_arn=self.role_arn)

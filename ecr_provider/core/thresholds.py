@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypedDict
 
 from ecr_provider.core.units import GB
 
@@ -75,6 +76,50 @@ class Breach:
     def size_gb(self) -> Decimal:
         return Decimal(self.billable_size_bytes) / GB
 
+    @property
+    def identity(self) -> str:
+        """The repository, once in an organisation: names repeat across accounts and regions."""
+        return f"{self.account_id}/{self.region}/{self.repository_name}"
+
+    def as_record(self) -> BreachRecord:
+        return BreachRecord(
+            repository_name=self.repository_name,
+            account_id=self.account_id,
+            region=self.region,
+            billable_size_bytes=self.billable_size_bytes,
+            threshold_gb=str(self.threshold_gb),
+            monthly_cost_usd=self.monthly_cost_usd,
+            days_since_last_pull=self.days_since_last_pull,
+        )
+
+    @classmethod
+    def from_record(cls, record: BreachRecord) -> Breach:
+        return cls(
+            repository_name=record["repository_name"],
+            account_id=record["account_id"],
+            region=record["region"],
+            billable_size_bytes=record["billable_size_bytes"],
+            threshold_gb=Decimal(record["threshold_gb"]),
+            monthly_cost_usd=record["monthly_cost_usd"],
+            days_since_last_pull=record["days_since_last_pull"],
+        )
+
+
+class BreachRecord(TypedDict):
+    """A breach as JSON, in the report task's outcome record."""
+
+    repository_name: str
+    account_id: str
+    region: str
+    billable_size_bytes: int
+    threshold_gb: str
+    monthly_cost_usd: str
+    days_since_last_pull: str
+
+
+def largest_first(breaches: Iterable[Breach]) -> list[Breach]:
+    return sorted(breaches, key=lambda b: (-b.billable_size_bytes, b.account_id, b.region, b.repository_name))
+
 
 def find_breaches(rows: Iterable[Mapping[str, str]], policy: ThresholdPolicy) -> list[Breach]:
     """Rows are repositories_summary rows keyed by header; the largest breach comes first."""
@@ -95,4 +140,4 @@ def find_breaches(rows: Iterable[Mapping[str, str]], policy: ThresholdPolicy) ->
                     days_since_last_pull=row["daysSinceLastPull"],
                 )
             )
-    return sorted(breaches, key=lambda b: (-b.billable_size_bytes, b.account_id, b.region, b.repository_name))
+    return largest_first(breaches)

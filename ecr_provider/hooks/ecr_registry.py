@@ -7,7 +7,9 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from airflow.providers.amazon.aws.hooks.base_aws import BaseSessionFactory
 from airflow.providers.amazon.aws.hooks.ecr import EcrHook
+from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import ecr_client_config
@@ -18,6 +20,32 @@ from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.core.targets import role_arn as checked_role_arn
 
 ROLE_SESSION_NAME = "ecr-report"
+
+
+class _RoleSessionFactory(BaseSessionFactory):
+    """The amazon provider's assume-role machinery (refreshable credentials; the connection's
+    ``assume_role_kwargs`` such as ExternalId or DurationSeconds) for a registry's role, assumed from
+    the connection's own session, so a role the connection itself assumes is chained."""
+
+    def __init__(
+        self,
+        *,
+        base: boto3.session.Session,
+        conn: AwsConnectionWrapper,
+        role_arn: str,
+        region_name: str | None,
+        config: Config,
+    ) -> None:
+        wrapper = AwsConnectionWrapper(conn=conn, region_name=region_name, botocore_config=config)
+        wrapper.role_arn = role_arn
+        wrapper.assume_role_method = "assume_role"
+        wrapper.assume_role_kwargs = {"RoleSessionName": ROLE_SESSION_NAME, **conn.assume_role_kwargs}
+        super().__init__(conn=wrapper, region_name=region_name, config=config)
+        self._base = base
+
+    @cached_property
+    def basic_session(self) -> boto3.session.Session:
+        return self._base
 
 
 class EcrRegistryHook(EcrHook):
@@ -45,22 +73,21 @@ class EcrRegistryHook(EcrHook):
 
     @cached_property
     def registry_session(self) -> boto3.session.Session:
-        """The connection's session, or the assumed role's for another account's registry."""
+        """The connection's session, or the assumed role's for another account's registry: its
+        credentials refresh themselves before they expire, so a registry that takes longer than the
+        role's session lifetime (one hour at most when chained) goes on reading."""
         session = self.get_session(self.region_name)
         if self.role_arn is None:
             return session
-        sts = session.client(
-            "sts", endpoint_url=self.conn_config.get_service_endpoint_url("sts"), verify=self.verify
+        factory = _RoleSessionFactory(
+            base=session,
+            conn=self.conn_config,
+            role_arn=self.role_arn,
+            region_name=self.region_name,
+            config=self.config,
         )
         with aws_call("sts", self.role_arn):
-            response = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=ROLE_SESSION_NAME)
-        credentials = response["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self.region_name,
-        )
+            return factory.create_session()
 
     def registry_client(self, service: str) -> Any:
         """A client with the registry's identity: ECR itself, or STS to learn who reads it."""

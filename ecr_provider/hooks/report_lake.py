@@ -24,6 +24,8 @@ from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_date_of, report_key, report_prefix
 from ecr_provider.core.records import Repository
+from ecr_provider.core.run_manifest import RUNS_DIRECTORY, OutcomeRecord, record_directory, run_manifest_key
+from ecr_provider.core.run_plan import outcomes_prefix
 from ecr_provider.core.transform import PreviousReport
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,18 @@ class ReportLakeHook(S3Hook):
             with aws_call("s3", _url(bucket, key)):
                 self.conn.delete_object(Bucket=bucket, Key=key)
 
+    def run_outcomes(
+        self, bucket: str, prefix: str, report_date: str, run_id: str
+    ) -> dict[int, OutcomeRecord]:
+        """The registries' outcomes the report tasks of run ``run_id`` recorded, by target index: a
+        listing and one read per task, however many registries each reported."""
+        outcomes: dict[int, OutcomeRecord] = {}
+        for key in self.keys_under(bucket, outcomes_prefix(prefix, report_date)):
+            document = self.read_json(bucket, key)
+            if document is not None and document.get("run_id") == run_id:
+                outcomes.update((outcome["index"], outcome) for outcome in document["outcomes"])
+        return outcomes
+
     def read_report_rows(self, bucket: str, key: str) -> Iterator[dict[str, str]]:
         """Stream a canonical report CSV as dicts keyed by header, without loading the object whole."""
         yield from _rows(self.object_body(bucket, key))
@@ -97,15 +111,9 @@ class ReportLakeHook(S3Hook):
         self, bucket: str, prefix: str, *, report_date: str, account_id: str, region: str
     ) -> PreviousReport | None:
         """The newest earlier report of this registry, for the trend columns; None when there is none."""
-        base = report_prefix(prefix, REPOSITORIES_REPORT)
-        with aws_call("s3", _url(bucket, base)):
-            partitions = self.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
-        dates = sorted(
-            date
-            for partition in partitions
-            if (date := report_date_of(partition)) is not None and date < report_date
-        )
-        for date in reversed(dates):
+        for date in reversed(
+            self._dates_before(bucket, report_prefix(prefix, REPOSITORIES_REPORT), report_date)
+        ):
             key = report_key(prefix, REPOSITORIES_REPORT, date, account_id, region)
             body = self.object_body(bucket, key, missing_ok=True)
             if body is None:
@@ -121,6 +129,29 @@ class ReportLakeHook(S3Hook):
                 },
             )
         return None
+
+    def last_image_counts(self, bucket: str, prefix: str, report_date: str) -> dict[tuple[str, str], int]:
+        """Images of each (account, region) at the newest earlier run manifest, to plan the batches."""
+        runs = record_directory(prefix, RUNS_DIRECTORY)
+        for date in reversed(self._dates_before(bucket, runs, report_date)):
+            manifest = self.read_json(bucket, run_manifest_key(prefix, date))
+            if manifest is not None:
+                return {
+                    (target["account_id"], target["region"]): target["images"]
+                    for target in manifest.get("targets", [])
+                    if target.get("account_id") and target.get("images") is not None
+                }
+        return {}
+
+    def _dates_before(self, bucket: str, base: str, report_date: str) -> list[str]:
+        """The ``report_date=`` partitions under ``base`` before ``report_date``, oldest first."""
+        with aws_call("s3", _url(bucket, base)):
+            partitions = self.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
+        return sorted(
+            date
+            for partition in partitions
+            if (date := report_date_of(partition)) is not None and date < report_date
+        )
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         """A JSON object written by :meth:`write_json`; None when there is no such object."""

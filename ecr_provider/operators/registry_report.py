@@ -1,9 +1,11 @@
-"""Extract one registry (an account in a region), transform it into both reports and load them to S3."""
+"""Report the registries of one batch of the run plan: each registry's reports to S3, one object per
+report, and its outcome (with its repositories over threshold) beside the plan for the tasks after."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,25 +13,24 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import pool_size
-from ecr_provider.aws.errors import AwsCallError, aws_call
+from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
+from ecr_provider.core.columns import REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.options import RegistryOptions
-from ecr_provider.core.run_manifest import (
-    FAILED,
-    LOADED,
-    OutcomeRecord,
-    RegistrySummary,
-    error_line,
-    outcome_key,
-)
+from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.run_manifest import FAILED, LOADED, OutcomeRecord, RegistrySummary, error_line
+from ecr_provider.core.run_plan import TaskOutcomes, check_plan, outcomes_key, plan_key, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_REQUESTS_PER_SECOND,
     MAX_CONCURRENCY_LIMIT,
     check_as_of,
     check_bucket,
@@ -38,7 +39,8 @@ from ecr_provider.core.settings import (
     check_prefix,
     whole_number,
 )
-from ecr_provider.core.targets import TargetParams
+from ecr_provider.core.targets import RegistryTarget
+from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.report_files import write_registry_report
@@ -47,43 +49,66 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What every registry of the batch is reported with."""
+
+    bucket: str
+    prefix: str
+    report_date: str
+    as_of: datetime
+    options: RegistryOptions
+    thresholds: ThresholdPolicy
+    prices: dict[str, StoragePrices]
+
+
+class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
     """
-    Write the repositories and images reports of one registry to S3, one object per report, and
-    the image_findings report when ``include_findings``.
+    Report the registries of batch ``batch`` of the run plan, one after the other.
 
-    The rows stream from ECR to a local file and from there to S3; only the object keys and a
-    small tally are returned (XCom), never rows. A rerun of a report date overwrites the same keys.
-    Each try records its outcome, loaded or failed with the error that names the denied action, at
-    ``{prefix}/_runs/report_date=YYYY-MM-DD/registries/{map index}.json`` for :class:`RunManifestOperator`.
+    For each registry (an account in a region, read through its role when it has one) the repositories
+    and images reports, and image_findings when ``include_findings``, stream from ECR to local files and
+    from there to S3; a rerun of a date overwrites the same keys. Its outcome, loaded with its counts and
+    the repositories over their threshold, or failed with the error that names the denied action, is
+    added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A
+    registry that fails does not stop the batch; the task fails at its end, and its retry reports only
+    the registries this run has not loaded yet. Only small counts go to XCom.
 
+    :param batch: the batch of the run plan (``EcrRegistryTargetsOperator``) to report (templated)
     :param report_bucket: S3 bucket of the data lake (templated)
     :param report_prefix: key prefix without leading or trailing ``/`` (templated)
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
-    :param price_per_gb_month: storage price override in USD, empty for the default (templated)
-    :param max_concurrency: repositories read at once (templated)
+    :param max_concurrency: repositories of a registry read at once (templated)
     :param read_manifests: ``if-excluded`` (read manifests for unique-blob storage only when the
         reporting principal is excluded from pull-time updates), ``always`` (accept that pull times
         move) or ``never`` (templated)
     :param include_findings: also write the image_findings report, one row per finding (templated)
     :param findings_max_age_days: that report lists images pushed or pulled within this many days
         (templated)
-    :param role_arn: role to assume to read another account's registry; S3 is written with the
-        connection's own credentials, so one bucket collects every account
+    :param max_requests_per_second: ceiling on the requests sent to each registry, 0 for none (templated)
+    :param storage_threshold_gb: threshold of every repository, in GB (2^30 bytes) (templated)
+    :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
+
+    Registries are read with the connection's credentials, through each target's role when it has one
+    (refreshable credentials, the connection's ``assume_role_kwargs`` applied); S3 is written with the
+    connection's own, so one bucket collects every account.
     """
 
-    aws_hook_class = EcrRegistryHook
+    aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
+        "batch",
         "report_bucket",
         "report_prefix",
         "report_date",
         "as_of",
-        "price_per_gb_month",
         "max_concurrency",
         "read_manifests",
         "include_findings",
         "findings_max_age_days",
+        "max_requests_per_second",
+        "storage_threshold_gb",
+        "repository_thresholds_gb",
     )
     ui_color = "#f7a35c"
 
@@ -93,26 +118,30 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         report_bucket: str,
         report_date: str,
         as_of: str,
+        batch: int | str = 0,
         report_prefix: str = "ecr-reports",
-        price_per_gb_month: str | None = None,
         max_concurrency: int | str = DEFAULT_MAX_CONCURRENCY,
-        role_arn: str | None = None,
         read_manifests: str = "if-excluded",
         include_findings: bool = False,
         findings_max_age_days: int | str = DEFAULT_FINDINGS_MAX_AGE_DAYS,
+        max_requests_per_second: float | str | None = DEFAULT_REQUESTS_PER_SECOND,
+        storage_threshold_gb: float | str = 50,
+        repository_thresholds_gb: Mapping[str, float | str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.batch = batch
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
         self.as_of = as_of
-        self.price_per_gb_month = price_per_gb_month
         self.max_concurrency = max_concurrency
-        self.role_arn = role_arn
         self.read_manifests = read_manifests
         self.include_findings = include_findings
         self.findings_max_age_days = findings_max_age_days
+        self.max_requests_per_second = max_requests_per_second
+        self.storage_threshold_gb = storage_threshold_gb
+        self.repository_thresholds_gb = repository_thresholds_gb
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
         if isinstance(findings_max_age_days, int):
@@ -120,14 +149,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
 
     @property
     def _hook_parameters(self) -> dict[str, Any]:
+        # The manifest cache is read and written from every reader thread.
         return {
             **super()._hook_parameters,
-            "max_concurrency": whole_number(self.max_concurrency),  # the hook checks it
-            "role_arn": self.role_arn,
+            "tuning": Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
         }
 
     def _pricing_client(self) -> Any:
-        """The Price List API answers only in a few regions; us-east-1 serves every region's prices."""
+        """Only when the plan lacks a region: the Price List API answers in us-east-1 for every region."""
         return AwsGenericHook(
             aws_conn_id=self.aws_conn_id,
             client_type="pricing",
@@ -135,84 +164,123 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             verify=self.verify,
         ).conn
 
-    def execute(self, context: Context) -> RegistrySummary:
+    def execute(self, context: Context) -> dict[str, int]:
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        # The manifest cache is read and written from every reader thread.
-        s3 = ReportLakeHook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            tuning=Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
-        )
-        record_key = outcome_key(prefix, report_date, context["ti"].map_index or 0)
-        record = OutcomeRecord(
-            run_id=context["run_id"],
-            target=TargetParams(region_name=self.hook.conn_region_name, role_arn=self.role_arn),
+        options = RegistryOptions.of(self)
+        thresholds = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
+        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
+        run_id = context["run_id"]
+        where = f"s3://{bucket}/{plan_key(prefix, report_date)}"
+        plan = check_plan(self.hook.read_json(bucket, plan_key(prefix, report_date)), run_id, where)
+        batch = whole_number(self.batch)
+        if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
+            raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
+        key = outcomes_key(prefix, report_date, batch)
+        earlier = self.hook.read_json(bucket, key)
+        loaded = {
+            outcome["index"]: outcome
+            for outcome in (earlier or {}).get("outcomes", [])
+            if earlier is not None and earlier["run_id"] == run_id and outcome["status"] == LOADED
+        }
+        if loaded:
+            self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
+        run = _Run(bucket, prefix, report_date, as_of, options, thresholds, prices_of(plan))
+        outcomes: list[OutcomeRecord] = []
+        for index in plan["batches"][batch]:
+            target = RegistryTarget.of(plan["targets"][index])
+            outcome = loaded.get(index) or self._report(index, target, run)
+            outcomes.append(outcome)
+            self.hook.write_json(bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+        failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
+        if failed:
+            raise AirflowException(
+                f"{len(failed)} of {len(outcomes)} registries of batch {batch} failed: "
+                + "; ".join(f"{RegistryTarget.of(o['target']).label}: {o['error']}" for o in failed)
+            )
+        summaries = [outcome["summary"] for outcome in outcomes if outcome["summary"] is not None]
+        return {
+            "batch": batch,
+            "registries": len(outcomes),
+            "repositories": sum(summary["repositories"] for summary in summaries),
+            "images": sum(summary["images"] for summary in summaries),
+            "breaches": sum(len(outcome["breaches"]) for outcome in outcomes),
+        }
+
+    def _report(self, index: int, target: RegistryTarget, run: _Run) -> OutcomeRecord:
+        """One registry, its failure caught and named so the batch goes on."""
+        outcome = OutcomeRecord(
+            index=index,
+            target=target.as_operator_kwargs(),
             status=FAILED,
             summary=None,
             error=None,
+            breaches=[],
+        )
+        registry = EcrRegistryHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=target.region,
+            role_arn=target.role_arn,
+            max_concurrency=run.options.max_concurrency,
+            verify=self.verify,
+            config=self.botocore_config,
         )
         try:
-            summary = self._report(s3, bucket, prefix, report_date)
-        except Exception as error:
-            record["error"] = error_line(error)
-            try:
-                s3.write_json(bucket, record_key, record)
-            except AwsCallError as unrecorded:
-                self.log.warning("The failure could not be recorded for the run manifest: %s", unrecorded)
-            raise
-        s3.write_json(bucket, record_key, {**record, "status": LOADED, "summary": summary})
-        return summary
-
-    def _report(self, s3: ReportLakeHook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
-        options = RegistryOptions.of(self)
-        as_of = check_as_of(self.as_of, now=datetime.now(UTC))
-        clients = self.hook.registry_clients()
-        previous = s3.previous_report(
-            bucket,
-            prefix,
-            report_date=report_date,
-            account_id=clients.account_id,
-            region=clients.region,
-        )
-        self.log.info(
-            "Trend columns compare with %s", previous.report_date if previous else "nothing (first report)"
-        )
-        registry = open_registry(
-            clients,
-            options,
-            as_of=as_of,
-            manifest_cache=S3ManifestCache(s3, bucket, prefix),
-            pricing_client=self._pricing_client,
-            price_cache={},
-            previous=previous,
-        )
-        keys: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
-            report = write_registry_report(
-                [registry],
-                Path(workdir),
-                progress=lambda state: self.log.info("Progress: %s", state.line()),
+            clients = registry.registry_clients()
+            previous = self.hook.previous_report(
+                run.bucket,
+                run.prefix,
+                report_date=run.report_date,
+                account_id=clients.account_id,
+                region=clients.region,
             )
-            self.log.info("ECR calls: %s", registry.reader.calls.summary())
-            for name, path in report.files.items():
-                keys[name] = report_key(prefix, name, report_date, clients.account_id, clients.region)
-                with aws_call("s3", f"s3://{bucket}/{keys[name]}"):
-                    s3.load_file(path, keys[name], bucket_name=bucket, replace=True)
-        summary = report.summary(clients.account_id, clients.region, report_date, keys)
+            self.log.info(
+                "Registry %s: trend columns compare with %s",
+                clients.label,
+                previous.report_date if previous else "nothing (first report)",
+            )
+            opened = open_registry(
+                clients,
+                run.options,
+                as_of=run.as_of,
+                manifest_cache=S3ManifestCache(self.hook, run.bucket, run.prefix),
+                pricing_client=self._pricing_client,
+                price_cache=run.prices,
+                previous=previous,
+            )
+            keys: dict[str, str] = {}
+            with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
+                report = write_registry_report(
+                    [opened],
+                    Path(workdir),
+                    progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
+                )
+                for name, path in report.files.items():
+                    keys[name] = report_key(
+                        run.prefix, name, run.report_date, clients.account_id, clients.region
+                    )
+                    with aws_call("s3", f"s3://{run.bucket}/{keys[name]}"):
+                        self.hook.load_file(path, keys[name], bucket_name=run.bucket, replace=True)
+                with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
+                    breaches = find_breaches(read_canonical(rows), run.thresholds)
+        except Exception as error:
+            self.log.exception("Registry %s failed", target.label)
+            outcome["error"] = error_line(error)
+            return outcome
+        summary: RegistrySummary = report.summary(clients.account_id, clients.region, run.report_date, keys)
         self.log.info(
-            "Registry %s: %d repositories, %d images, USD %s per month; %d skipped",
+            "Registry %s: %d repositories (%d over threshold), %d images, USD %s per month; %d skipped; "
+            "ECR calls: %s",
             clients.label,
             summary["repositories"],
+            len(breaches),
             summary["images"],
             summary["monthly_cost_usd"],
             len(report.skipped),
+            opened.reader.calls.summary(),
         )
-        if report.findings is not None:
-            self.log.info(
-                "image_findings: %d findings of images within %d days",
-                report.findings,
-                options.findings_max_age_days,
-            )
-        return summary
+        outcome["status"] = LOADED
+        outcome["summary"] = summary
+        outcome["breaches"] = [breach.as_record() for breach in breaches]
+        return outcome

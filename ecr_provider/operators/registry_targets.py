@@ -1,4 +1,6 @@
-"""Resolve the (account, region) registries of a run, one mapped report task each."""
+"""Plan a run: its registries (account x region), their batches and the storage prices, written once
+to S3, so the mapped report tasks take only a batch number and however large the organisation, the
+number of mapped tasks stays under Airflow's ``max_map_length``."""
 
 from __future__ import annotations
 
@@ -8,43 +10,81 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk import conf
 
+from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
+from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import check_regions
-from ecr_provider.core.targets import TargetParams, check_accounts, check_role_name, plan_targets
+from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.run_plan import RunPlan, plan_batches, plan_key, prices_record, unique_registries
+from ecr_provider.core.settings import (
+    DEFAULT_BATCH_SIZE,
+    check_batch_size,
+    check_bucket,
+    check_prefix,
+    check_price,
+    check_regions,
+    whole_number,
+)
+from ecr_provider.core.targets import check_accounts, check_role_name, plan_targets
+from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class EcrRegistryTargetsOperator(AwsBaseOperator[AwsGenericHook]):  # type: ignore[type-arg]
+class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
     """
-    List the registries to report: every account in every region.
+    List the registries to report, every account in every region, and plan the run in
+    ``{prefix}/_runs/report_date=YYYY-MM-DD/plan.json``; return the batch numbers to map over.
 
-    Accounts are role ARNs, or account ids completed by ``role_name``; with ``discover_accounts``
-    the ACTIVE accounts of the AWS Organization are added (organizations:ListAccounts, from the
-    management or a delegated administrator account). No account at all means the connection's own.
-    The result feeds ``EcrRegistryReportOperator.partial(...).expand_kwargs(...)``.
+    Accounts are role ARNs, or account ids completed by ``role_name``; with ``discover_accounts`` the
+    ACTIVE accounts of the AWS Organization are added (organizations:ListAccounts, from the management
+    or a delegated administrator account). No account at all means the connection's own. One registry
+    per (account, region): an account listed twice is reported once. Batches hold ``batch_size``
+    registries (more when the batches would exceed ``[core] max_map_length``); a registry with many
+    images at its last report gets one of its own. Storage prices are read once for every region of the
+    run (the Price List API, else the documented table, or ``price_per_gb_month``), so every registry of
+    a run is priced alike.
 
     :param regions: regions to read (templated)
     :param accounts: role ARNs or 12-digit account ids (templated)
     :param role_name: role to assume in accounts given by id or discovered (templated)
     :param discover_accounts: add the Organization's active accounts (templated)
+    :param report_bucket: S3 bucket of the data lake, where the plan is kept (templated)
+    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
+    :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
+    :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
+    :param batch_size: registries per report task (templated)
     """
 
-    aws_hook_class = AwsGenericHook
+    aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
-        "regions", "accounts", "role_name", "discover_accounts"
+        "regions",
+        "accounts",
+        "role_name",
+        "discover_accounts",
+        "report_bucket",
+        "report_prefix",
+        "report_date",
+        "price_per_gb_month",
+        "batch_size",
     )
 
     def __init__(
         self,
         *,
         regions: Sequence[str],
+        report_bucket: str,
+        report_date: str,
         accounts: Sequence[str] = (),
         role_name: str = "",
         discover_accounts: bool = False,
+        report_prefix: str = "ecr-reports",
+        price_per_gb_month: str | None = None,
+        batch_size: int | str = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -52,23 +92,68 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[AwsGenericHook]):  # type: igno
         self.accounts = accounts
         self.role_name = role_name
         self.discover_accounts = discover_accounts
+        self.report_bucket = report_bucket
+        self.report_prefix = report_prefix
+        self.report_date = report_date
+        self.price_per_gb_month = price_per_gb_month
+        self.batch_size = batch_size
+        if isinstance(batch_size, int):
+            check_batch_size(batch_size)
 
-    @property
-    def _hook_parameters(self) -> dict[str, Any]:
-        return {**super()._hook_parameters, "client_type": "organizations"}
+    def _client(self, client_type: str, region_name: str | None = None) -> Any:
+        return AwsGenericHook(
+            aws_conn_id=self.aws_conn_id,
+            client_type=client_type,
+            region_name=region_name or self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        ).conn
 
-    def execute(self, context: Context) -> list[TargetParams]:
+    def _pricing_client(self) -> Any:
+        """The Price List API answers in us-east-1 for every region."""
+        return self._client("pricing", PRICING_REGION)
+
+    def execute(self, context: Context) -> list[int]:
         regions = check_regions(self.regions, ecr_regions())
         role_name = check_role_name(self.role_name)
+        bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
+        report_date = check_report_date(self.report_date)
+        override = check_price(self.price_per_gb_month)
+        batch_size = check_batch_size(whole_number(self.batch_size))
         accounts = list(check_accounts(self.accounts, role_name))
         if self.discover_accounts:
-            discovered = active_account_ids(self.hook.conn)
+            discovered = active_account_ids(self._client("organizations"))
             self.log.info("Organization has %d active accounts", len(discovered))
             accounts.extend(check_accounts(discovered, role_name))
-        targets = plan_targets(accounts, regions)
-        self.log.info(
-            "%d registries: %s",
-            len(targets),
-            ", ".join(target.label for target in targets),
+        with aws_call("sts"):
+            own_account = str(self._client("sts").get_caller_identity()["Account"])
+        targets = unique_registries(plan_targets(accounts, regions), own_account)
+        images = self.hook.last_image_counts(bucket, prefix, report_date)
+        batches = plan_batches(
+            [images.get((target.account_id or own_account, target.region)) for target in targets],
+            batch_size,
+            conf.getint("core", "max_map_length"),
         )
-        return [target.as_operator_kwargs() for target in targets]
+        cache: dict[str, StoragePrices] = {}
+        prices = {
+            region: prices_record(resolve_storage_prices(self._pricing_client, region, override, cache))
+            for region in regions
+        }
+        plan = RunPlan(
+            run_id=context["run_id"],
+            report_date=report_date,
+            targets=[target.as_operator_kwargs() for target in targets],
+            batches=batches,
+            prices=prices,
+        )
+        self.hook.write_json(bucket, plan_key(prefix, report_date), plan)
+        self.log.info(
+            "%d registries in %d batches (s3://%s/%s): %s",
+            len(targets),
+            len(batches),
+            bucket,
+            plan_key(prefix, report_date),
+            ", ".join(target.label for target in targets[:50]) + (" ..." if len(targets) > 50 else ""),
+        )
+        return list(range(len(batches)))

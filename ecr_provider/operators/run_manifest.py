@@ -3,9 +3,9 @@ the run when a registry is missing, so the DAG's final state says what the manif
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
@@ -14,20 +14,14 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 import ecr_provider
 from ecr_provider.core.columns import reports_written
 from ecr_provider.core.layout import check_report_date, partition_prefix
-from ecr_provider.core.run_manifest import (
-    OutcomeRecord,
-    RunRecord,
-    check_targets,
-    outcome_index,
-    outcomes_prefix,
-    run_manifest_key,
-    target_outcomes,
-)
+from ecr_provider.core.run_manifest import RunRecord, run_manifest_key, target_outcomes
+from ecr_provider.core.run_plan import check_plan, plan_key
 from ecr_provider.core.settings import check_as_of, check_bucket, check_flag, check_prefix
+from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, XComArg
+    from airflow.sdk import Context
 
 
 class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
@@ -48,18 +42,18 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
     :param report_prefix: key prefix without leading or trailing ``/`` (templated)
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param as_of: ISO-8601 as-of time of the run (templated)
-    :param targets: the registry targets task's XCom, one entry per map index of the report task (templated)
     :param include_findings: whether the run wrote image_findings; without, that report's objects of the
         date are neither stale nor removed (templated)
 
-    Each report task of the run recorded its outcome under ``_runs/report_date=…/registries/``
-    (see :class:`~ecr_provider.operators.registry_report.EcrRegistryReportOperator`); a registry
-    without a record of this run counts as failed.
+    The registries are the run plan's (``_runs/report_date=…/plan.json``); each report task recorded its
+    registries' outcomes under ``_runs/report_date=…/outcomes/`` (see
+    :class:`~ecr_provider.operators.registry_report.EcrRegistryReportOperator`): a listing and one read
+    per task. A registry without an outcome of this run counts as failed.
     """
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "targets", "include_findings"
+        "report_bucket", "report_prefix", "report_date", "as_of", "include_findings"
     )
 
     def __init__(
@@ -68,7 +62,6 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         report_bucket: str,
         report_date: str,
         as_of: str,
-        targets: Sequence[Mapping[str, str | None]] | XComArg,
         report_prefix: str = "ecr-reports",
         include_findings: bool | str = False,
         **kwargs: Any,
@@ -79,10 +72,9 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         self.report_prefix = report_prefix
         self.report_date = report_date
         self.as_of = as_of
-        self.targets = targets
 
     def execute(self, context: Context) -> dict[str, Any]:
-        if self.report_bucket is None and self.targets is None:
+        if self.report_bucket is None:
             raise AirflowSkipException(
                 "The run's settings were never resolved (resolve_settings failed, see its log): "
                 "no registry was read and there is nothing to record"
@@ -91,19 +83,19 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
-        targets = check_targets(self.targets)
         reports = reports_written(check_flag(self.include_findings, "include_findings"))
         lake = self.hook
-        records: dict[int, OutcomeRecord] = {}
-        for key in lake.keys_under(bucket, outcomes_prefix(prefix, report_date)):
-            index = outcome_index(key)
-            if index is not None and index < len(targets) and (document := lake.read_json(bucket, key)):
-                records[index] = cast("OutcomeRecord", document)
+        run_id = context["run_id"]
+        where = f"s3://{bucket}/{plan_key(prefix, report_date)}"
+        plan = check_plan(lake.read_json(bucket, plan_key(prefix, report_date)), run_id, where)
         record = RunRecord(
             report_date=report_date,
             as_of=as_of.isoformat(),
             code_version=ecr_provider.__version__,
-            targets=target_outcomes(targets, records, context["run_id"]),
+            targets=target_outcomes(
+                [RegistryTarget.of(target) for target in plan["targets"]],
+                lake.run_outcomes(bucket, prefix, report_date, run_id),
+            ),
         )
         listed = [
             key
@@ -117,7 +109,9 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         else:
             removed, kept = [], stale
         key = run_manifest_key(prefix, report_date)
-        lake.write_json(bucket, key, record.manifest(reports=reports, removed=removed, kept=kept))
+        lake.write_json(
+            bucket, key, record.manifest(reports=reports, removed=removed, kept=kept, prices=plan["prices"])
+        )
         self.log.info(
             "Run manifest s3://%s/%s: %d of %d registries loaded, %d stale object(s) removed, %d kept",
             bucket,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -13,72 +14,83 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.core.alert import AlertXCom
+from ecr_provider.core.alert import (
+    BreachesRecord,
+    breaches_key,
+    build_alert,
+    not_yet_alerted,
+    notification_marker_key,
+)
 from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
+from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-NOTIFICATIONS_DIRECTORY = "_notifications"
-MARKER_NAME = "alert.json"
 FIFO_GROUP = "ecr-report"
 MARKER_RETRIES = {"mode": "standard", "max_attempts": 10}
 """Up to 10 retries (botocore's ``max_attempts`` counts retries): the marker is written after the message
 went out, and a lost marker means a retried task sends the alert again."""
 
 
-def notification_marker_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, MARKER_NAME)
-
-
-def fifo_arguments(topic_arn: str, report_date: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+def fifo_arguments(
+    topic_arn: str, report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()
+) -> dict[str, Any]:
     """FIFO topics drop a repeated deduplication id for 5 minutes, which closes the publish-then-mark
-    window for a quick retry; the id is the date's (or, for a forced resend, the resent message's).
-    Standard topics have no deduplication, so nothing is passed."""
+    window for a quick retry; the id is the date's and its repositories' (a later alert of the same
+    date names others), and a forced resend's is the resent message's. Standard topics have no
+    deduplication, so nothing is passed."""
     if not topic_arn.endswith(".fifo"):
         return {}
+    which = (
+        f"-{hashlib.sha256(','.join(sorted(repositories)).encode()).hexdigest()[:16]}" if repositories else ""
+    )
     resend = f"-resend-{previous['message_id']}" if previous else ""
-    return {"message_group_id": FIFO_GROUP, "message_deduplication_id": f"ecr-report-{report_date}{resend}"}
+    return {
+        "message_group_id": FIFO_GROUP,
+        "message_deduplication_id": f"ecr-report-{report_date}{which}{resend}",
+    }
 
 
 class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     """
-    Send the alert built by ``RepositoryStorageThresholdSensor`` as one SNS message per report date.
+    Publish one SNS message about the run's repositories over threshold that no alert of the report
+    date has named yet, read from what ``RepositoryStorageThresholdSensor`` found.
 
-    A marker, ``{prefix}/_notifications/report_date=YYYY-MM-DD/alert.json`` (subject, repositories,
-    topic, MessageId, sent-at), records the send. When it exists the alert is not published again,
-    whether the task, the DAG run or the date is rerun, unless ``force_resend``. An empty
-    ``sns_topic_arn`` means notifications are off: the task skips and says so.
+    A marker, ``{prefix}/_notifications/report_date=YYYY-MM-DD/alert.json``, records every repository
+    an alert of the date named (account, region and name) and each message sent (subject, MessageId,
+    sent-at). A task retry, a rerun or a later run of the date sends nothing for repositories already
+    named, and one message for those newly over (a lower threshold, a repository that grew), unless
+    ``force_resend``, which names them all again. An empty ``sns_topic_arn`` means notifications are
+    off: the task skips and says so, before any read.
 
     Order: read the marker, publish, write the marker. The one window left: the publish succeeded and
     the marker write failed. Transient failures of that write are retried by botocore (standard mode,
     up to 10 retries); if it still fails the task fails *without retry* and the message says the alert went
-    out, so only a deliberate rerun can send it again. On a FIFO topic the date's deduplication id also
-    drops a repeat within 5 minutes. A "pending" marker written before publishing would trade the
-    duplicate for a possibly lost alert, and an alert is the point of this task, so there is none.
+    out, so only a deliberate rerun can send it again. On a FIFO topic the deduplication id of the date
+    and its repositories also drops a repeat within 5 minutes. A "pending" marker written before
+    publishing would trade the duplicate for a possibly lost alert, and an alert is the point of this
+    task, so there is none.
 
     :param sns_topic_arn: topic to publish to, or empty (templated)
-    :param alert: the sensor's XCom: ``subject``, ``message`` and ``repositories`` (templated)
     :param report_bucket: bucket of the reports, where the marker is kept (templated)
     :param report_prefix: key prefix of the reports, without leading or trailing ``/`` (templated)
     :param report_date: ``YYYY-MM-DD`` the alert is about (templated)
-    :param force_resend: publish even if the date's alert was sent; the marker then records the new
+    :param force_resend: name every repository over threshold again; the marker then records the new
         message (templated: pass an XCom or param that holds a bool, not a rendered string)
     """
 
     aws_hook_class = SnsHook
     template_fields: Sequence[str] = aws_template_fields(
-        "sns_topic_arn", "alert", "report_bucket", "report_prefix", "report_date", "force_resend"
+        "sns_topic_arn", "report_bucket", "report_prefix", "report_date", "force_resend"
     )
 
     def __init__(
         self,
         *,
         sns_topic_arn: str,
-        alert: AlertXCom,
         report_bucket: str,
         report_date: str,
         report_prefix: str = "ecr-reports",
@@ -87,7 +99,6 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     ) -> None:
         super().__init__(**kwargs)
         self.sns_topic_arn = sns_topic_arn
-        self.alert = alert
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
@@ -96,56 +107,73 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     def execute(self, context: Context) -> dict[str, Any]:
         topic = check_topic_arn(self.sns_topic_arn)
         bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        key = notification_marker_key(check_prefix(self.report_prefix), report_date)
         force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
         lake = self._marker_hook()
+        found = lake.read_json(bucket, breaches_key(prefix, report_date))
+        if found is None or found["run_id"] != context["run_id"]:
+            raise AirflowFailException(
+                f"This run recorded no repositories over threshold at s3://{bucket}/"
+                f"{breaches_key(prefix, report_date)}: the storage_over_threshold task writes them"
+            )
+        breaches = [Breach.from_record(record) for record in cast("BreachesRecord", found)["breaches"]]
+        key = notification_marker_key(prefix, report_date)
         sent = lake.read_json(bucket, key)
-        if sent is not None and not force:
+        new = not_yet_alerted(breaches, sent, force=force)
+        if not new:
             self.log.info(
-                "The alert for %s was already sent at %s (MessageId %s, marker s3://%s/%s); not sending "
-                "it again. Set force_resend to send it anyway.",
+                "The alert for %s was already sent for all %d repositories over threshold (last at %s, "
+                "MessageId %s, marker s3://%s/%s); not sending it again. Set force_resend to send it anyway.",
                 report_date,
-                sent.get("sent_at"),
-                sent.get("message_id"),
+                len(breaches),
+                sent and sent.get("sent_at"),
+                sent and sent.get("message_id"),
                 bucket,
                 key,
             )
-            return {"message_id": sent["message_id"], "repositories": sent["repositories"], "sent": False}
+            return {"message_id": sent and sent.get("message_id"), "repositories": [], "sent": False}
+        alert = build_alert(new, report_date)
+        identities = [breach.identity for breach in new]
         with aws_call("sns", topic):
             response = self.hook.publish_to_target(
                 target_arn=topic,
-                message=self.alert["message"],
-                subject=self.alert["subject"],
-                **fifo_arguments(topic, report_date, sent),
+                message=alert.message,
+                subject=alert.subject,
+                **fifo_arguments(topic, report_date, sent if force else None, identities),
             )
+        send = {
+            "subject": alert.subject,
+            "repositories": list(alert.repositories),
+            "message_id": response["MessageId"],
+            "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "resent": force and sent is not None,
+        }
         marker = {
             "report_date": report_date,
             "topic_arn": topic,
-            "subject": self.alert["subject"],
-            "repositories": list(self.alert["repositories"]),
-            "message_id": response["MessageId"],
-            "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "resent": sent is not None,
+            **send,
+            "alerted": sorted({*(sent or {}).get("alerted", ()), *identities}),
+            "sends": [*(sent or {}).get("sends", ()), send],
         }
         try:
             lake.write_json(bucket, key, marker)
         except AwsCallError as error:
             raise AirflowFailException(
-                f"The alert was sent (MessageId {marker['message_id']}) but its marker could not be "
+                f"The alert was sent (MessageId {send['message_id']}) but its marker could not be "
                 f"written: {error}. Not retrying, so it is not sent twice; until the marker can be "
                 "written, a rerun of this date sends it again."
             ) from error
         self.log.info(
             "Published alert for %d repositories to %s (MessageId %s)%s",
-            len(marker["repositories"]),
+            len(new),
             topic,
-            marker["message_id"],
-            ", a forced resend" if sent is not None else "",
+            send["message_id"],
+            ", a forced resend" if send["resent"] else "",
         )
-        return {"message_id": marker["message_id"], "repositories": marker["repositories"], "sent": True}
+        return {"message_id": send["message_id"], "repositories": send["repositories"], "sent": True}
 
     def _marker_hook(self) -> ReportLakeHook:
         return ReportLakeHook(

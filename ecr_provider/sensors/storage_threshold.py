@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
@@ -10,9 +10,10 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ecr_provider.core.alert import build_alert
-from ecr_provider.core.columns import REPOSITORIES_REPORT
-from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
+from ecr_provider.core.alert import BreachesRecord, breaches_key
+from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.settings import check_bucket, check_prefix
+from ecr_provider.core.thresholds import Breach, largest_first
 from ecr_provider.hooks.report_lake import ReportLakeHook
 
 if TYPE_CHECKING:
@@ -21,59 +22,53 @@ if TYPE_CHECKING:
 
 class RepositoryStorageThresholdSensor(AwsBaseSensor[ReportLakeHook]):
     """
-    Wait for the run's repositories reports in S3, then find repositories over their threshold.
+    Find the repositories of the run that are over their threshold, from the outcomes its report tasks
+    recorded (a listing and one read per task, not a read of every registry's report).
 
-    Over threshold: done, and the alert (subject, message, names) goes to XCom for the notifier.
-    None over: the sensor skips, so the notification is skipped and the run still succeeds.
+    Over threshold: done; the repositories go to ``{prefix}/_notifications/report_date=…/breaches.json``
+    for the notifier and only their number to XCom. None over: the sensor skips, so the notification is
+    skipped and the run still succeeds. A registry that failed has no outcome: the alert covers those
+    that reported.
 
-    :param report_bucket: bucket the reports were loaded to (templated)
-    :param registry_reports: what the report tasks returned; their ``keys`` name the objects (templated)
-    :param report_date: ``YYYY-MM-DD`` of the run, for the message (templated)
-    :param storage_threshold_gb: threshold for every repository, in GB (2^30 bytes) (templated)
-    :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
+    :param report_bucket: bucket of the reports (templated)
+    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
+    :param report_date: ``YYYY-MM-DD`` of the run (templated)
     """
 
     aws_hook_class = ReportLakeHook
-    template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "registry_reports", "report_date", "storage_threshold_gb", "repository_thresholds_gb"
-    )
+    template_fields: Sequence[str] = aws_template_fields("report_bucket", "report_prefix", "report_date")
 
     def __init__(
-        self,
-        *,
-        report_bucket: str,
-        registry_reports: Sequence[Mapping[str, Any]],
-        report_date: str,
-        storage_threshold_gb: float | str,
-        repository_thresholds_gb: Mapping[str, float | str] | None = None,
-        **kwargs: Any,
-    ) -> None:
+        self, *, report_bucket: str, report_date: str, report_prefix: str = "ecr-reports", **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.report_bucket = report_bucket
-        self.registry_reports = registry_reports
+        self.report_prefix = report_prefix
         self.report_date = report_date
-        self.storage_threshold_gb = storage_threshold_gb
-        self.repository_thresholds_gb = repository_thresholds_gb
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        policy = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
-        # A registry whose task failed left no summary; the alert covers those that reported.
-        keys = [report["keys"][REPOSITORIES_REPORT] for report in self.registry_reports if report]
-        missing = [key for key in keys if not self.hook.has_key(self.report_bucket, key)]
-        if missing:
-            self.log.info(
-                "Waiting for %d report object(s), e.g. s3://%s/%s",
-                len(missing),
-                self.report_bucket,
-                missing[0],
-            )
-            return False
-        rows = (row for key in keys for row in self.hook.read_report_rows(self.report_bucket, key))
-        breaches = find_breaches(rows, policy)
+        bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
+        report_date = check_report_date(self.report_date)
+        outcomes = self.hook.run_outcomes(bucket, prefix, report_date, context["run_id"])
+        breaches = largest_first(
+            Breach.from_record(record) for outcome in outcomes.values() for record in outcome["breaches"]
+        )
         if not breaches:
             raise AirflowSkipException(
-                f"No repository is over its storage threshold ({len(keys)} report(s) read)"
+                f"No repository is over its storage threshold ({len(outcomes)} registries reported)"
             )
-        alert = build_alert(breaches, self.report_date)
-        self.log.info("%d repositories over threshold: %s", len(breaches), ", ".join(alert.repositories[:20]))
-        return PokeReturnValue(is_done=True, xcom_value=alert.as_xcom())
+        key = breaches_key(prefix, report_date)
+        self.hook.write_json(
+            bucket,
+            key,
+            BreachesRecord(run_id=context["run_id"], breaches=[breach.as_record() for breach in breaches]),
+        )
+        self.log.info(
+            "%d repositories over threshold (s3://%s/%s): %s",
+            len(breaches),
+            bucket,
+            key,
+            ", ".join(breach.identity for breach in breaches[:20]),
+        )
+        return PokeReturnValue(is_done=True, xcom_value={"breaches": len(breaches)})

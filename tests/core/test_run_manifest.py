@@ -14,11 +14,8 @@ from ecr_provider.core.run_manifest import (
     LOADED,
     OutcomeRecord,
     RunRecord,
-    check_targets,
     date_record_key,
     error_line,
-    outcome_index,
-    outcome_key,
     run_manifest_key,
     target_outcomes,
 )
@@ -46,20 +43,24 @@ DENIED = "AwsCallError: sts:AssumeRole on " + ROLE + " failed with AccessDenied:
 RUN_ID = "scheduled__2026-11-20T00:00:00+00:00"
 
 
-def outcome(target: Any, summary: Any, error: str | None, run_id: str = RUN_ID) -> OutcomeRecord:
+TARGETS = [RegistryTarget("us-east-1"), RegistryTarget("eu-west-1", ROLE)]
+
+
+def outcome(index: int, target: Any, summary: Any, error: str | None) -> OutcomeRecord:
     return OutcomeRecord(
-        run_id=run_id,
+        index=index,
         target=target,
         status=LOADED if summary else FAILED,
         summary=summary,
         error=error,
+        breaches=[],
     )
 
 
 def record(summaries: list[Any], errors: list[str | None]) -> RunRecord:
     """Each target left a record: loaded with its summary, or failed with its error (or none)."""
     records = {
-        index: outcome(target, summary, error)
+        index: outcome(index, target, summary, error)
         for index, (target, summary, error) in enumerate(zip([OWN, OTHER], summaries, errors, strict=True))
         if summary or error
     }
@@ -67,7 +68,7 @@ def record(summaries: list[Any], errors: list[str | None]) -> RunRecord:
         report_date="2026-11-20",
         as_of="2026-11-20T00:00:00+00:00",
         code_version="0.1.0",
-        targets=target_outcomes(check_targets([OWN, OTHER]), records, RUN_ID),
+        targets=target_outcomes(TARGETS, records),
     )
 
 
@@ -112,41 +113,20 @@ def test_a_task_that_recorded_nothing_points_to_its_log() -> None:
     run = record([None, None], [None, None])
 
     assert [target.error for target in run.targets] == [
-        "the report task of map index 0 recorded no outcome in this run; see its task log",
-        "the report task of map index 1 recorded no outcome in this run; see its task log",
+        "target 0 (own account/us-east-1) has no outcome in this run; see its report task's log",
+        "target 1 (222222222222/eu-west-1) has no outcome in this run; see its report task's log",
     ]
     assert run.targets[0].label == "own account/us-east-1"
 
 
-def test_records_of_another_run_or_another_target_do_not_count() -> None:
-    """An earlier run of the date left loaded records; this run's tasks never got to write theirs."""
-    earlier = {
-        0: outcome(OWN, SUMMARY, None, run_id="manual__2026-11-20T08:00:00+00:00"),
-        1: outcome(OWN, SUMMARY, None),
-    }
+def test_an_outcome_recorded_for_another_target_does_not_count() -> None:
+    """A record that names another registry than the plan's at its index (a plan rewritten meanwhile)."""
+    misplaced = {0: outcome(0, OWN, SUMMARY, None), 1: outcome(1, OWN, SUMMARY, None)}
 
-    outcomes = target_outcomes(check_targets([OWN, OTHER]), earlier, RUN_ID)
+    outcomes = target_outcomes(TARGETS, misplaced)
 
-    assert [target.status for target in outcomes] == [FAILED, FAILED]
-    assert [target.keys for target in outcomes] == [{}, {}]
-
-
-@pytest.mark.parametrize(
-    ("key", "index"),
-    [
-        ("p/_runs/report_date=2026-11-20/registries/00007.json", 7),
-        ("p/_runs/report_date=2026-11-20/registries/notes.json", None),
-        ("p/_runs/report_date=2026-11-20/registries/00007.txt", None),
-    ],
-)
-def test_outcome_keys_carry_the_map_index(key: str, index: int | None) -> None:
-    assert outcome_index(key) == index
-    if index is not None:
-        assert outcome_key("p", "2026-11-20", index) == key
-
-
-def test_an_unmapped_task_records_under_index_zero() -> None:
-    assert outcome_key("", "2026-11-20", -1) == "_runs/report_date=2026-11-20/registries/00000.json"
+    assert [target.status for target in outcomes] == [LOADED, FAILED]
+    assert outcomes[1].keys == {}
 
 
 def test_error_line_is_one_line_with_its_type_and_bounded() -> None:
@@ -169,12 +149,16 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
     run = record([{**SUMMARY, "findings": 42}, None], [None, DENIED])
 
     manifest = run.manifest(
-        reports=["repositories_summary", "images_summary"], removed=[], kept=["p/old.csv"]
+        reports=["repositories_summary", "images_summary"],
+        removed=[],
+        kept=["p/old.csv"],
+        prices={"us-east-1": {"standard": "0.10", "archive": None, "source": "override"}},
     )
 
     assert json.loads(json.dumps(manifest)) == manifest
     assert manifest["complete"] is False
     assert manifest["reports"] == ["repositories_summary", "images_summary"]
+    assert manifest["prices"] == {"us-east-1": {"standard": "0.10", "archive": None, "source": "override"}}
     assert manifest["code_version"] == "0.1.0"
     assert manifest["as_of"] == "2026-11-20T00:00:00+00:00"
     assert manifest["totals"] == {
@@ -201,25 +185,3 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "skipped": [],
         "error": DENIED,
     }
-
-
-@pytest.mark.parametrize(
-    ("bad", "named"),
-    [
-        ([], "[]"),
-        ("us-east-1", "'us-east-1'"),
-        ({"region_name": "us-east-1"}, "{'region_name': 'us-east-1'}"),
-        ([{"role_arn": None}], "{'role_arn': None}"),
-        ([{"region_name": 1, "role_arn": None}], "{'region_name': 1, 'role_arn': None}"),
-    ],
-)
-def test_targets_must_be_the_targets_task_list(bad: object, named: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(named)):
-        check_targets(bad)
-
-
-def test_targets_keep_their_map_index_order() -> None:
-    assert check_targets([OTHER, OWN]) == [
-        RegistryTarget("eu-west-1", ROLE),
-        RegistryTarget("us-east-1", None),
-    ]

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.run_manifest import OutcomeRecord, RegistrySummary
+from ecr_provider.core.run_plan import RunPlan, outcomes_key, plan_key, prices_record
+from ecr_provider.core.targets import TargetParams
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
@@ -30,13 +36,26 @@ STALL_SECONDS = 3.0
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
 
 
-def task_context(map_index: int = -1) -> Context:
+def task_context(map_index: int = -1, run_id: str = RUN_ID) -> Context:
     """What the operators read of a task's context: the run and the map index."""
-    return cast("Context", {"run_id": RUN_ID, "ti": SimpleNamespace(map_index=map_index)})
+    return cast("Context", {"run_id": run_id, "ti": SimpleNamespace(map_index=map_index)})
+
+
+def plan_one_registry(bucket: str, prefix: str, run_id: str = RUN_ID) -> None:
+    """The run plan of a run that reports the connection's own registry in ``REGION``, at a fixed price."""
+    plan = RunPlan(
+        run_id=run_id,
+        report_date=REPORT_DATE,
+        targets=[TargetParams(region_name=REGION, role_arn=None)],
+        batches=[[0]],
+        prices={REGION: prices_record(StoragePrices(Decimal("0.10"), None, "override"))},
+    )
+    ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, REPORT_DATE), plan)
 
 
 def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryReportOperator:
-    """The registry report of the demo registry through the ``emulator`` connection, at a fixed price."""
+    """The report task of that plan's one batch (``plan_one_registry`` first), through the ``emulator``
+    connection."""
     return EcrRegistryReportOperator(
         task_id="registry_report",
         aws_conn_id="emulator",
@@ -45,9 +64,25 @@ def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryRe
         report_prefix=prefix,
         report_date=REPORT_DATE,
         as_of=AS_OF.isoformat(),
-        price_per_gb_month="0.10",
         **arguments,
     )
+
+
+def recorded_outcome(bucket: str, prefix: str, run_id: str = RUN_ID) -> OutcomeRecord:
+    """What the report task recorded for the plan's one registry."""
+    document = ReportLakeHook(aws_conn_id="emulator").read_json(bucket, outcomes_key(prefix, REPORT_DATE, 0))
+    assert document is not None
+    assert document["run_id"] == run_id
+    (outcome,) = document["outcomes"]
+    return cast("OutcomeRecord", outcome)
+
+
+def report_one(bucket: str, prefix: str, run_id: str = RUN_ID, **arguments: Any) -> RegistrySummary:
+    """Report the one registry of the plan; its summary as recorded for the run manifest."""
+    report_operator(bucket, prefix, **arguments).execute(task_context(run_id=run_id))
+    summary = recorded_outcome(bucket, prefix, run_id)["summary"]
+    assert summary is not None
+    return summary
 
 
 @pytest.fixture(scope="package")

@@ -13,13 +13,26 @@ from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import AS_OF, REGION, REPORT_DATE, report_operator, task_context
+from tests.operators.conftest import (
+    AS_OF,
+    REGION,
+    REPORT_DATE,
+    plan_one_registry,
+    report_one,
+    report_operator,
+    task_context,
+)
 
 PREFIX = "operator-findings"
 
 
 def operator(bucket: str = "ecr-reports-demo", **findings: Any) -> EcrRegistryReportOperator:
     return report_operator(bucket, PREFIX, **findings)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plan(destination: ReportDestination) -> None:
+    plan_one_registry(destination.bucket, PREFIX)
 
 
 @pytest.mark.parametrize("days", [-1, 3651, True])
@@ -67,9 +80,7 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
     destination: ReportDestination,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    summary = operator(destination.bucket, include_findings=True, findings_max_age_days="7").execute(
-        task_context()
-    )
+    summary = report_one(destination.bucket, PREFIX, include_findings=True, findings_max_age_days="7")
 
     key = summary["keys"]["image_findings"]
     assert key == f"{PREFIX}/image_findings/report_date={REPORT_DATE}/{registry.account_id}-{REGION}.csv"
@@ -87,12 +98,15 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
 def test_throttled_and_failing_finding_reads_are_retried_to_the_same_bytes(
     emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
 ) -> None:
-    first = operator(destination.bucket, include_findings=True).execute(task_context())
+    first = report_one(destination.bucket, PREFIX, include_findings=True)
     before, _ = findings_rows(emulator, destination.bucket, first["keys"]["image_findings"])
     emulator.inject_faults({"ecr:DescribeImageScanFindings": ["throttle", "500", "throttle"]})
 
-    again = operator(destination.bucket, include_findings=True).execute(task_context())
+    plan_one_registry(destination.bucket, PREFIX, run_id="manual__rerun")
+    again = report_one(destination.bucket, PREFIX, run_id="manual__rerun", include_findings=True)
 
     after, _ = findings_rows(emulator, destination.bucket, again["keys"]["image_findings"])
     assert [operation for operation, _ in emulator.faults_injected] == ["ecr:DescribeImageScanFindings"] * 3
+    import difflib
+    print('\n'.join(difflib.unified_diff(before.decode().splitlines(), after.decode().splitlines(), lineterm='', n=0)))
     assert after == before

@@ -3,18 +3,16 @@ action and object, and the task's retry (a second ``execute``) writes the date a
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowException
 
-from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.core.run_manifest import RegistrySummary, outcome_key
+from ecr_provider.core.run_manifest import OutcomeRecord, RegistrySummary
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, report_operator, task_context
+from tests.operators.conftest import REGION, REPORT_DATE, plan_one_registry, recorded_outcome, report_one
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +20,7 @@ PREFIX = "upload-faults"
 
 
 def run_report(bucket: str) -> RegistrySummary:
-    return report_operator(bucket, PREFIX).execute(task_context())
+    return report_one(bucket, PREFIX)
 
 
 def objects(emulator: Emulator, bucket: str) -> dict[str, bytes]:
@@ -36,26 +34,23 @@ def objects(emulator: Emulator, bucket: str) -> dict[str, bytes]:
     }
 
 
-def recorded(emulator: Emulator, bucket: str) -> dict[str, Any]:
-    """The outcome the (unmapped) report task left for the run manifest."""
-    body = client("s3", emulator.endpoint_url, REGION).get_object(
-        Bucket=bucket, Key=outcome_key(PREFIX, REPORT_DATE, 0)
-    )["Body"]
-    document: dict[str, Any] = json.load(body)
-    return document
+def recorded(bucket: str) -> OutcomeRecord:
+    return recorded_outcome(bucket, PREFIX)
 
 
 @pytest.fixture(scope="module")
 def unfaulted(emulator: Emulator, registry: DemoRegistry, destination: ReportDestination) -> dict[str, bytes]:
+    plan_one_registry(destination.bucket, PREFIX)
     summary = run_report(destination.bucket)
     written = objects(emulator, destination.bucket)
     assert sorted(written) == sorted(summary["keys"].values())
-    assert recorded(emulator, destination.bucket) == {
-        "run_id": RUN_ID,
+    assert recorded(destination.bucket) == {
+        "index": 0,
         "target": {"region_name": REGION, "role_arn": None},
         "status": "loaded",
         "summary": summary,
         "error": None,
+        "breaches": [],
     }
     return written
 
@@ -89,17 +84,19 @@ def test_put_object_failing_past_the_retries_fails_the_task_and_its_retry_rewrit
     # Standard mode's 3 attempts fail; the outcome record written after them gets through.
     emulator.inject_faults({"s3:PutObject": ["500"] * 3})
 
-    with pytest.raises(AwsCallError) as caught:
+    with pytest.raises(AirflowException, match="1 of 1 registries of batch 0 failed") as caught:
         run_report(destination.bucket)
-    key = rf"{PREFIX}/\w+/report_date={REPORT_DATE}/\d{{12}}-{REGION}\.csv"
-    assert re.match(
-        rf"s3:PutObject on s3://{destination.bucket}/{key} failed with InternalError", str(caught.value)
-    )
-    assert str(caught.value).endswith("(reached max retries: 2): Injected server error")
-    assert emulator.faults_injected == [("s3:PutObject", "500")] * 3
-    failed = recorded(emulator, destination.bucket)
+    failed = recorded(destination.bucket)
     assert (failed["status"], failed["summary"]) == ("failed", None)
-    assert failed["error"] == f"AwsCallError: {caught.value}"
+    key = rf"{PREFIX}/\w+/report_date={REPORT_DATE}/\d{{12}}-{REGION}\.csv"
+    assert failed["error"] is not None
+    assert re.match(
+        rf"AwsCallError: s3:PutObject on s3://{destination.bucket}/{key} failed with InternalError",
+        failed["error"],
+    )
+    assert failed["error"].endswith("(reached max retries: 2): Injected server error")
+    assert failed["error"] in str(caught.value)
+    assert emulator.faults_injected == [("s3:PutObject", "500")] * 3
 
     emulator.inject_faults({})
     run_report(destination.bucket)
@@ -111,9 +108,12 @@ def test_put_object_denied_fails_naming_action_and_object(
 ) -> None:
     emulator.inject_faults({"s3:PutObject": ["denied"]})
 
-    with pytest.raises(
-        AwsCallError, match=rf"^s3:PutObject on s3://{destination.bucket}/{PREFIX}/.+ AccessDenied"
-    ) as caught:
+    with pytest.raises(AirflowException) as caught:
         run_report(destination.bucket)
-    assert recorded(emulator, destination.bucket)["error"] == f"AwsCallError: {caught.value}"
+    error = recorded(destination.bucket)["error"]
+    assert error is not None
+    assert re.match(
+        rf"AwsCallError: s3:PutObject on s3://{destination.bucket}/{PREFIX}/.+ AccessDenied", error
+    )
+    assert error in str(caught.value)
     assert emulator.faults_injected == [("s3:PutObject", "denied")]

@@ -1,0 +1,114 @@
+"""The plan of a run, written once to S3 before any registry is read: which registries, in which
+batches, at which storage prices. What grows with the organisation travels through S3, never XCom:
+the mapped tasks get only their batch number, and write their registries' outcomes back beside it.
+
+    {prefix}/_runs/report_date=YYYY-MM-DD/plan.json              the registries, batches and prices
+    {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json   each report task's registries' outcomes
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TypedDict, cast
+
+from ecr_provider.core.price_table import PriceSource, StoragePrices
+from ecr_provider.core.run_manifest import RUNS_DIRECTORY, OutcomeRecord, date_record_key
+from ecr_provider.core.targets import RegistryTarget, TargetParams
+
+PLAN_NAME = "plan.json"
+OUTCOMES_DIRECTORY = "outcomes"
+LARGE_REGISTRY_IMAGES = 50_000
+"""A registry that had this many images at its last report gets a batch of its own."""
+
+
+class PricesRecord(TypedDict):
+    standard: str
+    archive: str | None
+    source: PriceSource
+
+
+class RunPlan(TypedDict):
+    run_id: str
+    report_date: str
+    targets: list[TargetParams]
+    batches: list[list[int]]
+    """Target indexes of each batch; batch ``b`` is the report task of map index ``b``."""
+    prices: dict[str, PricesRecord]
+    """Per region of the run, resolved once so every registry of the run is priced alike."""
+
+
+class TaskOutcomes(TypedDict):
+    """What one report task left: the outcomes of its registries so far (a retry keeps the loaded)."""
+
+    run_id: str
+    outcomes: list[OutcomeRecord]
+
+
+def plan_key(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, PLAN_NAME)
+
+
+def outcomes_prefix(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{OUTCOMES_DIRECTORY}/")
+
+
+def outcomes_key(prefix: str, report_date: str, task: int) -> str:
+    """The outcomes of the report task with map index ``task`` (0 for an unmapped one)."""
+    return f"{outcomes_prefix(prefix, report_date)}{max(task, 0):05d}.json"
+
+
+def unique_registries(targets: Sequence[RegistryTarget], own_account: str) -> list[RegistryTarget]:
+    """One target per (account, region): an account listed under two role names, or the connection's
+    own account listed by a role too, would otherwise be reported twice into the same objects."""
+    seen: dict[tuple[str, str], RegistryTarget] = {}
+    for target in targets:
+        seen.setdefault((target.account_id or own_account, target.region), target)
+    return list(seen.values())
+
+
+def plan_batches(
+    images: Sequence[int | None], batch_size: int, max_batches: int, large: int = LARGE_REGISTRY_IMAGES
+) -> list[list[int]]:
+    """Target indexes in batches of ``batch_size``, in order, a registry known to be large (``images``
+    at its last report) alone; the batch size grows when the batches would exceed ``max_batches``
+    (Airflow's ``max_map_length``), so no organisation is too large to map."""
+    alone = [[index] for index, count in enumerate(images) if count is not None and count >= large]
+    rest = [index for index, count in enumerate(images) if count is None or count < large]
+    room = max_batches - len(alone)
+    if room < 1 and rest:
+        raise ValueError(
+            f"{len(alone)} large registries leave no room under the map limit of {max_batches}: "
+            "raise [core] max_map_length"
+        )
+    size = max(batch_size, math.ceil(len(rest) / room)) if rest else batch_size
+    return [*alone, *(rest[start : start + size] for start in range(0, len(rest), size))]
+
+
+def prices_record(prices: StoragePrices) -> PricesRecord:
+    return PricesRecord(
+        standard=str(prices.standard),
+        archive=None if prices.archive is None else str(prices.archive),
+        source=prices.source,
+    )
+
+
+def prices_of(plan: RunPlan) -> dict[str, StoragePrices]:
+    return {
+        region: StoragePrices(
+            Decimal(record["standard"]),
+            None if record["archive"] is None else Decimal(record["archive"]),
+            record["source"],
+        )
+        for region, record in plan["prices"].items()
+    }
+
+
+def check_plan(document: Mapping[str, object] | None, run_id: str, where: str) -> RunPlan:
+    """The plan this run wrote; another run's (a rerun of the date) would assign other registries."""
+    if document is None:
+        raise ValueError(f"no run plan at {where}: the registry_targets task of this run did not write it")
+    if document.get("run_id") != run_id:
+        raise ValueError(f"the run plan at {where} is of run {document.get('run_id')!r}, not of {run_id!r}")
+    return cast("RunPlan", document)

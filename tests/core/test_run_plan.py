@@ -1,0 +1,89 @@
+"""The run plan: one registry per (account, region), batches under Airflow's map limit, prices as JSON."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.run_plan import (
+    RunPlan,
+    check_plan,
+    outcomes_key,
+    plan_batches,
+    plan_key,
+    prices_of,
+    prices_record,
+    unique_registries,
+)
+from ecr_provider.core.targets import RegistryTarget
+
+OWN = "111111111111"
+
+
+def test_an_account_listed_twice_is_one_registry_per_region() -> None:
+    targets = [
+        RegistryTarget("us-east-1", "arn:aws:iam::222222222222:role/ecr-report"),
+        RegistryTarget("us-east-1", "arn:aws:iam::222222222222:role/other-name"),
+        RegistryTarget("eu-west-1", "arn:aws:iam::222222222222:role/other-name"),
+        RegistryTarget("us-east-1", None),
+        RegistryTarget("us-east-1", f"arn:aws:iam::{OWN}:role/ecr-report"),  # the connection's own, by role
+    ]
+
+    assert unique_registries(targets, OWN) == [targets[0], targets[2], targets[3]]
+
+
+def test_batches_hold_the_batch_size_in_order() -> None:
+    assert plan_batches([None] * 7, batch_size=3, max_batches=100) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_batches_grow_to_stay_under_the_map_limit() -> None:
+    batches = plan_batches([None] * 8_500, batch_size=50, max_batches=16)
+
+    assert len(batches) <= 16
+    assert sorted(index for batch in batches for index in batch) == list(range(8_500))
+    assert {len(batch) for batch in batches[:-1]} == {532}  # ceil(8500 / 16)
+
+
+def test_a_registry_that_was_large_at_its_last_report_gets_a_batch_of_its_own() -> None:
+    images = [10, 250_000, None, 5, 50_000, 49_999]
+
+    assert plan_batches(images, batch_size=3, max_batches=100) == [[1], [4], [0, 2, 3], [5]]
+
+
+def test_large_registries_that_leave_no_room_are_refused_naming_the_limit() -> None:
+    with pytest.raises(ValueError, match=r"raise \[core\] max_map_length"):
+        plan_batches([100_000, 100_000, 3], batch_size=10, max_batches=2)
+
+
+def test_prices_travel_as_text_and_come_back_exact() -> None:
+    prices = {
+        "us-east-1": StoragePrices(Decimal("0.10"), Decimal("0.0125"), "pricing-api"),
+        "eu-west-1": StoragePrices(Decimal("0.11"), None, "fallback-table"),
+    }
+    plan = RunPlan(
+        run_id="r",
+        report_date="2026-11-20",
+        targets=[],
+        batches=[],
+        prices={region: prices_record(p) for region, p in prices.items()},
+    )
+
+    assert prices_of(plan) == prices
+    assert plan["prices"]["us-east-1"] == {"standard": "0.10", "archive": "0.0125", "source": "pricing-api"}
+
+
+def test_a_plan_of_another_run_or_none_is_refused_saying_which() -> None:
+    plan = {"run_id": "scheduled__2026-11-20", "targets": [], "batches": [], "prices": {}}
+    assert check_plan(plan, "scheduled__2026-11-20", "s3://b/k")["batches"] == []
+    with pytest.raises(ValueError, match="is of run 'scheduled__2026-11-20', not of 'manual__x'"):
+        check_plan(plan, "manual__x", "s3://b/k")
+    with pytest.raises(ValueError, match="no run plan at s3://b/k"):
+        check_plan(None, "manual__x", "s3://b/k")
+
+
+def test_the_plan_and_outcomes_sit_under_the_runs_records() -> None:
+    assert plan_key("p", "2026-11-20") == "p/_runs/report_date=2026-11-20/plan.json"
+    assert outcomes_key("p", "2026-11-20", 7) == "p/_runs/report_date=2026-11-20/outcomes/00007.json"
+    assert outcomes_key("", "2026-11-20", -1) == "_runs/report_date=2026-11-20/outcomes/00000.json"
