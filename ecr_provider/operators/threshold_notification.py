@@ -113,6 +113,8 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
         lake = self._marker_hook()
+        key = notification_marker_key(prefix, report_date)
+        sent = lake.read_json(bucket, key)
         found = lake.read_json(bucket, breaches_key(prefix, report_date))
         if found is None or found["run_id"] != context["run_id"]:
             raise AirflowFailException(
@@ -120,8 +122,6 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
                 f"{breaches_key(prefix, report_date)}: the storage_over_threshold task writes them"
             )
         breaches = [Breach.from_record(record) for record in cast("BreachesRecord", found)["breaches"]]
-        key = notification_marker_key(prefix, report_date)
-        sent = lake.read_json(bucket, key)
         new = not_yet_alerted(breaches, sent, force=force)
         if not new:
             self.log.info(

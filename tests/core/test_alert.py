@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -144,14 +143,3 @@ def test_small_body_limit_omits_an_exact_count() -> None:
 def test_no_breaches_no_alert() -> None:
     with pytest.raises(ValueError, match="at least one"):
         build_alert([], "2026-11-27")
-
-
-def test_the_xcom_form_survives_json() -> None:
-    alert = build_alert([breach("team-a/api", 60 * GB), breach("team-b/db", 70 * GB)], "2026-11-27")
-
-    assert json.loads(json.dumps(alert.as_xcom())) == {
-        "subject": "ECR report 2026-11-27: 2 repositories over storage threshold",
-        "message": alert.message,
-        "repositories": ["team-a/api", "team-b/db"],
-        "omitted": 0,
-    }

@@ -29,6 +29,11 @@ NAN = float("nan")
 
 # (setting, bad value, the text the error must contain: the value's repr unless said otherwise)
 BAD_INPUTS: list[tuple[str, Any, str]] = [
+    ("batch_size", 0, "batch_size must be a whole number of registries from 1 to 10000, got 0"),
+    ("batch_size", "50", "got '50'"),
+    ("max_requests_per_second", -5, "from 0 (no ceiling) to 1000, got -5"),
+    ("max_requests_per_second", "fast", "got 'fast'"),
+    ("max_requests_per_second", True, "got True"),
     ("regions", ["us-east-x"], "'us-east-x'"),
     ("regions", ["US-EAST-1"], "'US-EAST-1'"),
     ("regions", [""], "''"),
@@ -130,6 +135,8 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         read_manifests="if-excluded",
         force_resend_notification=False,
         include_findings=False,
+        max_requests_per_second=50.0,
+        batch_size=50,
         findings_max_age_days=30,
     )
 
@@ -220,6 +227,8 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "force_resend_notification": {"force_resend_notification": True},
     "read_manifests": {"read_manifests": "never"},
     "include_findings": {"include_findings": True},
+    "max_requests_per_second": {"max_requests_per_second": 0},
+    "batch_size": {"batch_size": 7},
     "findings_max_age_days": {"findings_max_age_days": 90},
 }
 ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
@@ -268,6 +277,8 @@ def test_as_params_is_json_with_amounts_as_exact_text() -> None:
         "force_resend_notification": True,
         "read_manifests": "never",
         "include_findings": True,
+        "max_requests_per_second": None,
+        "batch_size": 7,
         "findings_max_age_days": 90,
     }
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import ecr_provider
+from ecr_provider.core.alert import notification_marker_key
 from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGES_REPORT,
@@ -26,7 +27,6 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.layout import partition_prefix, report_key
 from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.operators.threshold_notification import notification_marker_key
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client

@@ -36,15 +36,15 @@ STALL_SECONDS = 3.0
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
 
 
-def task_context(map_index: int = -1, run_id: str = RUN_ID) -> Context:
+def task_context(map_index: int = -1) -> Context:
     """What the operators read of a task's context: the run and the map index."""
-    return cast("Context", {"run_id": run_id, "ti": SimpleNamespace(map_index=map_index)})
+    return cast("Context", {"run_id": RUN_ID, "ti": SimpleNamespace(map_index=map_index)})
 
 
-def plan_one_registry(bucket: str, prefix: str, run_id: str = RUN_ID) -> None:
+def plan_one_registry(bucket: str, prefix: str) -> None:
     """The run plan of a run that reports the connection's own registry in ``REGION``, at a fixed price."""
     plan = RunPlan(
-        run_id=run_id,
+        run_id=RUN_ID,
         report_date=REPORT_DATE,
         targets=[TargetParams(region_name=REGION, role_arn=None)],
         batches=[[0]],
@@ -68,19 +68,22 @@ def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryRe
     )
 
 
-def recorded_outcome(bucket: str, prefix: str, run_id: str = RUN_ID) -> OutcomeRecord:
+def recorded_outcome(bucket: str, prefix: str) -> OutcomeRecord:
     """What the report task recorded for the plan's one registry."""
     document = ReportLakeHook(aws_conn_id="emulator").read_json(bucket, outcomes_key(prefix, REPORT_DATE, 0))
     assert document is not None
-    assert document["run_id"] == run_id
+    assert document["run_id"] == RUN_ID
     (outcome,) = document["outcomes"]
     return cast("OutcomeRecord", outcome)
 
 
-def report_one(bucket: str, prefix: str, run_id: str = RUN_ID, **arguments: Any) -> RegistrySummary:
-    """Report the one registry of the plan; its summary as recorded for the run manifest."""
-    report_operator(bucket, prefix, **arguments).execute(task_context(run_id=run_id))
-    summary = recorded_outcome(bucket, prefix, run_id)["summary"]
+def report_one(bucket: str, prefix: str, **arguments: Any) -> RegistrySummary:
+    """Report the one registry of the plan, as a run of its own: the outcome an earlier call recorded
+    is cleared first, or the task would keep it as loaded already (what a retry does). Its summary as
+    recorded for the run manifest."""
+    ReportLakeHook(aws_conn_id="emulator").delete_keys(bucket, [outcomes_key(prefix, REPORT_DATE, 0)])
+    report_operator(bucket, prefix, **arguments).execute(task_context())
+    summary = recorded_outcome(bucket, prefix)["summary"]
     assert summary is not None
     return summary
 

@@ -17,7 +17,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import outcome_key, run_manifest_key
+from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.run_plan import outcomes_key, plan_key
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
@@ -30,11 +32,15 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT = "111111111111"
 ROLE = "arn:aws:iam::222222222222:role/ecr-report"
-TARGETS = [{"region_name": REGION, "role_arn": None}, {"region_name": "eu-west-1", "role_arn": ROLE}]
+TARGETS: list[dict[str, Any]] = [
+    {"region_name": REGION, "role_arn": None},
+    {"region_name": "eu-west-1", "role_arn": ROLE},
+]
 DENIED = f"AwsCallError: sts:AssumeRole on {ROLE} failed with AccessDenied: not authorized"
 
 
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
+PRICES = {REGION: {"standard": "0.10", "archive": None, "source": "override"}}
 
 
 def context() -> Context:
@@ -44,16 +50,19 @@ def context() -> Context:
 def record(
     emulator: Emulator, bucket: str, prefix: str, index: int, summary: Any, error: str | None = None
 ) -> None:
-    """What the report task of map index ``index`` leaves for this run."""
-    document = {
-        "run_id": RUN_ID,
+    """What the report task of batch ``index`` (the plan's target ``index`` alone) leaves for this run."""
+    outcome = {
+        "index": index,
         "target": TARGETS[index],
         "status": "loaded" if summary else "failed",
         "summary": summary,
         "error": error,
+        "breaches": [],
     }
     client("s3", emulator.endpoint_url, REGION).put_object(
-        Bucket=bucket, Key=outcome_key(prefix, REPORT_DATE, index), Body=json.dumps(document).encode()
+        Bucket=bucket,
+        Key=outcomes_key(prefix, REPORT_DATE, index),
+        Body=json.dumps({"run_id": RUN_ID, "outcomes": [outcome]}).encode(),
     )
 
 
@@ -86,13 +95,24 @@ def listed(emulator: Emulator, bucket: str, prefix: str) -> list[str]:
     )
 
 
+def plan_run(bucket: str, prefix: str, targets: list[dict[str, Any]] = TARGETS) -> None:
+    """The run's plan: ``targets``, one batch each."""
+    plan = {
+        "run_id": RUN_ID,
+        "report_date": REPORT_DATE,
+        "targets": targets,
+        "batches": [[index] for index in range(len(targets))],
+        "prices": PRICES,
+    }
+    ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, REPORT_DATE), plan)
+
+
 def operator(bucket: str, prefix: str, **overrides: Any) -> RunManifestOperator:
     arguments: dict[str, Any] = {
         "report_bucket": bucket,
         "report_prefix": prefix,
         "report_date": REPORT_DATE,
         "as_of": AS_OF.isoformat(),
-        "targets": TARGETS,
         **overrides,
     }
     return RunManifestOperator(task_id="run_manifest", aws_conn_id="emulator", **arguments)
@@ -114,6 +134,7 @@ def test_a_complete_run_removes_stale_parts_of_its_date_only(
     stale = list(keys(prefix, "333333333333", REGION).values())
     other_date = list(keys(prefix, "333333333333", REGION, "2026-11-19").values())
     put(emulator, destination.bucket, [*written, *stale, *other_date])
+    plan_run(destination.bucket, prefix)
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
     record(emulator, destination.bucket, prefix, 1, summary(prefix, "222222222222", "eu-west-1"))
 
@@ -142,9 +163,10 @@ def test_a_run_without_findings_leaves_the_dates_findings_alone(
     ]
     gone = [key for report, key in keys(prefix, "333333333333", REGION).items() if report != FINDINGS_REPORT]
     put(emulator, destination.bucket, [*summaries.values(), *earlier_findings, *gone])
+    plan_run(destination.bucket, prefix, TARGETS[:1])
     record(emulator, destination.bucket, prefix, 0, {**summary(prefix, ACCOUNT, REGION), "keys": summaries})
 
-    outcome = operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context())
+    outcome = operator(destination.bucket, prefix).execute(context())
 
     assert outcome["removed"] == sorted(gone)
     assert set(earlier_findings) <= set(listed(emulator, destination.bucket, prefix))
@@ -152,7 +174,7 @@ def test_a_run_without_findings_leaves_the_dates_findings_alone(
 
 
 def test_a_run_whose_settings_were_never_resolved_is_skipped_saying_so() -> None:
-    unresolved: dict[str, Any] = {"report_bucket": None, "report_date": None, "as_of": None, "targets": None}
+    unresolved: dict[str, Any] = {"report_bucket": None, "report_date": None, "as_of": None}
     task = RunManifestOperator(task_id="run_manifest", **unresolved)
     with pytest.raises(AirflowSkipException, match=r"settings were never resolved \(resolve_settings failed"):
         task.execute(context())
@@ -165,6 +187,7 @@ def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
     written = list(keys(prefix, ACCOUNT, REGION).values())
     earlier = list(keys(prefix, "222222222222", "eu-west-1").values())
     put(emulator, destination.bucket, [*written, *earlier])
+    plan_run(destination.bucket, prefix)
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
     record(emulator, destination.bucket, prefix, 1, None, DENIED)
 
@@ -192,13 +215,14 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     prefix = "manifest-refused"
     stale = list(keys(prefix, "333333333333", REGION).values())
     put(emulator, destination.bucket, stale)
+    plan_run(destination.bucket, prefix, TARGETS[:1])
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
     emulator.inject_faults({"s3:DeleteObject": ["denied"]})
 
     with pytest.raises(
         AwsCallError, match=rf"s3:DeleteObject on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
     ):
-        operator(destination.bucket, prefix, targets=TARGETS[:1]).execute(context())
+        operator(destination.bucket, prefix).execute(context())
 
     assert listed(emulator, destination.bucket, f"{prefix}/") == sorted([*stale, *outcome_keys(prefix, 1)])
 
@@ -206,7 +230,6 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"targets": []}, "targets must be the registry targets task's non-empty list, got []"),
         ({"report_bucket": "Bad_Bucket"}, "report_bucket 'Bad_Bucket'"),
         ({"report_prefix": "p/"}, "report_prefix 'p/'"),
         ({"as_of": "2999-01-01T00:00:00+00:00"}, "2999-01-01"),
@@ -219,5 +242,17 @@ def test_bad_arguments_are_refused_naming_the_value(
         operator(destination.bucket, "p", **overrides).execute(context())
 
 
+def test_a_run_without_its_plan_fails_saying_which_task_writes_it(destination: ReportDestination) -> None:
+    """The targets task of this run failed, or another run's plan is there: no registry list to check."""
+    with pytest.raises(
+        ValueError, match=r"no run plan at .+: the registry_targets task of this run did not write it"
+    ):
+        operator(destination.bucket, "manifest-without-plan").execute(context())
+
+
 def outcome_keys(prefix: str, count: int) -> list[str]:
-    return [outcome_key(prefix, REPORT_DATE, index) for index in range(count)]
+    """The run's records beside the manifest: its plan and each task's outcomes."""
+    return [
+        plan_key(prefix, REPORT_DATE),
+        *(outcomes_key(prefix, REPORT_DATE, index) for index in range(count)),
+    ]

@@ -8,31 +8,37 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.operators.threshold_notification import (
-    StorageThresholdAlertOperator,
-    fifo_arguments,
-    notification_marker_key,
-)
+from ecr_provider.core.alert import breaches_key, notification_marker_key
+from ecr_provider.core.thresholds import Breach
+from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator, fifo_arguments
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
 from tests.operators.conftest import REGION
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 pytestmark = pytest.mark.integration
 
 PREFIX = "notify"
-ALERT = {
-    "subject": "ECR report: 2 repositories over their storage threshold",
-    "message": "- team/api (123456789012 us-east-1): 7.00 GB > threshold 5 GB\n- team/db ...",
-    "repositories": ["team/api", "team/db"],
-    "omitted": 0,
-}
+RUN_ID = "scheduled__2026-10-01T00:00:00+00:00"
+GB = 2**30
+
+
+def breach(name: str, gb: int, account: str = "123456789012") -> Breach:
+    return Breach(name, account, REGION, gb * GB, Decimal(5), f"{gb / 10:.4f}", "3")
+
+
+API, DB, CACHE = breach("team/api", 7), breach("team/db", 6), breach("team/cache", 9)
 _days = count(1)
 
 
@@ -43,10 +49,24 @@ def report_date(destination: ReportDestination, emulator: Emulator) -> str:
     return f"2026-10-{next(_days):02d}"
 
 
-def notify(destination: ReportDestination, report_date: str, **overrides: Any) -> dict[str, Any]:
+def found(destination: ReportDestination, report_date: str, *breaches: Breach) -> None:
+    """What the run's threshold sensor found over threshold."""
+    record = {"run_id": RUN_ID, "breaches": [b.as_record() for b in breaches]}
+    ReportLakeHook(aws_conn_id="emulator").write_json(
+        destination.bucket, breaches_key(PREFIX, report_date), record
+    )
+
+
+def notify(
+    destination: ReportDestination,
+    report_date: str,
+    breaches: tuple[Breach, ...] = (API, DB),
+    **overrides: Any,
+) -> dict[str, Any]:
+    if breaches:
+        found(destination, report_date, *breaches)
     arguments: dict[str, Any] = {
         "sns_topic_arn": destination.topic_arn,
-        "alert": ALERT,
         "report_bucket": destination.bucket,
         "report_prefix": PREFIX,
         "report_date": report_date,
@@ -54,7 +74,7 @@ def notify(destination: ReportDestination, report_date: str, **overrides: Any) -
     }
     outcome: dict[str, Any] = StorageThresholdAlertOperator(
         task_id="notify_over_threshold", aws_conn_id="emulator", **arguments
-    ).execute({})
+    ).execute(cast("Context", {"run_id": RUN_ID}))
     return outcome
 
 
@@ -78,19 +98,79 @@ def test_the_alert_is_sent_once_however_often_the_task_runs(
     messages = delivered(emulator, destination)
     assert len(messages) == 1
     assert messages[0]["MessageId"] == first["message_id"]
-    assert first == {"message_id": first["message_id"], "repositories": ALERT["repositories"], "sent": True}
-    assert again == {**first, "sent": False}
+    assert first == {"message_id": first["message_id"], "repositories": ["team/api", "team/db"], "sent": True}
+    assert again == {"message_id": first["message_id"], "repositories": [], "sent": False}
     recorded = marker(emulator, destination.bucket, report_date)
-    assert recorded == {
-        "report_date": report_date,
-        "topic_arn": destination.topic_arn,
-        "subject": ALERT["subject"],
-        "repositories": ALERT["repositories"],
+    send = {
+        "subject": f"ECR report {report_date}: 2 repositories over storage threshold",
+        "repositories": ["team/api", "team/db"],
         "message_id": first["message_id"],
         "sent_at": recorded["sent_at"],
         "resent": False,
     }
+    assert recorded == {
+        "report_date": report_date,
+        "topic_arn": destination.topic_arn,
+        **send,
+        "alerted": ["123456789012/us-east-1/team/api", "123456789012/us-east-1/team/db"],
+        "sends": [send],
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", recorded["sent_at"])
+
+
+def test_a_later_run_alerts_only_the_repositories_not_yet_named(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    """A lower threshold, or a repository that grew: one message for the newcomers, then nothing."""
+    notify(destination, report_date, (API, DB))
+    later = notify(destination, report_date, (CACHE, API, DB))
+    nothing_new = notify(destination, report_date, (CACHE, API, DB))
+
+    messages = delivered(emulator, destination)
+    assert len(messages) == 2
+    assert "- team/cache (123456789012 us-east-1)" in messages[1]["Message"]
+    assert "team/api" not in messages[1]["Message"]
+    assert messages[1]["Subject"] == f"ECR report {report_date}: 1 repository over storage threshold"
+    assert later["repositories"] == ["team/cache"]
+    assert nothing_new["sent"] is False
+    recorded = marker(emulator, destination.bucket, report_date)
+    assert len(recorded["alerted"]) == 3
+    assert [send["repositories"] for send in recorded["sends"]] == [["team/api", "team/db"], ["team/cache"]]
+
+
+def test_the_same_name_in_another_account_is_another_repository(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    notify(destination, report_date, (API,))
+    notify(destination, report_date, (API, breach("team/api", 8, account="999999999999")))
+
+    assert len(delivered(emulator, destination)) == 2
+
+
+def test_a_marker_of_the_previous_release_counts_its_repositories_by_name(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    old = {"report_date": report_date, "repositories": ["team/api"], "message_id": "m-0", "sent_at": "x"}
+    ReportLakeHook(aws_conn_id="emulator").write_json(
+        destination.bucket, notification_marker_key(PREFIX, report_date), old
+    )
+
+    sent = notify(destination, report_date, (API, DB))
+
+    assert sent["repositories"] == ["team/db"]
+
+
+def test_a_breach_list_of_another_run_fails_instead_of_alerting_stale_repositories(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    record = {"run_id": "manual__earlier", "breaches": [API.as_record()]}
+    ReportLakeHook(aws_conn_id="emulator").write_json(
+        destination.bucket, breaches_key(PREFIX, report_date), record
+    )
+
+    with pytest.raises(AirflowFailException, match="This run recorded no repositories over threshold"):
+        notify(destination, report_date, ())
+    assert delivered(emulator, destination) == []
 
 
 def test_force_resend_sends_again_and_the_marker_records_the_new_message(
@@ -112,9 +192,10 @@ def test_force_resend_sends_again_and_the_marker_records_the_new_message(
 def test_a_marker_write_failing_transiently_is_retried(
     faults: list[str], emulator: Emulator, destination: ReportDestination, report_date: str
 ) -> None:
+    found(destination, report_date, API, DB)
     emulator.inject_faults({"s3:PutObject": faults})
 
-    sent = notify(destination, report_date)
+    sent = notify(destination, report_date, ())
 
     assert emulator.faults_injected == [("s3:PutObject", fault) for fault in faults]
     assert marker(emulator, destination.bucket, report_date)["message_id"] == sent["message_id"]
@@ -125,10 +206,11 @@ def test_a_marker_write_failing_transiently_is_retried(
 def test_a_marker_that_cannot_be_written_fails_the_task_without_retry_saying_it_was_sent(
     emulator: Emulator, destination: ReportDestination, report_date: str
 ) -> None:
+    found(destination, report_date, API, DB)
     emulator.inject_faults({"s3:PutObject": ["denied"]})
 
     with pytest.raises(AirflowFailException) as caught:
-        notify(destination, report_date)
+        notify(destination, report_date, ())
 
     messages = delivered(emulator, destination)
     assert len(messages) == 1
@@ -208,3 +290,6 @@ def test_fifo_arguments_are_deterministic_per_date_and_resent_message() -> None:
     assert fifo_arguments(fifo, "2026-11-20", {"message_id": "m-1"})["message_deduplication_id"] == (
         "ecr-report-2026-11-20-resend-m-1"
     )
+    first = fifo_arguments(fifo, "2026-11-20", None, ["a/r/x", "a/r/y"])["message_deduplication_id"]
+    assert first == fifo_arguments(fifo, "2026-11-20", None, ["a/r/y", "a/r/x"])["message_deduplication_id"]
+    assert first != fifo_arguments(fifo, "2026-11-20", None, ["a/r/z"])["message_deduplication_id"]
