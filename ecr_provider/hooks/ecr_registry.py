@@ -40,6 +40,14 @@ class _RoleSessionFactory(BaseSessionFactory):
         wrapper.role_arn = role_arn
         wrapper.assume_role_method = "assume_role"
         wrapper.assume_role_kwargs = {"RoleSessionName": ROLE_SESSION_NAME, **conn.assume_role_kwargs}
+        # The provider assumes a connection's own role only at an ``sts`` service endpoint; a registry's
+        # role is assumed where this hook's other STS calls go (the connection's endpoint_url included).
+        sts_endpoint = conn.get_service_endpoint_url("sts")
+        if sts_endpoint:
+            wrapper.service_config = {
+                **conn.service_config,
+                "sts": {**conn.get_service_config("sts"), "endpoint_url": sts_endpoint},
+            }
         super().__init__(conn=wrapper, region_name=region_name, config=config)
         self._base = base
 

@@ -55,8 +55,9 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[ReportLakeHook]):
             Breach.from_record(record) for outcome in outcomes.values() for record in outcome["breaches"]
         )
         if not breaches:
+            loaded = sum(outcome["summary"] is not None for outcome in outcomes.values())
             raise AirflowSkipException(
-                f"No repository is over its storage threshold ({len(outcomes)} registries reported)"
+                f"No repository is over its storage threshold ({loaded} registries reported)"
             )
         key = breaches_key(prefix, report_date)
         self.hook.write_json(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -89,3 +90,60 @@ def test_discovered_organisation_accounts_are_reported(
     )
     assert len(rows(emulator, destination.bucket, f"{prefix}{member_id}-eu-west-1.csv")) == 5
     assert rows(emulator, destination.bucket, f"{prefix}{ACCOUNT_ID}-eu-west-1.csv") == []
+
+
+ORGANISATION = tuple(f"{number:012d}" for number in range(300000000001, 300000000013))
+"""Twelve accounts in two regions: 24 registries, more than the map limit the test sets."""
+MAP_LIMIT = 4
+
+
+def test_an_organisation_larger_than_the_map_limit_is_reported_whole(
+    dag_runner: RunDag, emulator: Emulator, destination: ReportDestination
+) -> None:
+    images = {
+        (account, region): (number % 3) * 4
+        for number, account in enumerate(ORGANISATION)
+        for region in REGIONS
+    }
+    for (account, region), count in images.items():
+        if count:
+            seed_synthetic_registry(account, region, repositories=2, images=count, as_of=AS_OF)
+    listed_twice = f"arn:aws:iam::{ORGANISATION[0]}:role/another-name"
+    result = dag_runner(
+        {
+            "regions": list(REGIONS),
+            "accounts": [*ORGANISATION, listed_twice],
+            "role_name": "ecr-report",
+            "report_bucket": destination.bucket,
+            "report_prefix": "large-org",
+            "athena_database": "large_org",
+            "storage_threshold_gb": 100_000,
+            "batch_size": 2,
+        },
+        "2026-11-16",
+        {"AIRFLOW__CORE__MAX_MAP_LENGTH": str(MAP_LIMIT)},
+    )
+
+    assert result.state == "success", result.tail()
+    mapped = [task for task in result.task_states if task.startswith("registry_report[")]
+    assert 1 < len(mapped) <= MAP_LIMIT
+    for report, per_registry in (("repositories_summary", 2), ("images_summary", None)):
+        prefix = f"large-org/{report}/report_date=2026-11-16/"
+        assert keys(emulator, destination.bucket, prefix) == sorted(
+            f"{prefix}{account}-{region}.csv" for account, region in images
+        )
+        for (account, region), count in images.items():
+            part = rows(emulator, destination.bucket, f"{prefix}{account}-{region}.csv")
+            assert len(part) == (per_registry if per_registry and count else count if not per_registry else 0)
+    manifest = json.loads(
+        client("s3", emulator.endpoint_url, REGION)
+        .get_object(Bucket=destination.bucket, Key="large-org/_runs/report_date=2026-11-16/manifest.json")[
+            "Body"
+        ]
+        .read()
+    )
+    assert manifest["complete"] is True
+    assert manifest["totals"]["targets"] == manifest["totals"]["loaded"] == len(images)
+    assert manifest["totals"]["images"] == sum(images.values())
+    assert {(target["account_id"], target["region"]) for target in manifest["targets"]} == set(images)
+    assert set(manifest["prices"]) == set(REGIONS)
