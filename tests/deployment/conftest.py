@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -76,6 +76,15 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def run_command(command: Sequence[str], environment: Mapping[str, str] | None = None) -> str:
+    """A command that must succeed; its output, or a failure that shows it."""
+    done = subprocess.run(list(command), env=environment, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (
+        f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    )
+    return done.stdout
+
+
 def error_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if ERROR_LINE.search(line)]
 
@@ -85,7 +94,8 @@ def postgres_database(workdir: Path) -> Iterator[str]:
     """A throw-away PostgreSQL server on a free loopback port; yields its SQLAlchemy URL. Run as an
     unprivileged user (the server refuses root), its socket and data in ``workdir``."""
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    assert initdb and pg_ctl
+    assert initdb
+    assert pg_ctl
     run_as: list[str] = []
     if os.geteuid() == 0:
         try:
@@ -97,13 +107,12 @@ def postgres_database(workdir: Path) -> Iterator[str]:
     data, log = workdir / "data", workdir / "postgres.log"
     port = free_port()
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
-    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8"], **quiet)
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"], **quiet)
+    run_command([*run_as, initdb, "-D", str(data), "-U", "airflow", "-A", "trust", "-E", "UTF8"])
+    run_command([*run_as, pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"])
     try:
         yield f"postgresql+psycopg2://airflow@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], **quiet)
+        run_command([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
 
 
 @dataclass(frozen=True)
@@ -136,11 +145,7 @@ class Deployment:
 
     def airflow(self, *arguments: str) -> str:
         """The ``airflow`` command against this deployment, as an operator would run it."""
-        done = subprocess.run(
-            [airflow_command(), *arguments], env=self.environment, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, f"airflow {' '.join(arguments)} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
+        return run_command([airflow_command(), *arguments], self.environment)
 
     def dag_run(self, run_id: str) -> dict[str, Any]:
         response = self.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
@@ -188,7 +193,9 @@ def airflow_environment(home: Path, database: str, port: int) -> dict[str, str]:
     API of the api-server; no AWS identity beyond the connection's."""
     from cryptography.fernet import Fernet
 
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(("AIRFLOW", "AWS_"))}
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith(("AIRFLOW", "AWS_"))
+    }
     environment.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
@@ -256,7 +263,8 @@ def healthy(base_url: str) -> bool:
 
 
 def admin_token(base_url: str, password: str) -> str:
-    response = httpx.post(f"{base_url}/auth/token", json={"username": ADMIN, "password": password}, timeout=30)
+    credentials = {"username": ADMIN, "password": password}
+    response = httpx.post(f"{base_url}/auth/token", json=credentials, timeout=30)
     assert response.status_code == 201, response.text
     token: str = response.json()["access_token"]
     return token
@@ -281,9 +289,11 @@ def database() -> Iterator[str]:
             __import__(driver)
         except ImportError:
             unavailable(f"{driver} is not installed: install the project with its 'postgres' extra")
-    with tempfile.TemporaryDirectory(prefix="ecr-report-postgres-") as folder:
-        with postgres_database(Path(folder)) as url:
-            yield url
+    with (
+        tempfile.TemporaryDirectory(prefix="ecr-report-postgres-") as folder,
+        postgres_database(Path(folder)) as url,
+    ):
+        yield url
 
 
 @pytest.fixture(scope="session")

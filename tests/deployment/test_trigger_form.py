@@ -41,12 +41,13 @@ def install_chromium() -> None:
     """Debian's chromium, where this test may install it (root with apt-get, as in CI)."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         unavailable(f"{CHROMIUM} is missing and only root can install Debian's chromium package")
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "check": False}
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], env=environment, **quiet)
-    installed = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=environment, **quiet)
-    if installed.returncode != 0 or not CHROMIUM.exists():
-        unavailable("apt-get could not install Debian's chromium package")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            unavailable(
+                f"{' '.join(command)} failed, so Debian's chromium cannot be had: {done.stderr[-500:]}"
+            )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def page(browser: Browser, deployment: Deployment) -> Iterator[Page]:
     """Logged in as the admin through the login page, as a person would."""
-    context = browser.new_context(base_url=deployment.base_url, viewport={"width": 1400, "height": 2400})
+    context = browser.new_context(base_url=deployment.base_url, viewport={"width": 1400, "height": 3400})
     context.set_default_timeout(UI_TIMEOUT_MS)
     opened = context.new_page()
     try:
@@ -91,6 +92,7 @@ def manual_runs(deployment: Deployment) -> dict[str, dict[str, Any]]:
 def test_trigger_form_shows_the_params_and_triggers_with_the_defaults(
     page: Page, deployment: Deployment
 ) -> None:
+    deployment.api.patch(f"/api/v2/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
     page.goto(f"/dags/{DAG_ID}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
@@ -99,7 +101,7 @@ def test_trigger_form_shows_the_params_and_triggers_with_the_defaults(
         dialog.get_by_text(setting.name, exact=True).first.scroll_into_view_if_needed()
         assert dialog.get_by_text(setting.description, exact=False).count() >= 1, setting.name
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    dialog.screenshot(path=str(ARTIFACTS / "trigger-form.png"))
+    page.screenshot(path=str(ARTIFACTS / "trigger-form.png"))
 
     before = manual_runs(deployment)
     trigger = dialog.get_by_role("button", name="Trigger")
@@ -114,4 +116,9 @@ def test_trigger_form_shows_the_params_and_triggers_with_the_defaults(
     run_id: str = wait_for("the form's run to be created", new_run, 60)
     run = deployment.wait_for_run(run_id)
     assert run["state"] == "success", deployment.task_states(run_id)
-    assert {value for value in run["conf"].values() if value is not None} == set()
+    # Untouched fields are sent empty (null): the Variable and the built-in defaults decide.
+    assert set(run["conf"]) <= {setting.name for setting in (*SETTINGS, REPORT_DATE_PARAM)}
+    assert all(value is None for value in run["conf"].values()), run["conf"]
+    page.goto(f"/dags/{DAG_ID}/runs/{run_id}")
+    page.get_by_text(run_id).first.wait_for()
+    page.get_by_text("success", exact=False).first.wait_for()
