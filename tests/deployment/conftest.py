@@ -128,7 +128,6 @@ class Deployment:
     home: Path
     base_url: str
     api: httpx.Client
-    database: str
     environment: dict[str, str]
     password: str
     """The admin's, for the login page."""
@@ -306,7 +305,7 @@ def deployment(aws: AwsEmulator, database: str) -> Iterator[Deployment]:
         password = secrets.token_urlsafe(16)
         (home / "passwords.json").write_text(json.dumps({ADMIN: password}))
         with httpx.Client(base_url=base_url, timeout=60) as api:
-            deployed = Deployment(home, base_url, api, database, environment, password)
+            deployed = Deployment(home, base_url, api, environment, password)
             deployed.airflow("db", "migrate")
             connection = {
                 "conn_type": "aws",

@@ -109,7 +109,9 @@ def test_successful_runs_log_no_errors(
 ) -> None:
     logged = deployment.component_logs()
     for run in (scheduled_run, triggered_run):
-        logged.update(deployment.task_logs(run["dag_run_id"]))
+        task_logs = deployment.task_logs(run["dag_run_id"])
+        assert "task_id=resolve_settings/attempt=1.log" in task_logs, sorted(task_logs)
+        logged.update({f"{run['dag_run_id']}/{path}": text for path, text in task_logs.items()})
     errors = {source: error_lines(text) for source, text in logged.items()}
     assert not {source: lines for source, lines in errors.items() if lines}
 
