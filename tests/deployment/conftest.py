@@ -45,6 +45,7 @@ START_TIMEOUT = 180.0
 RUN_TIMEOUT = 300.0
 # The demo registry has repositories above 5 GB, so a run with this Variable sends an alert.
 STORAGE_THRESHOLD_GB = 5
+REPORT_POOL = "ecr_report"
 POOL_SLOTS = 8
 TERMINAL_STATES = frozenset({"success", "failed"})
 # A line at level ERROR or above: structlog's console form (`[error    ]`), the standard one (` ERROR `)
@@ -209,6 +210,8 @@ def airflow_environment(home: Path, database: str, port: int) -> dict[str, str]:
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
         AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+        # The pool the DAG's report tasks run in, named where the DAG is parsed (README: Setting it up).
+        ECR_REPORT_POOL=REPORT_POOL,
         # The connection's keys are the only identity: no credential file, no instance metadata.
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_CONFIG_FILE=os.devnull,

@@ -98,12 +98,6 @@ def test_both_runs_write_the_date_and_send_one_alert(
     assert alerts[0]["Subject"].startswith(f"ECR report {report_date}:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RepositoryStorageThresholdSensor.poke iterates the mapped reports' LazyXComSequence, and the "
-    "Task SDK logs ERROR 'XCom not found' for the lookup past the end that stops the iteration; slicing "
-    "it (self.registry_reports[:], one request) fixes it: the lead applies that and removes this mark",
-)
 def test_successful_runs_log_no_errors(
     deployment: Deployment, scheduled_run: dict[str, Any], triggered_run: dict[str, Any]
 ) -> None:
