@@ -18,7 +18,7 @@ COPY --chown=airflow:0 pyproject.toml constraints.txt README.md ./
 COPY --chown=airflow:0 ecr_provider/ ./ecr_provider/
 
 # Naming apache-airflow==AIRFLOW_VERSION stops pip from replacing the image's Airflow;
-# the constraints file pins everything else to the tested versions.
-RUN pip install --no-cache-dir -c constraints.txt "apache-airflow==${AIRFLOW_VERSION}" .
+# the constraints file pins everything else to the tested versions, the Postgres drivers included.
+RUN pip install --no-cache-dir -c constraints.txt "apache-airflow==${AIRFLOW_VERSION}" ".[postgres]"
 
 WORKDIR /opt/airflow

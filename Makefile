@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-dag test-rest lint typecheck unit integration benchmark clean
+.PHONY: install demo test test-dag test-rest test-deployment lint typecheck unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -29,17 +29,24 @@ unit: $(STAMP)
 	$(BIN)/pytest -m "not integration"
 
 integration: $(STAMP)
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest -m integration --ignore=tests/deployment
 
-# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest.
+# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest, then
+# the deployment (tests/deployment), which needs both cores for its own processes.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
+	$(MAKE) --no-print-directory test-deployment
 
 test-dag: $(STAMP)
 	$(BIN)/pytest tests/integration
 
 test-rest: lint typecheck
-	$(BIN)/pytest --ignore=tests/integration
+	$(BIN)/pytest --ignore=tests/integration --ignore=tests/deployment
+
+# A real deployment: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
+# the emulator, and the trigger form in headless Chromium (installed from Debian's packages when missing).
+test-deployment: $(STAMP)
+	$(BIN)/pytest tests/deployment
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction

@@ -7,15 +7,19 @@ whose Airflow differs from the pinned one, a build context missing the provider)
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import json
 import re
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 from packaging.specifiers import SpecifierSet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +172,23 @@ def compose() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def compose_spec() -> Draft202012Validator:
+    """The Compose specification's JSON schema, as the check-jsonschema package (a dev dependency,
+    pinned in constraints.txt) ships it: what `docker compose config` would check, without a Docker engine."""
+    schema = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json")
+    return Draft202012Validator(
+        json.loads(schema.read_text(encoding="utf-8")), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _spec_errors(validator: Draft202012Validator, document: dict[str, Any]) -> list[str]:
+    return sorted(
+        f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in validator.iter_errors(document)
+    )
+
+
+@pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     result = compose.get("services")
     assert isinstance(result, dict), "docker-compose.yaml has no services mapping"
@@ -192,6 +213,24 @@ def base_image(instructions: list[tuple[str, str]]) -> str:
 # ---------------------------------------------------------------------------------------------
 # docker-compose.yaml
 # ---------------------------------------------------------------------------------------------
+
+
+def test_compose_file_follows_the_compose_specification(
+    compose_spec: Draft202012Validator, compose: dict[str, Any]
+) -> None:
+    assert _spec_errors(compose_spec, compose) == []
+
+
+def test_compose_specification_check_catches_a_bad_file(
+    compose_spec: Draft202012Validator, compose: dict[str, Any]
+) -> None:
+    """The schema is the real one: a misspelt key and a wrong type are both named."""
+    broken = copy.deepcopy(compose)
+    broken["services"]["postgres"]["healthcheck"]["retires"] = 5
+    broken["services"]["airflow-apiserver"]["ports"] = "8080:8080"
+    errors = _spec_errors(compose_spec, broken)
+    assert any(error.startswith("services/postgres/healthcheck:") and "retires" in error for error in errors)
+    assert any(error.startswith("services/airflow-apiserver/ports:") for error in errors), errors
 
 
 def test_required_services_present(services: dict[str, dict[str, Any]]) -> None:
@@ -398,7 +437,10 @@ def test_install_uses_constraints_as_airflow_user(instructions: list[tuple[str, 
     for run_user, command in installs:
         assert run_user in {"airflow", "50000"}, f"pip install runs as {run_user}: {command}"
         assert re.search(r"(-c|--constraint)[ =]constraints\.txt\b", command), command
-        assert re.search(r"\s\.(\s|$)", command), f"pip install does not install the project: {command}"
+        assert re.search(r"\s\"?\.(\[postgres\])?\"?(\s|$)", command), (
+            f"pip install does not install the project: {command}"
+        )
+        assert "[postgres]" in command, f"the image's Postgres drivers must follow constraints.txt: {command}"
 
 
 def test_build_copies_provider_package(instructions: list[tuple[str, str]]) -> None:

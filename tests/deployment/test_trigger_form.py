@@ -1,0 +1,124 @@
+"""The trigger form as a person sees it: headless Chromium (Debian's package, driven by Playwright) logs
+in to the deployment's api-server, opens the DAG's trigger form, and triggers with every field as it
+came. The form's screenshot is kept in ``ARTIFACTS``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ecr_provider.core.settings import REPORT_DATE_PARAM, SETTINGS
+from tests.conftest import REPO_ROOT
+from tests.deployment.conftest import ADMIN, DAG_ID, Deployment, unavailable, wait_for
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.deployment, pytest.mark.integration]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("ECR_REPORT_TEST_ARTIFACTS", REPO_ROOT / "reports" / "test-artifacts"))
+UI_TIMEOUT_MS = 60_000
+
+
+def install_chromium() -> None:
+    """Debian's chromium, where this test may install it (root with apt-get, as in CI)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        unavailable(f"{CHROMIUM} is missing and only root can install Debian's chromium package")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            unavailable(
+                f"{' '.join(command)} failed, so Debian's chromium cannot be had: {done.stderr[-500:]}"
+            )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (it is in the dev extra)")
+    if not CHROMIUM.exists():
+        install_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, deployment: Deployment) -> Iterator[Page]:
+    """Logged in as the admin through the login page, as a person would."""
+    context = browser.new_context(base_url=deployment.base_url, viewport={"width": 1400, "height": 3400})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    opened = context.new_page()
+    try:
+        opened.goto("/")
+        opened.get_by_label("Username").fill(ADMIN)
+        opened.get_by_label("Password").fill(deployment.password)
+        opened.get_by_role("button", name="Sign in").click()
+        opened.wait_for_url(lambda url: "/auth/" not in url)
+        yield opened
+    finally:
+        context.close()
+
+
+def manual_runs(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    response = deployment.api.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"run_type": "manual"})
+    response.raise_for_status()
+    return {run["dag_run_id"]: run for run in response.json()["dag_runs"]}
+
+
+def test_trigger_form_shows_the_params_and_triggers_with_the_defaults(
+    page: Page, deployment: Deployment
+) -> None:
+    deployment.api.patch(f"/api/v2/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
+    page.goto(f"/dags/{DAG_ID}")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Run Parameters").first.wait_for()
+    for setting in (*SETTINGS, REPORT_DATE_PARAM):
+        dialog.get_by_text(setting.name, exact=True).first.scroll_into_view_if_needed()
+        assert dialog.get_by_text(setting.description, exact=False).count() >= 1, setting.name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "trigger-form.png"))
+
+    before = manual_runs(deployment)
+    trigger = dialog.get_by_role("button", name="Trigger")
+    assert trigger.is_enabled(), "Trigger must work with every field untouched"
+    trigger.click()
+    page.get_by_text("Dag Run Triggered").wait_for()
+
+    def new_run() -> str | None:
+        added = set(manual_runs(deployment)) - set(before)
+        return added.pop() if added else None
+
+    run_id: str = wait_for("the form's run to be created", new_run, 60)
+    run = deployment.wait_for_run(run_id)
+    assert run["state"] == "success", deployment.task_states(run_id)
+    # Untouched fields are sent empty (null): the Variable and the built-in defaults decide.
+    assert set(run["conf"]) <= {setting.name for setting in (*SETTINGS, REPORT_DATE_PARAM)}
+    assert all(value is None for value in run["conf"].values()), run["conf"]
+    page.goto(f"/dags/{DAG_ID}/runs/{run_id}")
+    page.get_by_text(run_id).first.wait_for()
+    page.get_by_text("success", exact=False).first.wait_for()
