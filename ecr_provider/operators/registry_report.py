@@ -24,6 +24,7 @@ from ecr_provider.core.run_manifest import (
     LOADED,
     OutcomeRecord,
     RegistrySummary,
+    check_loaded,
     error_line,
     outcome_key,
 )
@@ -163,7 +164,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
                 self.log.warning("The failure could not be recorded for the run manifest: %s", unrecorded)
             raise
         s3.write_json(bucket, record_key, {**record, "status": LOADED, "summary": summary})
-        return summary
+        return check_loaded(summary)
 
     def _report(self, s3: ReportLakeHook, bucket: str, prefix: str, report_date: str) -> RegistrySummary:
         options = RegistryOptions.of(self)

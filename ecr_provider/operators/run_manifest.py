@@ -128,10 +128,8 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
             len(kept),
         )
         if not record.complete:
-            failures = "; ".join(f"{target.label}: {target.error}" for target in record.failed)
             raise AirflowFailException(
-                f"Report date {report_date} is incomplete: {len(record.failed)} of {len(record.targets)} "
-                f"registries failed ({failures}). The manifest s3://{bucket}/{key} records it; "
-                "rerun the date once fixed."
+                f"Report date {report_date} is incomplete: {record.gaps()}. The manifest "
+                f"s3://{bucket}/{key} records it; rerun the date once fixed."
             )
         return {"manifest_key": key, "removed": removed}

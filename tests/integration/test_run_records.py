@@ -151,6 +151,7 @@ def test_the_manifest_records_a_complete_run(
             "findings": None,
             "skipped": [],
             "error": None,
+            "findings_error": None,
         }
     ]
     assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
