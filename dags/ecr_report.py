@@ -88,6 +88,7 @@ with DAG(
         read_manifests=run["read_manifests"],
         include_findings=run["include_findings"],
         findings_max_age_days=run["findings_max_age_days"],
+        report_kms_key_id=run["report_kms_key_id"],
     ).expand_kwargs(targets.output)
 
     partitions = AthenaReportPartitionsOperator(
@@ -129,6 +130,7 @@ with DAG(
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
         force_resend=run["force_resend_notification"],
+        report_kms_key_id=run["report_kms_key_id"],
     )
 
     run_manifest = RunManifestOperator(
@@ -140,6 +142,7 @@ with DAG(
         as_of=run["as_of"],
         targets=targets.output,
         include_findings=run["include_findings"],
+        report_kms_key_id=run["report_kms_key_id"],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )

@@ -14,7 +14,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import pool_size
-from ecr_provider.aws.errors import AwsCallError, aws_call
+from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
 from ecr_provider.core.layout import check_report_date, report_key
@@ -72,6 +72,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         (templated)
     :param role_arn: role to assume to read another account's registry; S3 is written with the
         connection's own credentials, so one bucket collects every account
+    :param report_kms_key_id: KMS key every object is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
     """
 
     aws_hook_class = EcrRegistryHook
@@ -85,6 +87,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         "read_manifests",
         "include_findings",
         "findings_max_age_days",
+        "report_kms_key_id",
     )
     ui_color = "#f7a35c"
 
@@ -101,6 +104,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         read_manifests: str = "if-excluded",
         include_findings: bool = False,
         findings_max_age_days: int | str = DEFAULT_FINDINGS_MAX_AGE_DAYS,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -114,6 +118,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
         self.read_manifests = read_manifests
         self.include_findings = include_findings
         self.findings_max_age_days = findings_max_age_days
+        self.report_kms_key_id = report_kms_key_id
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
         if isinstance(findings_max_age_days, int):
@@ -145,6 +150,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             aws_conn_id=self.aws_conn_id,
             verify=self.verify,
             tuning=Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
+            report_kms_key_id=self.report_kms_key_id,
         )
         record_key = outcome_key(prefix, report_date, context["ti"].map_index or 0)
         record = OutcomeRecord(
@@ -199,8 +205,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[EcrRegistryHook]):
             self.log.info("ECR calls: %s", registry.reader.calls.summary())
             for name, path in report.files.items():
                 keys[name] = report_key(prefix, name, report_date, clients.account_id, clients.region)
-                with aws_call("s3", f"s3://{bucket}/{keys[name]}"):
-                    s3.load_file(path, keys[name], bucket_name=bucket, replace=True)
+                s3.write_file(bucket, keys[name], path)
         summary = report.summary(clients.account_id, clients.region, report_date, keys)
         self.log.info(
             "Registry %s: %d repositories, %d images, USD %s per month; %d skipped",

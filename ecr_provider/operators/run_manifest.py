@@ -51,6 +51,8 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
     :param targets: the registry targets task's XCom, one entry per map index of the report task (templated)
     :param include_findings: whether the run wrote image_findings; without, that report's objects of the
         date are neither stale nor removed (templated)
+    :param report_kms_key_id: KMS key the manifest is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
 
     Each report task of the run recorded its outcome under ``_runs/report_date=…/registries/``
     (see :class:`~ecr_provider.operators.registry_report.EcrRegistryReportOperator`); a registry
@@ -59,7 +61,13 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "targets", "include_findings"
+        "report_bucket",
+        "report_prefix",
+        "report_date",
+        "as_of",
+        "targets",
+        "include_findings",
+        "report_kms_key_id",
     )
 
     def __init__(
@@ -71,15 +79,21 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         targets: Sequence[Mapping[str, str | None]] | XComArg,
         report_prefix: str = "ecr-reports",
         include_findings: bool | str = False,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         self.include_findings = include_findings
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
         self.as_of = as_of
         self.targets = targets
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def execute(self, context: Context) -> dict[str, Any]:
         if self.report_bucket is None and self.targets is None:

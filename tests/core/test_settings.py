@@ -86,6 +86,20 @@ BAD_INPUTS: list[tuple[str, Any, str]] = [
     ("findings_max_age_days", "30", "'30'"),
     ("findings_max_age_days", 7.5, "7.5"),
     ("findings_max_age_days", True, "True"),
+    ("report_kms_key_id", "my-key", "'my-key'"),
+    (
+        "report_kms_key_id",
+        "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "'key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ),
+    (
+        "report_kms_key_id",
+        "arn:aws:kms:eu-west-1:1234:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "'arn:aws:kms:eu-west-1:1234:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ),
+    ("report_kms_key_id", "arn:aws:s3:::bucket", "'arn:aws:s3:::bucket'"),
+    ("report_kms_key_id", "alias/", "'alias/'"),
+    ("report_kms_key_id", 42, "42"),
     ("regionz", ["us-east-1"], "'regionz'"),
 ]
 
@@ -131,6 +145,7 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         force_resend_notification=False,
         include_findings=False,
         findings_max_age_days=30,
+        report_kms_key_id="",
     )
 
 
@@ -221,6 +236,7 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "read_manifests": {"read_manifests": "never"},
     "include_findings": {"include_findings": True},
     "findings_max_age_days": {"findings_max_age_days": 90},
+    "report_kms_key_id": {"report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports"},
 }
 ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
 
@@ -269,6 +285,7 @@ def test_as_params_is_json_with_amounts_as_exact_text() -> None:
         "read_manifests": "never",
         "include_findings": True,
         "findings_max_age_days": 90,
+        "report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports",
     }
 
 
@@ -401,3 +418,20 @@ def test_the_report_date_is_a_trigger_param_and_not_a_setting() -> None:
         resolve_run(
             '{"report_bucket": "lake", "report_date": "2026-11-01"}', {}, interval_end=None, run_after=CLICKED
         )
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/ecr-reports",
+        "alias/aws/s3",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:alias/team/ecr-reports",
+    ],
+)
+def test_a_kms_key_id_alias_or_arn_is_taken_as_written(key_id: str) -> None:
+    settings = ReportSettings.from_mapping({"report_bucket": BUCKET, "report_kms_key_id": key_id})
+    assert settings.report_kms_key_id == key_id

@@ -25,7 +25,7 @@ from ecr_provider.core.columns import (
     reports_written,
 )
 from ecr_provider.core.layout import partition_prefix, report_key
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.run_manifest import outcome_key, run_manifest_key
 from ecr_provider.operators.threshold_notification import notification_marker_key
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
@@ -241,6 +241,41 @@ def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRe
     assert runs.partition_keys() == sorted(
         key for target in manifest["targets"] for key in target["keys"].values()
     )
+
+
+KMS_PREFIX = f"{PREFIX}-kms"
+
+
+def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
+    runs: Runs, demo_registry: DemoRegistry
+) -> None:
+    """Reports, outcome records, run manifest, alert marker and manifest cache: a prefix of its own,
+    so every object under it is one this run wrote."""
+    key = client("kms", runs.emulator.endpoint_url, REGION).create_key(Description="ecr-report")[
+        "KeyMetadata"
+    ]
+
+    run = runs.run([REGION], report_prefix=KMS_PREFIX, report_kms_key_id=key["Arn"], read_manifests="always")
+
+    assert run.state == "success", run.tail()
+    s3 = runs.s3()
+    listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{KMS_PREFIX}/")["Contents"]
+    written = {item["Key"] for item in listed}
+    assert {
+        run_manifest_key(KMS_PREFIX, REPORT_DATE),
+        outcome_key(KMS_PREFIX, REPORT_DATE, 0),
+        notification_marker_key(KMS_PREFIX, REPORT_DATE),
+        *(
+            report_key(KMS_PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
+            for report in (REPOSITORIES_REPORT, IMAGES_REPORT)
+        ),
+    } < written
+    assert any(name.startswith(f"{KMS_PREFIX}/_manifest_cache/") for name in written)
+    heads = {name: s3.head_object(Bucket=runs.destination.bucket, Key=name) for name in written}
+    assert {
+        name: (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) for name, head in heads.items()
+    } == (dict.fromkeys(written, ("aws:kms", key["Arn"])))
+    assert len(runs.notifications()) == 1  # the prefix's first alert, marked under the key
 
 
 def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs, airflow_database: Path) -> None:
