@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_provider import log_redaction
 from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.manifests import InMemoryManifestCache
@@ -142,6 +143,7 @@ def _registry(
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    log_redaction.install()
     try:
         logging.basicConfig(
             level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr

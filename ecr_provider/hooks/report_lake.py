@@ -21,6 +21,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ecr_provider import log_redaction
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.blobs import ParsedManifest
 from ecr_provider.core.columns import REPOSITORIES_REPORT
@@ -31,6 +32,7 @@ from ecr_provider.core.settings import check_kms_key_id
 from ecr_provider.core.transform import PreviousReport
 
 log = logging.getLogger(__name__)
+log_redaction.install()  # every task that writes the lake: no credential in its log at any level
 
 CACHE_DIRECTORY = "_manifest_cache/v1"
 _KMS_REFUSAL = re.compile(r"\bAccessDenied\b|\bKMS\.\w+")

@@ -1,5 +1,6 @@
 """The DAG's run records end to end in the emulator: the run manifest, the date's objects replaced as a
-set, the alert sent once per date, and no secret in any log, XCom or object a run leaves.
+set, the alert sent once per date, objects under the run's KMS key, and no secret in any log (DEBUG
+included), XCom or object a run leaves.
 
 Runs are ``dag.test()`` in process without task retries, as one AWS identity whose keys
 and session token are distinctive, so a leak of either is found by a plain search. Needs the
@@ -8,9 +9,11 @@ and session token are distinctive, so a leak of either is found by a plain searc
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +58,10 @@ class Runs:
         )
         self.outputs: list[str] = []
 
-    def run(self, regions: list[str], **overrides: Any) -> DagRunResult:
+    def run(
+        self, regions: list[str], *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> DagRunResult:
+        """One run as the module's identity; ``environ`` adds to its environment."""
         conf = {
             "regions": regions,
             "report_bucket": self.destination.bucket,
@@ -65,7 +71,7 @@ class Runs:
             "sns_topic_arn": self.destination.topic_arn,
             **overrides,
         }
-        result = self.dag_runner(conf, REPORT_DATE, self.environ)
+        result = self.dag_runner(conf, REPORT_DATE, {**self.environ, **(environ or {})})
         self.outputs.append(result.output)
         return result
 
@@ -278,10 +284,32 @@ def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     assert len(runs.notifications()) == 1  # the prefix's first alert, marked under the key
 
 
+@contextlib.contextmanager
+def debug_logging() -> Iterator[None]:
+    """Everything at DEBUG for one run: Airflow's and the provider's loggers, botocore's (which logs
+    each request's headers and each response's body) and urllib3's."""
+    loggers = [
+        logging.getLogger(name) for name in ("", "airflow", "botocore", "boto3", "urllib3", "ecr_provider")
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs, airflow_database: Path) -> None:
-    """Last: scans the output of every run above (task logs included), the XComs and everything
-    written. The runs succeeded with the connection as the only credentials, so its secret key and
-    token were in use."""
+    """Last: a run at DEBUG, then scans the output of every run (task logs included), the XComs and
+    everything written. The runs succeeded with the connection as the only credentials, so its secret
+    key and token were in use, and the DEBUG run logged every request botocore signed."""
+    with debug_logging():
+        run = runs.run([REGION], environ={"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"})
+    assert run.state == "success", run.tail()
+    assert "DEBUG [botocore.endpoint] Sending http request" in run.output
+    assert "'X-Amz-Security-Token': b'***'" in run.output  # logged, and redacted
     assert runs.outputs
     with sqlite3.connect(airflow_database) as database:
         xcoms = [
