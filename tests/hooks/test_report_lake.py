@@ -231,12 +231,18 @@ def kms_lake() -> Iterator[tuple[ReportLakeHook, Stubber, list[dict[str, object]
         stubber.assert_no_pending_responses()
 
 
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    """A report CSV on disk, as the report task uploads it."""
+    path = tmp_path / "report.csv"
+    path.write_bytes(b"repositoryName\r\n")
+    return path
+
+
 def test_every_write_is_sse_kms_under_the_key(
-    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], tmp_path: Path
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], report: Path
 ) -> None:
     hook, stubber, sent = kms_lake
-    report = tmp_path / "report.csv"
-    report.write_bytes(b"repositoryName\r\n")
     for _ in range(3):
         stubber.add_response("put_object", {})
 
@@ -306,12 +312,10 @@ def test_a_malformed_key_is_refused_when_the_hook_is_made() -> None:
 
 
 def test_a_file_refused_by_kms_names_the_key_through_the_managed_upload(
-    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], tmp_path: Path
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], report: Path
 ) -> None:
     """upload_file hides the ClientError in an S3UploadFailedError whose text holds the code."""
     hook, stubber, _ = kms_lake
-    report = tmp_path / "report.csv"
-    report.write_bytes(b"repositoryName\r\n")
     stubber.add_client_error("put_object", "KMS.DisabledException", "key is disabled", http_status_code=400)
 
     with pytest.raises(AwsCallError) as caught:
