@@ -38,10 +38,7 @@ _SECRETS = (
     re.compile(r"(?i)(\bSignature[=:]\s*)[0-9a-f]{64}"),
     # Credentials in response bodies (STS XML, SSO and container JSON) and in key=value text.
     re.compile(r"(<(?:SecretAccessKey|SessionToken)>)[^<]*"),
-    re.compile(
-        r"(?i)(['\"]?(?:secret_?access_?key|session_?token|aws_secret_access_key|aws_session_token)['\"]?"
-        r"\s*[:=]\s*b?['\"]?)[^'\"\s,}<]+"
-    ),
+    re.compile(r"(?i)((?:secret_?access_?key|session_?token)['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}<]+"),
 )
 _installed: set[str] = set()
 _lock = threading.Lock()

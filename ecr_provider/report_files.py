@@ -114,7 +114,7 @@ def write_registry_report(
         try:
             findings = _write_findings(files[FINDINGS_REPORT], sources, registries, wanted, csv_format)
         except AwsCallError as error:
-            files.pop(FINDINGS_REPORT).unlink()
+            files.pop(FINDINGS_REPORT).unlink(missing_ok=True)
             findings_error = error
     return RegistryReport(
         files,
