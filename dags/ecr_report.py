@@ -91,6 +91,7 @@ with DAG(
         report_date=run["report_date"],
         price_per_gb_month=run["price_per_gb_month"],
         batch_size=run["batch_size"],
+        report_kms_key_id=run["report_kms_key_id"],
     )
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
@@ -109,6 +110,7 @@ with DAG(
         repository_thresholds_gb=run["repository_thresholds_gb"],
         pool=REPORT_POOL,
         max_active_tis_per_dagrun=REPORT_TASKS_AT_ONCE,
+        report_kms_key_id=run["report_kms_key_id"],
         execution_timeout=REPORT_TASK_TIMEOUT,
     ).expand(batch=batches.output)
 
@@ -134,6 +136,7 @@ with DAG(
         report_bucket=run["report_bucket"],
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
+        report_kms_key_id=run["report_kms_key_id"],
         poke_interval=60,
         timeout=30 * 60,
         mode="reschedule",
@@ -148,6 +151,7 @@ with DAG(
         report_prefix=run["report_prefix"],
         report_date=run["report_date"],
         force_resend=run["force_resend_notification"],
+        report_kms_key_id=run["report_kms_key_id"],
     )
 
     run_manifest = RunManifestOperator(
@@ -158,6 +162,7 @@ with DAG(
         report_date=run["report_date"],
         as_of=run["as_of"],
         include_findings=run["include_findings"],
+        report_kms_key_id=run["report_kms_key_id"],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )

@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_provider import log_redaction
 from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.manifests import InMemoryManifestCache
@@ -42,6 +43,8 @@ BAR_WIDTH = 30
 PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
 BAR_REDRAW_SECONDS = 0.5
 LOG_PROGRESS_SECONDS = 10.0
+EXIT_FINDINGS_FAILED = 3
+"""The summaries were written, image_findings.csv was not (1: no report at all; 2: bad input)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,6 +143,7 @@ def _registry(
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    log_redaction.install()
     try:
         logging.basicConfig(
             level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
@@ -180,6 +184,12 @@ def run(argv: list[str] | None = None) -> int:
         tally.as_dict()["monthly_cost_usd"],
         ", ".join(str(path) for path in report.files.values()),
     )
+    if report.findings_error is not None:
+        parser.exit(
+            EXIT_FINDINGS_FAILED,
+            f"ecr-report: error: {FINDINGS_REPORT}.csv not written ({report.findings_error}); "
+            "the other reports were\n",
+        )
     if report.findings is not None:
         log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
     elif (args.output_dir / f"{FINDINGS_REPORT}.csv").exists():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core import units
 from ecr_provider.core.columns import (
     FINDING_COLUMNS,
@@ -22,7 +23,7 @@ from ecr_provider.core.findings import ImageKey, finding_row, images_with_findin
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
-from ecr_provider.core.run_manifest import RegistrySummary
+from ecr_provider.core.run_manifest import RegistrySummary, error_line
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class RegistryReport:
     skipped: list[SkippedRepository] = field(default_factory=list)
     calls: list[CallStats] = field(default_factory=list)
     findings: int | None = None
-    """Rows of the image_findings report; None when it was not asked for."""
+    """Rows of the image_findings report; None when it was not asked for or could not be read."""
+    findings_error: AwsCallError | None = None
+    """Why image_findings could not be read (the denied call); the summaries were written all the same."""
 
     def summary(
         self, account_id: str, region: str, report_date: str, keys: dict[str, str]
@@ -61,6 +64,8 @@ class RegistryReport:
         )
         if self.findings is not None:
             summary["findings"] = self.findings
+        if self.findings_error is not None:
+            summary["findings_error"] = error_line(self.findings_error)
         return summary
 
 
@@ -75,7 +80,10 @@ def write_registry_report(
     """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository.
 
     ``image_findings.csv`` is written too when the readers have a findings reader (all or none):
-    after the summaries, for the images they showed with findings within the age bound.
+    after the summaries, for the images they showed with findings within the age bound. Findings are
+    a report of their own: when a findings call fails (denied, most often) the summaries stand, the
+    findings file is left out (a partial one would read as "fewer vulnerabilities") and
+    :attr:`RegistryReport.findings_error` names the call, for the caller to fail visibly.
     """
     sources = _findings_sources(registries)
     reports = (REPOSITORIES_REPORT, IMAGES_REPORT, *(() if sources is None else (FINDINGS_REPORT,)))
@@ -101,29 +109,46 @@ def write_registry_report(
             ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS, csv_format),
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
         )
-    findings = None
+    findings, findings_error = None, None
     if sources is not None:
-        findings = 0
-        with files[FINDINGS_REPORT].open("w", encoding="utf-8", newline="") as findings_out:
-            writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
-            for source, (_, context), images in zip(sources, registries, wanted, strict=True):
-                log.info(
-                    "Reading the findings of %d images with findings in %s/%s (%s scanning)",
-                    len(images),
-                    source.account_id,
-                    source.region,
-                    source.scan_type,
-                )
-                for finding in source.read(images):
-                    writer.write(finding_row(finding, context.as_of))
-                    findings += 1
+        try:
+            findings = _write_findings(files[FINDINGS_REPORT], sources, registries, wanted, csv_format)
+        except AwsCallError as error:
+            files.pop(FINDINGS_REPORT).unlink(missing_ok=True)
+            findings_error = error
     return RegistryReport(
         files,
         tally,
         [skip for reader, _ in registries for skip in reader.skipped],
         [reader.calls for reader, _ in registries],
         findings,
+        findings_error,
     )
+
+
+def _write_findings(
+    path: Path,
+    sources: Sequence[RegistryFindings],
+    registries: Sequence[tuple[RegistryReader, ReportContext]],
+    wanted: Sequence[dict[ImageKey, tuple[str, ...]]],
+    csv_format: CsvFormat,
+) -> int:
+    """The rows written to ``image_findings.csv``."""
+    rows = 0
+    with path.open("w", encoding="utf-8", newline="") as findings_out:
+        writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
+        for source, (_, context), images in zip(sources, registries, wanted, strict=True):
+            log.info(
+                "Reading the findings of %d images with findings in %s/%s (%s scanning)",
+                len(images),
+                source.account_id,
+                source.region,
+                source.scan_type,
+            )
+            for finding in source.read(images):
+                writer.write(finding_row(finding, context.as_of))
+                rows += 1
+    return rows
 
 
 def _findings_sources(

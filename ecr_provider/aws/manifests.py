@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_provider.aws.errors import aws_call, describe_failure, error_code
+from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
 from ecr_provider.core.manifest_policy import principal_arn_of, should_read_manifests
 from ecr_provider.core.records import Repository
@@ -224,22 +224,12 @@ def is_excluded_from_pull_time_updates(ecr_client: Any, principal_arn: str) -> b
     the safe side, as ECR documents its matching only as "the role ARN". The list
     (ListPullTimeUpdateExclusions, paged by hand: botocore has no paginator for it) belongs to the
     registry of the client's own account and region: use a client with the registry account's
-    credentials, in each region. A denied call counts as not excluded, so manifests stay unread.
+    credentials, in each region. Any failure the retries did not cure raises ``AwsCallError``.
     """
     request: dict[str, Any] = {"maxResults": EXCLUSIONS_PAGE_SIZE}
     while True:
         with aws_call("ecr"):
-            try:
-                response = ecr_client.list_pull_time_update_exclusions(**request)
-            except ClientError as error:
-                if error_code(error) not in ("AccessDeniedException", "AccessDenied"):
-                    raise
-                log.warning(
-                    "%s; treating %s as not excluded from pull-time updates",
-                    describe_failure(error, "ecr"),
-                    principal_arn,
-                )
-                return False
+            response = ecr_client.list_pull_time_update_exclusions(**request)
         if principal_arn in response.get("pullTimeUpdateExclusions", ()):
             return True
         if not response.get("nextToken"):
@@ -250,12 +240,21 @@ def is_excluded_from_pull_time_updates(ecr_client: Any, principal_arn: str) -> b
 def plan_manifest_reads(
     mode: ReadManifests, *, ecr_client: Any, sts_client: Any, cache: ManifestCache, region: str
 ) -> ManifestReader | None:
-    """Decide once per registry whether manifests are read, log why, and give the reader if so."""
-    if mode == "never":
-        decision = should_read_manifests(mode, False, principal_arn="", region=region)
-    else:
-        principal = reporting_principal_arn(sts_client)
-        excluded = is_excluded_from_pull_time_updates(ecr_client, principal)
-        decision = should_read_manifests(mode, excluded, principal_arn=principal, region=region)
+    """Decide once per registry whether manifests are read, log why, and give the reader if so.
+
+    The exclusion check only decides between unique-blob and image-size storage, so a check that
+    cannot be answered (denied, an endpoint or partition without the API, a 5xx after the retries)
+    degrades to "not excluded" with one warning naming the call, and never fails the registry.
+    """
+    principal, excluded, unchecked = "", False, ""
+    if mode != "never":
+        try:
+            principal = reporting_principal_arn(sts_client)
+            excluded = is_excluded_from_pull_time_updates(ecr_client, principal)
+        except AwsCallError as error:
+            unchecked = str(error)
+    decision = should_read_manifests(
+        mode, excluded, principal_arn=principal, region=region, unchecked=unchecked
+    )
     log.log(logging.WARNING if decision.warn else logging.INFO, "%s", decision.reason)
     return ManifestReader(ecr_client, cache) if decision.read else None

@@ -41,13 +41,20 @@ class ManifestDecision(NamedTuple):
 
 
 def should_read_manifests(
-    mode: ReadManifests, excluded: bool, *, principal_arn: str, region: str
+    mode: ReadManifests, excluded: bool, *, principal_arn: str, region: str, unchecked: str = ""
 ) -> ManifestDecision:
-    """Whether to read manifests (BatchGetImage) under ``read_manifests=mode``, and what to log."""
+    """Whether to read manifests (BatchGetImage) under ``read_manifests=mode``, and what to log.
+
+    ``unchecked`` is why the exclusion could not be checked (the failed call and its error), empty
+    when it was: the check is optional, so an unanswered one means "not excluded", never a failed
+    report, and the one warning says which call failed.
+    """
     if mode not in READ_MANIFESTS:
         raise ValueError(f"read_manifests {mode!r} is not one of {', '.join(READ_MANIFESTS)}")
     if mode == "never":
         return ManifestDecision(False, "read_manifests=never: storage is reported from image sizes", False)
+    if unchecked:
+        return ManifestDecision(mode == "always", _unchecked(mode, principal_arn, region, unchecked), True)
     if excluded:
         return ManifestDecision(
             True, f"{principal_arn} is excluded from pull-time updates in {region}: reading manifests", False
@@ -61,6 +68,23 @@ def should_read_manifests(
             True,
         )
     return ManifestDecision(False, _exclusion_advice(principal_arn, region), True)
+
+
+def _unchecked(mode: ReadManifests, principal_arn: str, region: str, reason: str) -> str:
+    who = principal_arn or "the reporting principal"
+    if mode == "always":
+        return (
+            f"read_manifests=always: reading manifests as {who}; whether it is excluded from pull-time "
+            f"updates in {region} could not be checked ({reason}), so images read for the first time "
+            "may get a new lastRecordedPullTime"
+        )
+    return (
+        f"Storage in {region} is reported from image sizes (shared layers counted repeatedly), not unique "
+        f"blobs: whether {who} is excluded from pull-time updates could not be checked ({reason}), and "
+        "reading manifests unexcluded would update every image's lastRecordedPullTime. Allow "
+        "ecr:ListPullTimeUpdateExclusions (iam/optional/image-manifests.json) where the API exists, or "
+        "set read_manifests=always to accept that pull times move."
+    )
 
 
 def _exclusion_advice(principal_arn: str, region: str) -> str:

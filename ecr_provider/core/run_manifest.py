@@ -39,7 +39,9 @@ class RegistrySummary(TypedDict):
     billable_size_bytes: int
     monthly_cost_usd: str
     findings: NotRequired[int]
-    """Rows of the image_findings object, when that report was asked for."""
+    """Rows of the image_findings object, when that report was asked for and written."""
+    findings_error: NotRequired[str]
+    """Why the image_findings object was not written (the failed call), when it was asked for."""
     skipped: list[dict[str, str]]
     calls: list[dict[str, dict[str, int]]]
 
@@ -62,6 +64,22 @@ def record_directory(prefix: str, directory: str) -> str:
     """``{prefix}/{directory}/``: records about dates, outside the report tables' locations so Athena
     never reads them as rows."""
     return f"{prefix}/{directory}/" if prefix else f"{directory}/"
+
+
+class ReportPartFailed(RuntimeError):
+    """A registry's summaries loaded and a part of its report did not."""
+
+
+def check_loaded(summary: RegistrySummary) -> RegistrySummary:
+    """``summary`` when every report asked for was written. Otherwise raises, naming the failed call,
+    so the task (recorded as loaded, its summaries written) still fails and the run ends failed."""
+    error = summary.get("findings_error")
+    if error:
+        raise ReportPartFailed(
+            f"image_findings of {registry_label(summary['account_id'], summary['region'])} was not written "
+            f"({error}); its other reports were"
+        )
+    return summary
 
 
 def date_record_key(prefix: str, directory: str, report_date: str, name: str) -> str:
@@ -93,6 +111,8 @@ class TargetOutcome:
     error: str | None
     findings: int | None = None
     """Rows of its image_findings object; None when the report was off or the registry failed."""
+    findings_error: str | None = None
+    """A loaded registry whose image_findings could not be read: the call that failed."""
 
     @property
     def label(self) -> str:
@@ -110,6 +130,7 @@ class TargetOutcome:
             "findings": self.findings,
             "skipped": [dict(skip) for skip in self.skipped],
             "error": self.error,
+            "findings_error": self.findings_error,
         }
 
 
@@ -136,6 +157,7 @@ def target_outcomes(
                     skipped=tuple(dict(skip) for skip in summary["skipped"]),
                     error=None,
                     findings=summary.get("findings"),
+                    findings_error=summary.get("findings_error"),
                 )
             )
             continue
@@ -166,11 +188,31 @@ class RunRecord:
 
     @property
     def complete(self) -> bool:
-        return all(target.status == LOADED for target in self.targets)
+        return all(target.status == LOADED and target.findings_error is None for target in self.targets)
 
     @property
     def failed(self) -> tuple[TargetOutcome, ...]:
         return tuple(target for target in self.targets if target.status == FAILED)
+
+    @property
+    def findings_failed(self) -> tuple[TargetOutcome, ...]:
+        """Loaded registries whose image_findings part failed: their summaries stand, the date is
+        incomplete all the same."""
+        return tuple(target for target in self.targets if target.findings_error is not None)
+
+    def gaps(self) -> str:
+        """What makes the run incomplete, each registry named with its error; empty when complete."""
+        parts = []
+        if self.failed:
+            errors = "; ".join(f"{target.label}: {target.error}" for target in self.failed)
+            parts.append(f"{len(self.failed)} of {len(self.targets)} registries failed ({errors})")
+        if self.findings_failed:
+            errors = "; ".join(f"{target.label}: {target.findings_error}" for target in self.findings_failed)
+            parts.append(
+                f"image_findings of {len(self.findings_failed)} of {len(self.targets)} registries failed "
+                f"({errors})"
+            )
+        return "; ".join(parts)
 
     def stale(self, listed: Iterable[str]) -> list[str]:
         """Objects under the date's partitions that this run did not write: parts of registries no
@@ -203,6 +245,7 @@ class RunRecord:
                 "targets": len(self.targets),
                 "loaded": len(self.targets) - len(self.failed),
                 "failed": len(self.failed),
+                "findings_failed": len(self.findings_failed),
                 "repositories": sum(target.repositories or 0 for target in self.targets),
                 "images": sum(target.images or 0 for target in self.targets),
                 "findings": sum(target.findings or 0 for target in self.targets),

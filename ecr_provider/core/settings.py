@@ -24,6 +24,11 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+KMS_KEY = re.compile(
+    r"^(?:(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/)?(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+    r"|(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?alias/[A-Za-z0-9/_-]{1,250})$"
+)
+"""A KMS key id, alias (``alias/NAME``), key ARN or alias ARN, as S3's SSEKMSKeyId takes them."""
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 MAX_CONCURRENCY_LIMIT = 64
 DEFAULT_MAX_CONCURRENCY = 32
@@ -85,6 +90,17 @@ def check_topic_arn(arn: object) -> str:
     if not isinstance(arn, str) or not SNS_TOPIC_ARN.match(arn):
         raise ValueError(f"sns_topic_arn {arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
     return arn
+
+
+def check_kms_key_id(key_id: object) -> str:
+    """Empty: the bucket's default encryption."""
+    if key_id in (None, ""):
+        return ""
+    if not isinstance(key_id, str) or not KMS_KEY.match(key_id):
+        raise ValueError(
+            f"report_kms_key_id {key_id!r} is not a KMS key id, key ARN, alias (alias/NAME) or alias ARN"
+        )
+    return key_id
 
 
 def check_price(price: object) -> Decimal | None:
@@ -358,6 +374,13 @@ SETTINGS: tuple[Setting, ...] = (
         schema={"type": "integer", "minimum": 0, "maximum": MAX_FINDINGS_AGE_DAYS},
         description="image_findings lists images pushed or pulled within this many days.",
     ),
+    _text(
+        "report_kms_key_id",
+        "",
+        check_kms_key_id,
+        "KMS key (id, ARN or alias/NAME) every object the run writes is encrypted under (SSE-KMS); "
+        "empty: the bucket's default encryption.",
+    ),
 )
 """In the trigger form's order."""
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
@@ -396,6 +419,7 @@ class SettingsXCom(TypedDict):
     max_requests_per_second: float | None
     batch_size: int
     findings_max_age_days: int
+    report_kms_key_id: str
 
 
 class RunXCom(SettingsXCom):
@@ -428,6 +452,7 @@ class ReportSettings:
     max_requests_per_second: float | None
     batch_size: int
     findings_max_age_days: int
+    report_kms_key_id: str
 
     @property
     def thresholds(self) -> ThresholdPolicy:

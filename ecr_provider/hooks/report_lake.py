@@ -8,17 +8,21 @@ import hashlib
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecr_provider.aws.errors import aws_call, error_code
+from ecr_provider import log_redaction
+from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.blobs import ParsedManifest
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
@@ -26,11 +30,15 @@ from ecr_provider.core.layout import report_date_of, report_key, report_prefix
 from ecr_provider.core.records import Repository
 from ecr_provider.core.run_manifest import RUNS_DIRECTORY, OutcomeRecord, record_directory, run_manifest_key
 from ecr_provider.core.run_plan import outcomes_prefix
+from ecr_provider.core.settings import check_kms_key_id
 from ecr_provider.core.transform import PreviousReport
 
 log = logging.getLogger(__name__)
+log_redaction.install()  # every task that writes the lake: no credential in its log at any level
 
 CACHE_DIRECTORY = "_manifest_cache/v1"
+_KMS_REFUSAL = re.compile(r"\bAccessDenied\b|\bKMS\.\w+")
+"""A write under a KMS key refused by S3 (AccessDenied) or by KMS (KMS.NotFoundException, ...)."""
 SEGMENTS = "_segments"
 MAX_SEGMENTS = 4
 DELETE_OBJECTS_LIMIT = 1000
@@ -51,9 +59,21 @@ class ReportLakeHook(S3Hook):
 
     :param tuning: botocore settings laid over the connection's own (``config_kwargs``), where an
         explicit ``config`` would replace them: harder retries, or a pool for every thread sharing it.
+    :param report_kms_key_id: KMS key (id, ARN or alias) every write is encrypted under with SSE-KMS,
+        through S3Hook's ``extra_args``; empty: the bucket's default encryption. A refused write then
+        names kms:GenerateDataKey and the key, which S3 answers as a plain AccessDenied.
     """
 
-    def __init__(self, *args: Any, tuning: Config | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tuning: Config | None = None, report_kms_key_id: str = "", **kwargs: Any
+    ) -> None:
+        self.report_kms_key_id = check_kms_key_id(report_kms_key_id)
+        if self.report_kms_key_id:
+            kwargs["extra_args"] = {
+                **kwargs.get("extra_args", {}),
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": self.report_kms_key_id,
+            }
         super().__init__(*args, **kwargs)
         self.tuning = tuning
 
@@ -76,8 +96,32 @@ class ReportLakeHook(S3Hook):
                 raise
 
     def write_bytes(self, bucket: str, key: str, data: bytes) -> None:
-        with aws_call("s3", _url(bucket, key)):
+        with self._writing(bucket, key):
             self.load_bytes(data, key, bucket, replace=True)
+
+    def write_file(self, bucket: str, key: str, path: Path) -> None:
+        """A local file as one object (multipart when large), encrypted like every other write."""
+        with self._writing(bucket, key):
+            self.load_file(path, key, bucket_name=bucket, replace=True)
+
+    @contextmanager
+    def _writing(self, bucket: str, key: str) -> Iterator[None]:
+        try:
+            with aws_call("s3", _url(bucket, key)):
+                yield
+        except AwsCallError as error:
+            if not self.report_kms_key_id or not _KMS_REFUSAL.search(str(error)):
+                raise
+            refused = (
+                "was refused"
+                if "kms:" in str(error) or "KMS." in str(error)
+                else "or s3:PutObject was refused (S3 answers both as AccessDenied)"
+            )
+            raise AwsCallError(
+                f"kms:GenerateDataKey on {self.report_kms_key_id} for {_url(bucket, key)} {refused}: "
+                "allow the writer kms:GenerateDataKey on the key, in its IAM policy "
+                f"(iam/optional/report-kms-key.json) and in the key policy. {error}"
+            ) from error.__cause__
 
     def keys_under(self, bucket: str, prefix: str) -> list[str]:
         """Every key under ``prefix``, in S3's (lexicographic) order."""

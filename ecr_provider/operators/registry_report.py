@@ -17,7 +17,6 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import pool_size
-from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
 from ecr_provider.core.columns import REPOSITORIES_REPORT
@@ -25,7 +24,14 @@ from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import check_report_date, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.run_manifest import FAILED, LOADED, OutcomeRecord, RegistrySummary, error_line
+from ecr_provider.core.run_manifest import (
+    FAILED,
+    LOADED,
+    OutcomeRecord,
+    RegistrySummary,
+    check_loaded,
+    error_line,
+)
 from ecr_provider.core.run_plan import TaskOutcomes, check_plan, outcomes_key, plan_key, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
@@ -89,6 +95,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
     :param max_requests_per_second: ceiling on the requests sent to each registry, 0 for none (templated)
     :param storage_threshold_gb: threshold of every repository, in GB (2^30 bytes) (templated)
     :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
+    :param report_kms_key_id: KMS key every object is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
 
     Registries are read with the connection's credentials, through each target's role when it has one
     (refreshable credentials, the connection's ``assume_role_kwargs`` applied); S3 is written with the
@@ -109,6 +117,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         "max_requests_per_second",
         "storage_threshold_gb",
         "repository_thresholds_gb",
+        "report_kms_key_id",
     )
     ui_color = "#f7a35c"
 
@@ -127,6 +136,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         max_requests_per_second: float | str | None = DEFAULT_REQUESTS_PER_SECOND,
         storage_threshold_gb: float | str = 50,
         repository_thresholds_gb: Mapping[str, float | str] | None = None,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -142,6 +152,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         self.max_requests_per_second = max_requests_per_second
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
+        self.report_kms_key_id = report_kms_key_id
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
         if isinstance(findings_max_age_days, int):
@@ -199,7 +210,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
                 f"{len(failed)} of {len(outcomes)} registries of batch {batch} failed: "
                 + "; ".join(f"{RegistryTarget.of(o['target']).label}: {o['error']}" for o in failed)
             )
-        summaries = [outcome["summary"] for outcome in outcomes if outcome["summary"] is not None]
+        # A registry whose findings could not be read loaded its summaries: the gap still fails the task.
+        summaries = [
+            check_loaded(outcome["summary"]) for outcome in outcomes if outcome["summary"] is not None
+        ]
         return {
             "batch": batch,
             "registries": len(outcomes),
@@ -260,8 +274,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
                     keys[name] = report_key(
                         run.prefix, name, run.report_date, clients.account_id, clients.region
                     )
-                    with aws_call("s3", f"s3://{run.bucket}/{keys[name]}"):
-                        self.hook.load_file(path, keys[name], bucket_name=run.bucket, replace=True)
+                    self.hook.write_file(run.bucket, keys[name], path)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
                     breaches = find_breaches(read_canonical(rows), run.thresholds)
         except Exception as error:

@@ -58,6 +58,8 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
     :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
     :param batch_size: registries per report task (templated)
+    :param report_kms_key_id: KMS key the record is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
     """
 
     aws_hook_class = ReportLakeHook
@@ -71,6 +73,7 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
         "report_date",
         "price_per_gb_month",
         "batch_size",
+        "report_kms_key_id",
     )
 
     def __init__(
@@ -85,9 +88,11 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
         report_prefix: str = "ecr-reports",
         price_per_gb_month: str | None = None,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         self.regions = regions
         self.accounts = accounts
         self.role_name = role_name
@@ -99,6 +104,10 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
         self.batch_size = batch_size
         if isinstance(batch_size, int):
             check_batch_size(batch_size)
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def _client(self, client_type: str, region_name: str | None = None) -> Any:
         return AwsGenericHook(

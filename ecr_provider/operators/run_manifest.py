@@ -44,6 +44,8 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
     :param as_of: ISO-8601 as-of time of the run (templated)
     :param include_findings: whether the run wrote image_findings; without, that report's objects of the
         date are neither stale nor removed (templated)
+    :param report_kms_key_id: KMS key the manifest is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
 
     The registries are the run plan's (``_runs/report_date=…/plan.json``); each report task recorded its
     registries' outcomes under ``_runs/report_date=…/outcomes/`` (see
@@ -53,7 +55,7 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "as_of", "include_findings"
+        "report_bucket", "report_prefix", "report_date", "as_of", "include_findings", "report_kms_key_id"
     )
 
     def __init__(
@@ -64,14 +66,20 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
         as_of: str,
         report_prefix: str = "ecr-reports",
         include_findings: bool | str = False,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         self.include_findings = include_findings
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
         self.as_of = as_of
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def execute(self, context: Context) -> dict[str, Any]:
         if self.report_bucket is None:
@@ -122,10 +130,8 @@ class RunManifestOperator(AwsBaseOperator[ReportLakeHook]):
             len(kept),
         )
         if not record.complete:
-            failures = "; ".join(f"{target.label}: {target.error}" for target in record.failed)
             raise AirflowFailException(
-                f"Report date {report_date} is incomplete: {len(record.failed)} of {len(record.targets)} "
-                f"registries failed ({failures}). The manifest s3://{bucket}/{key} records it; "
-                "rerun the date once fixed."
+                f"Report date {report_date} is incomplete: {record.gaps()}. The manifest "
+                f"s3://{bucket}/{key} records it; rerun the date once fixed."
             )
         return {"manifest_key": key, "removed": removed}

@@ -80,11 +80,13 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     :param report_date: ``YYYY-MM-DD`` the alert is about (templated)
     :param force_resend: name every repository over threshold again; the marker then records the new
         message (templated: pass an XCom or param that holds a bool, not a rendered string)
+    :param report_kms_key_id: KMS key the marker is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
     """
 
     aws_hook_class = SnsHook
     template_fields: Sequence[str] = aws_template_fields(
-        "sns_topic_arn", "report_bucket", "report_prefix", "report_date", "force_resend"
+        "sns_topic_arn", "report_bucket", "report_prefix", "report_date", "force_resend", "report_kms_key_id"
     )
 
     def __init__(
@@ -95,9 +97,11 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         report_date: str,
         report_prefix: str = "ecr-reports",
         force_resend: bool = False,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         self.sns_topic_arn = sns_topic_arn
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
@@ -177,5 +181,8 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
 
     def _marker_hook(self) -> ReportLakeHook:
         return ReportLakeHook(
-            aws_conn_id=self.aws_conn_id, verify=self.verify, tuning=Config(retries=MARKER_RETRIES)
+            aws_conn_id=self.aws_conn_id,
+            verify=self.verify,
+            tuning=Config(retries=MARKER_RETRIES),
+            report_kms_key_id=self.report_kms_key_id,
         )

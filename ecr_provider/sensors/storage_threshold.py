@@ -33,18 +33,33 @@ class RepositoryStorageThresholdSensor(AwsBaseSensor[ReportLakeHook]):
     :param report_bucket: bucket of the reports (templated)
     :param report_prefix: key prefix without leading or trailing ``/`` (templated)
     :param report_date: ``YYYY-MM-DD`` of the run (templated)
+    :param report_kms_key_id: KMS key the record is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
     """
 
     aws_hook_class = ReportLakeHook
-    template_fields: Sequence[str] = aws_template_fields("report_bucket", "report_prefix", "report_date")
+    template_fields: Sequence[str] = aws_template_fields(
+        "report_bucket", "report_prefix", "report_date", "report_kms_key_id"
+    )
 
     def __init__(
-        self, *, report_bucket: str, report_date: str, report_prefix: str = "ecr-reports", **kwargs: Any
-    ):
+        self,
+        *,
+        report_bucket: str,
+        report_date: str,
+        report_prefix: str = "ecr-reports",
+        report_kms_key_id: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         self.report_bucket = report_bucket
         self.report_prefix = report_prefix
         self.report_date = report_date
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         bucket = check_bucket(self.report_bucket)

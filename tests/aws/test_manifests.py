@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from ecr_provider.aws.errors import AwsCallError
@@ -19,6 +20,7 @@ from ecr_provider.aws.manifests import (
     ManifestFailure,
     ManifestReader,
     is_excluded_from_pull_time_updates,
+    plan_manifest_reads,
     reporting_principal_arn,
 )
 from ecr_provider.core.blobs import DOCKER_MANIFEST, OCI_INDEX, parse_manifest
@@ -311,18 +313,124 @@ def test_not_excluded_after_reading_every_page(ecr: tuple[Any, Stubber]) -> None
     assert not is_excluded_from_pull_time_updates(client, ROLE)
 
 
-def test_denied_listing_counts_as_not_excluded(
-    ecr: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
-) -> None:
-    client, stubber = ecr
-    stubber.add_client_error("list_pull_time_update_exclusions", "AccessDeniedException", "not authorized")
-    with caplog.at_level(logging.WARNING, logger="ecr_provider.aws.manifests"):
-        assert not is_excluded_from_pull_time_updates(client, ROLE)
-    assert "ecr:ListPullTimeUpdateExclusions failed with AccessDeniedException" in caplog.text
-
-
-def test_other_listing_errors_raise(ecr: tuple[Any, Stubber]) -> None:
+def test_listing_errors_raise_naming_the_call(ecr: tuple[Any, Stubber]) -> None:
     client, stubber = ecr
     stubber.add_client_error("list_pull_time_update_exclusions", "ServerException", "boom", 500)
     with pytest.raises(AwsCallError, match="ListPullTimeUpdateExclusions failed with ServerException"):
         is_excluded_from_pull_time_updates(client, ROLE)
+
+
+# -- the plan: an unanswered exclusion check degrades ------------------------------------------------
+
+
+@pytest.fixture
+def sts() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("sts", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+
+
+def plan(mode: Any, ecr_client: Any, sts_client: Any) -> ManifestReader | None:
+    return plan_manifest_reads(
+        mode, ecr_client=ecr_client, sts_client=sts_client, cache=InMemoryManifestCache(), region=REGION
+    )
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+UNANSWERED = [
+    ("AccessDeniedException", 400, "not authorized"),  # the optional policy file is not attached
+    ("UnknownOperationException", 400, "unknown operation"),  # an endpoint or partition without the API
+    ("InvalidAction", 404, "not implemented"),
+    ("ServerException", 500, "boom"),  # what is left after botocore's retries
+]
+
+
+@pytest.mark.parametrize(("code", "status", "message"), UNANSWERED)
+def test_an_unanswered_check_reports_image_sizes_with_one_warning_naming_the_call(
+    ecr: tuple[Any, Stubber],
+    sts: tuple[Any, Stubber],
+    caplog: pytest.LogCaptureFixture,
+    code: str,
+    status: int,
+    message: str,
+) -> None:
+    (ecr_client, ecr_stub), (sts_client, sts_stub) = ecr, sts
+    sts_stub.add_response("get_caller_identity", identity(SESSION), {})
+    ecr_stub.add_client_error("list_pull_time_update_exclusions", code, message, status)
+
+    with caplog.at_level(logging.INFO, logger="ecr_provider.aws.manifests"):
+        assert plan("if-excluded", ecr_client, sts_client) is None
+
+    [warning] = warnings_of(caplog)
+    assert f"ecr:ListPullTimeUpdateExclusions failed with {code}: {message}" in warning
+    assert warning.startswith(f"Storage in {REGION} is reported from image sizes")
+    assert f"whether {ROLE} is excluded from pull-time updates could not be checked" in warning
+
+
+def test_read_manifests_always_reads_whatever_the_check_answers(
+    ecr: tuple[Any, Stubber], sts: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    (ecr_client, ecr_stub), (sts_client, sts_stub) = ecr, sts
+    sts_stub.add_response("get_caller_identity", identity(SESSION), {})
+    ecr_stub.add_client_error("list_pull_time_update_exclusions", "ServerException", "boom", 500)
+
+    with caplog.at_level(logging.INFO, logger="ecr_provider.aws.manifests"):
+        reader = plan("always", ecr_client, sts_client)
+
+    assert isinstance(reader, ManifestReader)
+    assert reader.client is ecr_client
+    [warning] = warnings_of(caplog)
+    assert warning == (
+        f"read_manifests=always: reading manifests as {ROLE}; whether it is excluded from pull-time "
+        f"updates in {REGION} could not be checked (ecr:ListPullTimeUpdateExclusions failed with "
+        "ServerException: boom), so images read for the first time may get a new lastRecordedPullTime"
+    )
+
+
+class Unreachable:
+    """A client whose endpoint cannot be reached: botocore raises before any response."""
+
+    def list_pull_time_update_exclusions(self, **_: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://ecr.example.invalid/")
+
+
+def test_an_unreachable_endpoint_degrades_too(
+    sts: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    sts_client, sts_stub = sts
+    sts_stub.add_response("get_caller_identity", identity(f"arn:aws:iam::{ACCOUNT}:user/ops/alice"), {})
+    with caplog.at_level(logging.INFO, logger="ecr_provider.aws.manifests"):
+        assert plan("if-excluded", Unreachable(), sts_client) is None
+    [warning] = warnings_of(caplog)
+    assert 'ecr call failed: Could not connect to the endpoint URL: "https://ecr.example.invalid/"' in warning
+
+
+def test_an_unanswered_caller_identity_degrades_without_a_principal(
+    ecr: tuple[Any, Stubber], sts: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    (ecr_client, _), (sts_client, sts_stub) = ecr, sts
+    sts_stub.add_client_error("get_caller_identity", "AccessDenied", "denied", 403)
+    with caplog.at_level(logging.INFO, logger="ecr_provider.aws.manifests"):
+        assert plan("if-excluded", ecr_client, sts_client) is None
+    [warning] = warnings_of(caplog)
+    assert "whether the reporting principal is excluded" in warning
+    assert "sts:GetCallerIdentity failed with AccessDenied: denied" in warning
+
+
+def test_the_check_answered_gives_one_line_and_never_asks_under_never(
+    ecr: tuple[Any, Stubber], sts: tuple[Any, Stubber], caplog: pytest.LogCaptureFixture
+) -> None:
+    (ecr_client, ecr_stub), (sts_client, sts_stub) = ecr, sts
+    sts_stub.add_response("get_caller_identity", identity(SESSION), {})
+    exclusions_stub(ecr_stub, [ROLE])
+    with caplog.at_level(logging.INFO, logger="ecr_provider.aws.manifests"):
+        assert isinstance(plan("if-excluded", ecr_client, sts_client), ManifestReader)
+        assert plan("never", ecr_client, sts_client) is None  # no stubbed call left: none is made
+    assert warnings_of(caplog) == []
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{ROLE} is excluded from pull-time updates in {REGION}: reading manifests",
+        "read_manifests=never: storage is reported from image sizes",
+    ]

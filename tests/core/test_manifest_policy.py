@@ -75,3 +75,16 @@ def test_the_warning_says_how_to_register_the_exclusion() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="read_manifests 'sometimes'"):
         should_read_manifests("sometimes", True, principal_arn=ROLE, region=REGION)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("mode", "read"), [("if-excluded", False), ("always", True)])
+def test_an_unchecked_exclusion_is_not_excluded_and_names_the_call(mode: Any, read: bool) -> None:
+    failure = "ecr:ListPullTimeUpdateExclusions failed with UnknownOperationException"
+    decision = should_read_manifests(mode, True, principal_arn=ROLE, region=REGION, unchecked=failure)
+    assert (decision.read, decision.warn) == (read, True)
+    assert f"could not be checked ({failure})" in decision.reason
+
+
+def test_never_reads_whatever_the_check_said() -> None:
+    decision = should_read_manifests("never", False, principal_arn="", region=REGION, unchecked="any")
+    assert decision == (False, "read_manifests=never: storage is reported from image sizes", False)

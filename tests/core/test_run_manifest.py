@@ -13,7 +13,9 @@ from ecr_provider.core.run_manifest import (
     FAILED,
     LOADED,
     OutcomeRecord,
+    ReportPartFailed,
     RunRecord,
+    check_loaded,
     date_record_key,
     error_line,
     run_manifest_key,
@@ -165,6 +167,7 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "targets": 2,
         "loaded": 1,
         "failed": 1,
+        "findings_failed": 0,
         "repositories": 3,
         "images": 12,
         "findings": 42,
@@ -184,4 +187,46 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "findings": None,
         "skipped": [],
         "error": DENIED,
+        "findings_error": None,
     }
+    assert run.gaps() == f"1 of 2 registries failed (222222222222/eu-west-1: {DENIED})"
+
+
+FINDINGS_DENIED = (
+    "AwsCallError: inspector2:ListFindings failed with AccessDeniedException: not authorized to "
+    "perform: inspector2:ListFindings"
+)
+
+
+def test_a_registry_whose_findings_failed_loaded_its_summaries_and_leaves_the_date_incomplete() -> None:
+    run = record(
+        [SUMMARY, {**SUMMARY, "account_id": "222222222222", "findings_error": FINDINGS_DENIED}], [None, None]
+    )
+
+    assert not run.complete
+    assert run.failed == ()
+    [partial] = run.findings_failed
+    assert (partial.status, partial.keys, partial.findings, partial.findings_error) == (
+        LOADED,
+        KEYS,
+        None,
+        FINDINGS_DENIED,
+    )
+    assert run.gaps() == (
+        f"image_findings of 1 of 2 registries failed (222222222222/eu-west-1: {FINDINGS_DENIED})"
+    )
+    manifest = run.manifest(reports=["repositories_summary"], removed=[], kept=[])
+    assert manifest["targets"][1]["findings_error"] == FINDINGS_DENIED
+    assert (manifest["totals"]["loaded"], manifest["totals"]["findings_failed"]) == (2, 1)
+    assert run.stale([*KEYS.values()]) == []
+
+
+def test_check_loaded_passes_a_whole_summary_and_fails_one_without_its_findings() -> None:
+    whole: Any = {**SUMMARY, "findings": 3}
+    assert check_loaded(whole) is whole
+    with pytest.raises(ReportPartFailed) as failed:
+        check_loaded({**SUMMARY, "findings_error": FINDINGS_DENIED})  # type: ignore[typeddict-item]
+    assert str(failed.value) == (
+        f"image_findings of 111111111111/us-east-1 was not written ({FINDINGS_DENIED}); "
+        "its other reports were"
+    )

@@ -91,6 +91,20 @@ BAD_INPUTS: list[tuple[str, Any, str]] = [
     ("findings_max_age_days", "30", "'30'"),
     ("findings_max_age_days", 7.5, "7.5"),
     ("findings_max_age_days", True, "True"),
+    ("report_kms_key_id", "my-key", "'my-key'"),
+    (
+        "report_kms_key_id",
+        "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "'key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ),
+    (
+        "report_kms_key_id",
+        "arn:aws:kms:eu-west-1:1234:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "'arn:aws:kms:eu-west-1:1234:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ),
+    ("report_kms_key_id", "arn:aws:s3:::bucket", "'arn:aws:s3:::bucket'"),
+    ("report_kms_key_id", "alias/", "'alias/'"),
+    ("report_kms_key_id", 42, "42"),
     ("regionz", ["us-east-1"], "'regionz'"),
 ]
 
@@ -138,6 +152,7 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         max_requests_per_second=50.0,
         batch_size=50,
         findings_max_age_days=30,
+        report_kms_key_id="",
     )
 
 
@@ -230,6 +245,7 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "max_requests_per_second": {"max_requests_per_second": 0},
     "batch_size": {"batch_size": 7},
     "findings_max_age_days": {"findings_max_age_days": 90},
+    "report_kms_key_id": {"report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports"},
 }
 ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
 
@@ -280,6 +296,7 @@ def test_as_params_is_json_with_amounts_as_exact_text() -> None:
         "max_requests_per_second": None,
         "batch_size": 7,
         "findings_max_age_days": 90,
+        "report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports",
     }
 
 
@@ -412,3 +429,20 @@ def test_the_report_date_is_a_trigger_param_and_not_a_setting() -> None:
         resolve_run(
             '{"report_bucket": "lake", "report_date": "2026-11-01"}', {}, interval_end=None, run_after=CLICKED
         )
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/ecr-reports",
+        "alias/aws/s3",
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws:kms:eu-west-1:123456789012:alias/team/ecr-reports",
+    ],
+)
+def test_a_kms_key_id_alias_or_arn_is_taken_as_written(key_id: str) -> None:
+    settings = ReportSettings.from_mapping({"report_bucket": BUCKET, "report_kms_key_id": key_id})
+    assert settings.report_kms_key_id == key_id

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from botocore.response import StreamingBody
@@ -209,3 +210,118 @@ def test_cache_layout_keeps_nested_repositories_apart() -> None:
     )
     assert not cache_prefix("ecr-reports", REPOSITORY).startswith(cache_prefix("ecr-reports", team))
     assert cache_prefix("", team) == f"_manifest_cache/v1/{registry}/team-a/_segments/"
+
+
+# -- SSE-KMS ---------------------------------------------------------------------------------------
+
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.fixture
+def kms_lake() -> Iterator[tuple[ReportLakeHook, Stubber, list[dict[str, object]]]]:
+    """A hook writing under ``KMS_KEY``, and the PutObject parameters it sends."""
+    hook = ReportLakeHook(aws_conn_id=None, region_name="us-east-1", report_kms_key_id=KMS_KEY)
+    sent: list[dict[str, object]] = []
+    hook.conn.meta.events.register(
+        "before-parameter-build.s3.PutObject",
+        lambda params, **_: sent.append({k: v for k, v in params.items() if k != "Body"}),
+    )
+    with Stubber(hook.conn) as stubber:
+        yield hook, stubber, sent
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    """A report CSV on disk, as the report task uploads it."""
+    path = tmp_path / "report.csv"
+    path.write_bytes(b"repositoryName\r\n")
+    return path
+
+
+def test_every_write_is_sse_kms_under_the_key(
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], report: Path
+) -> None:
+    hook, stubber, sent = kms_lake
+    for _ in range(3):
+        stubber.add_response("put_object", {})
+
+    hook.write_json(BUCKET, "p/_runs/manifest.json", {})
+    hook.write_bytes(BUCKET, "p/_manifest_cache/v1/segment.jsonl", b"{}\n")
+    hook.write_file(BUCKET, "p/report.csv", report)
+
+    assert [(params["Key"], params["ServerSideEncryption"], params["SSEKMSKeyId"]) for params in sent] == [
+        ("p/_runs/manifest.json", "aws:kms", KMS_KEY),
+        ("p/_manifest_cache/v1/segment.jsonl", "aws:kms", KMS_KEY),
+        ("p/report.csv", "aws:kms", KMS_KEY),
+    ]
+
+
+def test_without_a_key_writes_carry_no_encryption_arguments(lake: tuple[ReportLakeHook, Stubber]) -> None:
+    hook, stubber = lake
+    sent: list[set[str]] = []
+    hook.conn.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: sent.append(set(params))
+    )
+    stubber.add_response("put_object", {})
+    hook.write_json(BUCKET, "k.json", {})
+    assert [keys & {"ServerSideEncryption", "SSEKMSKeyId"} for keys in sent] == [set()]
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "refused"),
+    [
+        (
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/airflow is not authorized to perform: "
+            f"kms:GenerateDataKey on resource: {KMS_KEY}",
+            "was refused",
+        ),
+        ("KMS.NotFoundException", "Invalid keyId", "was refused"),
+        ("AccessDenied", "Access Denied", "or s3:PutObject was refused (S3 answers both as AccessDenied)"),
+    ],
+)
+def test_a_refused_write_under_the_key_names_kms_generate_data_key_and_the_key(
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], code: str, message: str, refused: str
+) -> None:
+    hook, stubber, _ = kms_lake
+    stubber.add_client_error("put_object", code, message, http_status_code=403)
+
+    with pytest.raises(AwsCallError) as caught:
+        hook.write_json(BUCKET, "p/_runs/manifest.json", {})
+
+    assert str(caught.value).startswith(
+        f"kms:GenerateDataKey on {KMS_KEY} for s3://{BUCKET}/p/_runs/manifest.json {refused}: allow the "
+        "writer kms:GenerateDataKey on the key, in its IAM policy (iam/optional/report-kms-key.json) and in "
+        f"the key policy. s3:PutObject on s3://{BUCKET}/p/_runs/manifest.json failed with {code}"
+    )
+
+
+def test_other_write_failures_under_the_key_are_left_as_they_are(
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]],
+) -> None:
+    hook, stubber, _ = kms_lake
+    stubber.add_client_error("put_object", "NoSuchBucket", "gone", http_status_code=404)
+    with pytest.raises(AwsCallError, match=rf"^s3:PutObject on s3://{BUCKET}/k failed with NoSuchBucket"):
+        hook.write_json(BUCKET, "k", {})
+
+
+def test_a_malformed_key_is_refused_when_the_hook_is_made() -> None:
+    with pytest.raises(ValueError, match="report_kms_key_id 'key/abc' is not a KMS key id"):
+        ReportLakeHook(aws_conn_id=None, report_kms_key_id="key/abc")
+
+
+def test_a_file_refused_by_kms_names_the_key_through_the_managed_upload(
+    kms_lake: tuple[ReportLakeHook, Stubber, list[dict[str, object]]], report: Path
+) -> None:
+    """upload_file hides the ClientError in an S3UploadFailedError whose text holds the code."""
+    hook, stubber, _ = kms_lake
+    stubber.add_client_error("put_object", "KMS.DisabledException", "key is disabled", http_status_code=400)
+
+    with pytest.raises(AwsCallError) as caught:
+        hook.write_file(BUCKET, "p/report.csv", report)
+
+    assert str(caught.value).startswith(
+        f"kms:GenerateDataKey on {KMS_KEY} for s3://{BUCKET}/p/report.csv was"
+    )
+    assert "KMS.DisabledException" in str(caught.value)

@@ -37,6 +37,7 @@ from ecr_provider.aws.glue_catalog import table_input
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key
+from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import named_queries
 from emulator.demo_registry import DemoRegistry
@@ -358,9 +359,22 @@ def test_image_findings_on_the_policy_and_its_optional_file(
 
 
 def test_image_findings_without_its_optional_file_fails_naming_the_action(
-    daily_runs: dict[str, DagRunResult],
+    daily_runs: dict[str, DagRunResult], lake: Lake
 ) -> None:
-    assert_fails_naming(daily_runs[FINDINGS_WITHOUT_OPTIONAL_POLICY.name], "ecr:DescribeImageScanFindings")
+    """The summaries still land and the manifest records the findings part as failed."""
+    case = FINDINGS_WITHOUT_OPTIONAL_POLICY
+    assert_fails_naming(daily_runs[case.name], "ecr:DescribeImageScanFindings")
+    s3 = lake.client("s3")
+    manifest = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=run_manifest_key(case.prefix, DAILY_DATE))["Body"].read()
+    )
+    [target] = manifest["targets"]
+    assert (manifest["complete"], target["status"], target["error"]) == (False, "loaded", None)
+    assert denial_of("ecr:DescribeImageScanFindings").search(target["findings_error"])
+    assert sorted(target["keys"]) == [IMAGES_REPORT, REPOSITORIES_REPORT]
+    for report in (IMAGES_REPORT, REPOSITORIES_REPORT):
+        assert target["keys"][report] == lake.key(case, report, DAILY_DATE)
+        assert s3.head_object(Bucket=BUCKET, Key=target["keys"][report])["ContentLength"] > 0
 
 
 def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:

@@ -1,5 +1,6 @@
 """The DAG's run records end to end in the emulator: the run manifest, the date's objects replaced as a
-set, the alert sent once per date, and no secret in any log, XCom or object a run leaves.
+set, the alert sent once per date, objects under the run's KMS key, and no secret in any log (DEBUG
+included), XCom or object a run leaves.
 
 Runs are ``dag.test()`` in process without task retries, as one AWS identity whose keys
 and session token are distinctive, so a leak of either is found by a plain search. Needs the
@@ -8,16 +9,18 @@ and session token are distinctive, so a leak of either is found by a plain searc
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import ecr_provider
-from ecr_provider.core.alert import notification_marker_key
+from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGES_REPORT,
@@ -27,6 +30,7 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.layout import partition_prefix, report_key
 from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.run_plan import outcomes_key, plan_key
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
@@ -55,7 +59,10 @@ class Runs:
         )
         self.outputs: list[str] = []
 
-    def run(self, regions: list[str], **overrides: Any) -> DagRunResult:
+    def run(
+        self, regions: list[str], *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> DagRunResult:
+        """One run as the module's identity; ``environ`` adds to its environment."""
         conf = {
             "regions": regions,
             "report_bucket": self.destination.bucket,
@@ -65,7 +72,7 @@ class Runs:
             "sns_topic_arn": self.destination.topic_arn,
             **overrides,
         }
-        result = self.dag_runner(conf, REPORT_DATE, self.environ)
+        result = self.dag_runner(conf, REPORT_DATE, {**self.environ, **(environ or {})})
         self.outputs.append(result.output)
         return result
 
@@ -151,6 +158,7 @@ def test_the_manifest_records_a_complete_run(
             "findings": None,
             "skipped": [],
             "error": None,
+            "findings_error": None,
         }
     ]
     assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
@@ -242,10 +250,69 @@ def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRe
     )
 
 
+KMS_PREFIX = f"{PREFIX}-kms"
+
+
+def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
+    runs: Runs, demo_registry: DemoRegistry
+) -> None:
+    """Reports, outcome records, run manifest, alert marker and manifest cache: a prefix of its own,
+    so every object under it is one this run wrote."""
+    key = client("kms", runs.emulator.endpoint_url, REGION).create_key(Description="ecr-report")[
+        "KeyMetadata"
+    ]
+
+    run = runs.run([REGION], report_prefix=KMS_PREFIX, report_kms_key_id=key["Arn"], read_manifests="always")
+
+    assert run.state == "success", run.tail()
+    s3 = runs.s3()
+    listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{KMS_PREFIX}/")["Contents"]
+    written = {item["Key"] for item in listed}
+    assert {
+        run_manifest_key(KMS_PREFIX, REPORT_DATE),
+        plan_key(KMS_PREFIX, REPORT_DATE),
+        outcomes_key(KMS_PREFIX, REPORT_DATE, 0),
+        breaches_key(KMS_PREFIX, REPORT_DATE),
+        notification_marker_key(KMS_PREFIX, REPORT_DATE),
+        *(
+            report_key(KMS_PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
+            for report in (REPOSITORIES_REPORT, IMAGES_REPORT)
+        ),
+    } < written
+    assert any(name.startswith(f"{KMS_PREFIX}/_manifest_cache/") for name in written)
+    heads = {name: s3.head_object(Bucket=runs.destination.bucket, Key=name) for name in written}
+    assert {
+        name: (head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")) for name, head in heads.items()
+    } == (dict.fromkeys(written, ("aws:kms", key["Arn"])))
+    assert len(runs.notifications()) == 1  # the prefix's first alert, marked under the key
+
+
+@contextlib.contextmanager
+def debug_logging() -> Iterator[None]:
+    """Everything at DEBUG for one run: Airflow's and the provider's loggers, botocore's (which logs
+    each request's headers and each response's body) and urllib3's."""
+    loggers = [
+        logging.getLogger(name) for name in ("", "airflow", "botocore", "boto3", "urllib3", "ecr_provider")
+    ]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def test_no_secret_or_presigned_url_in_logs_xcom_or_objects(runs: Runs, airflow_database: Path) -> None:
-    """Last: scans the output of every run above (task logs included), the XComs and everything
-    written. The runs succeeded with the connection as the only credentials, so its secret key and
-    token were in use."""
+    """Last: a run at DEBUG, then scans the output of every run (task logs included), the XComs and
+    everything written. The runs succeeded with the connection as the only credentials, so its secret
+    key and token were in use, and the DEBUG run logged every request botocore signed."""
+    with debug_logging():
+        run = runs.run([REGION], environ={"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"})
+    assert run.state == "success", run.tail()
+    assert "DEBUG [botocore.endpoint] Sending http request" in run.output
+    assert "'X-Amz-Security-Token': b'***'" in run.output  # logged, and redacted
     assert runs.outputs
     with sqlite3.connect(airflow_database) as database:
         xcoms = [

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.layout import report_key
+from ecr_provider.core.run_manifest import ReportPartFailed
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
@@ -18,6 +22,7 @@ from tests.operators.conftest import (
     REGION,
     REPORT_DATE,
     plan_one_registry,
+    recorded_outcome,
     report_one,
     report_operator,
     task_context,
@@ -107,3 +112,38 @@ def test_throttled_and_failing_finding_reads_are_retried_to_the_same_bytes(
     after, _ = findings_rows(emulator, destination.bucket, again["keys"]["image_findings"])
     assert [operation for operation, _ in emulator.faults_injected] == ["ecr:DescribeImageScanFindings"] * 3
     assert after == before
+
+
+@pytest.mark.integration
+def test_denied_findings_leave_the_summaries_loaded_and_fail_the_task_naming_the_action(
+    emulator: Emulator, registry: DemoRegistry, destination: ReportDestination
+) -> None:
+    prefix = f"{PREFIX}-denied"
+    plan_one_registry(destination.bucket, prefix)
+    emulator.inject_faults({"ecr:DescribeImageScanFindings": ["denied"]})
+
+    with pytest.raises(ReportPartFailed) as failed:
+        report_operator(destination.bucket, prefix, include_findings=True).execute(task_context())
+
+    denial = (
+        "ecr:DescribeImageScanFindings on [^ ]+ failed with AccessDeniedException: "
+        "User is not authorized to perform: ecr:DescribeImageScanFindings"
+    )
+    assert re.fullmatch(
+        f"image_findings of {registry.account_id}/{REGION} was not written \\(AwsCallError: {denial}\\); "
+        "its other reports were",
+        str(failed.value),
+    )
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    record = recorded_outcome(destination.bucket, prefix)
+    summary = record["summary"]
+    assert summary is not None
+    assert (record["status"], record["error"]) == ("loaded", None)
+    assert re.fullmatch(f"AwsCallError: {denial}", summary["findings_error"])
+    assert "findings" not in summary
+    assert sorted(summary["keys"]) == [IMAGES_REPORT, REPOSITORIES_REPORT]
+    for key in summary["keys"].values():
+        assert s3.head_object(Bucket=destination.bucket, Key=key)["ContentLength"] > 0
+    findings = report_key(prefix, FINDINGS_REPORT, REPORT_DATE, registry.account_id, REGION)
+    assert s3.list_objects_v2(Bucket=destination.bucket, Prefix=findings)["KeyCount"] == 0
+    assert summary["repositories"] == len(registry.repositories)

@@ -209,6 +209,40 @@ def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
     assert [(t["status"], t["error"]) for t in recorded["targets"]] == [("loaded", None), ("failed", DENIED)]
 
 
+FINDINGS_DENIED = (
+    "AwsCallError: ecr:DescribeImageScanFindings on api@sha256:0 failed with AccessDeniedException: denied"
+)
+
+
+def test_a_registry_without_its_findings_keeps_the_run_incomplete_and_fails_naming_the_action(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    prefix = "manifest-findings-failed"
+    loaded = summary(prefix, ACCOUNT, REGION)
+    other = summary(prefix, "222222222222", "eu-west-1")
+    findings = other["keys"].pop(FINDINGS_REPORT)
+    put(emulator, destination.bucket, [*loaded["keys"].values(), *other["keys"].values(), findings])
+    plan_run(destination.bucket, prefix)
+    record(emulator, destination.bucket, prefix, 0, loaded)
+    record(emulator, destination.bucket, prefix, 1, {**other, "findings_error": FINDINGS_DENIED})
+
+    with pytest.raises(AirflowFailException) as caught:
+        operator(destination.bucket, prefix, include_findings=True).execute(context())
+
+    assert str(caught.value).startswith(
+        f"Report date {REPORT_DATE} is incomplete: image_findings of 1 of 2 registries failed "
+        f"(222222222222/eu-west-1: {FINDINGS_DENIED}). "
+    )
+    recorded = manifest(emulator, destination.bucket, prefix)
+    assert recorded["complete"] is False
+    assert [(t["status"], t["findings_error"]) for t in recorded["targets"]] == [
+        ("loaded", None),
+        ("loaded", FINDINGS_DENIED),
+    ]
+    assert recorded["targets"][1]["keys"] == other["keys"]
+    assert recorded["stale_objects"] == {"removed": [], "kept": [findings]}  # the earlier findings stay
+
+
 def test_a_refused_delete_fails_before_the_manifest_is_written(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
