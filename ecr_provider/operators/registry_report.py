@@ -164,6 +164,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         return {
             **super()._hook_parameters,
             "tuning": Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
+            "report_kms_key_id": self.report_kms_key_id,
         }
 
     def _pricing_client(self) -> Any:
