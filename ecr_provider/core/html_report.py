@@ -10,6 +10,7 @@ number as text, and series differ by dash and shape as well as colour, so nothin
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +19,11 @@ from typing import Any
 import vl_convert
 
 from ecr_provider.core import units
+from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.thresholds import Breach, ThresholdPolicy, find_breaches
 
+HTML_DIRECTORY = "_html"
+HTML_NAME = "report.html"
 COSTLIEST = 10
 RISKY_LIMIT = 50
 RECENT_DAYS = 30
@@ -51,6 +55,12 @@ _THEME: dict[str, Any] = {
 }
 
 
+def html_report_key(prefix: str, report_date: str) -> str:
+    """``{prefix}/_html/report_date=YYYY-MM-DD/report.html``: beside the CSVs, outside the tables'
+    locations so Athena never reads it; fixed, so the alert can name it before it is written."""
+    return date_record_key(prefix, HTML_DIRECTORY, report_date, HTML_NAME)
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The registries a page covers: all, or one account and/or region."""
@@ -70,6 +80,9 @@ class Scope:
         return " ".join(part for part in (self.account_id, self.region) if part)
 
 
+ALL_REGISTRIES = Scope()
+
+
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
     """A date's storage in scope, as its run manifest records it."""
@@ -80,7 +93,7 @@ class TrendPoint:
     monthly_cost: Decimal
 
 
-def trend_point(manifest: Mapping[str, Any], scope: Scope = Scope()) -> TrendPoint | None:
+def trend_point(manifest: Mapping[str, Any], scope: Scope = ALL_REGISTRIES) -> TrendPoint | None:
     """The date's point for ``scope`` from its run manifest's ``storage``; None for a manifest written
     before it had one, or with no loaded registry in scope."""
     storage = manifest.get("storage")
@@ -88,7 +101,7 @@ def trend_point(manifest: Mapping[str, Any], scope: Scope = Scope()) -> TrendPoi
         return None
     parts = (
         [storage]
-        if scope == Scope()
+        if scope == ALL_REGISTRIES
         else [r for r in storage.get("registries", ()) if scope.covers(r.get("account_id"), r.get("region"))]
     )
     if not parts:
@@ -186,7 +199,7 @@ class ReportPage:
     risky: Sequence[RiskyImage] | None = None
     """None: the images were not read, so the table says so instead of showing none."""
     policy: ThresholdPolicy | None = None
-    scope: Scope = Scope()
+    scope: Scope = ALL_REGISTRIES
     athena_region: str | None = None
     """Region of the Athena console the query links open; the first row's region by default."""
     notes: tuple[str, ...] = field(default=())
@@ -238,12 +251,40 @@ class ReportPage:
         return None if self.policy is None else find_breaches(self.repositories, self.policy)
 
 
+@dataclass(frozen=True, slots=True)
+class PageChoices:
+    """What a served page offers to switch to: report dates (newest first) and the date's registries."""
+
+    dates: Sequence[str]
+    registries: Sequence[tuple[str, str]]
+
+
+def _choices_form(choices: PageChoices, page: ReportPage) -> str:
+    """A plain GET form (``date``, ``registry``): works without script, in an iframe or not."""
+    dates = "".join(
+        f"<option value='{date}'{' selected' if date == page.report_date else ''}>{date}</option>"
+        for date in choices.dates
+    )
+    current = f"{page.scope.account_id} {page.scope.region}"
+    labels = [html.escape(f"{account} {region}") for account, region in choices.registries]
+    registries = "<option value=''>all registries</option>" + "".join(
+        f"<option value='{label}'{' selected' if label == html.escape(current) else ''}>{label}</option>"
+        for label in labels
+    )
+    return (
+        "<form class='choices' method='get'><label>report date <select name='date'>"
+        f"{dates}</select></label> <label>registry <select name='registry'>{registries}</select></label> "
+        "<button type='submit'>Show</button></form>"
+    )
+
+
 def gigabytes(size_bytes: int) -> str:
     return str((Decimal(size_bytes) / units.GB).quantize(_GB_PLACES))
 
 
-def render_report(page: ReportPage) -> str:
-    """The whole HTML document; deterministic for the same page."""
+def render_report(page: ReportPage, choices: PageChoices | None = None) -> str:
+    """The whole HTML document; deterministic for the same page. ``choices``: a served page's form to
+    pick another date or registry; a file written beside the CSVs has none."""
     region = page.athena_region or (page.repositories[0]["region"] if page.repositories else "us-east-1")
     sections = (
         _trend_section(page, region),
@@ -259,7 +300,7 @@ def render_report(page: ReportPage) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<meta name='color-scheme' content='light dark'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>{notes}"
+        f"<h1>{html.escape(title)}</h1>{'' if choices is None else _choices_form(choices, page)}{notes}"
         f"<dl class='headline'>{_headline(page)}</dl>{''.join(sections)}</body></html>\n"
     )
 
@@ -379,7 +420,8 @@ def _risky_section(page: ReportPage, region: str) -> str:
         body = _empty(f"No image pulled within {RECENT_DAYS} days has a CRITICAL or HIGH finding.")
     else:
         rows = "".join(
-            f"<tr><td>{html.escape(i.repository_name)}</td><td>{html.escape(i.image_tags)}</td>"
+            f"<tr><td>{html.escape(i.repository_name)}</td><td>{i.account_id} {i.region}</td>"
+            f"<td>{html.escape(_tags(i.image_tags))}</td>"
             f"<td><code>{html.escape(i.image_digest[:19])}</code></td><td class='num'>{i.critical}</td>"
             f"<td class='num'>{i.high}</td><td>{_days(str(i.days_since_last_pull))}</td></tr>"
             for i in page.risky[:RISKY_LIMIT]
@@ -389,7 +431,10 @@ def _risky_section(page: ReportPage, region: str) -> str:
             if len(page.risky) <= RISKY_LIMIT
             else f"<p class='note'>The first {RISKY_LIMIT} of {len(page.risky)}.</p>"
         )
-        body = _table(("repository", "tags", "digest", "critical", "high", "last pull"), rows) + shown
+        body = (
+            _table(("repository", "registry", "tags", "digest", "critical", "high", "last pull"), rows)
+            + shown
+        )
     count = "" if not page.risky else f" ({len(page.risky)})"
     severities = " or ".join(RISK_SEVERITIES)
     title = f"Images in use (pulled within {RECENT_DAYS} days) with {severities} findings{count}"
@@ -423,6 +468,12 @@ def _table(headers: Sequence[str], rows: str) -> str:
 
 def _empty(text: str) -> str:
     return f"<p class='empty'>{html.escape(text)}</p>"
+
+
+def _tags(image_tags: str) -> str:
+    """The report's JSON list of tags as a person reads it."""
+    tags = json.loads(image_tags) if image_tags else []
+    return ", ".join(tags) if tags else "untagged"
 
 
 def _days(days: str) -> str:
@@ -539,4 +590,6 @@ table { border-collapse: collapse; margin: 0.5rem 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: 0.2rem 0.6rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .empty, .note, .query { color: var(--muted); }
+.note { border-left: 3px solid var(--rule); padding-left: 0.5rem; }
+form.choices { margin: 0.5rem 0 1rem; }
 """
