@@ -31,6 +31,7 @@ from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS, RunXCom, resolve_run
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
+from ecr_provider.operators.html_report import HtmlReportOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
@@ -167,6 +168,17 @@ with DAG(
         retries=0,
     )
 
+    html_report = HtmlReportOperator(
+        task_id="html_report",
+        aws_conn_id=run["aws_conn_id"],
+        report_bucket=run["report_bucket"],
+        report_prefix=run["report_prefix"],
+        report_date=run["report_date"],
+        storage_threshold_gb=run["storage_threshold_gb"],
+        repository_thresholds_gb=run["repository_thresholds_gb"],
+    )
+
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
     partitions >> run_manifest  # every leaf's failure fails the run: the manifest's and the alert's
+    run_manifest >> html_report  # a complete date's page, its trend point from the manifest just written

@@ -7,9 +7,11 @@ standard AWS chain, so profiles, roles and ``AWS_ENDPOINT_URL`` all work.
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
-from ecr_provider.core.columns import FINDINGS_REPORT
-from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
+from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
+from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
@@ -35,13 +38,20 @@ from ecr_provider.core.settings import (
     check_as_of,
     check_regions,
 )
-from ecr_provider.report_files import write_registry_report
+from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BAR_WIDTH = 30
 PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
 BAR_REDRAW_SECONDS = 0.5
+SINGLE_RUN_NOTE = (
+    "One run of ecr-report: the trend shows this run alone; the DAG's page has every report date. "
+    "Thresholds are the DAG's settings, so none is applied here."
+)
+_DECIMALS = frozenset(
+    column.header for columns in REPORTS.values() for column in columns if column.kind is Kind.DECIMAL
+)
 LOG_PROGRESS_SECONDS = 10.0
 EXIT_FINDINGS_FAILED = 3
 """The summaries were written, image_findings.csv was not (1: no report at all; 2: bad input)."""
@@ -140,6 +150,36 @@ def _registry(
     )
 
 
+def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
+    """A report written in ``csv_format`` read back with ``.`` decimals, as the HTML builder takes them."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        if csv_format == CANONICAL:
+            yield from read_canonical(handle)
+            return
+        for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
+            yield {
+                header: cell.replace(csv_format.decimal_separator, ".") if header in _DECIMALS else cell
+                for header, cell in row.items()
+            }
+
+
+def write_html_report(
+    report: RegistryReport, directory: Path, csv_format: CsvFormat, report_date: str
+) -> Path:
+    """``report.html`` beside the CSVs, from the CSVs just written (read back a row at a time)."""
+    tally = report.tally
+    page = ReportPage(
+        report_date,
+        list(_rows(report.files[REPOSITORIES_REPORT], csv_format)),
+        [TrendPoint(report_date, tally.total_size_bytes, tally.billable_size_bytes, tally.monthly_cost)],
+        risky_images(_rows(report.files[IMAGES_REPORT], csv_format)),
+        notes=(SINGLE_RUN_NOTE,),
+    )
+    path = directory / HTML_NAME
+    path.write_text(render_report(page), encoding="utf-8")
+    return path
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -173,6 +213,7 @@ def run(argv: list[str] | None = None) -> int:
     except (AwsCallError, ClientError, BotoCoreError) as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     tally = report.tally
+    html_path = write_html_report(report, args.output_dir, csv_format, as_of.date().isoformat())
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -197,6 +238,7 @@ def run(argv: list[str] | None = None) -> int:
             "%s is from an earlier run: without --include-findings it was not rewritten",
             args.output_dir / f"{FINDINGS_REPORT}.csv",
         )
+    log.info("HTML report: %s", html_path)
     return 0
 
 

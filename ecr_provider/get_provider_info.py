@@ -39,6 +39,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["ecr_provider.sensors.storage_threshold"],
             }
         ],
+        "plugins": [{"name": "ecr_report", "plugin-class": "ecr_provider.plugins.ecr_page.EcrReportPlugin"}],
         "hooks": [
             {
                 "integration-name": "Amazon ECR report",

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,10 +24,12 @@ from typing import Any
 from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
 from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.html_report import HTML_NAME, html_report_key
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB
+from ecr_provider.plugins import URL_PREFIX
 from emulator.destination import create_report_destination, receive_notifications
 from emulator.preview import preview
 from emulator.server import DUMMY_CREDENTIALS, client, emulator_process
@@ -40,6 +43,8 @@ PREVIEWED_QUERIES = (
     "widespread_vulnerabilities",
 )
 REGION = "us-east-1"
+API_SERVER = os.environ.get("ECR_REPORT_API_SERVER", "http://localhost:8080")
+"""Where ``airflow api-server`` listens (its default); the demo names the ECR page there if one answers."""
 DEMO_SETTINGS: dict[str, Any] = {
     "regions": [REGION],
     "report_prefix": "ecr-reports",
@@ -148,6 +153,25 @@ def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[s
     return keys
 
 
+def download_html(endpoint_url: str, bucket: str, report_date: str) -> Path:
+    """The page the DAG's html_report task wrote beside the CSVs, as ./reports/report.html."""
+    key = html_report_key(DEMO_SETTINGS["report_prefix"], report_date)
+    body = client("s3", endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    path = REPO_ROOT / "reports" / HTML_NAME
+    path.write_bytes(body)
+    return path
+
+
+def api_server_page(report_date: str) -> str | None:
+    """The ECR page's URL when an Airflow api-server answers at :data:`API_SERVER`; None otherwise."""
+    try:
+        with urllib.request.urlopen(f"{API_SERVER}/api/v2/monitor/health", timeout=2):
+            pass
+    except OSError:
+        return None
+    return f"{API_SERVER}{URL_PREFIX}/?date={report_date}"
+
+
 def show_queries(lake: Path) -> None:
     """Three of the shipped Athena queries, run on DuckDB over the same files Athena would read."""
     for name in PREVIEWED_QUERIES:
@@ -193,6 +217,10 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
     print(
         f"\nOpen the reports in {REPO_ROOT / 'reports'}: " + ", ".join(f"{report}.csv" for report in REPORTS)
     )
+    print(f"HTML report (opens offline): {download_html(endpoint_url, bucket, report_date)}")
+    page = api_server_page(report_date)
+    started = "" if page else f" (no api-server answers at {API_SERVER}: start 'airflow api-server')"
+    print(f"ECR page in the Airflow UI: {page or API_SERVER + URL_PREFIX + '/'}{started}")
 
 
 def main() -> None:

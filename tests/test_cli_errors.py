@@ -14,7 +14,8 @@ from ecr_provider import cli
 from ecr_provider.aws import registry
 from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.aws.registry import RegistryClients
-from ecr_provider.core.csv_format import CsvFormat
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import CsvFormat, canonical_line
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
 from ecr_provider.report_files import RegistryReport
@@ -49,7 +50,10 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
         recorded.calls.append(
             {"registries": list(registries), "directory": directory, "csv_format": csv_format}
         )
-        return RegistryReport(files={}, tally=ReportTally())
+        files = {report: directory / f"{report}.csv" for report in (REPOSITORIES_REPORT, IMAGES_REPORT)}
+        for report, path in files.items():  # header only: no repository, as the CLI reads them back
+            path.write_text(canonical_line(column.header for column in REPORTS[report]))
+        return RegistryReport(files=files, tally=ReportTally())
 
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
     # The scan type and the caller's account are AWS's to answer: basic scanning, one account.

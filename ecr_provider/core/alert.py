@@ -73,13 +73,21 @@ def _ascii_subject(text: str) -> str:
     return flat[:SUBJECT_LIMIT]
 
 
-def build_alert(breaches: Sequence[Breach], report_date: str, body_limit: int = BODY_LIMIT_BYTES) -> Alert:
+def build_alert(
+    breaches: Sequence[Breach],
+    report_date: str,
+    body_limit: int = BODY_LIMIT_BYTES,
+    *,
+    report_location: str | None = None,
+) -> Alert:
+    """``report_location``: where the date's HTML report is (``s3://…``), named on the message's last line."""
     if not breaches:
         raise ValueError("an alert needs at least one repository over threshold")
     count = len(breaches)
     noun = "repository is" if count == 1 else "repositories are"
     header = f"ECR report {report_date}: {count} {noun} over the storage threshold.\n\n"
-    room = body_limit - len(header.encode()) - _FOOTER_ROOM
+    link = f"\nThe date's HTML report: {report_location}\n" if report_location else ""
+    room = body_limit - len(header.encode()) - len(link.encode()) - _FOOTER_ROOM
     lines: list[str] = []
     for breach in breaches:
         line = _line(breach) + "\n"
@@ -94,7 +102,7 @@ def build_alert(breaches: Sequence[Breach], report_date: str, body_limit: int = 
     )
     return Alert(
         subject=subject,
-        message=header + "".join(lines) + footer,
+        message=header + "".join(lines) + footer + link,
         repositories=tuple(b.repository_name for b in breaches[: len(lines)]),
         omitted=omitted,
     )

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict
+from decimal import Decimal
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from ecr_provider.core import units
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.targets import RegistryTarget, TargetParams, registry_label
 from ecr_provider.core.thresholds import BreachRecord
@@ -113,6 +115,9 @@ class TargetOutcome:
     """Rows of its image_findings object; None when the report was off or the registry failed."""
     findings_error: str | None = None
     """A loaded registry whose image_findings could not be read: the call that failed."""
+    storage: Mapping[str, int | str] | None = None
+    """Its image-size and unique-blob bytes and monthly cost, as its summary has them; None when it failed.
+    Kept in the manifest so a trend over dates reads one small JSON per date, not the date's CSVs."""
 
     @property
     def label(self) -> str:
@@ -158,6 +163,7 @@ def target_outcomes(
                     error=None,
                     findings=summary.get("findings"),
                     findings_error=summary.get("findings_error"),
+                    storage=_storage(summary),
                 )
             )
             continue
@@ -177,6 +183,16 @@ def target_outcomes(
             )
         )
     return tuple(outcomes)
+
+
+def _storage(summary: RegistrySummary) -> dict[str, int | str] | None:
+    """None for a summary recorded without them (by an earlier version of the report task)."""
+    storage = {
+        key: summary.get(key) for key in ("total_size_bytes", "billable_size_bytes", "monthly_cost_usd")
+    }
+    if any(value is None for value in storage.values()):
+        return None
+    return cast("dict[str, int | str]", storage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,4 +268,20 @@ class RunRecord:
                 "skipped_repositories": sum(len(target.skipped) for target in self.targets),
             },
             "stale_objects": {"removed": list(removed), "kept": list(kept)},
+            "storage": self.storage(),
+        }
+
+    def storage(self) -> dict[str, Any]:
+        """The loaded registries' storage, in all and per registry: this date's point of the trend."""
+        loaded = [(target, target.storage) for target in self.targets if target.storage is not None]
+        return {
+            "total_size_bytes": sum(int(storage["total_size_bytes"]) for _, storage in loaded),
+            "billable_size_bytes": sum(int(storage["billable_size_bytes"]) for _, storage in loaded),
+            "monthly_cost_usd": units.usd(
+                sum((Decimal(str(storage["monthly_cost_usd"])) for _, storage in loaded), Decimal(0))
+            ),
+            "registries": [
+                {"account_id": target.account_id, "region": target.region, **storage}
+                for target, storage in loaded
+            ],
         }

@@ -1,0 +1,192 @@
+"""The HTML report as a person sees it: opened from a file in headless Chromium (Debian's package), in a
+light and a dark theme, offline; the numbers read off the page equal those computed here from the CSVs.
+
+Screenshots go to ``test-artifacts/`` at the checkout's root (git-ignored), or ``$ECR_REPORT_TEST_ARTIFACTS``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.html_report import ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.thresholds import ThresholdPolicy
+from ecr_provider.core.units import GB
+from tests.conftest import REPO_ROOT
+from tests.queries.lake import Lake, build_lake
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("ECR_REPORT_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
+THRESHOLD_GB = 5
+OVERRIDES = {"platform/*": 20}
+Row = dict[str, str]
+
+
+def ensure_chromium() -> Path:
+    """Debian's chromium, installed when missing (Playwright's own browser download has no network)."""
+    if not CHROMIUM.exists():
+        if shutil.which("apt-get") is None or os.geteuid() != 0:
+            pytest.skip("chromium is not installed and apt-get cannot install it here")
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = ensure_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def csv_rows(root: Path, report: str, date: str) -> list[Row]:
+    found: list[Row] = []
+    for path in sorted((root / report / f"report_date={date}").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            found.extend(read_canonical(handle))
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    return build_lake(tmp_path_factory.mktemp("lake"))
+
+
+@pytest.fixture(scope="module")
+def report_file(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[str]]:
+    """The demo lake's latest date as the DAG's task builds it: its rows, its images, one trend point
+    per date (what each date's run manifest records), the demo's thresholds."""
+    dates = sorted(
+        path.name.removeprefix("report_date=") for path in (demo_lake.root / "repositories_summary").iterdir()
+    )
+    trend = []
+    for date in dates:
+        rows = csv_rows(demo_lake.root, "repositories_summary", date)
+        trend.append(
+            TrendPoint(
+                date,
+                sum(int(row["totalSizeBytes"]) for row in rows),
+                sum(int(row["billableSizeBytes"]) for row in rows),
+                sum((Decimal(row["monthlyStorageCost(USD)"]) for row in rows), Decimal(0)),
+            )
+        )
+    latest = dates[-1]
+    page = ReportPage(
+        latest,
+        csv_rows(demo_lake.root, "repositories_summary", latest),
+        trend,
+        risky_images(csv_rows(demo_lake.root, "images_summary", latest)),
+        ThresholdPolicy.from_params(THRESHOLD_GB, OVERRIDES),
+    )
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(render_report(page), encoding="utf-8")
+    return path, latest, dates
+
+
+def usd(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.0001")))
+
+
+def gb(size: int) -> str:
+    return str((Decimal(size) / GB).quantize(Decimal("0.01")))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_numbers_on_the_page_are_the_csvs(
+    browser: Any, demo_lake: Lake, report_file: tuple[Path, str, list[str]], scheme: str
+) -> None:
+    path, latest, dates = report_file
+    rows = csv_rows(demo_lake.root, "repositories_summary", latest)
+    images = csv_rows(demo_lake.root, "images_summary", latest)
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.goto(path.as_uri())
+
+    def texts(selector: str) -> list[str]:
+        return [text.strip() for text in page.locator(selector).all_text_contents()]
+
+    headline = dict(zip(texts(".headline dt"), texts(".headline dd"), strict=True))
+    assert headline == {
+        "repositories": str(len(rows)),
+        "monthly storage cost (USD)": usd(
+            sum((Decimal(row["monthlyStorageCost(USD)"]) for row in rows), Decimal(0))
+        ),
+        "unique blobs, what ECR bills (GB)": gb(sum(int(row["billableSizeBytes"]) for row in rows)),
+        "sum of image sizes (GB)": gb(sum(int(row["totalSizeBytes"]) for row in rows)),
+    }
+
+    costliest = sorted(rows, key=lambda row: -Decimal(row["monthlyStorageCost(USD)"]))[:10]
+    bar_labels = [text for text in texts("#costliest svg text") if text.startswith("USD ")]
+    assert [label.split(" · ")[0] for label in bar_labels] == [
+        f"USD {row['monthlyStorageCost(USD)']}" for row in costliest
+    ]
+    for label, row in zip(bar_labels, costliest, strict=True):
+        days = row["daysSinceLastPull"]
+        assert ("no lifecycle policy" not in label) == bool(row["lifecyclePolicyText"]), label
+        assert (days in {"", "0", "1"}) or f"{days} days ago" in label, label
+
+    point_labels = set(texts("#trend svg text"))
+    for date in dates:
+        date_rows = csv_rows(demo_lake.root, "repositories_summary", date)
+        cost = usd(sum((Decimal(row["monthlyStorageCost(USD)"]) for row in date_rows), Decimal(0)))
+        assert cost in point_labels or f"monthly cost: {cost}" in point_labels, date
+        assert date in point_labels
+
+    savings = usd(sum((Decimal(row["lifecycleMonthlySavings(USD)"] or 0) for row in rows), Decimal(0)))
+    assert f"USD {savings} a month" in texts("#savings svg text")
+
+    over = [
+        row
+        for row in rows
+        if int(row["billableSizeBytes"])
+        > (OVERRIDES["platform/*"] if row["repositoryName"].startswith("platform/") else THRESHOLD_GB) * GB
+    ]
+    assert page.locator("#breaches h2").inner_text() == f"Repositories over their threshold ({len(over)})"
+    risky = [
+        image
+        for image in images
+        if (int(image["findingsCritical"] or 0) or int(image["findingsHigh"] or 0))
+        and image["daysSinceLastPull"] != ""
+        and int(image["daysSinceLastPull"]) <= 30
+    ]
+    assert page.locator("#risky h2").inner_text().endswith(f"findings ({len(risky)})")
+    assert len(texts("section a[data-query]")) == 4
+
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    label_colour = page.evaluate("getComputedStyle(document.querySelector('#costliest svg text')).fill")
+    assert (background, label_colour) == (
+        ("rgb(255, 255, 255)", "rgb(27, 31, 36)")
+        if scheme == "light"
+        else ("rgb(13, 17, 23)", "rgb(230, 237, 243)")
+    )
+    assert requested == [path.as_uri()], "the page loads nothing but itself"
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"html-report-{scheme}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,201 @@
+"""The Airflow UI page in process: Airflow's auth manager decides who sees it, and it shows the demo
+lake's numbers read from S3 (the emulator) through the AWS connection, cached per date."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ecr_provider.core.html_report import gigabytes
+from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.hooks.report_lake import ReportLakeHook
+from emulator.server import Emulator, client
+from tests.browser.test_html_report_in_chromium import csv_rows
+from tests.queries.lake import Lake, build_lake
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "ecr-page-lake"
+PREFIX = "ecr-reports"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    return build_lake(tmp_path_factory.mktemp("lake"))
+
+
+def dates_of(lake: Lake) -> list[str]:
+    return sorted(p.name.removeprefix("report_date=") for p in (lake.root / "repositories_summary").iterdir())
+
+
+def storage(rows: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "total_size_bytes": sum(int(row["totalSizeBytes"]) for row in rows),
+        "billable_size_bytes": sum(int(row["billableSizeBytes"]) for row in rows),
+        "monthly_cost_usd": str(sum(Decimal(row["monthlyStorageCost(USD)"]) for row in rows)),
+    }
+
+
+@pytest.fixture(scope="module")
+def s3_lake(emulator: Emulator, demo_lake: Lake) -> list[str]:
+    """The demo lake in a bucket, with a run manifest per date; the newest date's run is incomplete."""
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    for path in demo_lake.root.rglob("*.csv"):
+        s3.put_object(
+            Bucket=BUCKET, Key=f"{PREFIX}/{path.relative_to(demo_lake.root)}", Body=path.read_bytes()
+        )
+    dates = dates_of(demo_lake)
+    for date in dates:
+        registries = [
+            {"account_id": row_set[0]["accountId"], "region": row_set[0]["region"], **storage(row_set)}
+            for region in ("eu-west-1", "us-east-1")
+            if (
+                row_set := [
+                    r for r in csv_rows(demo_lake.root, "repositories_summary", date) if r["region"] == region
+                ]
+            )
+        ]
+        manifest = {
+            "report_date": date,
+            "as_of": f"{date}T00:00:00+00:00",
+            "complete": date != dates[-1],
+            "targets": [
+                {"account_id": r["account_id"], "region": r["region"], "status": "loaded"} for r in registries
+            ],
+            "storage": {
+                **storage(csv_rows(demo_lake.root, "repositories_summary", date)),
+                "registries": registries,
+            },
+        }
+        s3.put_object(Bucket=BUCKET, Key=run_manifest_key(PREFIX, date), Body=json.dumps(manifest).encode())
+    return dates
+
+
+@pytest.fixture(scope="module")
+def auth_tokens() -> dict[str, str]:
+    """Tokens of Airflow's own (simple) auth manager: a viewer may read DAGs, a user without a role not."""
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.utils.db import initdb
+
+    initdb()
+    manager = init_auth_manager()
+    return {
+        "viewer": manager.generate_jwt(SimpleAuthManagerUser(username="viewer", role="viewer")),
+        "nobody": manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None)),
+    }
+
+
+class CountingLake(ReportLakeHook):
+    reads: ClassVar[list[str]] = []
+
+    def read_report_rows(self, bucket: str, key: str) -> Iterator[dict[str, str]]:
+        CountingLake.reads.append(key)
+        return super().read_report_rows(bucket, key)
+
+
+@pytest.fixture(scope="module")
+def page_client(emulator: Emulator, s3_lake: list[str], auth_tokens: dict[str, str]) -> Iterator[TestClient]:
+    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
+
+    connection = json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
+    )
+    settings = LakeSettings.from_config(
+        json.dumps(
+            {
+                "report_bucket": BUCKET,
+                "report_prefix": PREFIX,
+                "aws_conn_id": "ecr_lake",
+                "storage_threshold_gb": 5,
+            }
+        )
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_ECR_LAKE", connection)
+        app = create_app(settings=lambda: settings, lake=lambda conn_id: CountingLake(aws_conn_id=conn_id))
+        yield TestClient(app)
+
+
+def figure(document: str, name: str) -> str:
+    found = re.search(rf"data-figure='{name}'>([^<]*)<", document)
+    assert found, name
+    return found.group(1)
+
+
+def test_only_users_allowed_to_read_the_dag_see_the_page(
+    page_client: TestClient, auth_tokens: dict[str, str]
+) -> None:
+    assert page_client.get("/").status_code == 401
+    assert (
+        page_client.get("/", headers={"Authorization": f"Bearer {auth_tokens['nobody']}"}).status_code == 403
+    )
+    assert page_client.get("/", cookies={"_token": auth_tokens["viewer"]}).status_code == 200
+
+
+def test_the_default_date_is_the_newest_complete_one_and_its_numbers_are_the_csvs(
+    page_client: TestClient, auth_tokens: dict[str, str], demo_lake: Lake, s3_lake: list[str]
+) -> None:
+    viewer = {"Authorization": f"Bearer {auth_tokens['viewer']}"}
+    document = page_client.get("/", headers=viewer).text
+    date = s3_lake[-2]  # the newest is incomplete
+    rows = csv_rows(demo_lake.root, "repositories_summary", date)
+
+    assert f"<h1>ECR report {date} (all registries)</h1>" in document
+    assert figure(document, "repositories") == str(len(rows))
+    assert Decimal(figure(document, "monthly-cost")) == sum(
+        Decimal(r["monthlyStorageCost(USD)"]) for r in rows
+    )
+    assert figure(document, "unique-blob-gb") == gigabytes(sum(int(r["billableSizeBytes"]) for r in rows))
+    for earlier in s3_lake[:-1]:
+        assert f"<tr><td>{earlier}</td>" in document
+    assert f"<tr><td>{s3_lake[-1]}</td>" not in document  # the trend stops at the page's date
+    assert "<option value='eu-west-1'" not in document
+    assert "<option value='123456789012 eu-west-1'>" in document
+
+    newest = page_client.get("/", params={"date": s3_lake[-1]}, headers=viewer).text
+    assert "This date is incomplete" in newest
+
+
+def test_one_registry_and_the_cache(
+    page_client: TestClient, auth_tokens: dict[str, str], demo_lake: Lake, s3_lake: list[str]
+) -> None:
+    viewer = {"Authorization": f"Bearer {auth_tokens['viewer']}"}
+    date = s3_lake[0]
+    params = {"date": date, "registry": "123456789012 eu-west-1"}
+    CountingLake.reads.clear()
+    document = page_client.get("/", params=params, headers=viewer).text
+    reads = len(CountingLake.reads)
+    rows = [r for r in csv_rows(demo_lake.root, "repositories_summary", date) if r["region"] == "eu-west-1"]
+
+    assert "(123456789012 eu-west-1)</h1>" in document
+    assert figure(document, "repositories") == str(len(rows))
+    assert reads == 2  # the region's repositories and images objects, not the other region's
+    assert page_client.get("/", params=params, headers=viewer).text == document
+    assert len(CountingLake.reads) == reads, "a cached page reads no report again"
+    assert page_client.get("/", params={"date": "2026-13-01"}, headers=viewer).status_code == 400
+    assert page_client.get("/", params={"registry": "nope"}, headers=viewer).status_code == 400
+
+
+def test_the_plugin_is_registered_with_its_app_and_navigation_entry() -> None:
+    from ecr_provider.get_provider_info import get_provider_info
+    from ecr_provider.plugins import URL_PREFIX
+    from ecr_provider.plugins.ecr_page import EcrReportPlugin
+
+    (registered,) = get_provider_info()["plugins"]
+    assert registered["plugin-class"] == f"{EcrReportPlugin.__module__}.{EcrReportPlugin.__name__}"
+    (app,) = EcrReportPlugin.fastapi_apps
+    assert app["url_prefix"] == URL_PREFIX == "/ecr-report"
+    (view,) = EcrReportPlugin.external_views
+    assert (view["href"], view["destination"]) == ("/ecr-report/", "nav")
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'ecr_report = "ecr_provider.plugins.ecr_page:EcrReportPlugin"' in pyproject
