@@ -30,6 +30,7 @@ def get_provider_info() -> dict[str, Any]:
                     "ecr_provider.operators.threshold_notification",
                     "ecr_provider.operators.athena_named_queries",
                     "ecr_provider.operators.run_manifest",
+                    "ecr_provider.operators.html_report",
                 ],
             }
         ],

@@ -21,6 +21,7 @@ from ecr_provider.core.alert import (
     not_yet_alerted,
     notification_marker_key,
 )
+from ecr_provider.core.html_report import html_report_key
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
 from ecr_provider.core.thresholds import Breach
@@ -139,7 +140,8 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
                 key,
             )
             return {"message_id": sent and sent.get("message_id"), "repositories": [], "sent": False}
-        alert = build_alert(new, report_date)
+        page = f"s3://{bucket}/{html_report_key(prefix, report_date)}"
+        alert = build_alert(new, report_date, report_location=page)
         identities = [breach.identity for breach in new]
         with aws_call("sns", topic):
             response = self.hook.publish_to_target(

@@ -98,6 +98,8 @@ def test_the_alert_is_sent_once_however_often_the_task_runs(
     messages = delivered(emulator, destination)
     assert len(messages) == 1
     assert messages[0]["MessageId"] == first["message_id"]
+    page = f"s3://{destination.bucket}/{PREFIX}/_html/report_date={report_date}/report.html"
+    assert messages[0]["Message"].endswith(f"The date's HTML report: {page}\n")
     assert first == {"message_id": first["message_id"], "repositories": ["team/api", "team/db"], "sent": True}
     assert again == {"message_id": first["message_id"], "repositories": [], "sent": False}
     recorded = marker(emulator, destination.bucket, report_date)
