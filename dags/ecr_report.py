@@ -24,7 +24,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, TriggerRule, Variable, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, Variable, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from ecr_provider.aws.regions import ecr_regions
@@ -38,6 +38,9 @@ from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 
+REPORT_COMPLETE = Asset("ecr_report_complete")
+"""Updated when a report date is complete: schedule a downstream DAG on it (``schedule=[REPORT_COMPLETE]``);
+its event's extra names the date, the run manifest and the reports."""
 REPORT_POOL = os.environ.get("ECR_REPORT_POOL", "default_pool")
 REPORT_TASKS_AT_ONCE = 8
 """Report tasks of one run at once: eight registries read at a time, each at its own request ceiling."""
@@ -164,6 +167,7 @@ with DAG(
         as_of=run["as_of"],
         include_findings=run["include_findings"],
         report_kms_key_id=run["report_kms_key_id"],
+        outlets=[REPORT_COMPLETE],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )

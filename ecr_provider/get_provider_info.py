@@ -34,6 +34,10 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "extra-links": [
+            "ecr_provider.links.reports.ReportObjectsLink",
+            "ecr_provider.links.reports.AthenaQueryEditorLink",
+        ],
         "sensors": [
             {
                 "integration-name": "Amazon ECR report",

@@ -35,3 +35,11 @@ def test_every_listed_module_imports_and_holds_an_airflow_class() -> None:
     for name in modules:
         module = importlib.import_module(name)
         assert any(getattr(obj, "__module__", "") == name for obj in vars(module).values()), name
+
+
+def test_every_extra_link_is_an_aws_console_link() -> None:
+    from airflow.providers.amazon.aws.links.base_aws import BaseAwsLink
+
+    for path in get_provider_info()["extra-links"]:
+        module, name = path.rsplit(".", 1)
+        assert issubclass(getattr(importlib.import_module(module), name), BaseAwsLink), path

@@ -14,6 +14,7 @@ from ecr_provider.aws.glue_catalog import ReportCatalog
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.settings import check_bucket, check_database, check_prefix
+from ecr_provider.links.reports import AthenaQueryEditorLink
 from ecr_provider.queries.views import typed_view
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
     """
 
     aws_hook_class = GlueCatalogHook
+    operator_extra_links = (AthenaQueryEditorLink(),)
     template_fields: Sequence[str] = aws_template_fields(
         "database", "report_bucket", "report_prefix", "report_date"
     )
@@ -67,6 +69,12 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
             prefix=check_prefix(self.report_prefix),
         )
         report_date = check_report_date(self.report_date)
+        AthenaQueryEditorLink.persist(
+            context=context,
+            operator=self,
+            region_name=self.hook.conn_region_name,
+            aws_partition=self.hook.conn_partition,
+        )
         catalog.ensure_database()
         outcome: dict[str, Any] = {"database": catalog.database, "report_date": report_date, "tables": {}}
         for report in self.reports:

@@ -21,7 +21,7 @@ from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import check_report_date, report_key
+from ecr_provider.core.layout import check_report_date, partition_prefix, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import (
@@ -49,6 +49,7 @@ from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
+from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.report_files import write_registry_report
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
     """
 
     aws_hook_class = ReportLakeHook
+    operator_extra_links = (ReportObjectsLink(),)
     template_fields: Sequence[str] = aws_template_fields(
         "batch",
         "report_bucket",
@@ -184,6 +186,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         thresholds = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         run_id = context["run_id"]
+        ReportObjectsLink.persist(
+            context=context,
+            operator=self,
+            region_name=self.hook.conn_region_name,
+            aws_partition=self.hook.conn_partition,
+            bucket=bucket,
+            prefix=partition_prefix(prefix, REPOSITORIES_REPORT, report_date),
+        )
         where = f"s3://{bucket}/{plan_key(prefix, report_date)}"
         plan = check_plan(self.hook.read_json(bucket, plan_key(prefix, report_date)), run_id, where)
         batch = whole_number(self.batch)

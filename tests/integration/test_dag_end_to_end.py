@@ -300,3 +300,25 @@ def test_cli_writes_the_same_rows_as_the_dag(
     for report in REPORTS:
         from_dag = read_object(emulator, destination.bucket, key(report, demo_registry.account_id))
         assert (tmp_path / f"{report}.csv").read_bytes() == from_dag
+
+
+def test_a_complete_date_updates_the_asset_downstream_dags_schedule_on(
+    first_run: dict[str, Any], destination: ReportDestination
+) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == "ecr_report_complete")
+            .all()
+        )
+        extras = [event.extra for event in events]
+
+    assert {
+        "report_date": REPORT_DATE,
+        "manifest": f"s3://{destination.bucket}/{PREFIX}/_runs/report_date={REPORT_DATE}/manifest.json",
+        "reports": ["repositories_summary", "images_summary", "image_findings"],
+    } in extras
