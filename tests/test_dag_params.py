@@ -61,10 +61,17 @@ def test_each_field_admits_empty_and_the_built_in_default_and_keeps_its_bounds(
         "object": [],
         "string": 7,
     }
-    kinds = schema.get("type", [])
-    wrong = next((value for kind, value in bad.items() if kind in kinds), "not-a-mode")
+    wrong = next(value for kind, value in bad.items() if kind in schema["type"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(wrong, schema)
+
+
+def test_a_choice_is_offered_as_examples_so_the_form_shows_no_null_option(params: Any) -> None:
+    """The form renders an enum as a select whose empty choice reads "null"; resolve_settings refuses
+    a value outside the examples, naming what is allowed."""
+    schema = params.get_param("read_manifests").schema
+
+    assert schema == {"type": ["null", "string"], "examples": ["if-excluded", "always", "never"]}
 
 
 def test_a_form_submitted_untouched_is_valid_and_all_empty(params: Any) -> None:

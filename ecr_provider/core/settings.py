@@ -226,7 +226,9 @@ class Setting:
         """The trigger form's schema admits null: a field left empty takes the configured value."""
         schema = dict(self.schema)
         if "enum" in schema:
-            schema["enum"] = [*schema["enum"], None]
+            # A select whose null option would show as "null": a text field with the choices offered
+            # instead; resolve_settings refuses anything else, naming what is allowed.
+            schema = {"type": ["null", "string"], "examples": list(schema.pop("enum"))}
         else:
             kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             schema["type"] = ["null", *(kind for kind in kinds if kind != "null")]
