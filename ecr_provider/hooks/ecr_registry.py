@@ -39,7 +39,10 @@ class _RoleSessionFactory(BaseSessionFactory):
         wrapper = AwsConnectionWrapper(conn=conn, region_name=region_name, botocore_config=config)
         wrapper.role_arn = role_arn
         wrapper.assume_role_method = "assume_role"
-        wrapper.assume_role_kwargs = {"RoleSessionName": ROLE_SESSION_NAME, **conn.assume_role_kwargs}
+        # The provider keeps a connection's assume_role_kwargs only when the connection has a role of
+        # its own; a registry's role takes them from the connection's extra either way.
+        kwargs = conn.assume_role_kwargs or conn.extra_config.get("assume_role_kwargs") or {}
+        wrapper.assume_role_kwargs = {"RoleSessionName": ROLE_SESSION_NAME, **kwargs}
         # The provider assumes a connection's own role only at an ``sts`` service endpoint; a registry's
         # role is assumed where this hook's other STS calls go (the connection's endpoint_url included).
         sts_endpoint = conn.get_service_endpoint_url("sts")
