@@ -180,6 +180,7 @@ with DAG(
         report_date=run["report_date"],
         storage_threshold_gb=run["storage_threshold_gb"],
         repository_thresholds_gb=run["repository_thresholds_gb"],
+        report_kms_key_id=run["report_kms_key_id"],
     )
 
     registry_reports >> partitions >> named_queries

@@ -109,11 +109,18 @@ class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
     :param storage_threshold_gb: the run's global threshold, for the over-threshold table (templated)
     :param repository_thresholds_gb: the run's per-repository glob thresholds (templated)
     :param trend_dates: how many report dates the trend goes back, at most
+    :param report_kms_key_id: KMS key the page is written under (SSE-KMS); empty: the bucket's
+        default encryption (templated)
     """
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket", "report_prefix", "report_date", "storage_threshold_gb", "repository_thresholds_gb"
+        "report_bucket",
+        "report_prefix",
+        "report_date",
+        "storage_threshold_gb",
+        "repository_thresholds_gb",
+        "report_kms_key_id",
     )
 
     def __init__(
@@ -125,9 +132,11 @@ class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
         storage_threshold_gb: object = None,
         repository_thresholds_gb: Mapping[str, object] | None = None,
         trend_dates: int = TREND_DATES,
+        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.report_kms_key_id = report_kms_key_id
         if isinstance(trend_dates, bool) or not isinstance(trend_dates, int) or trend_dates < 1:
             raise ValueError(f"trend_dates must be a whole number of dates >= 1, got {trend_dates!r}")
         self.report_bucket = report_bucket
@@ -136,6 +145,10 @@ class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
         self.trend_dates = trend_dates
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def execute(self, context: Context) -> str:
         if self.report_bucket is None:
