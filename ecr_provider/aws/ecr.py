@@ -10,10 +10,13 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserFactory
+from botocore.utils import parse_timestamp
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import aws_call, error_code
@@ -46,6 +49,31 @@ def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
 def pool_size(threads: int) -> int:
     """Connections a client shared by ``threads`` threads keeps, so none waits for or drops one."""
     return max(10, threads + 2)
+
+
+def epoch_timestamp(value: Any) -> datetime:
+    """The JSON protocols' epoch seconds in UTC, any other form as botocore parses it.
+
+    botocore's own parser gives every epoch a ``dateutil`` local time zone, whose conversions cost
+    more CPU than the rest of an image's row; the instant is the same, and reports are written in UTC.
+    """
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError):
+            pass  # beyond the platform's range: botocore's fallback handles it
+    parsed: datetime = parse_timestamp(value)
+    return parsed
+
+
+def parse_epochs_in_utc(client: Any) -> None:
+    """Give ``client`` :func:`epoch_timestamp`. botocore takes a parser per session (the
+    ``response_parser_factory`` component), but the clients come from sessions their callers own
+    (the CLI's, an Airflow connection's), so the client's endpoint gets a factory of its own: it
+    builds the parser of every response."""
+    factory = ResponseParserFactory()
+    factory.set_parser_defaults(timestamp_parser=epoch_timestamp)
+    client._endpoint._response_parser_factory = factory
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ecr_provider.aws.ecr import RegistryReader
+from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
@@ -67,6 +67,8 @@ def open_registry(
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once."""
+    parse_epochs_in_utc(clients.ecr)
+    parse_epochs_in_utc(clients.inspector2)
     scans = registry_image_scans(clients.ecr, clients.inspector2, clients.account_id, clients.region)
     log.info("Registry %s: %s scanning", clients.label, scans.scan_type)
     findings = None
