@@ -102,7 +102,8 @@ class ImageSpill(Mapping[ImageKey, Value]):
             yield key
 
     def ordered_items(self) -> Iterator[tuple[ImageKey, Value]]:
-        """(key, value) in key order, read a batch at a time."""
+        """(key, value) in key order, read a batch at a time (each after the last key read, so the
+        batches need no open cursor; no repository name is empty)."""
         after: tuple[str, str] = ("", "")
         while True:
             with self._lock:
