@@ -1,8 +1,11 @@
-"""Extraction benchmark: API calls against the minimum, wall time, images/s and peak RSS.
+"""Extraction benchmark: API calls against the minimum, wall time, images/s, CPU per image, peak RSS.
 
 Each scenario starts the emulator in its own process with a synthetic registry and a per-request
 latency (added in the emulator, so every client pays it equally), then runs the extraction in a
-fresh child process per concurrency level so that peak RSS is the extraction's alone.
+fresh child process per concurrency level so that peak RSS and CPU are the extraction's alone. The
+emulator answers each read once and then replays it, so its own CPU does not crowd the client's
+out of two cores; the CPU per image is the child's user and system time over the extraction (every
+thread of it), divided by the images read.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ class Scenario:
     throttle_rate: float
     concurrencies: tuple[int, ...]
     retry_mode: str = "adaptive"
-    findings_max_age_days: int | None = None
-    """Also write the image_findings report of the images pushed or pulled within this many days."""
+    findings: tuple[int | None, ...] = (None,)
+    """Runs per concurrency: without the image_findings report (None) or with that of the images
+    pushed or pulled within so many days."""
 
 
 SCENARIOS = (
@@ -74,10 +78,20 @@ SCENARIOS = (
         20,
         0.0,
         (1, DEFAULT_MAX_CONCURRENCY),
-        findings_max_age_days=30,
+        findings=(30,),
     ),
     Scenario(
         "2,000 repositories, 100,000 images, 20 ms", 2_000, 100_000, 20, 0.0, (1, DEFAULT_MAX_CONCURRENCY)
+    ),
+    Scenario(
+        "one registry of 1,000,000 images in 2,000 repositories, 20 ms, without and with the "
+        "image_findings report (images pushed or pulled within 7 days)",
+        2_000,
+        1_000_000,
+        20,
+        0.0,
+        (DEFAULT_MAX_CONCURRENCY,),
+        findings=(None, 7),
     ),
 )
 QUICK = 4
@@ -101,8 +115,15 @@ def _no_pricing() -> Any:
     raise AssertionError("the benchmark prices storage with an override; the Price List API is not asked")
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | None) -> dict[str, Any]:
-    """Run in a child process: one extraction, its numbers as JSON on stdout."""
+    """Run in a child process: one extraction, its numbers as JSON on stdout. CPU is counted from
+    the clients' creation to the last report line, the imports of the process left out."""
+    cpu_before = _cpu_seconds()
     config = ecr_client_config(concurrency)
     clients = RegistryClients.connect(
         lambda service: boto3.client(
@@ -129,6 +150,7 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
         started = time.perf_counter()
         report = write_registry_report([registry], Path(workdir))
         seconds = time.perf_counter() - started
+        cpu_seconds = _cpu_seconds() - cpu_before
         digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in report.files.items()}
         findings_images = 0
         if FINDINGS_REPORT in report.files:
@@ -138,6 +160,7 @@ def extract(endpoint_url: str, concurrency: int, findings_max_age_days: int | No
                 )
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "images": report.tally.images,
         "repositories": report.tally.repositories,
         "calls": registry.reader.calls.as_dict(),
@@ -162,8 +185,10 @@ def emulator_options(scenario: Scenario) -> list[str]:
     ]
 
 
-def run_child(endpoint_url: str, concurrency: int, scenario: Scenario) -> dict[str, Any]:
-    age = "" if scenario.findings_max_age_days is None else str(scenario.findings_max_age_days)
+def run_child(
+    endpoint_url: str, concurrency: int, scenario: Scenario, findings_max_age_days: int | None
+) -> dict[str, Any]:
+    age = "" if findings_max_age_days is None else str(findings_max_age_days)
     command = [sys.executable, "-m", "benchmarks.extraction", "--child", endpoint_url, str(concurrency), age]
     environment = {**os.environ, "AWS_RETRY_MODE": scenario.retry_mode}
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
@@ -174,9 +199,12 @@ def run_child(endpoint_url: str, concurrency: int, scenario: Scenario) -> dict[s
 def report(scenario: Scenario, concurrency: int, outcome: dict[str, Any]) -> None:
     minimum = minimum_calls(scenario.repositories, scenario.images)
     calls = outcome["calls"]
+    findings = "" if outcome["findings"] is None else ", with image_findings"
     print(
-        f"  concurrency {concurrency:>2}: {outcome['seconds']:7.2f} s, "
-        f"{outcome['images'] / outcome['seconds']:9.0f} images/s, peak RSS {outcome['peak_rss_mb']:6.1f} MB"
+        f"  concurrency {concurrency:>2}{findings}: {outcome['seconds']:7.2f} s, "
+        f"{outcome['images'] / outcome['seconds']:9.0f} images/s, "
+        f"CPU {outcome['cpu_seconds'] / outcome['images'] * 1e6:5.0f} us/image, "
+        f"peak RSS {outcome['peak_rss_mb']:6.1f} MB"
     )
     for operation, least in minimum.items():
         counts = calls.get(operation, {"calls": 0, "retries": 0, "throttled": 0})
@@ -199,35 +227,42 @@ def main() -> None:
         "--child", nargs=3, metavar=("ENDPOINT", "CONCURRENCY", "AGE"), help=argparse.SUPPRESS
     )
     parser.add_argument("--quick", action="store_true", help="only the 300-repository scenarios")
+    parser.add_argument("--select", metavar="TEXT", help="only the scenarios whose name contains TEXT")
     args = parser.parse_args()
     if args.child:
         endpoint_url, concurrency, age = args.child
         print(json.dumps(extract(endpoint_url, int(concurrency), int(age) if age else None)))
         return
     baseline: dict[str, str] | None = None
-    for scenario in SCENARIOS[:QUICK] if args.quick else SCENARIOS:
+    scenarios = SCENARIOS[:QUICK] if args.quick else SCENARIOS
+    for scenario in [s for s in scenarios if args.select is None or args.select in s.name]:
         with emulator_process(*emulator_options(scenario)) as endpoint_url:
             print(f"\n{scenario.name}")
-            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario)
+            widest = max(scenario.findings, key=lambda age: -1 if age is None else age)
+            warm_up = run_child(endpoint_url, DEFAULT_MAX_CONCURRENCY, scenario, widest)
             print(
                 f"  (first read, moto computing each answer: {warm_up['seconds']:.2f} s; replayed from here)"
             )
             timings = {}
             for concurrency in scenario.concurrencies:
-                outcome = run_child(endpoint_url, concurrency, scenario)
-                report(scenario, concurrency, outcome)
+                for age in scenario.findings:
+                    outcome = run_child(endpoint_url, concurrency, scenario, age)
+                    report(scenario, concurrency, outcome)
+                    if scenario.repositories == 300:
+                        baseline = baseline or outcome["report_sha256"]
+                        same = (
+                            "identical to"
+                            if all(outcome["report_sha256"][name] == sha for name, sha in baseline.items())
+                            else "DIFFERENT from"
+                        )
+                        print(f"      reports {same} the unthrottled run's")
                 timings[concurrency] = outcome["seconds"]
-                if scenario.repositories == 300:
-                    baseline = baseline or outcome["report_sha256"]
-                    same = (
-                        "identical to"
-                        if all(outcome["report_sha256"][name] == digest for name, digest in baseline.items())
-                        else "DIFFERENT from"
-                    )
-                    print(f"      reports {same} the unthrottled run's")
             if 1 in timings and len(timings) > 1:
                 speed_up = timings[1] / timings[DEFAULT_MAX_CONCURRENCY]
-                print(f"  speed-up of concurrency {DEFAULT_MAX_CONCURRENCY} over 1: {speed_up:.1f}x")
+                print(
+                    f"  speed-up of concurrency {DEFAULT_MAX_CONCURRENCY} over 1: {speed_up:.1f}x "
+                    f"on this machine ({os.cpu_count()} CPUs)"
+                )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.inspector import ImageSpill, image_tags_spill
 from ecr_provider.core import units
 from ecr_provider.core.columns import (
     FINDING_COLUMNS,
@@ -19,7 +20,7 @@ from ecr_provider.core.columns import (
     REPOSITORY_COLUMNS,
 )
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
-from ecr_provider.core.findings import ImageKey, finding_row, images_with_findings
+from ecr_provider.core.findings import finding_row, images_with_findings
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
@@ -94,7 +95,7 @@ def write_registry_report(
         progress or _ignore,
         progress_interval_seconds,
     )
-    wanted: list[dict[ImageKey, tuple[str, ...]]] = [{} for _ in listed]
+    wanted = [image_tags_spill() for _ in listed]
     priced = (
         (snapshot, context)
         for (reader, context, repositories), images in zip(listed, wanted, strict=True)
@@ -130,7 +131,7 @@ def _write_findings(
     path: Path,
     sources: Sequence[RegistryFindings],
     registries: Sequence[tuple[RegistryReader, ReportContext]],
-    wanted: Sequence[dict[ImageKey, tuple[str, ...]]],
+    wanted: Sequence[ImageSpill[tuple[str, ...]]],
     csv_format: CsvFormat,
 ) -> int:
     """The rows written to ``image_findings.csv``."""
@@ -166,12 +167,13 @@ def _noting(
     reader: RegistryReader,
     context: ReportContext,
     snapshots: Iterator[RepositorySnapshot],
-    wanted: dict[ImageKey, tuple[str, ...]],
+    wanted: ImageSpill[tuple[str, ...]],
 ) -> Iterator[RepositorySnapshot]:
-    """Pass snapshots on, noting the images whose findings the findings report will list."""
+    """Pass snapshots on, noting (on disk) the images whose findings the findings report will list."""
     for snapshot in snapshots:
         if reader.findings is not None:
-            wanted.update(images_with_findings(snapshot.images, context.as_of, reader.findings.max_age_days))
+            noted = images_with_findings(snapshot.images, context.as_of, reader.findings.max_age_days)
+            wanted.update(noted.items())
         yield snapshot
 
 

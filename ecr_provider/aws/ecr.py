@@ -10,10 +10,13 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserFactory
+from botocore.utils import parse_timestamp
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.errors import aws_call, error_code
@@ -48,6 +51,31 @@ def pool_size(threads: int) -> int:
     return max(10, threads + 2)
 
 
+def epoch_timestamp(value: Any) -> datetime:
+    """The JSON protocols' epoch seconds in UTC, any other form as botocore parses it.
+
+    botocore's own parser gives every epoch a ``dateutil`` local time zone, whose conversions cost
+    more CPU than the rest of an image's row; the instant is the same, and reports are written in UTC.
+    """
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError):
+            pass  # beyond the platform's range: botocore's fallback handles it
+    parsed: datetime = parse_timestamp(value)
+    return parsed
+
+
+def parse_epochs_in_utc(client: Any) -> None:
+    """Give ``client`` :func:`epoch_timestamp`. botocore takes a parser per session (the
+    ``response_parser_factory`` component), but the clients come from sessions their callers own
+    (the CLI's, an Airflow connection's), so the client's endpoint gets a factory of its own: it
+    builds the parser of every response."""
+    factory = ResponseParserFactory()
+    factory.set_parser_defaults(timestamp_parser=epoch_timestamp)
+    client._endpoint._response_parser_factory = factory
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedRepository:
     name: str
@@ -68,7 +96,8 @@ class RegistryReader:
     findings: RegistryFindings | None = None
     """Reads the findings for the ``image_findings`` report; None: no such report."""
     skipped: list[SkippedRepository] = field(default_factory=list, init=False)
-    calls: CallStats = field(default_factory=CallStats, init=False)
+    calls: CallStats = field(default_factory=CallStats)
+    """The client's calls; given by whoever called it before the reader existed, to count those too."""
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)

@@ -16,17 +16,23 @@ N calls for N images, where these two take ceil(N/200) + ceil(images with findin
 Inspector's entries become the project's records in :mod:`ecr_provider.core.inspector_findings`.
 
 Inspector is regional: the inspector2 client must be in the registry's region, and that is checked.
+
+What is read for a whole registry (the coverage of every image, the images whose findings are
+listed, findings that arrive in no order) is kept in a temporary SQLite file (:class:`ImageSpill`,
+:class:`FindingSpill`), not in memory: a run's memory is bounded by its largest repository.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Container, Iterable, Iterator, Mapping
+import sqlite3
+import threading
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -49,6 +55,80 @@ FINDINGS_CURRENT = frozenset({"SUCCESSFUL", "SCAN_FREQUENCY_SCAN_ON_PUSH"})
 GONE_OR_UNSCANNED = frozenset(
     {"ScanNotFoundException", "ImageNotFoundException", "RepositoryNotFoundException"}
 )
+SPILL_BATCH = 1000
+"""Rows a spill writes or reads at a time."""
+
+Value = TypeVar("Value")
+
+
+class ImageSpill(Mapping[ImageKey, Value]):
+    """A mapping by image in a temporary SQLite file, iterated in key order; safe across threads.
+
+    The file (SQLite's private temporary database) is deleted with the spill; SQLite's page cache,
+    not the entries, bounds the memory it takes.
+    """
+
+    def __init__(self, encode: Callable[[Value], str], decode: Callable[[str], Value]) -> None:
+        self._encode = encode
+        self._decode = decode
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.execute(
+            "CREATE TABLE entries (repository TEXT, digest TEXT, value TEXT,"
+            " PRIMARY KEY (repository, digest)) WITHOUT ROWID"
+        )
+
+    def update(self, entries: Iterable[tuple[ImageKey, Value]]) -> None:
+        rows = ((name, digest, self._encode(value)) for (name, digest), value in entries)
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+
+    def __getitem__(self, key: ImageKey) -> Value:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM entries WHERE repository = ? AND digest = ?", key
+            ).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return self._decode(row[0])
+
+    def __len__(self) -> int:
+        with self._lock:
+            count: int = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        return count
+
+    def __iter__(self) -> Iterator[ImageKey]:
+        for key, _ in self.ordered_items():
+            yield key
+
+    def ordered_items(self) -> Iterator[tuple[ImageKey, Value]]:
+        """(key, value) in key order, read a batch at a time (each after the last key read, so the
+        batches need no open cursor; no repository name is empty)."""
+        after: tuple[str, str] = ("", "")
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT repository, digest, value FROM entries WHERE (repository, digest) > (?, ?)"
+                    " ORDER BY repository, digest LIMIT ?",
+                    (*after, SPILL_BATCH),
+                ).fetchall()
+            for name, digest, value in rows:
+                yield (name, digest), self._decode(value)
+            if len(rows) < SPILL_BATCH:
+                return
+            after = rows[-1][0], rows[-1][1]
+
+
+def image_tags_spill() -> ImageSpill[tuple[str, ...]]:
+    """The images whose findings a report lists, with their current tags."""
+    return ImageSpill(_json_text, lambda text: tuple(json.loads(text)))
+
+
+def ordered_items(images: Mapping[ImageKey, Value]) -> Iterator[tuple[ImageKey, Value]]:
+    """A mapping's entries in key order: a spill reads them so, anything else is sorted first."""
+    if isinstance(images, ImageSpill):
+        return images.ordered_items()
+    return iter(sorted(images.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +138,16 @@ class EnhancedScan:
     status: str
     completed_at: datetime | None
     severity_counts: Mapping[str, int] | None
+
+
+def _encode_scan(scan: EnhancedScan) -> str:
+    counts = None if scan.severity_counts is None else dict(scan.severity_counts)
+    return _json_text([scan.status, _iso(scan.completed_at), counts])
+
+
+def _decode_scan(text: str) -> EnhancedScan:
+    status, completed, counts = json.loads(text)
+    return EnhancedScan(status, _moment(completed), counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,20 +189,33 @@ def registry_image_scans(
     if scan_type != ENHANCED:
         return RegistryScans(scan_type)
     names = None if repository_names is None else frozenset(repository_names)
-    scans = enhanced_scan_status(inspector2_client, account_id, region, names)
-    for key, counts in enhanced_severity_counts(inspector2_client, account_id, region, names).items():
-        scans[key] = replace(scans.get(key, EnhancedScan("", None, None)), severity_counts=counts)
+    scans: ImageSpill[EnhancedScan] = ImageSpill(_encode_scan, _decode_scan)
+    for page in _batches(enhanced_scan_status(inspector2_client, account_id, region, names)):
+        scans.update(page)
+    counted = _batches(enhanced_severity_counts(inspector2_client, account_id, region, names))
+    for counts_page in counted:
+        # A list, not a generator: the spill's lock is held while it writes.
+        merged = [
+            (key, replace(scans.get(key, EnhancedScan("", None, None)), severity_counts=counts))
+            for key, counts in counts_page
+        ]
+        scans.update(merged)
     return RegistryScans(scan_type, scans)
 
 
 def enhanced_scan_status(
     inspector2_client: Any, account_id: str, region: str, repository_names: Iterable[str] | None
-) -> dict[ImageKey, EnhancedScan]:
+) -> Iterator[tuple[ImageKey, EnhancedScan]]:
     """Every image Inspector covers in the registry; counts are {} where a scan stands, else None."""
     _check_region(inspector2_client, region)
     wanted = None if repository_names is None else frozenset(repository_names)
     criteria = {"resourceType": [_equals(ECR_IMAGE)], "accountId": [_equals(account_id)]}
-    scans: dict[ImageKey, EnhancedScan] = {}
+    return _covered(inspector2_client, criteria, wanted)
+
+
+def _covered(
+    inspector2_client: Any, criteria: dict[str, Any], wanted: Container[str] | None
+) -> Iterator[tuple[ImageKey, EnhancedScan]]:
     pages = _pages(
         inspector2_client,
         "list_coverage",
@@ -127,13 +230,12 @@ def enhanced_scan_status(
             status = resource.get("scanStatus", {}).get("reason", "")
             scanned_at = resource.get("lastScannedAt")
             current = scanned_at is not None and status in FINDINGS_CURRENT
-            scans[key] = EnhancedScan(status, scanned_at, {} if current else None)
-    return scans
+            yield key, EnhancedScan(status, scanned_at, {} if current else None)
 
 
 def enhanced_severity_counts(
     inspector2_client: Any, account_id: str, region: str, repository_names: Iterable[str] | None
-) -> dict[ImageKey, dict[str, int]]:
+) -> Iterator[tuple[ImageKey, dict[str, int]]]:
     """Severity counts in ECR's keys of every image with findings, from one paginated aggregation.
 
     The repositories are filtered here rather than in the request: its filter takes at most 10
@@ -141,7 +243,12 @@ def enhanced_severity_counts(
     """
     _check_region(inspector2_client, region)
     wanted = None if repository_names is None else frozenset(repository_names)
-    counts: dict[ImageKey, dict[str, int]] = {}
+    return _counted(inspector2_client, account_id, wanted)
+
+
+def _counted(
+    inspector2_client: Any, account_id: str, wanted: Container[str] | None
+) -> Iterator[tuple[ImageKey, dict[str, int]]]:
     pages = _pages(
         inspector2_client,
         "list_finding_aggregations",
@@ -157,8 +264,7 @@ def enhanced_severity_counts(
             else:
                 key = image_key(aggregation["resourceId"])
             if wanted is None or key[0] in wanted:
-                counts[key] = ecr_severity_counts(aggregation.get("severityCounts", {}))
-    return counts
+                yield key, ecr_severity_counts(aggregation.get("severityCounts", {}))
 
 
 def image_findings(
@@ -255,37 +361,133 @@ class RegistryFindings:
     """The report's bound: images pushed or pulled within this many days (``core.findings``)."""
     max_concurrency: int
 
-    def read(self, images: Mapping[ImageKey, tuple[str, ...]]) -> list[Finding]:
+    def read(self, images: Mapping[ImageKey, tuple[str, ...]]) -> Iterator[Finding]:
         """The findings of ``images`` in report order, tagged with the images' current tags.
 
         Under ENHANCED one ListFindings pass covers the registry (Inspector's tags may be older than
-        ECR's, so ECR's are written). Under BASIC each image is one DescribeImageScanFindings call,
-        on the bounded pool. Rows are sorted, so the whole registry's findings are held: the age
-        bound and the skip of images without findings keep that small.
+        ECR's, so ECR's are written); its findings come in no order, so they are sorted in a
+        :class:`FindingSpill`. Under BASIC each image is one DescribeImageScanFindings call on the
+        bounded pool, the images in key order: sorting each image's findings sorts them all.
         """
         if not images:
-            return []
+            return
         if self.scan_type == ENHANCED:
-            found: Iterable[Finding] = (
-                replace(finding, image_tags=images[(finding.repository_name, finding.image_digest)])
-                for finding in image_findings(
-                    self.inspector2_client, self.account_id, self.region, images=images
+            spill = FindingSpill()
+            try:
+                spill.add(
+                    replace(finding, image_tags=images[(finding.repository_name, finding.image_digest)])
+                    for finding in image_findings(
+                        self.inspector2_client, self.account_id, self.region, images=images
+                    )
                 )
-            )
-        else:
-            found = chain.from_iterable(
-                ordered_map(
-                    lambda key: self._basic(key, images[key]),
-                    sorted(images),
-                    self.max_concurrency,
-                    "ecr-findings",
-                )
-            )
+                yield from spill.in_report_order()
+            finally:
+                spill.close()
+            return
+        for found in ordered_map(self._basic, ordered_items(images), self.max_concurrency, "ecr-findings"):
+            yield from found
+
+    def _basic(self, image: tuple[ImageKey, tuple[str, ...]]) -> list[Finding]:
+        (repository_name, digest), tags = image
+        found = basic_image_findings(self.ecr_client, repository_name, digest, tags)
         return sorted(found, key=finding_order)
 
-    def _basic(self, key: ImageKey, tags: tuple[str, ...]) -> list[Finding]:
-        repository_name, digest = key
-        return list(basic_image_findings(self.ecr_client, repository_name, digest, tags))
+
+class FindingSpill:
+    """Findings sorted in report order (``finding_order``) in a temporary SQLite file; ties keep the
+    order they were added in, as a stable sort does. SQLite compares text as UTF-8 bytes, which
+    orders it as Python orders code points."""
+
+    _KEY_COLUMNS = ("repository", "digest", "severity_rank", "name", "package", "version", "finding_id")
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")
+        columns = ", ".join(self._KEY_COLUMNS)
+        self._db.execute(f"CREATE TABLE findings ({columns}, finding TEXT)")
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        rows = ((*finding_order(finding), _encode_finding(finding)) for finding in findings)
+        with self._db:
+            self._db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def in_report_order(self) -> Iterator[Finding]:
+        order = ", ".join((*self._KEY_COLUMNS, "rowid"))
+        cursor = self._db.execute(f"SELECT finding FROM findings ORDER BY {order}")
+        while rows := cursor.fetchmany(SPILL_BATCH):
+            for (text,) in rows:
+                yield _decode_finding(text)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _encode_finding(finding: Finding) -> str:
+    return _json_text(
+        [
+            finding.account_id,
+            finding.region,
+            finding.repository_name,
+            finding.image_digest,
+            finding.image_tags,
+            finding.finding_id,
+            finding.name,
+            finding.severity,
+            None if finding.cvss_score is None else str(finding.cvss_score),
+            finding.package_name,
+            finding.installed_version,
+            finding.fixed_version,
+            finding.status,
+            _iso(finding.first_observed_at),
+            _iso(finding.last_observed_at),
+            finding.reference_url,
+        ]
+    )
+
+
+def _decode_finding(text: str) -> Finding:
+    (account, region, repository, digest, tags, finding_id, name, severity, score, package, installed,
+     fixed, status, first, last, url) = json.loads(text)  # fmt: skip
+    return Finding(
+        account_id=account,
+        region=region,
+        repository_name=repository,
+        image_digest=digest,
+        image_tags=tuple(tags),
+        finding_id=finding_id,
+        name=name,
+        severity=severity,
+        cvss_score=None if score is None else Decimal(score),
+        package_name=package,
+        installed_version=installed,
+        fixed_version=fixed,
+        status=status,
+        first_observed_at=_moment(first),
+        last_observed_at=_moment(last),
+        reference_url=url,
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _batches(entries: Iterable[Value]) -> Iterator[list[Value]]:
+    batch: list[Value] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) == SPILL_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _check_region(client: Any, region: str) -> None:

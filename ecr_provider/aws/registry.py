@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from ecr_provider.aws.ecr import RegistryReader
+from ecr_provider.aws.call_stats import CallStats
+from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
@@ -73,6 +74,10 @@ def open_registry(
         rate = RequestRate(options.max_requests_per_second)
         rate.attach(clients.ecr)
         rate.attach(clients.inspector2)
+    parse_epochs_in_utc(clients.ecr)
+    parse_epochs_in_utc(clients.inspector2)
+    calls = CallStats()
+    calls.attach(clients.ecr)  # from the first call: the scan type and the exclusions count too
     scans = registry_image_scans(clients.ecr, clients.inspector2, clients.account_id, clients.region)
     log.info("Registry %s: %s scanning", clients.label, scans.scan_type)
     findings = None
@@ -96,6 +101,6 @@ def open_registry(
     prices = resolve_storage_prices(pricing_client, clients.region, options.price_per_gb_month, price_cache)
     log.info("Storage prices for %s: %s", clients.region, prices)
     reader = RegistryReader(
-        clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings
+        clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings, calls=calls
     )
     return OpenRegistry(reader, ReportContext(as_of=as_of, prices=prices, previous=previous))

@@ -29,6 +29,8 @@ _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """What ends a record for Hadoop's line reader, inside quotes or not."""
 _SPECIAL = re.compile("[" + re.escape(SEPARATOR + QUOTE + ESCAPE) + "]")
+_CHANGED = re.compile("[" + re.escape(SEPARATOR + QUOTE + ESCAPE) + "\r\n]")
+"""A cell with none of these is written as it is: one search instead of a substitution and a search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,8 @@ def canonical_cell(cell: str) -> str:
     record on one line); a cell holding ``,``, ``"`` or ``\\`` is quoted, with ``"`` and ``\\``
     escaped by ``\\`` (bare, a ``\\`` at a cell's start would be dropped). Other cells are bare, so
     a row without these characters or line breaks keeps the bytes it had as RFC 4180."""
+    if not _CHANGED.search(cell):
+        return cell
     cell = _LINE_BREAK.sub(" ", cell)
     if not _SPECIAL.search(cell):
         return cell

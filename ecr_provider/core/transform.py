@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -32,6 +32,11 @@ class ReportContext:
     as_of: datetime
     prices: StoragePrices
     previous: PreviousReport | None = None
+    as_of_text: str = field(init=False, repr=False, compare=False)
+    """``as_of`` as every row writes it, formatted once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "as_of_text", units.timestamp(self.as_of))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +101,13 @@ def _ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
     return [values[column.header] for column in columns]
 
 
-def _severity_values(counts: dict[str, int] | None) -> dict[str, str]:
-    return {f"findings{s.capitalize()}": "" if counts is None else str(counts.get(s, 0)) for s in SEVERITIES}
+_SEVERITY_HEADERS = tuple((f"findings{s.capitalize()}", s) for s in SEVERITIES)
+
+
+def _severity_values(counts: Mapping[str, int] | None) -> dict[str, str]:
+    if counts is None:
+        return {header: "" for header, _ in _SEVERITY_HEADERS}
+    return {header: str(counts.get(s, 0)) for header, s in _SEVERITY_HEADERS}
 
 
 def _one_line_policy(policy: str | None) -> str:
@@ -133,7 +143,7 @@ def image_row(image: Image, account_id: str, region: str, context: ReportContext
         "lastArchivedAt": units.timestamp(image.last_archived_at),
         "lastActivatedAt": units.timestamp(image.last_activated_at),
         "subjectManifestDigest": image.subject_manifest_digest,
-        "asOf": units.timestamp(context.as_of),
+        "asOf": context.as_of_text,
     }
     return _ordered(values, IMAGE_COLUMNS)
 
@@ -196,7 +206,7 @@ def repository_row(
         **_severity_values(severity_totals),
         "imageTagMutability": repository.tag_mutability,
         "encryptionType": repository.encryption_type,
-        "asOf": units.timestamp(context.as_of),
+        "asOf": context.as_of_text,
         "lifecycleExpiringImages": units.integer(savings.images),
         "lifecycleExpiringBytes": units.integer(savings.size_bytes),
         "lifecycleMonthlySavings(USD)": ""

@@ -278,7 +278,7 @@ def test_aggregation_counts_for_a_whole_registry_over_two_pages(inspector):
     client, stubber = inspector
     add_aggregation_pages(stubber)
 
-    assert enhanced_severity_counts(client, ACCOUNT, REGION, None) == {
+    assert dict(enhanced_severity_counts(client, ACCOUNT, REGION, None)) == {
         ("team-a/api", DIGEST_A): {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 1},
         ("other/tool", DIGEST_E): {"CRITICAL": 4},
         ("team-b/web", DIGEST_F): {"HIGH": 1, "MEDIUM": 2, "UNDEFINED": 2},
@@ -300,7 +300,7 @@ def test_inspector_errors_name_the_denied_action(inspector):
     with pytest.raises(
         AwsCallError, match=r"inspector2:ListFindingAggregations failed with AccessDeniedException"
     ):
-        enhanced_severity_counts(client, ACCOUNT, REGION, None)
+        dict(enhanced_severity_counts(client, ACCOUNT, REGION, None))
 
 
 FIRST_SEEN = datetime(2026, 10, 2, 4, 5, 6, tzinfo=UTC)
@@ -637,7 +637,7 @@ def test_enhanced_findings_of_the_given_images_in_report_order_with_ecrs_tags(ec
     )
     wanted = {("team-a/api", DIGEST_A): ("prod", "v2"), ("team-b/web", DIGEST_C): ()}
 
-    findings = registry_findings("ENHANCED", ecr_client, client).read(wanted)
+    findings = list(registry_findings("ENHANCED", ecr_client, client).read(wanted))
 
     assert [(f.repository_name, f.image_digest, f.severity, f.finding_id[-3:]) for f in findings] == [
         ("team-a/api", DIGEST_A, "CRITICAL", "f-4"),
@@ -689,7 +689,7 @@ def test_basic_findings_one_call_per_image_in_report_order(ecr, inspector):
         ("team-b/web", DIGEST_A): ("gone",),
     }
 
-    findings = registry_findings("BASIC", client, inspector_client).read(wanted)
+    findings = list(registry_findings("BASIC", client, inspector_client).read(wanted))
 
     assert [(f.repository_name, f.name, f.severity, f.image_tags) for f in findings] == [
         ("team-a/api", "CVE-2026-0100", "HIGH", ()),
@@ -701,4 +701,4 @@ def test_basic_findings_one_call_per_image_in_report_order(ecr, inspector):
 @pytest.mark.parametrize("scan_type", ["BASIC", "ENHANCED"])
 def test_no_image_with_findings_means_no_call(ecr, inspector, scan_type):
     # A call would find no stubbed response and fail.
-    assert registry_findings(scan_type, ecr[0], inspector[0]).read({}) == []
+    assert list(registry_findings(scan_type, ecr[0], inspector[0]).read({})) == []
