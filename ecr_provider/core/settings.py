@@ -33,7 +33,7 @@ SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]
 MAX_CONCURRENCY_LIMIT = 64
 DEFAULT_MAX_CONCURRENCY = 32
 """ECR publishes no request quota for the Describe calls; 32 readers keep a 20 ms round trip busy and
-adaptive retries slow down when ECR throttles (benchmarks/extraction.py measures it)."""
+retries absorb ECR's throttling (benchmarks/extraction.py measures it)."""
 AS_OF_CLOCK_SKEW = timedelta(minutes=5)
 ReadManifests = Literal["if-excluded", "always", "never"]
 READ_MANIFESTS: tuple[ReadManifests, ...] = get_args(ReadManifests)

@@ -1,4 +1,4 @@
-"""EcrHook configured for reading a whole registry: adaptive retries, a pool sized for the readers,
+"""EcrHook configured for reading a whole registry: standard retries, a pool sized for the readers,
 and optionally the registry of another account through a role."""
 
 from __future__ import annotations

@@ -221,10 +221,15 @@ def test_access_denied_names_action_resource_and_code(ecr: tuple[Any, Stubber]) 
     stubber.assert_no_pending_responses()
 
 
-def test_client_config_uses_adaptive_retries_and_a_large_enough_pool() -> None:
+def test_client_config_uses_standard_retries_unless_asked_and_a_large_enough_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
     config = ecr_client_config(16)
     assert config.retries is not None
-    assert config.retries["mode"] == "adaptive"
+    assert config.retries["mode"] == "standard"
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    assert ecr_client_config(16).retries == {"mode": "adaptive", "max_attempts": 10}
     assert config.max_pool_connections is not None
     assert config.max_pool_connections >= 16
 
