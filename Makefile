@@ -50,6 +50,7 @@ test-deployment: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction
+	$(BIN)/python -m benchmarks.organisation
 
 clean:
 	rm -rf $(VENV) .airflow reports .mypy_cache .ruff_cache .pytest_cache

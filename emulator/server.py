@@ -256,10 +256,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--synthetic",
-        metavar="REPOSITORIES:IMAGES",
-        help="seed a synthetic registry of this size (benchmarks) instead of or beside the demo",
+        metavar="[ACCOUNT:REGION:]REPOSITORIES:IMAGES",
+        action="append",
+        default=[],
+        help="seed a synthetic registry of this size (benchmarks), in the emulator's own account and "
+        "--region unless named; repeatable, for an organisation",
     )
     return parser
+
+
+def _synthetic(spec: str, region: str) -> tuple[str, str, int, int]:
+    """``[ACCOUNT:REGION:]REPOSITORIES:IMAGES``."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 4) or not all(part.isdigit() for part in parts[-2:]):
+        raise SystemExit(f"--synthetic {spec!r} is not [ACCOUNT:REGION:]REPOSITORIES:IMAGES")
+    account, where = (parts[0], parts[1]) if len(parts) == 4 else (ACCOUNT_ID, region)
+    return account, where, int(parts[-2]), int(parts[-1])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,16 +296,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             registry = seed_demo_registry(emulator.endpoint_url, args.region, as_of)
             print(f"seeded demo registry: {registry.summary()}", file=sys.stderr, flush=True)
-        if args.synthetic:
-            repositories, images = (int(part) for part in args.synthetic.split(":"))
+        for spec in args.synthetic:
+            account, region, repositories, images = _synthetic(spec, args.region)
             synthetic = seed_synthetic_registry(
-                ACCOUNT_ID,
-                args.region,
-                repositories=repositories,
-                images=images,
-                as_of=as_of,
+                account, region, repositories=repositories, images=images, as_of=as_of
             )
-            print(f"seeded synthetic registry: {synthetic.summary()}", file=sys.stderr, flush=True)
+            print(
+                f"seeded synthetic registry {account}/{region}: {synthetic.summary()}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"{READY_MARKER} {emulator.endpoint_url}", flush=True)
         stopping.wait()
     return 0
