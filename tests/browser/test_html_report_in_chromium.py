@@ -6,9 +6,6 @@ Screenshots go to ``test-artifacts/`` at the checkout's root (git-ignored), or `
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,47 +17,20 @@ from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.html_report import ReportPage, TrendPoint, render_report, risky_images
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
-from tests.conftest import REPO_ROOT
+from tests.chromium import ARTIFACTS, chromium
 from tests.queries.lake import Lake, build_lake
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("ECR_REPORT_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
 THRESHOLD_GB = 5
 OVERRIDES = {"platform/*": 20}
 Row = dict[str, str]
 
 
-def ensure_chromium() -> Path:
-    """Debian's chromium, installed when missing (Playwright's own browser download has no network)."""
-    if not CHROMIUM.exists():
-        if shutil.which("apt-get") is None or os.geteuid() != 0:
-            pytest.skip("chromium is not installed and apt-get cannot install it here")
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True)
-    return CHROMIUM
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = ensure_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def csv_rows(root: Path, report: str, date: str) -> list[Row]:

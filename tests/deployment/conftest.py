@@ -27,13 +27,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import pytest
 
 from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import DUMMY_CREDENTIALS, emulator_process
+from tests.chromium import unavailable
 from tests.conftest import REPO_ROOT
 
 DAG_ID = "ecr_report"
@@ -51,13 +52,6 @@ TERMINAL_STATES = frozenset({"success", "failed"})
 # A line at level ERROR or above: structlog's console form (`[error    ]`), the standard one (` ERROR `)
 # and the task logs' JSON lines; not a logger that merely has "error" in its name (`uvicorn.error`).
 ERROR_LINE = re.compile(r'\[(error|critical)\s*\]|\b(ERROR|CRITICAL)\b|"level": ?"(error|critical)"')
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip where a prerequisite cannot be had here; in CI that is a failure, never a silent skip."""
-    if os.environ.get("CI"):
-        pytest.fail(f"deployment test prerequisite missing in CI: {reason}")
-    pytest.skip(reason)
 
 
 def free_port() -> int:

@@ -4,66 +4,27 @@ came. The form's screenshot is kept in ``ARTIFACTS``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ecr_provider.core.settings import REPORT_DATE_PARAM, SETTINGS
-from tests.conftest import REPO_ROOT
-from tests.deployment.conftest import ADMIN, DAG_ID, Deployment, unavailable, wait_for
+from tests.chromium import ARTIFACTS, chromium
+from tests.deployment.conftest import ADMIN, DAG_ID, Deployment, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.deployment, pytest.mark.integration]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("ECR_REPORT_TEST_ARTIFACTS", REPO_ROOT / "reports" / "test-artifacts"))
 UI_TIMEOUT_MS = 60_000
-
-
-def install_chromium() -> None:
-    """Debian's chromium, where this test may install it (root with apt-get, as in CI)."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        unavailable(f"{CHROMIUM} is missing and only root can install Debian's chromium package")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            unavailable(
-                f"{' '.join(command)} failed, so Debian's chromium cannot be had: {done.stderr[-500:]}"
-            )
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed (it is in the dev extra)")
-    if not CHROMIUM.exists():
-        install_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

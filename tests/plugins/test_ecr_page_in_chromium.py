@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from emulator.server import Emulator
-from tests.browser.test_html_report_in_chromium import ARTIFACTS, browser, csv_rows, gb, usd
+from tests.browser.test_html_report_in_chromium import browser, csv_rows, gb, usd
+from tests.chromium import ARTIFACTS
 from tests.plugins.test_ecr_page import BUCKET, PREFIX, REGION, auth_tokens, demo_lake, s3_lake
 from tests.queries.lake import Lake
 
