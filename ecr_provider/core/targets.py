@@ -39,7 +39,7 @@ class RegistryTarget:
         return cls(params["region_name"], params["role_arn"])
 
     def as_operator_kwargs(self) -> TargetParams:
-        """One mapped report task's arguments (dynamic task mapping with ``expand_kwargs``)."""
+        """The registry as the run plan lists it, and its outcome record names it."""
         return TargetParams(region_name=self.region, role_arn=self.role_arn)
 
 
