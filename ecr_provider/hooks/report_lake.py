@@ -76,6 +76,7 @@ class ReportLakeHook(S3Hook):
             }
         super().__init__(*args, **kwargs)
         self.tuning = tuning
+        self._earlier_dates: dict[tuple[str, str, str], list[str]] = {}
 
     @property
     def config(self) -> Config:
@@ -188,14 +189,17 @@ class ReportLakeHook(S3Hook):
         return {}
 
     def _dates_before(self, bucket: str, base: str, report_date: str) -> list[str]:
-        """The ``report_date=`` partitions under ``base`` before ``report_date``, oldest first."""
-        with aws_call("s3", _url(bucket, base)):
-            partitions = self.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
-        return sorted(
-            date
-            for partition in partitions
-            if (date := report_date_of(partition)) is not None and date < report_date
-        )
+        """The ``report_date=`` partitions under ``base`` before ``report_date``, oldest first: listed
+        once per hook, so a batch's registries share one listing (earlier dates do not change)."""
+        found = self._earlier_dates.get((bucket, base, report_date))
+        if found is None:
+            with aws_call("s3", _url(bucket, base)):
+                partitions = self.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
+            dates = (report_date_of(partition) for partition in partitions)
+            found = self._earlier_dates[(bucket, base, report_date)] = sorted(
+                date for date in dates if date is not None and date < report_date
+            )
+        return found
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         """A JSON object written by :meth:`write_json`; None when there is no such object."""

@@ -190,6 +190,17 @@ def test_the_previous_report_is_the_newest_earlier_one_of_this_registry(
     previous = hook.previous_report(BUCKET, "p", report_date="2026-11-20", account_id=ACCOUNT, region=REGION)
 
     assert previous == PreviousReport("2026-11-18", {"team/api": (1073741824, Decimal("0.10"))})
+    # Another registry of the batch: the dates are not listed again, only its own object is read.
+    stubber.add_response(
+        "get_object",
+        {"Body": body(f"{HEADER}team/db,2147483648,0.20\r\n".encode())},
+        {"Bucket": BUCKET, "Key": report_key("p", REPOSITORIES_REPORT, "2026-11-19", "999999999999", REGION)},
+    )
+    other = hook.previous_report(
+        BUCKET, "p", report_date="2026-11-20", account_id="999999999999", region=REGION
+    )
+    assert other == PreviousReport("2026-11-19", {"team/db": (2147483648, Decimal("0.20"))})
+    stubber.assert_no_pending_responses()
 
 
 def test_no_earlier_report_means_none(lake: tuple[ReportLakeHook, Stubber]) -> None:
