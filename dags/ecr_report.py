@@ -110,6 +110,8 @@ with DAG(
         include_findings=run["include_findings"],
         findings_max_age_days=run["findings_max_age_days"],
         max_requests_per_second=run["max_requests_per_second"],
+        reclaim_after_days=run["reclaim_after_days"],
+        protected_tag_patterns=run["protected_tag_patterns"],
         storage_threshold_gb=run["storage_threshold_gb"],
         repository_thresholds_gb=run["repository_thresholds_gb"],
         pool=REPORT_POOL,

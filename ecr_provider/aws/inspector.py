@@ -40,7 +40,7 @@ from ecr_provider.aws.errors import aws_call, error_code
 from ecr_provider.aws.pool import ordered_map
 from ecr_provider.core.findings import Finding, ImageKey, finding_order
 from ecr_provider.core.inspector_findings import ECR_IMAGE, ecr_severity_counts, image_key, inspector_finding
-from ecr_provider.core.records import Image
+from ecr_provider.core.records import Image, InspectorUse
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +138,20 @@ class EnhancedScan:
     status: str
     completed_at: datetime | None
     severity_counts: Mapping[str, int] | None
+    in_use: InspectorUse | None = None
+    """The coverage's in-use fields; None when the entry had none (or came from findings alone)."""
 
 
 def _encode_scan(scan: EnhancedScan) -> str:
     counts = None if scan.severity_counts is None else dict(scan.severity_counts)
-    return _json_text([scan.status, _iso(scan.completed_at), counts])
+    in_use = None if scan.in_use is None else [scan.in_use.count, _iso(scan.in_use.last_in_use_at)]
+    return _json_text([scan.status, _iso(scan.completed_at), counts, in_use])
 
 
 def _decode_scan(text: str) -> EnhancedScan:
-    status, completed, counts = json.loads(text)
-    return EnhancedScan(status, _moment(completed), counts)
+    status, completed, counts, in_use = json.loads(text)
+    use = None if in_use is None else InspectorUse(in_use[0], _moment(in_use[1]))
+    return EnhancedScan(status, _moment(completed), counts, use)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,7 @@ class RegistryScans:
             scan_status=scan.status,
             scan_completed_at=scan.completed_at,
             severity_counts=scan.severity_counts,
+            inspector_use=scan.in_use,
         )
 
 
@@ -230,7 +235,15 @@ def _covered(
             status = resource.get("scanStatus", {}).get("reason", "")
             scanned_at = resource.get("lastScannedAt")
             current = scanned_at is not None and status in FINDINGS_CURRENT
-            yield key, EnhancedScan(status, scanned_at, {} if current else None)
+            yield key, EnhancedScan(status, scanned_at, {} if current else None, _in_use(resource))
+
+
+def _in_use(resource: Mapping[str, Any]) -> InspectorUse | None:
+    """``inUseCount`` and ``lastInUseAt``: ECS tasks and EKS pods running the image, as Inspector sees."""
+    metadata = resource.get("resourceMetadata", {}).get("ecrImage", {})
+    if "inUseCount" not in metadata and "lastInUseAt" not in metadata:
+        return None
+    return InspectorUse(int(metadata.get("inUseCount", 0)), metadata.get("lastInUseAt"))
 
 
 def enhanced_severity_counts(

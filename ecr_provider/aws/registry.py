@@ -17,6 +17,7 @@ from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import resolve_storage_prices
 from ecr_provider.aws.rate_limit import RequestRate
+from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.targets import registry_label
@@ -27,13 +28,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RegistryClients:
-    """Clients with the registry's own identity: ECR, Amazon Inspector, and STS (who is reading)."""
+    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), and ECS
+    and Lambda (which images run)."""
 
     account_id: str
     region: str
     ecr: Any
     inspector2: Any
     sts: Any
+    ecs: Any
+    lambda_: Any
 
     @classmethod
     def connect(
@@ -45,7 +49,15 @@ class RegistryClients:
         if account_id is None:
             with aws_call("sts"):
                 account_id = str(sts.get_caller_identity()["Account"])
-        return cls(account_id, region, make_client("ecr"), make_client("inspector2"), sts)
+        return cls(
+            account_id,
+            region,
+            make_client("ecr"),
+            make_client("inspector2"),
+            sts,
+            make_client("ecs"),
+            make_client("lambda"),
+        )
 
     @property
     def label(self) -> str:
@@ -69,15 +81,16 @@ def open_registry(
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
-    the registry's request ceiling."""
+    the registry's request ceiling (ECS and Lambda too: they are the same account's quotas)."""
+    readers = (clients.ecr, clients.inspector2, clients.ecs, clients.lambda_)
     if options.max_requests_per_second is not None:
         rate = RequestRate(options.max_requests_per_second)
-        rate.attach(clients.ecr)
-        rate.attach(clients.inspector2)
-    parse_epochs_in_utc(clients.ecr)
-    parse_epochs_in_utc(clients.inspector2)
+        for client in readers:
+            rate.attach(client)
     calls = CallStats()
-    calls.attach(clients.ecr)  # from the first call: the scan type and the exclusions count too
+    for client in readers:
+        parse_epochs_in_utc(client)
+        calls.attach(client)  # from the first call: the scan type and the exclusions count too
     scans = registry_image_scans(clients.ecr, clients.inspector2, clients.account_id, clients.region)
     log.info("Registry %s: %s scanning", clients.label, scans.scan_type)
     findings = None
@@ -100,7 +113,14 @@ def open_registry(
     )
     prices = resolve_storage_prices(pricing_client, clients.region, options.price_per_gb_month, price_cache)
     log.info("Storage prices for %s: %s", clients.region, prices)
+    usage = UsageReader(
+        clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
+    ).read()
+    log.info("Registry %s: %s", clients.label, usage.summary())
     reader = RegistryReader(
         clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings, calls=calls
     )
-    return OpenRegistry(reader, ReportContext(as_of=as_of, prices=prices, previous=previous))
+    context = ReportContext(
+        as_of=as_of, prices=prices, previous=previous, usage=usage, cleanup=options.cleanup
+    )
+    return OpenRegistry(reader, context)

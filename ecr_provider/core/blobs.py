@@ -210,6 +210,15 @@ class RepositoryStorage:
         return BASIS_IMAGE_SIZE if self.images_by_blobs == 0 else BASIS_PARTIAL
 
 
+def index_children(manifests: Mapping[str, ParsedManifest]) -> dict[str, tuple[str, ...]]:
+    """What each readable index lists; an index whose manifest was unusable is left out (unknown)."""
+    return {
+        digest: manifest.children
+        for digest, manifest in manifests.items()
+        if manifest.media_type in INDEX_MEDIA_TYPES and not manifest.unsupported
+    }
+
+
 def repository_storage(
     manifests: Mapping[str, ParsedManifest], image_sizes: Mapping[str, int]
 ) -> RepositoryStorage:

@@ -99,6 +99,12 @@ REPOSITORY_COLUMNS: tuple[Column, ...] = (
     Column("archivePricePerGbMonth(USD)", Kind.DECIMAL),
     Column("archivedMonthlyCost(USD)", Kind.DECIMAL),
     Column("priceSource", Kind.TEXT),
+    Column("inUseImages", Kind.INTEGER),
+    Column("inUseNotRecentlyPulledImages", Kind.INTEGER),
+    Column("reclaimableImages", Kind.INTEGER),
+    Column("reclaimableBytes", Kind.INTEGER),
+    Column("reclaimableMonthlySavings(USD)", Kind.DECIMAL),
+    Column("reclaimAfterDays", Kind.INTEGER),
 )
 
 IMAGE_COLUMNS: tuple[Column, ...] = (
@@ -123,6 +129,12 @@ IMAGE_COLUMNS: tuple[Column, ...] = (
     Column("lastActivatedAt", Kind.TIMESTAMP, optional=True),
     Column("subjectManifestDigest", Kind.TEXT),
     Column("asOf", Kind.TIMESTAMP),
+    Column("inUse", Kind.BOOLEAN, optional=True),
+    Column("inUseCount", Kind.INTEGER, optional=True),
+    Column("lastInUseAt", Kind.TIMESTAMP, optional=True),
+    Column("inUseBy", Kind.JSON, optional=True),
+    Column("cleanupVerdict", Kind.TEXT),
+    Column("cleanupReason", Kind.TEXT),
 )
 
 FINDING_COLUMNS: tuple[Column, ...] = (

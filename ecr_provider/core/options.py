@@ -6,9 +6,15 @@ values; each check names the offending value and what is allowed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ecr_provider.core.cleanup import (
+    DEFAULT_RECLAIM_AFTER_DAYS,
+    CleanupRules,
+    check_protected_tag_patterns,
+    check_reclaim_after_days,
+)
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
@@ -33,7 +39,9 @@ class RegistryOptions:
     price_per_gb_month: Decimal | None = None
     """Storage price override in USD; None: the Price List API, else the documented table."""
     max_requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
-    """Ceiling on the ECR and Inspector requests sent to the registry; None: no ceiling."""
+    """Ceiling on the requests sent to the registry; None: no ceiling."""
+    cleanup: CleanupRules = field(default_factory=CleanupRules)
+    """When an image that nothing uses counts as reclaimable."""
 
     @classmethod
     def parse(
@@ -45,6 +53,8 @@ class RegistryOptions:
         findings_max_age_days: object = DEFAULT_FINDINGS_MAX_AGE_DAYS,
         price_per_gb_month: object = None,
         max_requests_per_second: object = DEFAULT_REQUESTS_PER_SECOND,
+        reclaim_after_days: object = DEFAULT_RECLAIM_AFTER_DAYS,
+        protected_tag_patterns: object = (),
     ) -> RegistryOptions:
         """The age bound is checked even when findings are off, so a bad value is caught before the
         day someone turns them on."""
@@ -55,6 +65,10 @@ class RegistryOptions:
             findings_max_age_days=max_age if check_flag(include_findings, "include_findings") else None,
             price_per_gb_month=check_price(price_per_gb_month),
             max_requests_per_second=check_request_rate(max_requests_per_second),
+            cleanup=CleanupRules(
+                check_reclaim_after_days(whole_number(reclaim_after_days)),
+                check_protected_tag_patterns(protected_tag_patterns),
+            ),
         )
 
     @classmethod
@@ -70,4 +84,7 @@ OPTION_NAMES = (
     "include_findings",
     "findings_max_age_days",
     "price_per_gb_month",
+    "max_requests_per_second",
+    "reclaim_after_days",
+    "protected_tag_patterns",
 )

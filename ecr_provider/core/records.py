@@ -46,6 +46,15 @@ class Repository:
 
 
 @dataclass(frozen=True, slots=True)
+class InspectorUse:
+    """Inspector's in-use fields of a covered image (``resourceMetadata.ecrImage``): the ECS tasks and
+    EKS pods running it, and when it last ran."""
+
+    count: int
+    last_in_use_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
     repository_name: str
     digest: str
@@ -62,6 +71,8 @@ class Image:
     last_archived_at: datetime | None
     last_activated_at: datetime | None
     subject_manifest_digest: str
+    inspector_use: InspectorUse | None = None
+    """Under enhanced scanning, for an image Inspector covers; DescribeImages has no such fields."""
 
     @property
     def is_archived(self) -> bool:

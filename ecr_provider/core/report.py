@@ -10,7 +10,13 @@ from typing import Any
 from ecr_provider.core import units
 from ecr_provider.core.csv_format import ReportCsvWriter
 from ecr_provider.core.records import RepositorySnapshot
-from ecr_provider.core.transform import ReportContext, image_row, repository_row, repository_totals
+from ecr_provider.core.transform import (
+    ReportContext,
+    image_row,
+    repository_cleanup,
+    repository_row,
+    repository_totals,
+)
 
 
 @dataclass(slots=True)
@@ -41,10 +47,11 @@ def write_reports(
     tally = ReportTally()
     for snapshot, context in snapshots:
         account_id, region = snapshot.repository.account_id, snapshot.repository.region
+        cleanup = repository_cleanup(snapshot, context)
         for image in snapshot.images:
-            images.write(image_row(image, account_id, region, context))
+            images.write(image_row(image, account_id, region, context, cleanup))
         totals = repository_totals(snapshot, context)
-        repositories.write(repository_row(snapshot, totals, context))
+        repositories.write(repository_row(snapshot, totals, context, cleanup))
         tally.repositories += 1
         tally.images += len(snapshot.images)
         tally.total_size_bytes += totals.total_size_bytes

@@ -15,6 +15,12 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Literal, TypedDict, cast, get_args
 
+from ecr_provider.core.cleanup import (
+    DEFAULT_RECLAIM_AFTER_DAYS,
+    MAX_RECLAIM_AFTER_DAYS,
+    check_protected_tag_patterns,
+    check_reclaim_after_days,
+)
 from ecr_provider.core.targets import check_accounts, check_role_name
 from ecr_provider.core.thresholds import ThresholdPolicy, gigabytes, non_negative_number
 from ecr_provider.core.units import utc
@@ -383,6 +389,22 @@ SETTINGS: tuple[Setting, ...] = (
         "KMS key (id, ARN or alias/NAME) every object the run writes is encrypted under (SSE-KMS); "
         "empty: the bucket's default encryption.",
     ),
+    Setting(
+        "reclaim_after_days",
+        DEFAULT_RECLAIM_AFTER_DAYS,
+        check=check_reclaim_after_days,
+        schema={"type": "integer", "minimum": 0, "maximum": MAX_RECLAIM_AFTER_DAYS},
+        description="An image not in use is reclaimable once neither pulled nor pushed for this many days.",
+    ),
+    Setting(
+        "protected_tag_patterns",
+        [],
+        check=check_protected_tag_patterns,
+        schema={"type": "array", "items": {"type": "string"}},
+        description="Glob patterns (such as 'v*' or 'release-*'); an image with a matching tag is never "
+        "reclaimable.",
+        to_xcom=list,
+    ),
 )
 """In the trigger form's order."""
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
@@ -422,6 +444,8 @@ class SettingsXCom(TypedDict):
     batch_size: int
     findings_max_age_days: int
     report_kms_key_id: str
+    reclaim_after_days: int
+    protected_tag_patterns: list[str]
 
 
 class RunXCom(SettingsXCom):
@@ -455,6 +479,8 @@ class ReportSettings:
     batch_size: int
     findings_max_age_days: int
     report_kms_key_id: str
+    reclaim_after_days: int
+    protected_tag_patterns: tuple[str, ...]
 
     @property
     def thresholds(self) -> ThresholdPolicy:

@@ -9,11 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from ecr_provider.core import units
-from ecr_provider.core.blobs import BASIS_IMAGE_SIZE
+from ecr_provider.core.blobs import BASIS_IMAGE_SIZE, index_children
+from ecr_provider.core.cleanup import CleanupRules, Verdict, cleanup_verdicts
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, Column
 from ecr_provider.core.lifecycle import RECOMMENDED_POLICY_TEXT, evaluate, parse_policy
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
+from ecr_provider.core.usage import UNKNOWN_USAGE, ImageUse, RegistryUsage, repository_use
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class ReportContext:
     as_of: datetime
     prices: StoragePrices
     previous: PreviousReport | None = None
+    usage: RegistryUsage = UNKNOWN_USAGE
+    """Which images run in the registry; unknown when it was not read, so nothing is reclaimable."""
+    cleanup: CleanupRules = field(default_factory=CleanupRules)
     as_of_text: str = field(init=False, repr=False, compare=False)
     """``as_of`` as every row writes it, formatted once."""
 
@@ -47,6 +52,7 @@ class LifecycleSavings:
     images: int | None
     size_bytes: int | None
     monthly_cost: Decimal | None
+    expired_digests: frozenset[str]
 
 
 def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> LifecycleSavings:
@@ -56,14 +62,64 @@ def lifecycle_savings(snapshot: RepositorySnapshot, context: ReportContext) -> L
     try:
         policy = parse_policy(snapshot.lifecycle_policy or RECOMMENDED_POLICY_TEXT)
     except ValueError:
-        return LifecycleSavings("unsupported-policy", None, None, None)
+        return LifecycleSavings("unsupported-policy", None, None, None, frozenset())
     outcome = evaluate(policy, snapshot.images, context.as_of)
-    if snapshot.storage is None:
-        size = outcome.expired_bytes
-    else:
-        size = snapshot.storage.freed_bytes({image.digest for image in outcome.expired})
+    expired = frozenset(image.digest for image in outcome.expired)
+    size = outcome.expired_bytes if snapshot.storage is None else snapshot.storage.freed_bytes(expired)
     return LifecycleSavings(
-        source, len(outcome.expired), size, units.monthly_cost(size, context.prices.standard)
+        source, len(expired), size, units.monthly_cost(size, context.prices.standard), expired
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryCleanup:
+    """Each image's use and cleanup verdict, and what deleting the reclaimable ones would save."""
+
+    uses: Mapping[str, ImageUse]
+    verdicts: Mapping[str, Verdict]
+    lifecycle: LifecycleSavings
+    reclaimable_images: int
+    reclaimable_bytes: int
+    reclaimable_monthly_cost: Decimal
+    in_use_images: int
+    in_use_not_recently_pulled: int
+    """In use, yet not pulled within ``reclaim_after_days``: pull time alone would call them unused."""
+
+
+def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> RepositoryCleanup:
+    """Reclaimable bytes are on the cost's basis: with unique blobs, only the blobs no kept image
+    references; archived images at the archive rate, the rest at the standard one."""
+    images = snapshot.images
+    children = None if snapshot.storage is None else index_children(snapshot.storage.manifests)
+    uses = repository_use(images, context.usage, children or {})
+    lifecycle = lifecycle_savings(snapshot, context)
+    expiring = lifecycle.expired_digests if lifecycle.source == "repository" else frozenset()
+    rules = context.cleanup
+    verdicts = cleanup_verdicts(images, uses, rules, context.as_of, children=children, expiring=expiring)
+    reclaimable = [image for image in images if verdicts[image.digest].reclaimable]
+    digests = {image.digest for image in reclaimable}
+    freed = (
+        sum(i.size_bytes for i in reclaimable)
+        if snapshot.storage is None
+        else snapshot.storage.freed_bytes(digests)
+    )
+    archived = min(freed, sum(image.size_bytes for image in reclaimable if image.is_archived))
+    cost = units.monthly_cost(freed - archived, context.prices.standard) + units.monthly_cost(
+        archived, context.prices.archive_rate
+    )
+    in_use = [image for image in images if uses[image.digest].in_use]
+    pulled_since = units.days_ago(context.as_of, rules.reclaim_after_days)
+    return RepositoryCleanup(
+        uses=uses,
+        verdicts=verdicts,
+        lifecycle=lifecycle,
+        reclaimable_images=len(reclaimable),
+        reclaimable_bytes=freed,
+        reclaimable_monthly_cost=cost,
+        in_use_images=len(in_use),
+        in_use_not_recently_pulled=sum(
+            1 for image in in_use if image.last_pull is None or units.utc(image.last_pull) < pulled_since
+        ),
     )
 
 
@@ -120,8 +176,12 @@ def _one_line_policy(policy: str | None) -> str:
         return " ".join(policy.split())
 
 
-def image_row(image: Image, account_id: str, region: str, context: ReportContext) -> list[str]:
+def image_row(
+    image: Image, account_id: str, region: str, context: ReportContext, cleanup: RepositoryCleanup
+) -> list[str]:
     counts = None if image.severity_counts is None else dict(image.severity_counts)
+    use = cleanup.uses[image.digest]
+    verdict = cleanup.verdicts[image.digest]
     values = {
         "repositoryName": image.repository_name,
         "imageTags": units.compact_json(list(image.tags)),
@@ -144,6 +204,12 @@ def image_row(image: Image, account_id: str, region: str, context: ReportContext
         "lastActivatedAt": units.timestamp(image.last_activated_at),
         "subjectManifestDigest": image.subject_manifest_digest,
         "asOf": context.as_of_text,
+        "inUse": "" if use.in_use is None else units.boolean(use.in_use),
+        "inUseCount": units.integer(use.count),
+        "lastInUseAt": units.timestamp(use.last_in_use_at),
+        "inUseBy": "" if use.in_use is None else units.compact_json(list(use.places)),
+        "cleanupVerdict": verdict.verdict,
+        "cleanupReason": verdict.reason.value,
     }
     return _ordered(values, IMAGE_COLUMNS)
 
@@ -174,10 +240,10 @@ def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> R
 
 
 def repository_row(
-    snapshot: RepositorySnapshot, totals: RepositoryTotals, context: ReportContext
+    snapshot: RepositorySnapshot, totals: RepositoryTotals, context: ReportContext, cleanup: RepositoryCleanup
 ) -> list[str]:
     repository, images = snapshot.repository, snapshot.images
-    savings = lifecycle_savings(snapshot, context)
+    savings = cleanup.lifecycle
     archived = [image for image in images if image.is_archived]
     severity_totals = {
         s: sum((image.severity_counts or {}).get(s, 0) for image in images) for s in SEVERITIES
@@ -218,5 +284,11 @@ def repository_row(
         "archivePricePerGbMonth(USD)": units.usd(context.prices.archive_rate),
         "archivedMonthlyCost(USD)": units.usd(totals.archived_monthly_cost),
         "priceSource": context.prices.source,
+        "inUseImages": str(cleanup.in_use_images),
+        "inUseNotRecentlyPulledImages": str(cleanup.in_use_not_recently_pulled),
+        "reclaimableImages": str(cleanup.reclaimable_images),
+        "reclaimableBytes": str(cleanup.reclaimable_bytes),
+        "reclaimableMonthlySavings(USD)": units.usd(cleanup.reclaimable_monthly_cost),
+        "reclaimAfterDays": str(context.cleanup.reclaim_after_days),
     }
     return _ordered(values, REPOSITORY_COLUMNS)

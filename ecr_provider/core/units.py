@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -61,6 +61,11 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def days_ago(as_of: datetime, days: int) -> datetime:
+    """The moment ``days`` whole days before the report's as-of time: "within N days" starts there."""
+    return utc(as_of) - timedelta(days=days)
 
 
 def days_between(earlier: datetime | None, as_of: datetime) -> int | None:

@@ -19,6 +19,11 @@ from botocore.config import Config
 from ecr_provider.aws.ecr import pool_size
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
+from ecr_provider.core.cleanup import (
+    DEFAULT_RECLAIM_AFTER_DAYS,
+    check_protected_tag_patterns,
+    check_reclaim_after_days,
+)
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import check_report_date, partition_prefix, report_key
@@ -94,6 +99,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
     :param findings_max_age_days: that report lists images pushed or pulled within this many days
         (templated)
     :param max_requests_per_second: ceiling on the requests sent to each registry, 0 for none (templated)
+    :param reclaim_after_days: an image not in use is reclaimable once neither pulled nor pushed for
+        this many days (templated)
+    :param protected_tag_patterns: glob patterns; an image with a matching tag is never reclaimable
+        (templated)
     :param storage_threshold_gb: threshold of every repository, in GB (2^30 bytes) (templated)
     :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
     :param report_kms_key_id: KMS key every object is written under (SSE-KMS); empty: the bucket's
@@ -117,6 +126,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         "include_findings",
         "findings_max_age_days",
         "max_requests_per_second",
+        "reclaim_after_days",
+        "protected_tag_patterns",
         "storage_threshold_gb",
         "repository_thresholds_gb",
         "report_kms_key_id",
@@ -136,6 +147,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         include_findings: bool = False,
         findings_max_age_days: int | str = DEFAULT_FINDINGS_MAX_AGE_DAYS,
         max_requests_per_second: float | str | None = DEFAULT_REQUESTS_PER_SECOND,
+        reclaim_after_days: int | str = DEFAULT_RECLAIM_AFTER_DAYS,
+        protected_tag_patterns: Sequence[str] = (),
         storage_threshold_gb: float | str = 50,
         repository_thresholds_gb: Mapping[str, float | str] | None = None,
         report_kms_key_id: str = "",
@@ -152,6 +165,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         self.include_findings = include_findings
         self.findings_max_age_days = findings_max_age_days
         self.max_requests_per_second = max_requests_per_second
+        self.reclaim_after_days = reclaim_after_days
+        self.protected_tag_patterns = protected_tag_patterns
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
         self.report_kms_key_id = report_kms_key_id
@@ -159,6 +174,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
             check_concurrency(max_concurrency)
         if isinstance(findings_max_age_days, int):
             check_findings_max_age_days(findings_max_age_days)
+        if isinstance(reclaim_after_days, int):
+            check_reclaim_after_days(reclaim_after_days)
+        if not isinstance(protected_tag_patterns, str):
+            check_protected_tag_patterns(protected_tag_patterns)
 
     @property
     def _hook_parameters(self) -> dict[str, Any]:

@@ -3,11 +3,13 @@ rendered templates alike."""
 
 from __future__ import annotations
 
+import re
 from argparse import Namespace
 from decimal import Decimal
 
 import pytest
 
+from ecr_provider.core.cleanup import CleanupRules
 from ecr_provider.core.options import OPTION_NAMES, RegistryOptions
 
 
@@ -48,7 +50,43 @@ def test_options_are_taken_from_an_object_by_their_names() -> None:
         "include_findings",
         "findings_max_age_days",
         "price_per_gb_month",
+        "max_requests_per_second",
+        "reclaim_after_days",
+        "protected_tag_patterns",
     }
+
+
+def test_the_request_ceiling_and_the_cleanup_rules_are_taken_by_name_too() -> None:
+    """The report operator's rendered fields: a ceiling or rules left out of the names were ignored."""
+    arguments = Namespace(max_requests_per_second="5", reclaim_after_days="30", protected_tag_patterns=["v*"])
+
+    options = RegistryOptions.of(arguments)
+
+    assert options.max_requests_per_second == 5.0
+    assert options.cleanup == CleanupRules(30, ("v*",))
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        (
+            {"reclaim_after_days": "-1"},
+            "reclaim_after_days must be a whole number of days from 0 to 3650, got '-1'",
+        ),
+        ({"reclaim_after_days": 3651}, "got 3651"),
+        (
+            {"protected_tag_patterns": "v*"},
+            "protected_tag_patterns must be a list of glob patterns, got 'v*'",
+        ),
+        (
+            {"protected_tag_patterns": ["v*", " "]},
+            "protected_tag_patterns: ' ' is not a non-empty glob pattern",
+        ),
+    ],
+)
+def test_bad_cleanup_rules_are_named(values: dict[str, object], named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        RegistryOptions.parse(**values)
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,10 @@ BAD_INPUTS: list[tuple[str, Any, str]] = [
     ("report_kms_key_id", "arn:aws:s3:::bucket", "'arn:aws:s3:::bucket'"),
     ("report_kms_key_id", "alias/", "'alias/'"),
     ("report_kms_key_id", 42, "42"),
+    ("reclaim_after_days", -1, "-1"),
+    ("reclaim_after_days", "90", "'90'"),
+    ("protected_tag_patterns", "v*", "'v*'"),
+    ("protected_tag_patterns", ["v*", 7], "7"),
     ("regionz", ["us-east-1"], "'regionz'"),
 ]
 
@@ -153,6 +157,8 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         batch_size=50,
         findings_max_age_days=30,
         report_kms_key_id="",
+        reclaim_after_days=90,
+        protected_tag_patterns=(),
     )
 
 
@@ -246,6 +252,8 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "batch_size": {"batch_size": 7},
     "findings_max_age_days": {"findings_max_age_days": 90},
     "report_kms_key_id": {"report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports"},
+    "reclaim_after_days": {"reclaim_after_days": 30},
+    "protected_tag_patterns": {"protected_tag_patterns": ["v*", "release-*"]},
 }
 ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
 
@@ -297,6 +305,8 @@ def test_as_params_is_json_with_amounts_as_exact_text() -> None:
         "batch_size": 7,
         "findings_max_age_days": 90,
         "report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports",
+        "reclaim_after_days": 30,
+        "protected_tag_patterns": ["v*", "release-*"],
     }
 
 

@@ -18,13 +18,19 @@ from ecr_provider.core.report import write_reports
 from ecr_provider.core.transform import (
     PreviousReport,
     ReportContext,
+    RepositoryCleanup,
     image_row,
+    repository_cleanup,
     repository_row,
     repository_totals,
 )
+from ecr_provider.core.usage import RegistryUsage
 
 AS_OF = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
-CONTEXT = ReportContext(as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"))
+CONTEXT = ReportContext(
+    as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"), usage=RegistryUsage()
+)
+"""Nothing runs in the registry (ECS and Lambda read, and empty)."""
 ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/team-a/api"
 POLICY = """{
   "rules": [{"rulePriority": 1,
@@ -115,6 +121,11 @@ CLEAN = image(
 SNAPSHOT = RepositorySnapshot(repository(), (TAGGED, ARCHIVED, CLEAN), POLICY)
 
 
+def cleanup_of(one: Image, context: ReportContext) -> RepositoryCleanup:
+    """The image's use and verdict, alone in its repository."""
+    return repository_cleanup(RepositorySnapshot(repository(), (one,)), context)
+
+
 def as_dict(row: list[str], columns: Any) -> dict[str, str]:
     return dict(zip([c.header for c in columns], row, strict=True))
 
@@ -134,7 +145,9 @@ def test_athena_names_are_snake_case_and_unique() -> None:
 
 
 def test_tagged_scanned_pulled_image_row() -> None:
-    row = as_dict(image_row(TAGGED, "111122223333", "eu-west-1", CONTEXT), IMAGE_COLUMNS)
+    row = as_dict(
+        image_row(TAGGED, "111122223333", "eu-west-1", CONTEXT, cleanup_of(TAGGED, CONTEXT)), IMAGE_COLUMNS
+    )
     assert row == {
         "repositoryName": "team-a/api",
         "imageTags": '["v1","latest"]',
@@ -162,11 +175,20 @@ def test_tagged_scanned_pulled_image_row() -> None:
         "lastActivatedAt": "",
         "subjectManifestDigest": "",
         "asOf": "2026-11-27 00:00:00",
+        "inUse": "false",
+        "inUseCount": "0",
+        "lastInUseAt": "",
+        "inUseBy": "[]",
+        "cleanupVerdict": "keep",
+        "cleanupReason": "recently-pulled",
     }
 
 
 def test_unscanned_unpulled_archived_image_is_empty_not_zero() -> None:
-    row = as_dict(image_row(ARCHIVED, "111122223333", "eu-west-1", CONTEXT), IMAGE_COLUMNS)
+    row = as_dict(
+        image_row(ARCHIVED, "111122223333", "eu-west-1", CONTEXT, cleanup_of(ARCHIVED, CONTEXT)),
+        IMAGE_COLUMNS,
+    )
     assert row["imageTags"] == "[]"
     assert row["imageSize(MB)"] == "50.00"
     assert row["imageScanStatus"] == ""
@@ -176,10 +198,13 @@ def test_unscanned_unpulled_archived_image_is_empty_not_zero() -> None:
     assert row["daysSinceLastPull"] == ""
     assert row["imageStatus"] == "ARCHIVED"
     assert row["lastArchivedAt"] == "2026-02-01 00:00:00"
+    assert (row["cleanupVerdict"], row["cleanupReason"]) == ("reclaimable", "archived")
 
 
 def test_scan_without_findings_is_zero_not_empty() -> None:
-    row = as_dict(image_row(CLEAN, "111122223333", "eu-west-1", CONTEXT), IMAGE_COLUMNS)
+    row = as_dict(
+        image_row(CLEAN, "111122223333", "eu-west-1", CONTEXT, cleanup_of(CLEAN, CONTEXT)), IMAGE_COLUMNS
+    )
     assert row["findingSeverityCounts"] == "{}"
     assert [row[f"findings{s}"] for s in ("Critical", "High", "Low")] == ["0", "0", "0"]
     assert row["imageSize(MB)"] == "1024.00"
@@ -188,7 +213,9 @@ def test_scan_without_findings_is_zero_not_empty() -> None:
 
 def test_repository_row() -> None:
     totals = repository_totals(SNAPSHOT, CONTEXT)
-    row = as_dict(repository_row(SNAPSHOT, totals, CONTEXT), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(SNAPSHOT, totals, CONTEXT, repository_cleanup(SNAPSHOT, CONTEXT)), REPOSITORY_COLUMNS
+    )
     # 104,862,843 + 52,428,800 + 1,073,741,824 = 1,231,033,467 bytes
     #   / 2^20 = 1174.0050001 MB -> 1174.01
     #   / 2^30 x 0.10 = 0.11464893 USD -> 0.1146
@@ -239,6 +266,13 @@ def test_repository_row() -> None:
         # 52,428,800 archived bytes / 2^30 x 0.10 = 0.0048828 -> 0.0049
         "archivedMonthlyCost(USD)": "0.0049",
         "priceSource": "override",
+        "inUseImages": "0",
+        "inUseNotRecentlyPulledImages": "0",
+        # The archived image alone: untagged, pushed in 2025, never pulled, nothing runs it.
+        "reclaimableImages": "1",
+        "reclaimableBytes": "52428800",
+        "reclaimableMonthlySavings(USD)": "0.0049",
+        "reclaimAfterDays": "90",
     }
 
 
@@ -246,7 +280,12 @@ def test_archived_bytes_are_priced_at_the_archive_rate() -> None:
     context = ReportContext(
         as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), Decimal("0.05"), "pricing-api")
     )
-    row = as_dict(repository_row(SNAPSHOT, repository_totals(SNAPSHOT, context), context), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            SNAPSHOT, repository_totals(SNAPSHOT, context), context, repository_cleanup(SNAPSHOT, context)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     # (1,231,033,467 - 52,428,800) / 2^30 x 0.10 + 52,428,800 / 2^30 x 0.05 = 0.109766 + 0.002441 -> 0.1122
     assert row["monthlyStorageCost(USD)"] == "0.1122"
     assert (row["archivedMonthlyCost(USD)"], row["archivePricePerGbMonth(USD)"]) == ("0.0024", "0.0500")
@@ -266,7 +305,12 @@ def test_unique_blob_storage_is_the_billable_basis_when_manifests_were_read() ->
     }
     storage = repository_storage(manifests, {i.digest: i.size_bytes for i in SNAPSHOT.images})
     snapshot = RepositorySnapshot(SNAPSHOT.repository, SNAPSHOT.images, POLICY, storage)
-    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            snapshot, repository_totals(snapshot, CONTEXT), CONTEXT, repository_cleanup(snapshot, CONTEXT)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     # 600,000,000 / 2^30 x 0.10 = 0.0558794 -> 0.0559; image sizes still sum to 1,231,033,467
     assert (row["costBasis"], row["billableSizeBytes"], row["uniqueBlobBytes"]) == (
         "unique-blobs",
@@ -303,7 +347,12 @@ def test_trend_against_the_previous_report() -> None:
     context = ReportContext(
         as_of=AS_OF, prices=StoragePrices(Decimal("0.10"), None, "override"), previous=previous
     )
-    row = as_dict(repository_row(SNAPSHOT, repository_totals(SNAPSHOT, context), context), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            SNAPSHOT, repository_totals(SNAPSHOT, context), context, repository_cleanup(SNAPSHOT, context)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     # 1,231,033,467 - 1,000,000,000 bytes; 0.1146 - 0.0931 USD (both as shown in the reports)
     assert (row["previousReportDate"], row["sizeChangeBytes"], row["costChange(USD)"]) == (
         "2026-11-20",
@@ -312,7 +361,12 @@ def test_trend_against_the_previous_report() -> None:
     )
     new_repository = RepositorySnapshot(repository(repositoryName="team-a/new"), (CLEAN,), None)
     row = as_dict(
-        repository_row(new_repository, repository_totals(new_repository, context), context),
+        repository_row(
+            new_repository,
+            repository_totals(new_repository, context),
+            context,
+            repository_cleanup(new_repository, context),
+        ),
         REPOSITORY_COLUMNS,
     )
     assert (row["sizeChangeBytes"], row["costChange(USD)"]) == ("1073741824", "0.1000")
@@ -320,7 +374,12 @@ def test_trend_against_the_previous_report() -> None:
 
 def test_a_policy_the_evaluator_cannot_read_leaves_savings_empty() -> None:
     snapshot = RepositorySnapshot(repository(), (TAGGED,), '{"rules": [{"rulePriority": 1}]}')
-    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            snapshot, repository_totals(snapshot, CONTEXT), CONTEXT, repository_cleanup(snapshot, CONTEXT)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     assert row["lifecyclePolicySource"] == "unsupported-policy"
     assert (row["lifecycleExpiringImages"], row["lifecycleMonthlySavings(USD)"]) == ("", "")
 
@@ -329,7 +388,12 @@ def test_empty_repository_without_policy() -> None:
     snapshot = RepositorySnapshot(
         repository(imageScanningConfiguration={"scanOnPush": False}, createdAt=None), (), None
     )
-    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            snapshot, repository_totals(snapshot, CONTEXT), CONTEXT, repository_cleanup(snapshot, CONTEXT)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     assert row["createdAt"] == ""
     assert row["scanOnPush"] == "false"
     assert row["totalImages"] == "0"
@@ -349,7 +413,12 @@ def test_the_recommended_policy_expires_untagged_images_older_than_14_days() -> 
     )
     fresh_untagged = image("sha256:eee", 2**30, imagePushedAt=datetime(2026, 11, 20, tzinfo=UTC))
     snapshot = RepositorySnapshot(repository(), (TAGGED, old_untagged, fresh_untagged), None)
-    row = as_dict(repository_row(snapshot, repository_totals(snapshot, CONTEXT), CONTEXT), REPOSITORY_COLUMNS)
+    row = as_dict(
+        repository_row(
+            snapshot, repository_totals(snapshot, CONTEXT), CONTEXT, repository_cleanup(snapshot, CONTEXT)
+        ),
+        REPOSITORY_COLUMNS,
+    )
     # Only the 26-day-old untagged image goes: 3 GiB x 0.10 = 0.3000 USD a month.
     assert (row["lifecyclePolicySource"], row["lifecycleExpiringImages"]) == ("recommended", "1")
     assert (row["lifecycleExpiringBytes"], row["lifecycleMonthlySavings(USD)"]) == ("3221225472", "0.3000")
@@ -359,13 +428,18 @@ def test_days_since_is_measured_to_as_of_not_the_clock() -> None:
     later = ReportContext(
         as_of=datetime(2027, 1, 1, tzinfo=UTC), prices=StoragePrices(Decimal("0.10"), None, "override")
     )
-    row = as_dict(image_row(TAGGED, "1", "eu-west-1", later), IMAGE_COLUMNS)
+    row = as_dict(image_row(TAGGED, "1", "eu-west-1", later, cleanup_of(TAGGED, later)), IMAGE_COLUMNS)
     assert row["daysSinceLastPull"] == "41"
     # A pull after the as-of time (a backfill of an earlier date) counts as 0 days, never negative.
     earlier = ReportContext(
         as_of=datetime(2026, 11, 1, tzinfo=UTC), prices=StoragePrices(Decimal("0.10"), None, "override")
     )
-    assert as_dict(image_row(TAGGED, "1", "eu-west-1", earlier), IMAGE_COLUMNS)["daysSinceLastPull"] == "0"
+    assert (
+        as_dict(image_row(TAGGED, "1", "eu-west-1", earlier, cleanup_of(TAGGED, earlier)), IMAGE_COLUMNS)[
+            "daysSinceLastPull"
+        ]
+        == "0"
+    )
 
 
 def test_repository_from_api_rejects_a_non_ecr_arn() -> None:

@@ -1,0 +1,188 @@
+"""Reads which images run in a registry's own account and region: ECS tasks and services, Lambda.
+
+One pass per registry, paged, the clusters and functions read concurrently:
+
+* ECS: ``ListClusters``; per cluster ``ListTasks`` (RUNNING) and ``DescribeTasks`` (100 a call) give
+  each container's ``imageDigest``; ``ListServices`` and ``DescribeServices`` (10 a call) give every
+  service's task definitions, read with ``DescribeTaskDefinition`` only when no task of theirs runs
+  (a running task already shows its images as the task definition names them).
+* Lambda: ``ListFunctions`` (every version: an alias may point to an older one) and, for each image
+  function, ``GetFunction`` for ``Code.ResolvedImageUri``.
+
+Optional, like every read beyond ECR's: a denied call, or a service the region does not offer, leaves
+the registry's use unknown (``RegistryUsage.unknown``) with one warning naming the call, and the
+cleanup verdict then never calls an image reclaimable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ecr_provider.aws.errors import AwsCallError, aws_call
+from ecr_provider.aws.pool import ordered_map
+from ecr_provider.core.usage import ECS_PREFIX, LAMBDA_PREFIX, ImageKey, RegistryUsage, ecr_reference
+
+log = logging.getLogger(__name__)
+
+DESCRIBE_TASKS_LIMIT = 100
+DESCRIBE_SERVICES_LIMIT = 10
+LIST_PAGE_SIZE = 100
+LIST_FUNCTIONS_PAGE_SIZE = 50
+ACTIVE_SERVICE = "ACTIVE"
+SERVICE_GROUP = "service:"
+
+Item = TypeVar("Item")
+
+
+@dataclass
+class _Found:
+    """What one cluster or function showed; merged into the registry's ``RegistryUsage``."""
+
+    running: dict[ImageKey, dict[str, int]] = field(default_factory=dict)
+    needed: dict[ImageKey, set[str]] = field(default_factory=dict)
+
+    def run(self, key: ImageKey, place: str, count: int = 1) -> None:
+        places = self.running.setdefault(key, {})
+        places[place] = places.get(place, 0) + count
+
+    def need(self, key: ImageKey, place: str) -> None:
+        self.needed.setdefault(key, set()).add(place)
+
+    def merge(self, other: _Found) -> None:
+        for key, places in other.running.items():
+            for place, count in places.items():
+                self.run(key, place, count)
+        for key, needed in other.needed.items():
+            self.needed.setdefault(key, set()).update(needed)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReader:
+    """Reads one registry's use through its ECS and Lambda clients (the registry's own identity)."""
+
+    ecs_client: Any
+    lambda_client: Any
+    account_id: str
+    region: str
+    max_concurrency: int
+
+    def read(self) -> RegistryUsage:
+        found = _Found()
+        unknown: list[str] = []
+        for service, read in (("ecs", self._ecs), ("lambda", self._lambda)):
+            try:
+                with aws_call(service):
+                    found.merge(read())
+            except AwsCallError as error:
+                log.warning(
+                    "Registry %s/%s: which images %s runs is unknown, so no image is called reclaimable: %s",
+                    self.account_id,
+                    self.region,
+                    "ECS" if service == "ecs" else "Lambda",
+                    error,
+                )
+                unknown.append(str(error))
+        needed = {key: frozenset(places) for key, places in found.needed.items()}
+        return RegistryUsage(running=found.running, needed=needed, unknown=tuple(unknown))
+
+    def _ecs(self) -> _Found:
+        pages = self.ecs_client.get_paginator("list_clusters").paginate(
+            PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+        )
+        clusters = [arn for page in pages for arn in page["clusterArns"]]
+        found = _Found()
+        for cluster in ordered_map(self._cluster, clusters, self.max_concurrency, "ecs-usage"):
+            found.merge(cluster)
+        return found
+
+    def _cluster(self, cluster_arn: str) -> _Found:
+        found = _Found()
+        cluster = cluster_arn.rsplit("/", 1)[-1]
+        running_definitions: set[str] = set()
+        task_arns = self._listed("list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING")
+        for chunk in _chunks(task_arns, DESCRIBE_TASKS_LIMIT):
+            response = self.ecs_client.describe_tasks(cluster=cluster_arn, tasks=chunk)
+            for task in response["tasks"]:
+                group = task.get("group", "")
+                place = f"{ECS_PREFIX}{cluster}/{group.removeprefix(SERVICE_GROUP)}"
+                if group.startswith(SERVICE_GROUP):
+                    running_definitions.add(task.get("taskDefinitionArn", ""))
+                self._task(task, place, group.startswith(SERVICE_GROUP), found)
+        service_arns = self._listed("list_services", "serviceArns", cluster=cluster_arn)
+        unread: dict[str, set[str]] = {}
+        for chunk in _chunks(service_arns, DESCRIBE_SERVICES_LIMIT):
+            response = self.ecs_client.describe_services(cluster=cluster_arn, services=chunk)
+            for service in response["services"]:
+                if service.get("status") != ACTIVE_SERVICE:
+                    continue
+                place = f"{ECS_PREFIX}{cluster}/{service['serviceName']}"
+                definitions = {service.get("taskDefinition", "")}
+                definitions.update(d.get("taskDefinition", "") for d in service.get("deployments", ()))
+                for definition in definitions - running_definitions - {""}:
+                    unread.setdefault(definition, set()).add(place)
+        for definition, places in sorted(unread.items()):
+            response = self.ecs_client.describe_task_definition(taskDefinition=definition)
+            for container in response["taskDefinition"].get("containerDefinitions", ()):
+                reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
+                if reference is not None:
+                    for place in places:
+                        found.need((reference.repository, reference.digest or reference.tag or ""), place)
+        return found
+
+    def _task(self, task: dict[str, Any], place: str, of_service: bool, found: _Found) -> None:
+        """A task counts once per image it runs; a service's task also needs its tag at the next start."""
+        keys: set[ImageKey] = set()
+        for container in task.get("containers", ()):
+            reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
+            if reference is None:
+                continue
+            digest = container.get("imageDigest") or reference.digest
+            if digest:
+                keys.add((reference.repository, digest))
+            if reference.tag and (of_service or not digest):
+                found.need((reference.repository, reference.tag), place)
+        for key in keys:
+            found.run(key, place)
+
+    def _lambda(self) -> _Found:
+        pages = self.lambda_client.get_paginator("list_functions").paginate(
+            FunctionVersion="ALL", PaginationConfig={"PageSize": LIST_FUNCTIONS_PAGE_SIZE}
+        )
+        functions = [
+            function
+            for page in pages
+            for function in page["Functions"]
+            if function.get("PackageType") == "Image"
+        ]
+        found = _Found()
+        for function, code in zip(
+            functions,
+            ordered_map(self._function_code, functions, self.max_concurrency, "lambda-usage"),
+            strict=True,
+        ):
+            reference = ecr_reference(code.get("ResolvedImageUri", ""), self.account_id, self.region)
+            if reference is not None and reference.digest:
+                found.running.setdefault((reference.repository, reference.digest), {})[
+                    f"{LAMBDA_PREFIX}{function['FunctionName']}"
+                ] = 1
+        return found
+
+    def _function_code(self, function: dict[str, Any]) -> dict[str, Any]:
+        """Each version by its own ARN (``FunctionArn`` is qualified for every version listed)."""
+        response = self.lambda_client.get_function(FunctionName=function["FunctionArn"])
+        code: dict[str, Any] = response.get("Code", {})
+        return code
+
+    def _listed(self, operation: str, member: str, **kwargs: Any) -> list[str]:
+        pages = self.ecs_client.get_paginator(operation).paginate(
+            **kwargs, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+        )
+        return [arn for page in pages for arn in page[member]]
+
+
+def _chunks(items: Sequence[Item], size: int) -> Iterator[list[Item]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
