@@ -1,11 +1,11 @@
 """What runs the demo registry's images: ECS services and tasks and Lambda functions, and the truth of it.
 
 The workloads name images of the demo registry the way a real account does, by tag or by digest, and
-cover the cases pull time alone gets wrong: a long-running service whose image was last pulled more
-than a year ago, a service with no running task whose definition still names its image by tag (needed
-at its next start), an arm64 task running a child of a multi-arch index (not the index), a Lambda
-function's image, and a sidecar from another registry. They are chosen by repository and tag, never by
-the registry's random generator, so every other demo figure stays as it was.
+cover the cases pull time alone gets wrong: long-running services (in two clusters) whose images were
+last pulled more than a year ago, a service with no running task whose definition still names its
+image by tag (needed at its next start), an arm64 task running a child of a multi-arch index (not the
+index), a Lambda function's image, and a sidecar from another registry. They are chosen by repository
+and tag, never by the registry's random generator, so every other demo figure stays as it was.
 
 :meth:`DemoUsage.uses` is the ground truth for tests: per image of the registry, the places that run it,
 computed from the plan alone, never read back from the emulator. Seeding goes through the real ECS,
@@ -196,6 +196,12 @@ def plan_demo_usage(registry: DemoRegistry) -> DemoUsage:
             "legacy-monolith",
             (pick("legacy/monolith", "latest").by_tag("monolith"),),
             service="monolith",
+        ),
+        DemoWorkload(
+            "batch",
+            "legacy-reports",
+            (pick("legacy/reports", "latest").by_tag("reports"),),
+            service="reports",
         ),
         DemoWorkload(
             "batch",
