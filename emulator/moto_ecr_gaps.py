@@ -23,17 +23,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
-import botocore.session
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ecr import models as ecr_models
 from moto.ecr.responses import ECRResponse
 
-from emulator import paging
+from emulator import paging, service_model
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -132,18 +130,8 @@ def _status(image: ecr_models.Image) -> str:
     return str(getattr(image, "image_status", "ACTIVE"))
 
 
-@cache
-def _enum(shape_name: str) -> frozenset[str]:
-    """Allowed values straight from the ECR service model, so filled data is data ECR can return."""
-    model = botocore.session.get_session().get_service_model("ecr")
-    return frozenset(model.shape_for(shape_name).enum)
-
-
 def _check(value: str, shape_name: str) -> str:
-    allowed = _enum(shape_name)
-    if value not in allowed:
-        raise ValueError(f"{value!r} is not a valid ECR {shape_name}; allowed: {sorted(allowed)}")
-    return value
+    return service_model.check("ecr", value, shape_name)
 
 
 def _backend(account_id: str, region: str) -> ecr_models.ECRBackend:

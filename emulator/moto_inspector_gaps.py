@@ -26,17 +26,15 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-import botocore.session
 from moto.backends import get_backend
 from moto.core.exceptions import JsonRESTError
 from moto.inspector2 import urls as inspector2_urls
 from moto.inspector2.models import Inspector2Backend
 from moto.inspector2.responses import Inspector2Response
 
-from emulator import paging
+from emulator import paging, service_model
 
 ECR_IMAGE = "AWS_ECR_CONTAINER_IMAGE"
 ECR_AGGREGATION = "AWS_ECR_CONTAINER"
@@ -106,16 +104,8 @@ def fill_coverage(account_id: str, region: str, images: Iterable[CoveredImage]) 
     coverage.update({(image.repository_name, image.digest): image for image in images})
 
 
-@cache
-def _enum(shape_name: str) -> frozenset[str]:
-    model = botocore.session.get_session().get_service_model("inspector2")
-    return frozenset(model.shape_for(shape_name).enum)
-
-
 def _check(value: str, shape_name: str) -> None:
-    allowed = _enum(shape_name)
-    if value not in allowed:
-        raise ValueError(f"{value!r} is not a valid Inspector {shape_name}; allowed: {sorted(allowed)}")
+    service_model.check("inspector2", value, shape_name)
 
 
 def _coverage(backend: Inspector2Backend) -> dict[tuple[str, str], CoveredImage]:

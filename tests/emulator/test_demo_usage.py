@@ -18,7 +18,7 @@ from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.demo_usage import ECS_SERVICE, ECS_TASK, FOREIGN_SIDECAR, LAMBDA, ZIP_FUNCTION, ImageUse
 from emulator.moto_ecr_gaps import parse_image_uri
 from emulator.server import Emulator, client
-from tests.emulator.usage import pages, valid
+from tests.emulator.usage import items, valid
 
 pytestmark = pytest.mark.integration
 
@@ -44,45 +44,43 @@ def repository_of(image: str) -> str:
 
 
 def running_tasks(ecs: Any, cluster: str) -> list[dict[str, Any]]:
-    listed = pages(
+    page = {"PageSize": 2}
+    arns = items(
         ecs,
         "list_tasks",
         "ListTasks",
+        "taskArns",
         cluster=cluster,
         desiredStatus="RUNNING",
-        PaginationConfig={"PageSize": 2},
+        PaginationConfig=page,
     )
-    arns = [arn for page in listed for arn in page["taskArns"]]
+    return described(ecs, cluster, "tasks", arns, 100)
+
+
+def described(ecs: Any, cluster: str, member: str, arns: list[str], largest: int) -> list[dict[str, Any]]:
+    """DescribeTasks or DescribeServices of every ARN, as many a call as ECS takes."""
+    operation, describe = f"Describe{member.title()}", getattr(ecs, f"describe_{member}")
     return [
-        task
-        for start in range(0, len(arns), 100)
-        for task in valid(
-            ecs, "DescribeTasks", ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])
-        )["tasks"]
+        found
+        for start in range(0, len(arns), largest)
+        for found in valid(
+            ecs, operation, describe(cluster=cluster, **{member: arns[start : start + largest]})
+        )[member]
     ]
 
 
 def services(ecs: Any, cluster: str) -> list[dict[str, Any]]:
-    listed = pages(ecs, "list_services", "ListServices", cluster=cluster, PaginationConfig={"PageSize": 1})
-    arns = [arn for page in listed for arn in page["serviceArns"]]
-    return [
-        service
-        for start in range(0, len(arns), 10)
-        for service in valid(
-            ecs, "DescribeServices", ecs.describe_services(cluster=cluster, services=arns[start : start + 10])
-        )["services"]
-    ]
+    arns = items(
+        ecs, "list_services", "ListServices", "serviceArns", cluster=cluster, PaginationConfig={"PageSize": 1}
+    )
+    return described(ecs, cluster, "services", arns, 10)
 
 
 def ecs_uses(ecs: Any, ecr: Any) -> Uses:
     """What runs, by the running tasks' digests; a service none of whose tasks runs counts by the tags
     its task definition names."""
     found: defaultdict[tuple[str, str], set[ImageUse]] = defaultdict(set)
-    clusters = [
-        arn
-        for page in pages(ecs, "list_clusters", "ListClusters", PaginationConfig={"PageSize": 1})
-        for arn in page["clusterArns"]
-    ]
+    clusters = items(ecs, "list_clusters", "ListClusters", "clusterArns", PaginationConfig={"PageSize": 1})
     for cluster_arn in clusters:
         cluster = cluster_arn.rsplit("/", 1)[1]
         running: defaultdict[tuple[str, str, str, str, str], int] = defaultdict(int)
@@ -126,11 +124,9 @@ def ecs_uses(ecs: Any, ecr: Any) -> Uses:
 def lambda_uses(functions: Any) -> tuple[Uses, list[str]]:
     """What image functions run (by their resolved digest), and every function's package type."""
     found: defaultdict[tuple[str, str], set[ImageUse]] = defaultdict(set)
-    listed = [
-        function
-        for page in pages(functions, "list_functions", "ListFunctions", PaginationConfig={"PageSize": 1})
-        for function in page["Functions"]
-    ]
+    listed = items(
+        functions, "list_functions", "ListFunctions", "Functions", PaginationConfig={"PageSize": 1}
+    )
     for function in listed:
         if function["PackageType"] != "Image":
             continue

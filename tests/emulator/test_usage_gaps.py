@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from ecr_provider.aws.inspector import EnhancedScan, registry_image_scans
 from emulator.moto_inspector_gaps import CoveredImage, fill_coverage
 from emulator.server import ACCOUNT_ID, Emulator, client
-from tests.emulator.usage import pages, valid
+from tests.emulator.usage import items, pages, valid
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +87,7 @@ def described(ecs: Any, cluster: str, arns: list[str]) -> list[dict[str, Any]]:
 
 
 def running_arns(ecs: Any, cluster: str) -> list[str]:
-    found = pages(ecs, "list_tasks", "ListTasks", cluster=cluster, desiredStatus="RUNNING")
-    return [arn for page in found for arn in page["taskArns"]]
+    return items(ecs, "list_tasks", "ListTasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
 
 
 def test_a_task_runs_every_container_with_the_digest_it_pulled_even_after_its_tag_moved(
@@ -311,8 +310,7 @@ ECR_IMAGES = {"resourceType": equals("AWS_ECR_CONTAINER_IMAGE"), "accountId": eq
 
 
 def coverage(inspector: Any, criteria: dict[str, Any]) -> list[dict[str, Any]]:
-    found = pages(inspector, "list_coverage", "ListCoverage", filterCriteria=criteria)
-    return [resource for page in found for resource in page["coveredResources"]]
+    return items(inspector, "list_coverage", "ListCoverage", "coveredResources", filterCriteria=criteria)
 
 
 def test_coverage_is_paged_by_200_and_carries_the_in_use_fields(inspector: Any) -> None:
@@ -434,3 +432,10 @@ def test_the_products_enhanced_scan_reader_reads_the_seeded_coverage(ecr: Any, i
     }
     assert scans.scan_type == "ENHANCED"
     assert dict(scans.images) == expected
+
+
+def test_coverage_inspector_could_not_answer_is_refused_when_seeded() -> None:
+    with pytest.raises(ValueError, match="ScanStatusReason"):
+        CoveredImage("team/0", f"sha256:{0:064x}", reason="LOOKS_FINE")
+    with pytest.raises(ValueError, match="in_use_count"):
+        CoveredImage("team/0", f"sha256:{0:064x}", in_use_count=-1)

@@ -20,3 +20,8 @@ def pages(service_client: Any, method: str, operation: str, **arguments: Any) ->
     """Every page of a paginated call, each validated."""
     for page in service_client.get_paginator(method).paginate(**arguments):
         yield valid(service_client, operation, page)
+
+
+def items(service_client: Any, method: str, operation: str, member: str, **arguments: Any) -> list[Any]:
+    """Every entry of ``member`` over all pages of a paginated call, each page validated."""
+    return [item for page in pages(service_client, method, operation, **arguments) for item in page[member]]
