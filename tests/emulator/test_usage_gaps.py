@@ -439,3 +439,32 @@ def test_coverage_inspector_could_not_answer_is_refused_when_seeded() -> None:
         CoveredImage("team/0", f"sha256:{0:064x}", reason="LOOKS_FINE")
     with pytest.raises(ValueError, match="in_use_count"):
         CoveredImage("team/0", f"sha256:{0:064x}", in_use_count=-1)
+
+
+def test_faults_can_be_planned_for_the_rest_json_calls_of_lambda_and_inspector(
+    emulator: Emulator, ecr: Any, functions: Any, role: str, inspector: Any
+) -> None:
+    image = f"{URI}@{push(ecr, 8, 'faults')}"
+    functions.create_function(FunctionName="faulty", Role=role, PackageType="Image", Code={"ImageUri": image})
+    plan = {
+        "lambda:ListFunctions": ["denied"],
+        "lambda:GetFunction": ["throttle"],
+        "inspector2:ListCoverage": ["denied"],
+        "ecs:ListClusters": ["denied"],
+    }
+    emulator.inject_faults(plan)
+    try:
+        with pytest.raises(ClientError, match=r"AccessDeniedException.*lambda:ListFunctions") as denied:
+            functions.list_functions()
+        retried = functions.get_function(FunctionName="faulty")
+        with pytest.raises(ClientError, match=r"AccessDeniedException.*inspector2:ListCoverage"):
+            inspector.list_coverage()
+        with pytest.raises(ClientError, match=r"AccessDeniedException.*ecs:ListClusters"):
+            client("ecs", emulator.endpoint_url, REGION).list_clusters()
+        injected = emulator.faults_injected
+    finally:
+        emulator.inject_faults({})
+
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert retried["ResponseMetadata"]["RetryAttempts"] == 1
+    assert injected == [(operation, faults[0]) for operation, faults in plan.items()]
