@@ -281,10 +281,17 @@ def _run(ecs: Any, workload: DemoWorkload, network: Mapping[str, Any]) -> None:
         ecs.stop_task(cluster=workload.cluster, task=task["taskArn"], reason=STOPPED_REASON)
 
 
+def _lambda_role(iam: Any) -> str:
+    """One role for the functions of every region, as IAM is global: the demo may be seeded in several."""
+    try:
+        return str(iam.get_role(RoleName=LAMBDA_ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        trust = json.dumps(_LAMBDA_TRUST)
+        return str(iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
+
+
 def _create_functions(endpoint_url: str, usage: DemoUsage) -> None:
-    role = client("iam", endpoint_url, usage.region).create_role(
-        RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST)
-    )["Role"]["Arn"]
+    role = _lambda_role(client("iam", endpoint_url, usage.region))
     functions = client("lambda", endpoint_url, usage.region)
     for function in usage.functions:
         functions.create_function(

@@ -13,6 +13,9 @@ output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes 
 * DescribeImageScanFindings answers one fixed made-up finding for any image scanned through the
   API; an image filled with ``findings`` gets those (consistent with its severity counts), paged.
 
+The ECS and Lambda gaps resolve the ECR image URIs that task definitions and functions name to moto's
+digests here (:func:`parse_image_uri`, :func:`resolve_digest`), as a pull would.
+
 Everything works on moto's in-memory backend, so it must run in the process serving the emulator.
 """
 

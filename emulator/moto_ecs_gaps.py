@@ -103,11 +103,10 @@ def _keep_running(task: ecs_models.Task) -> None:
     """Describing a task leaves it in its state (moto's ManagedState would step it towards STOPPED)."""
 
 
-Backend = ecs_models.EC2ContainerServiceBackend
-
-
 def _starting_tasks(create_service: Callable[..., ecs_models.Service]) -> Callable[..., ecs_models.Service]:
-    def create(backend: Backend, *args: Any, **kwargs: Any) -> ecs_models.Service:
+    def create(
+        backend: ecs_models.EC2ContainerServiceBackend, *args: Any, **kwargs: Any
+    ) -> ecs_models.Service:
         service = create_service(backend, *args, **kwargs)
         if service.task_definition and service.launch_type == "FARGATE" and service.desired_count:
             backend.run_task(

@@ -207,3 +207,16 @@ def test_the_demo_has_every_case_pull_time_alone_gets_wrong(registry: DemoRegist
         for workload in registry.usage.workloads
         for container in workload.containers
     )
+
+
+def test_the_demo_can_be_seeded_in_a_second_region_with_its_own_workloads(
+    emulator: Emulator, registry: DemoRegistry
+) -> None:
+    other = seed_demo_registry(emulator.endpoint_url, "eu-west-1", AS_OF)
+    functions = client("lambda", emulator.endpoint_url, "eu-west-1")
+    from_lambda, _ = lambda_uses(functions)
+
+    lambdas = {key: {use for use in uses if use.kind == LAMBDA} for key, uses in truth(other).items()}
+    assert from_lambda == {key: uses for key, uses in lambdas.items() if uses}
+    assert all(use.image.split(".")[3] == "eu-west-1" for uses in truth(other).values() for use in uses)
+    assert truth(other).keys() == truth(registry).keys()
