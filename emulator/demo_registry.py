@@ -4,7 +4,8 @@ Everything is derived from a fixed random seed and the ``as_of`` time, so a test
 ``as_of`` gets the same registry every time and can compute expected report values from the returned
 :class:`DemoRegistry` instead of from the emulator. What the ECR API cannot set (sizes, pull times,
 scan results, archive state) is filled in by :mod:`emulator.moto_ecr_gaps`, so seeding
-must run in the emulator's process.
+must run in the emulator's process. The ECS services, tasks and Lambda functions that run some of its
+images are :mod:`emulator.demo_usage`'s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.units import GB, MB
 from emulator import moto_ecr_gaps
 from emulator.demo_findings import DemoFinding, demo_findings
+from emulator.demo_usage import DemoUsage, plan_demo_usage, seed_demo_usage
 from emulator.server import ACCOUNT_ID, client
 
 SEED = 20240601
@@ -103,6 +105,11 @@ class DemoRegistry:
     @property
     def images(self) -> tuple[SeededImage, ...]:
         return tuple(image for repository in self.repositories for image in repository.images)
+
+    @property
+    def usage(self) -> DemoUsage:
+        """The ECS and Lambda workloads that run its images (see :mod:`emulator.demo_usage`)."""
+        return plan_demo_usage(self)
 
     def repository(self, name: str) -> SeededRepository:
         for repository in self.repositories:
@@ -674,6 +681,7 @@ def seed_demo_registry(endpoint_url: str, region: str, as_of: datetime) -> DemoR
     ecr = client("ecr", endpoint_url, region)
     for repository in registry.repositories:
         _create_repository(ecr, registry, repository)
+    seed_demo_usage(endpoint_url, registry.usage)
     return registry
 
 

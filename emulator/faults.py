@@ -11,7 +11,11 @@ import socket
 import struct
 import threading
 import time
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
+
+import botocore.session
+from botocore.exceptions import UnknownServiceError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +36,8 @@ def _answer(start_response: StartResponse, status: str, body: bytes, content_typ
 
 
 def json_error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
-    """An error as the JSON-protocol services (ECR, Glue, Athena, Pricing, ...) send it."""
+    """An error as the JSON-protocol services (ECR, Glue, Athena, Pricing, ...) send it; REST-JSON
+    clients read the same body."""
     body = json.dumps({"__type": code, "message": message}).encode()
     return _answer(start_response, status, body, "application/x-amz-json-1.1")
 
@@ -58,7 +63,8 @@ FAULTS = ("throttle", "500", "503", "reset", "timeout", "denied")
 connection is dropped without an answer; ``timeout``: the answer is held ``stall_seconds`` (set it
 above the client's read timeout), the request is still carried out, as a slow AWS may; ``denied``:
 the service's access-denied error. Operations are ``service:Operation`` as in IAM, for JSON-protocol
-services (named by ``X-Amz-Target``: ECR, Glue, Athena, ...) and S3's object calls."""
+services (named by ``X-Amz-Target``: ECR, ECS, Glue, Athena, ...), REST-JSON ones (named by method
+and path in the service model: Lambda, Inspector, ...) and S3's object calls."""
 
 _JSON_FAULTS = {
     "throttle": ("400 Bad Request", "ThrottlingException", "Rate exceeded"),
@@ -92,16 +98,43 @@ def _s3_operation(environ: WSGIEnvironment) -> str:
     return ""
 
 
+@cache
+def _rest_json_operations(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(method, path pattern, operation) of a REST-JSON service's model (Lambda, Inspector, ...), the
+    longest literal paths first, so ``/functions/{name}/code`` is not taken for ``/functions/{name}``."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return ()
+    if model.protocol != "rest-json":
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].split("?", 1)[0]
+        pattern = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+        routes.append((len(re.sub(r"\{[^}]+\}", "", path)), http["method"], re.compile(pattern), name))
+    routes.sort(key=lambda route: -route[0])
+    return tuple((method, pattern, name) for _, method, pattern, name in routes)
+
+
+def _rest_json_operation(service: str, environ: WSGIEnvironment) -> str:
+    path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
+    for route_method, pattern, name in _rest_json_operations(service):
+        if route_method == method and pattern.fullmatch(path):
+            return name
+    return ""
+
+
 def _operation(environ: WSGIEnvironment) -> str:
     signed = _SIGNING_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
     service = signed.group(1) if signed else ""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return f"{service}:{target.rsplit('.', 1)[-1]}"
-    if service == "s3":
-        operation = _s3_operation(environ)
-        return f"s3:{operation}" if operation else ""
-    return ""
+    operation = _s3_operation(environ) if service == "s3" else _rest_json_operation(service, environ)
+    return f"{service}:{operation}" if operation else ""
 
 
 def _reset(environ: WSGIEnvironment) -> NoReturn:

@@ -13,29 +13,34 @@ output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes 
 * DescribeImageScanFindings answers one fixed made-up finding for any image scanned through the
   API; an image filled with ``findings`` gets those (consistent with its severity counts), paged.
 
+The ECS and Lambda gaps resolve the ECR image URIs that task definitions and functions name to moto's
+digests here (:func:`parse_image_uri`, :func:`resolve_digest`), as a pull would.
+
 Everything works on moto's in-memory backend, so it must run in the process serving the emulator.
 """
 
 from __future__ import annotations
 
-import base64
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
-import botocore.session
 from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.ecr import models as ecr_models
 from moto.ecr.responses import ECRResponse
 
+from emulator import paging, service_model
+
 if TYPE_CHECKING:
     from datetime import datetime
 
 DEFAULT_PAGE_SIZE = 100
+PAGE_SIZE = paging.PageSize(DEFAULT_PAGE_SIZE, 1000)
 _SIZE_ATTRIBUTE = "_filled_size_bytes"
 _FINDINGS_ATTRIBUTE = "_filled_scan_findings"
 _INSTALLED_MARKER = "_ecr_report_gaps_installed"
@@ -63,24 +68,7 @@ def _paged(
     describe: Callable[[ECRResponse], ActionResult], member: str
 ) -> Callable[[ECRResponse], ActionResult]:
     """ECR's paging: ``maxResults`` (default 100) per page and an opaque ``nextToken`` to continue."""
-
-    def paged(response: ECRResponse) -> ActionResult:
-        result = describe(response)
-        items, token = _page(response, cast("dict[str, list[Any]]", result.result)[member])
-        return ActionResult({member: items, **token})
-
-    return paged
-
-
-def _page(response: ECRResponse, items: Sequence[Any]) -> tuple[Sequence[Any], dict[str, str]]:
-    """The page the request's ``maxResults`` and ``nextToken`` ask for, and the token of the next."""
-    size = int(response._get_param("maxResults") or DEFAULT_PAGE_SIZE)
-    token = response._get_param("nextToken")
-    start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
-    following = {}
-    if start + size < len(items):
-        following["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-    return items[start : start + size], following
+    return paging.paged_action(describe, member, PAGE_SIZE)
 
 
 def _filled_scan_findings(
@@ -97,7 +85,7 @@ def _filled_scan_findings(
         findings: Sequence[Mapping[str, Any]] | None = image.__dict__.get(_FINDINGS_ATTRIBUTE)
         if findings is None:
             return describe(response)
-        page, following = _page(response, findings)
+        page, following = paging.page_of(response, findings, PAGE_SIZE)
         summary = image.__dict__["image_scan_findings_summary"]
         return ActionResult(
             {
@@ -145,18 +133,8 @@ def _status(image: ecr_models.Image) -> str:
     return str(getattr(image, "image_status", "ACTIVE"))
 
 
-@cache
-def _enum(shape_name: str) -> frozenset[str]:
-    """Allowed values straight from the ECR service model, so filled data is data ECR can return."""
-    model = botocore.session.get_session().get_service_model("ecr")
-    return frozenset(model.shape_for(shape_name).enum)
-
-
 def _check(value: str, shape_name: str) -> str:
-    allowed = _enum(shape_name)
-    if value not in allowed:
-        raise ValueError(f"{value!r} is not a valid ECR {shape_name}; allowed: {sorted(allowed)}")
-    return value
+    return service_model.check("ecr", value, shape_name)
 
 
 def _backend(account_id: str, region: str) -> ecr_models.ECRBackend:
@@ -299,3 +277,47 @@ def _all_pull_time_update_exclusions(response: ECRResponse) -> ActionResult:
 
 
 _list_pull_time_update_exclusions = _paged(_all_pull_time_update_exclusions, "pullTimeUpdateExclusions")
+
+
+_IMAGE_URI = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)"
+    r"(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """An image as a task definition or a function names it: by digest (a tag beside it is ignored, as
+    by a pull), else by tag (``latest`` when none)."""
+
+    account_id: str
+    region: str
+    repository_name: str
+    tag: str
+    digest: str
+
+    @property
+    def repository_uri(self) -> str:
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{self.repository_name}"
+
+
+def parse_image_uri(uri: str) -> ImageReference | None:
+    """The reference of an ECR image URI; None for an image of any other registry."""
+    found = _IMAGE_URI.fullmatch(uri)
+    if found is None:
+        return None
+    digest = found["digest"] or ""
+    tag = "" if digest else found["tag"] or "latest"
+    return ImageReference(found["account"], found["region"], found["repository"], tag, digest)
+
+
+def resolve_digest(reference: ImageReference) -> str | None:
+    """The digest the reference names now in moto's ECR (what a pull would get); None when there is no
+    such repository or image."""
+    backend = _backend(reference.account_id, reference.region)
+    try:
+        repository = backend._get_repository(reference.repository_name)
+        image = repository._get_image(reference.tag or None, reference.digest or None)
+    except ServiceException:
+        return None
+    return str(image.get_image_digest())

@@ -30,7 +30,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from emulator import moto_athena_gaps, moto_ecr_gaps
+from emulator import moto_athena_gaps, moto_ecr_gaps, moto_ecs_gaps, moto_inspector_gaps, moto_lambda_gaps
 from emulator.faults import FaultInjector, delayed, json_error, replaying_reads, throttled
 from emulator.synthetic_registry import seed_synthetic_registry
 
@@ -167,6 +167,9 @@ class Emulator:
         use_dummy_credentials()
         moto_ecr_gaps.install()
         moto_athena_gaps.install()
+        moto_ecs_gaps.install()
+        moto_lambda_gaps.install()
+        moto_inspector_gaps.install()
         moto_api_backend.reset()
         app: WSGIApplication = _TargetCachedDispatcher()
         if self._replay_reads:
