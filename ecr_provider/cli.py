@@ -26,6 +26,7 @@ from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
+from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
 from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
@@ -102,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_FINDINGS_MAX_AGE_DAYS,
         help=f"image_findings lists images pushed or pulled within this many days "
         f"(default {DEFAULT_FINDINGS_MAX_AGE_DAYS})",
+    )
+    parser.add_argument(
+        "--reclaim-after-days",
+        type=int,
+        default=DEFAULT_RECLAIM_AFTER_DAYS,
+        help="an image not in use is reclaimable once neither pulled nor pushed for this many days "
+        f"(default {DEFAULT_RECLAIM_AFTER_DAYS})",
+    )
+    parser.add_argument(
+        "--protected-tag-pattern",
+        action="append",
+        dest="protected_tag_patterns",
+        default=[],
+        help="glob pattern of tags whose images are never reclaimable (repeatable), such as 'v*'",
     )
     return parser
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
-from ecr_provider.core.columns import FINDINGS_REPORT, REPORTS
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.html_report import HTML_NAME, html_report_key
 from ecr_provider.core.layout import partition_prefix
@@ -40,6 +40,7 @@ PREVIEWED_QUERIES = (
     "costliest_repositories",
     "repositories_not_pulled",
     "potential_savings",
+    "reclaimable_storage",
     "widespread_vulnerabilities",
 )
 REGION = "us-east-1"
@@ -134,6 +135,28 @@ def show_findings(path: Path) -> None:
     )
 
 
+def show_usage(path: Path) -> None:
+    """The images in use that pull time alone would have deleted, and what is reclaimable."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        images = list(read_canonical(handle))
+    days = DEFAULTS["reclaim_after_days"]
+    misleading = [
+        row
+        for row in images
+        if row["inUse"] == "true" and (not row["daysSinceLastPull"] or int(row["daysSinceLastPull"]) > days)
+    ]
+    verdicts = Counter((row["cleanupVerdict"], row["cleanupReason"]) for row in images)
+    print(
+        f"\nImages in use: {sum(row['inUse'] == 'true' for row in images)} of {len(images)}; in use "
+        f"although not pulled for over {days} days (pull time alone would delete them): {len(misleading)}"
+    )
+    for row in misleading:
+        tags = ",".join(json.loads(row["imageTags"])) or row["imageDigest"][:19]
+        pulled = f"{row['daysSinceLastPull']} days ago" if row["daysSinceLastPull"] else "never"
+        print(f"  {row['repositoryName']}:{tags}  last pulled {pulled}, run by {row['inUseBy']}")
+    print("Cleanup verdicts: " + ", ".join(f"{n} {v} ({r})" for (v, r), n in sorted(verdicts.items())))
+
+
 def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
     """One CSV per report to open in ./reports/, and the S3 layout mirrored in ./reports/lake/."""
     s3 = client("s3", endpoint_url, REGION)
@@ -199,6 +222,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
         rows = list(read_canonical(handle))
     show_storage(rows)
     show_findings(REPO_ROOT / "reports" / f"{FINDINGS_REPORT}.csv")
+    show_usage(REPO_ROOT / "reports" / f"{IMAGES_REPORT}.csv")
     costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]
     print(f"\nFive costliest of {len(rows)} repositories (USD per month):")
     for row in costliest:

@@ -14,10 +14,12 @@ from ecr_provider import cli
 from ecr_provider.aws import registry
 from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.aws.registry import RegistryClients
+from ecr_provider.core.cleanup import CleanupRules
 from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import CsvFormat, canonical_line
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
+from ecr_provider.core.usage import RegistryUsage
 from ecr_provider.report_files import RegistryReport
 
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
@@ -58,6 +60,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
     # The scan type and the caller's account are AWS's to answer: basic scanning, one account.
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
+    monkeypatch.setattr(registry.UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,
@@ -203,6 +206,12 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
             "never",
             "--price-per-gb-month",
             "0.11",
+            "--reclaim-after-days",
+            "30",
+            "--protected-tag-pattern",
+            "v*",
+            "--protected-tag-pattern",
+            "release-*",
         ]
     )
 
@@ -214,6 +223,7 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
     contexts = [context for _, context in call["registries"]]
     assert {context.as_of for context in contexts} == {datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
     assert {context.prices for context in contexts} == {StoragePrices(Decimal("0.11"), None, "override")}
+    assert {context.cleanup for context in contexts} == {CleanupRules(30, ("v*", "release-*"))}
     readers = [reader for reader, _ in call["registries"]]
     assert {reader.manifests for reader in readers} == {None}
     assert [reader.client.meta.region_name for reader in readers] == ["eu-west-1", "us-east-1"]

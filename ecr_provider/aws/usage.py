@@ -171,8 +171,10 @@ class UsageReader:
         return found
 
     def _function_code(self, function: dict[str, Any]) -> dict[str, Any]:
-        """Each version by its own ARN (``FunctionArn`` is qualified for every version listed)."""
-        response = self.lambda_client.get_function(FunctionName=function["FunctionArn"])
+        """Each version listed: an alias may point to a published version of an older image."""
+        response = self.lambda_client.get_function(
+            FunctionName=function["FunctionName"], Qualifier=function.get("Version", "$LATEST")
+        )
         code: dict[str, Any] = response.get("Code", {})
         return code
 

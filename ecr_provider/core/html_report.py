@@ -184,6 +184,11 @@ class Saving:
 
 SAVINGS_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("lifecycle policies (images they expire)", "lifecycleMonthlySavings(USD)", "potential_savings"),
+    (
+        "reclaimable images (nothing runs or needs them)",
+        "reclaimableMonthlySavings(USD)",
+        "reclaimable_storage",
+    ),
 )
 """(label, repositories_summary column, named query): a new kind of saving is one more row once its
 column exists; a column the rows do not have yet is left out."""

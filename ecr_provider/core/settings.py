@@ -363,8 +363,8 @@ SETTINGS: tuple[Setting, ...] = (
         DEFAULT_REQUESTS_PER_SECOND,
         check=check_request_rate,
         schema={"type": "number", "minimum": 0, "maximum": MAX_REQUESTS_PER_SECOND},
-        description="Ceiling on the ECR and Inspector requests a report sends each registry per second, "
-        "so production pulls keep the account's capacity; 0: no ceiling.",
+        description="Ceiling on the ECR, Inspector, ECS and Lambda requests a report sends each registry "
+        "per second, so production pulls keep the account's capacity; 0: no ceiling.",
         to_xcom=_as_is,
     ),
     Setting(

@@ -176,7 +176,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
             check_findings_max_age_days(findings_max_age_days)
         if isinstance(reclaim_after_days, int):
             check_reclaim_after_days(reclaim_after_days)
-        if not isinstance(protected_tag_patterns, str):
+        if isinstance(protected_tag_patterns, list | tuple):
             check_protected_tag_patterns(protected_tag_patterns)
 
     @property

@@ -1,0 +1,104 @@
+"""Image use from what runs: by digest, by a service's tag, through an index, and Inspector's EKS share."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ecr_provider.core.records import Image, InspectorUse
+from ecr_provider.core.usage import (
+    INSPECTOR_PLACE,
+    ImageReference,
+    ImageUse,
+    RegistryUsage,
+    ecr_reference,
+    repository_use,
+)
+
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+INDEX, ARM, AMD, OLD = (f"sha256:{c * 64}" for c in "1234")
+
+
+def image(digest: str, *tags: str, **fields: Any) -> Image:
+    return Image.from_api({"repositoryName": "web", "imageDigest": digest, "imageTags": list(tags), **fields})
+
+
+@pytest.mark.parametrize(
+    ("uri", "reference"),
+    [
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", ImageReference("team/web", "prod", None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", ImageReference("web", None, ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", ImageReference("web", "v1", ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", ImageReference("web", None, None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", ImageReference("web", "1", None)),
+        (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod", None),
+        (f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web:prod", None),
+        ("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", None),
+        ("nginx:latest", None),
+    ],
+)
+def test_only_images_of_the_registry_itself_are_references(
+    uri: str, reference: ImageReference | None
+) -> None:
+    assert ecr_reference(uri, ACCOUNT, REGION) == reference
+
+
+def test_running_digests_tags_needed_by_services_and_nothing_else() -> None:
+    usage = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 3, "lambda:thumbnails": 1}},
+        needed={("web", "stable"): frozenset({"ecs:prod/worker"})},
+    )
+    images = (image(ARM, "v2"), image(AMD, "stable"), image(OLD, "v1"))
+
+    uses = repository_use(images, usage, {})
+
+    assert uses[ARM] == ImageUse(True, 4, None, ("ecs:prod/web", "lambda:thumbnails"))
+    assert uses[AMD] == ImageUse(True, 0, None, ("ecs:prod/worker",))
+    assert uses[OLD] == ImageUse(False, 0, None, ())
+
+
+def test_a_running_child_keeps_its_index_in_use() -> None:
+    usage = RegistryUsage(running={("web", ARM): {"ecs:prod/edge": 2}})
+    images = (image(INDEX, "prod"), image(ARM), image(AMD))
+
+    uses = repository_use(images, usage, {INDEX: (AMD, ARM)})
+
+    assert uses[INDEX] == ImageUse(True, 2, None, ("ecs:prod/edge",))
+    assert uses[ARM].in_use is True
+    assert uses[AMD] == ImageUse(False, 0, None, ())
+
+
+def test_inspector_beyond_the_ecs_tasks_found_is_eks() -> None:
+    ran = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    usage = RegistryUsage(running={("web", ARM): {"ecs:prod/web": 2}})
+    images = (
+        replace(image(ARM), inspector_use=InspectorUse(5, ran)),
+        replace(image(AMD), inspector_use=InspectorUse(2, ran)),
+        replace(image(OLD), inspector_use=InspectorUse(0, None)),
+    )
+
+    uses = repository_use(images, usage, {})
+
+    assert uses[ARM] == ImageUse(True, 5, ran, ("ecs:prod/web", INSPECTOR_PLACE))
+    assert uses[AMD] == ImageUse(True, 2, ran, (INSPECTOR_PLACE,))
+    assert uses[OLD] == ImageUse(False, 0, None, ())
+
+
+def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown() -> None:
+    usage = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 1}}, unknown=("lambda:ListFunctions denied",)
+    )
+    eks = InspectorUse(1, None)
+    images = (image(ARM), image(AMD), replace(image(OLD), inspector_use=eks))
+
+    uses = repository_use(images, usage, {})
+
+    assert uses[ARM].in_use is True
+    assert uses[AMD] == ImageUse(None, None, None, ())
+    assert uses[OLD] == ImageUse(True, 1, None, (INSPECTOR_PLACE,))
+    assert not usage.known
+    assert "lambda:ListFunctions denied" in usage.summary()
