@@ -14,6 +14,7 @@ from ecr_provider import cli
 from ecr_provider.aws import registry
 from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.aws.registry import RegistryClients
+from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.cleanup import CleanupRules
 from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import CsvFormat, canonical_line
@@ -60,7 +61,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
     # The scan type and the caller's account are AWS's to answer: basic scanning, one account.
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
-    monkeypatch.setattr(registry.UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
+    monkeypatch.setattr(UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,

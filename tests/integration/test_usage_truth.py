@@ -221,14 +221,12 @@ def expected_reasons(world: World, repository: SeededRepository) -> dict[str, st
                 if kept and digest not in needed and own.get(digest) not in ("in-use", "protected-tag"):
                     needed[digest] = reason
                     changed = True
-    reasons = {}
+    reasons: dict[str, str] = {}
     for image in repository.images:
-        reason = own[image.digest]
-        if reason not in ("in-use", "protected-tag"):
-            reason = needed.get(image.digest, reason)
-        if reason is None:
-            reason = "archived" if image.status == "ARCHIVED" else "unused"
-        reasons[image.digest] = reason
+        decided = own[image.digest]
+        if decided not in ("in-use", "protected-tag"):
+            decided = needed.get(image.digest, decided)
+        reasons[image.digest] = decided or ("archived" if image.status == "ARCHIVED" else "unused")
     return reasons
 
 
