@@ -51,6 +51,7 @@ test-deployment: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction
 	$(BIN)/python -m benchmarks.organisation
+	$(BIN)/python -m benchmarks.usage
 
 clean:
 	rm -rf $(VENV) .airflow reports .mypy_cache .ruff_cache .pytest_cache
