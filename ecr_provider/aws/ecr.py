@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 MAX_ATTEMPTS = 10
 RETRY_MODES = ("adaptive", "standard", "legacy")
+IMAGES_READ_AHEAD = 10_000
+"""Images of repositories read (or being read) ahead of the report writer before no more reads start
+(about 9 MB of records): a writer slower than the reads holds this, not a window of the largest
+repositories."""
 
 
 def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
@@ -137,7 +141,14 @@ class RegistryReader:
 
     def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:
         """Yield snapshots in the given order while up to ``max_concurrency`` repositories are read."""
-        for snapshot in ordered_map(self.read, repositories, self.max_concurrency, "ecr-read"):
+        for snapshot in ordered_map(
+            self.read,
+            repositories,
+            self.max_concurrency,
+            "ecr-read",
+            weight=_image_count,
+            max_ahead=IMAGES_READ_AHEAD,
+        ):
             if snapshot is not None:
                 yield snapshot
 
@@ -164,3 +175,7 @@ class RegistryReader:
                 return None
             raise
         return str(response["lifecyclePolicyText"])
+
+
+def _image_count(snapshot: RepositorySnapshot | None) -> int:
+    return 0 if snapshot is None else len(snapshot.images)
