@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_provider.aws.inspector import EnhancedScan, registry_image_scans
+from ecr_provider.core.records import InspectorUse
 from emulator.moto_inspector_gaps import CoveredImage, fill_coverage
 from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.emulator.usage import items, pages, valid
@@ -427,6 +428,7 @@ def test_the_products_enhanced_scan_reader_reads_the_seeded_coverage(ecr: Any, i
             "SUCCESSFUL",
             SCANNED,
             {severities.get(severity, severity): count for severity, count in image.severity_counts.items()},
+            InspectorUse(image.in_use_count, image.last_in_use_at),
         )
         for image in map(covered_image, range(2, COVERED, 4))
     }

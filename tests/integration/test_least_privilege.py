@@ -58,7 +58,12 @@ THRESHOLD_GB = 5
 PLACEHOLDER = re.compile(r"\b[A-Z]+(?:_[A-Z]+)+\b")
 DENIED = re.compile(r"is not authorized to perform: ([\w-]+:\w+)")
 DENIAL = re.compile(r"\b([\w-]+:\w+)(?: on [^\n]+?)? failed with (?:AccessDenied|AccessDeniedException)\b")
-TRIED_AND_DONE_WITHOUT = {"pricing:GetProducts", "ecr:ListPullTimeUpdateExclusions"}
+TRIED_AND_DONE_WITHOUT = {
+    "pricing:GetProducts",
+    "ecr:ListPullTimeUpdateExclusions",
+    "ecs:ListClusters",
+    "lambda:ListFunctions",
+}
 """Optional actions (iam/optional/) the default path asks for, warning and carrying on when denied."""
 
 
@@ -128,6 +133,7 @@ REMOVALS = {
 FIRST_WITHOUT_GET_OBJECT = without("s3:GetObject", first_report=True)
 FINDINGS = Case("daily-findings", optional_policy="image-findings.json", include_findings=True)
 FINDINGS_WITHOUT_OPTIONAL_POLICY = Case("daily-findings-on-the-policy-alone", include_findings=True)
+USAGE = Case("daily-usage", optional_policy="image-usage.json")
 
 
 def denial_of(action: str) -> re.Pattern[str]:
@@ -265,7 +271,14 @@ def first_run(lake: Lake) -> DagRunResult:
 def daily_runs(lake: Lake, first_run: DagRunResult) -> dict[str, DagRunResult]:
     """The daily run with the whole policy and every run that lacks one action, by case name."""
     earlier_report = lake.key(FIRST, REPOSITORIES_REPORT, FIRST_DATE)
-    cases = [DAILY, FIRST_WITHOUT_GET_OBJECT, FINDINGS, FINDINGS_WITHOUT_OPTIONAL_POLICY, *REMOVALS.values()]
+    cases = [
+        DAILY,
+        FIRST_WITHOUT_GET_OBJECT,
+        FINDINGS,
+        FINDINGS_WITHOUT_OPTIONAL_POLICY,
+        USAGE,
+        *REMOVALS.values(),
+    ]
     for case in cases:
         lake.prepare(case, subscribe=case == DAILY, earlier_report=earlier_report)
     with iam_enforced():
@@ -377,7 +390,30 @@ def test_image_findings_without_its_optional_file_fails_naming_the_action(
         assert s3.head_object(Bucket=BUCKET, Key=target["keys"][report])["ContentLength"] > 0
 
 
+def images_of(lake: Lake, case: Case) -> list[dict[str, str]]:
+    body = lake.client("s3").get_object(Bucket=BUCKET, Key=lake.key(case, IMAGES_REPORT, DAILY_DATE))["Body"]
+    return list(read_canonical(io.StringIO(body.read().decode())))
+
+
+def test_image_use_on_the_policy_and_its_optional_file(
+    daily_runs: dict[str, DagRunResult], lake: Lake
+) -> None:
+    """With image-usage.json the ECS reads are allowed and show what runs; on the policy alone use is
+    unknown and nothing is reclaimable. Lambda cannot be proven here: under IAM enforcement moto refuses
+    every Lambda request's signature (SignatureDoesNotMatch), so no Lambda action is denied by policy."""
+    run = daily_runs[USAGE.name]
+    assert_succeeded(run)
+    assert not {action for action in denied_actions(run.output) if action.startswith("ecs:")}
+    assert "is not authorized to perform: lambda:" not in run.output
+    used = images_of(lake, USAGE)
+    assert any(row["inUse"] == "true" and row["inUseBy"].startswith('["ecs:') for row in used)
+    alone = images_of(lake, DAILY)
+    assert "is not authorized to perform: ecs:ListClusters" in daily_runs[DAILY.name].output
+    assert {row["cleanupVerdict"] for row in alone} == {"keep"}
+    assert {row["inUse"] for row in alone if not row["inUseBy"]} == {""}
+
+
 def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:
-    succeeding = {DAILY.name, FINDINGS.name}
+    succeeding = {DAILY.name, FINDINGS.name, USAGE.name}
     ended = {name: run.state for name, run in daily_runs.items() if name not in succeeding}
     assert ended == dict.fromkeys(ended, "failed")
