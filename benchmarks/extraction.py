@@ -99,7 +99,7 @@ QUICK = 4
 
 def minimum_calls(repositories: int, images: int) -> dict[str, int]:
     """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, one policy read
-    per repository, and the registry's scan type once."""
+    per repository, the registry's scan type once, and one look each at ECS and Lambda (nothing runs)."""
     from emulator.synthetic_registry import image_counts
 
     return {
@@ -109,6 +109,8 @@ def minimum_calls(repositories: int, images: int) -> dict[str, int]:
         "DescribeRepositories": max(1, math.ceil(repositories / PAGE_SIZE)),
         "GetLifecyclePolicy": repositories,
         "GetRegistryScanningConfiguration": 1,
+        "ListClusters": 1,
+        "ListFunctions": 1,
     }
 
 
@@ -139,6 +141,7 @@ def extract(
         max_concurrency=concurrency,
         findings_max_age_days=findings_max_age_days,
         price_per_gb_month=Decimal("0.10"),
+        max_requests_per_second=None,  # the reader's own speed; the ceiling is the rate limit's test
     )
     registry = open_registry(
         clients,

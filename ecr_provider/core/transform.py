@@ -103,10 +103,7 @@ def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> 
         if snapshot.storage is None
         else snapshot.storage.freed_bytes(digests)
     )
-    archived = min(freed, sum(image.size_bytes for image in reclaimable if image.is_archived))
-    cost = units.monthly_cost(freed - archived, context.prices.standard) + units.monthly_cost(
-        archived, context.prices.archive_rate
-    )
+    _, _, cost = _priced(freed, reclaimable, context.prices)
     in_use = [image for image in images if uses[image.digest].in_use]
     pulled_since = units.days_ago(context.as_of, rules.reclaim_after_days)
     return RepositoryCleanup(
@@ -214,6 +211,14 @@ def image_row(
     return _ordered(values, IMAGE_COLUMNS)
 
 
+def _priced(size_bytes: int, images: Sequence[Image], prices: StoragePrices) -> tuple[int, Decimal, Decimal]:
+    """(archived bytes, their monthly cost, the whole monthly cost): the archived images at the archive
+    rate on their own size, never more than ``size_bytes``, the rest at the standard rate."""
+    archived = min(size_bytes, sum(image.size_bytes for image in images if image.is_archived))
+    archived_cost = units.monthly_cost(archived, prices.archive_rate)
+    return archived, archived_cost, units.monthly_cost(size_bytes - archived, prices.standard) + archived_cost
+
+
 def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> RepositoryTotals:
     """Billable bytes are unique blobs when manifests were read, else image sizes (SPEC.md).
 
@@ -223,8 +228,7 @@ def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> R
     total = sum(image.size_bytes for image in snapshot.images)
     storage = snapshot.storage
     billable = total if storage is None else storage.total_bytes
-    archived = min(billable, sum(image.size_bytes for image in snapshot.images if image.is_archived))
-    archived_cost = units.monthly_cost(archived, context.prices.archive_rate)
+    archived, archived_cost, monthly_cost = _priced(billable, snapshot.images, context.prices)
     last_pull = max((i.last_pull for i in snapshot.images if i.last_pull is not None), default=None)
     return RepositoryTotals(
         name=snapshot.repository.name,
@@ -233,7 +237,7 @@ def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> R
         cost_basis=BASIS_IMAGE_SIZE if storage is None else storage.basis,
         archived_size_bytes=archived,
         archived_monthly_cost=archived_cost,
-        monthly_cost=units.monthly_cost(billable - archived, context.prices.standard) + archived_cost,
+        monthly_cost=monthly_cost,
         last_pull=last_pull,
         days_since_last_pull=units.days_between(last_pull, context.as_of),
     )

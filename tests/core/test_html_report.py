@@ -55,7 +55,12 @@ def image(name: str, critical: str, high: str, days: str) -> dict[str, str]:
 ROWS = [
     repository("small", "0.1000", 1, daysSinceLastPull="3"),
     repository("big", "2.5000", 25, lifecyclePolicyText=POLICY, **{"lifecycleMonthlySavings(USD)": "0.7500"}),
-    repository("idle", "1.0000", 10, **{"lifecycleMonthlySavings(USD)": "0.2500"}),
+    repository(
+        "idle",
+        "1.0000",
+        10,
+        **{"lifecycleMonthlySavings(USD)": "0.2500", "reclaimableMonthlySavings(USD)": "0.6000"},
+    ),
 ]
 
 
@@ -78,8 +83,17 @@ def test_headline_costliest_and_savings_are_the_rows_sums_and_order() -> None:
         ("never pulled", "no lifecycle policy"),
         ("last pull 3 days ago", "no lifecycle policy"),
     ]
-    (saving,) = page.savings()
-    assert (saving.monthly_usd, saving.repositories, saving.query) == ("1.0000", 2, "potential_savings")
+    lifecycle, reclaimable = page.savings()
+    assert (lifecycle.monthly_usd, lifecycle.repositories, lifecycle.query) == (
+        "1.0000",
+        2,
+        "potential_savings",
+    )
+    assert (reclaimable.monthly_usd, reclaimable.repositories, reclaimable.query) == (
+        "0.6000",
+        1,
+        "reclaimable_storage",
+    )
 
 
 def test_every_bar_and_point_carries_its_number_and_the_page_has_no_network_reference() -> None:
