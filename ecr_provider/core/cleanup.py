@@ -48,7 +48,6 @@ class Reason(StrEnum):
 
 
 RECLAIMABLE_REASONS = frozenset({Reason.ARCHIVED, Reason.LIFECYCLE_EXPIRING, Reason.UNUSED})
-_NEEDED_BY_KEPT = frozenset({Reason.CHILD_OF_KEPT_INDEX, Reason.REFERRER_OF_KEPT_IMAGE})
 
 
 def check_reclaim_after_days(value: object) -> int:

@@ -23,6 +23,7 @@ INSPECTOR_PLACE = "EKS (Inspector)"
 """Where the use Inspector counts beyond the ECS tasks found is: EKS pods (or tasks of other accounts)."""
 ECS_PREFIX = "ecs:"
 LAMBDA_PREFIX = "lambda:"
+DEFAULT_TAG = "latest"
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -45,11 +46,13 @@ class ImageReference:
 
 def ecr_reference(uri: str, account_id: str, region: str) -> ImageReference | None:
     """The reference when ``uri`` is an image of this registry (account and region); None otherwise:
-    Docker Hub, another account's registry, a pull-through alias outside ECR."""
+    Docker Hub, another account's registry, a pull-through alias outside ECR. A reference naming
+    neither tag nor digest pulls ``latest``, as Docker does."""
     match = _ECR_IMAGE.match(uri.strip())
     if match is None or match["account"] != account_id or match["region"] != region:
         return None
-    return ImageReference(match["repository"], match["tag"], match["digest"])
+    tag = match["tag"] or (None if match["digest"] else DEFAULT_TAG)
+    return ImageReference(match["repository"], tag, match["digest"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ def image(digest: str, *tags: str, **fields: Any) -> Image:
         (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", ImageReference("team/web", "prod", None)),
         (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", ImageReference("web", None, ARM)),
         (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", ImageReference("web", "v1", ARM)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", ImageReference("web", None, None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", ImageReference("web", "latest", None)),
         (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", ImageReference("web", "1", None)),
         (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod", None),
         (f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web:prod", None),
