@@ -223,7 +223,11 @@ def emulator_process(*arguments: str) -> Iterator[str]:
             raise RuntimeError(f"the emulator exited with code {process.wait()} before it was ready")
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a registry of a million images takes long to let go of
+            process.kill()
+            process.wait()
 
 
 def _aware_datetime(text: str) -> datetime:
