@@ -153,7 +153,7 @@ def show_usage(path: Path) -> None:
     for row in misleading:
         tags = ",".join(json.loads(row["imageTags"])) or row["imageDigest"][:19]
         pulled = f"{row['daysSinceLastPull']} days ago" if row["daysSinceLastPull"] else "never"
-        print(f"  {row['repositoryName']}:{tags}  last pulled {pulled}, run by {row['inUseBy']}")
+        print(f"  {row['repositoryName']}:{tags}  last pulled {pulled}, used by {row['inUseBy']}")
     print("Cleanup verdicts: " + ", ".join(f"{n} {v} ({r})" for (v, r), n in sorted(verdicts.items())))
 
 
