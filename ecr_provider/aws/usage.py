@@ -129,7 +129,7 @@ class UsageReader:
                 reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
                 if reference is not None:
                     for place in places:
-                        found.need((reference.repository, reference.digest or reference.tag or ""), place)
+                        found.need(reference.key, place)
         return found
 
     def _task(self, task: dict[str, Any], place: str, of_service: bool, found: _Found) -> None:

@@ -43,6 +43,11 @@ class ImageReference:
     tag: str | None
     digest: str | None
 
+    @property
+    def key(self) -> ImageKey:
+        """What a pull of it fetches: the digest it names, else its tag."""
+        return (self.repository, self.digest or self.tag or DEFAULT_TAG)
+
 
 def ecr_reference(uri: str, account_id: str, region: str) -> ImageReference | None:
     """The reference when ``uri`` is an image of this registry (account and region); None otherwise:

@@ -102,3 +102,8 @@ def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown()
     assert uses[OLD] == ImageUse(True, 1, None, (INSPECTOR_PLACE,))
     assert not usage.known
     assert "lambda:ListFunctions denied" in usage.summary()
+
+
+def test_a_pull_fetches_the_digest_a_reference_names_else_its_tag() -> None:
+    assert ImageReference("web", "v1", ARM).key == ("web", ARM)
+    assert ImageReference("web", "prod", None).key == ("web", "prod")
