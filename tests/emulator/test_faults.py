@@ -120,7 +120,13 @@ def test_transient_faults_are_retried_to_the_same_bytes(
     )
     calls = registry_reader.calls.as_dict()
     for operation, faults in plan.items():
-        assert calls[operation.split(":")[1]]["retries"] == len(faults), operation
+        retries = calls[operation.split(":")[1]]["retries"]
+        if "reset" in faults:
+            # A reset may also drop a request another thread had just sent on a pooled connection to
+            # the same server thread: that one is retried too (seen once in several full runs).
+            assert retries >= len(faults), operation
+        else:
+            assert retries == len(faults), operation
     throttles = sum(faults.count("throttle") for faults in plan.values())
     assert sum(counts["throttled"] for counts in calls.values()) == throttles
 
