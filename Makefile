@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The lowest supported Airflow and amazon provider (constraints-lowest.txt), beside the newest in $(VENV).
+LOWEST       := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed
 
-.PHONY: install demo test test-dag test-rest test-deployment lint typecheck unit integration benchmark clean
+.PHONY: install demo test test-dag test-rest test-deployment test-lowest lint typecheck unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -13,6 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip==$$(sed -n 's/^pip==//p' constraints.txt)"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+$(LOWEST_STAMP): pyproject.toml constraints-lowest.txt
+	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade "pip==$$(sed -n 's/^pip==//p' constraints-lowest.txt)"
+	$(LOWEST)/bin/python -m pip install --quiet -c constraints-lowest.txt -e '.[dev]'
+	touch $(LOWEST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m emulator.demo
@@ -32,10 +41,11 @@ integration: $(STAMP)
 	$(BIN)/pytest -m integration --ignore=tests/deployment
 
 # Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest, then
-# the deployment (tests/deployment), which needs both cores for its own processes.
+# the deployment (tests/deployment), which needs both cores for its own processes, then the lowest versions.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
 	$(MAKE) --no-print-directory test-deployment
+	$(MAKE) --no-print-directory test-lowest
 
 test-dag: $(STAMP)
 	$(BIN)/pytest tests/integration
@@ -48,10 +58,17 @@ test-rest: lint typecheck
 test-deployment: $(STAMP)
 	$(BIN)/pytest tests/deployment
 
+# On the lowest supported versions: the fast loop (which loads the plugin through Airflow), one whole-DAG
+# run in process and the plugin's page.
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/pytest -m "not integration"
+	$(LOWEST)/bin/pytest tests/plugins/test_ecr_page.py \
+		tests/integration/test_dag_end_to_end.py::test_reports_land_under_the_spec_layout_with_the_seed_headers
+
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.extraction
 	$(BIN)/python -m benchmarks.organisation
 	$(BIN)/python -m benchmarks.usage
 
 clean:
-	rm -rf $(VENV) .airflow reports .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOWEST) .airflow reports .mypy_cache .ruff_cache .pytest_cache

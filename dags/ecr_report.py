@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, TriggerRule, Variable, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS, RunXCom, resolve_run
@@ -37,6 +36,7 @@ from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
+from ecr_provider.version_compat import AirflowFailException
 
 REPORT_COMPLETE = Asset("ecr_report_complete")
 """Updated when a report date is complete: schedule a downstream DAG on it (``schedule=[REPORT_COMPLETE]``);

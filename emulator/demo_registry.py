@@ -21,9 +21,9 @@ from typing import Any
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.units import GB, MB
 from emulator import moto_ecr_gaps
+from emulator.clients import ACCOUNT_ID, client
 from emulator.demo_findings import DemoFinding, demo_findings
 from emulator.demo_usage import DemoUsage, plan_demo_usage, seed_demo_usage
-from emulator.server import ACCOUNT_ID, client
 
 SEED = 20240601
 
@@ -109,7 +109,7 @@ class DemoRegistry:
     @property
     def usage(self) -> DemoUsage:
         """The ECS and Lambda workloads that run its images (see :mod:`emulator.demo_usage`)."""
-        return plan_demo_usage(self)
+        return plan_demo_usage(self.account_id, self.region, self.images)
 
     def repository(self, name: str) -> SeededRepository:
         for repository in self.repositories:

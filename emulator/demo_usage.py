@@ -19,14 +19,11 @@ import io
 import json
 import zipfile
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from emulator.server import client
-
-if TYPE_CHECKING:
-    from emulator.demo_registry import DemoRegistry, SeededImage
+from emulator.clients import client
 
 ECS_SERVICE = "ecs-service"
 ECS_TASK = "ecs-task"
@@ -122,25 +119,35 @@ class DemoUsage:
         return {key: tuple(uses) for key, uses in found.items()}
 
 
+class _Image(Protocol):
+    """What the workloads are planned from: an image of the demo registry, described here because
+    :mod:`emulator.demo_registry`, which holds its ``SeededImage``, imports this module."""
+
+    @property
+    def repository_name(self) -> str: ...
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+    @property
+    def manifest(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Pick:
     """An image of the registry picked by repository and tag."""
 
-    registry: DemoRegistry
-    repository_name: str
+    image: _Image
+    uri: str
+    """The repository's URI."""
     tag: str
 
     @property
-    def image(self) -> SeededImage:
-        for image in self.registry.repository(self.repository_name).images:
-            if self.tag in image.tags:
-                return image
-        raise KeyError(f"the demo registry has no {self.repository_name}:{self.tag}")
-
-    @property
-    def uri(self) -> str:
-        registry = self.registry
-        return f"{registry.account_id}.dkr.ecr.{registry.region}.amazonaws.com/{self.repository_name}"
+    def repository_name(self) -> str:
+        return self.image.repository_name
 
     def by_tag(self, name: str) -> DemoContainer:
         return DemoContainer(name, f"{self.uri}:{self.tag}", self.repository_name, self.image.digest)
@@ -157,11 +164,15 @@ class _Pick:
         )
 
 
-def plan_demo_usage(registry: DemoRegistry) -> DemoUsage:
+def plan_demo_usage(account_id: str, region: str, images: Iterable[_Image]) -> DemoUsage:
     """The workloads :func:`seed_demo_usage` creates, without creating them."""
+    tagged = {(image.repository_name, tag): image for image in images for tag in image.tags}
 
     def pick(repository_name: str, tag: str) -> _Pick:
-        return _Pick(registry, repository_name, tag)
+        image = tagged.get((repository_name, tag))
+        if image is None:
+            raise KeyError(f"the demo registry has no {repository_name}:{tag}")
+        return _Pick(image, f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repository_name}", tag)
 
     foreign = DemoContainer("log-router", FOREIGN_SIDECAR, "", "")
     workloads = (
@@ -216,7 +227,7 @@ def plan_demo_usage(registry: DemoRegistry) -> DemoUsage:
     function = DemoFunction(
         "registry-housekeeping", f"{awscli.uri}:latest", awscli.repository_name, awscli.image.digest
     )
-    return DemoUsage(registry.account_id, registry.region, workloads, (function,))
+    return DemoUsage(account_id, region, workloads, (function,))
 
 
 def seed_demo_usage(endpoint_url: str, usage: DemoUsage) -> None:

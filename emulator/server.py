@@ -24,13 +24,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
 from emulator import moto_athena_gaps, moto_ecr_gaps, moto_ecs_gaps, moto_inspector_gaps, moto_lambda_gaps
+from emulator.clients import ACCOUNT_ID, DUMMY_CREDENTIALS, client
+from emulator.demo_registry import seed_demo_registry
 from emulator.faults import FaultInjector, delayed, json_error, replaying_reads, throttled
 from emulator.synthetic_registry import seed_synthetic_registry
 
@@ -41,25 +41,27 @@ if TYPE_CHECKING:
 
     from werkzeug.serving import BaseWSGIServer
 
-ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+__all__ = [
+    "ACCOUNT_ID",
+    "DUMMY_CREDENTIALS",
+    "LOOPBACK",
+    "READY_MARKER",
+    "Emulator",
+    "client",
+    "emulator_process",
+    "main",
+    "use_dummy_credentials",
+]
+"""What callers import from here; the account and the clients are re-exported from :mod:`emulator.clients`."""
+
 LOOPBACK = "127.0.0.1"
 READY_MARKER = "EMULATOR_READY"
-DUMMY_CREDENTIALS = {
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",
-    "aws_session_token": "testing",
-}
 
 
 def use_dummy_credentials() -> None:
     """Make every boto3 client of this process sign with moto's dummy keys, never a real identity."""
     for name, value in DUMMY_CREDENTIALS.items():
         os.environ[name.upper()] = value
-
-
-def client(service: str, endpoint_url: str, region: str) -> Any:
-    """A boto3 client bound to the emulator, independent of the environment's credentials."""
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **DUMMY_CREDENTIALS)
 
 
 class _KeepAliveRequestHandler(MotoRequestHandler):
@@ -298,9 +300,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as emulator:
         as_of = args.as_of or datetime.now(UTC).replace(microsecond=0)
         if args.seed_demo:
-            # Imported here: demo_registry imports this module for its clients.
-            from emulator.demo_registry import seed_demo_registry
-
             registry = seed_demo_registry(emulator.endpoint_url, args.region, as_of)
             print(f"seeded demo registry: {registry.summary()}", file=sys.stderr, flush=True)
         for spec in args.synthetic:

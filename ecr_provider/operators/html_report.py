@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowSkipException
 
 from ecr_provider.core.columns import IMAGES_REPORT, REPOSITORIES_REPORT
 from ecr_provider.core.html_report import (
@@ -24,6 +23,7 @@ from ecr_provider.core.run_manifest import RUNS_DIRECTORY, run_manifest_key
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk import conf
 
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
@@ -30,6 +29,7 @@ from ecr_provider.core.settings import (
 )
 from ecr_provider.core.targets import check_accounts, check_role_name, plan_targets
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.version_compat import conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 import ecr_provider
 from ecr_provider.core.columns import reports_written
@@ -19,6 +18,7 @@ from ecr_provider.core.run_plan import check_plan, plan_key
 from ecr_provider.core.settings import check_as_of, check_bucket, check_flag, check_prefix
 from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
@@ -26,6 +25,7 @@ from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -153,7 +153,7 @@ def airflow_database() -> Path:
 @pytest.fixture(scope="session")
 def ecr_dag(airflow_database: Path) -> DAG:
     """The DAG as the scheduler parses it, with no task retries."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.airflow_compat import DagBag
 
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert not bag.import_errors, bag.import_errors

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
@@ -21,6 +20,7 @@ from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.run_plan import outcomes_key, plan_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_manifest import RunManifestOperator
+from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
 from tests.operators.conftest import AS_OF, REGION, REPORT_DATE

@@ -13,13 +13,13 @@ from itertools import count
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator, fifo_arguments
+from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
 from tests.operators.conftest import REGION

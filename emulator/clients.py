@@ -1,0 +1,25 @@
+"""The emulator's account and boto3 clients bound to it, signing with moto's dummy keys.
+
+A module of its own so the seeding modules (:mod:`emulator.demo_registry`, :mod:`emulator.demo_usage`)
+and :mod:`emulator.server`, which seeds the demo registry from its command line, need not import each
+other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+DUMMY_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+
+
+def client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client bound to the emulator, independent of the environment's credentials."""
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **DUMMY_CREDENTIALS)
