@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-dag test-rest test-deployment lint typecheck unit integration benchmark clean
+.PHONY: install demo test test-dag test-rest test-deployment lint typecheck docs unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The documentation site (docs/, mkdocs.yml) into build/site/; --strict: a broken link or anchor fails it.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
 # The fast loop: no emulator, no Airflow run (pytest marks the tests that need one `integration`).
 unit: $(STAMP)
 	$(BIN)/pytest -m "not integration"
@@ -31,7 +35,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -m integration --ignore=tests/deployment
 
-# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest, then
+# Lint, types, the docs build and every test, on two cores: the DAG runs (tests/integration) beside all the rest, then
 # the deployment (tests/deployment), which needs both cores for its own processes.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
@@ -40,7 +44,7 @@ test: $(STAMP)
 test-dag: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-test-rest: lint typecheck
+test-rest: lint typecheck docs
 	$(BIN)/pytest --ignore=tests/integration --ignore=tests/deployment
 
 # A real deployment: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
@@ -54,4 +58,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.usage
 
 clean:
-	rm -rf $(VENV) .airflow reports .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .airflow reports build/site .mypy_cache .ruff_cache .pytest_cache
