@@ -10,15 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecr_provider.core.columns import (
-    FINDING_COLUMNS,
-    FINDINGS_REPORT,
-    IMAGE_COLUMNS,
-    IMAGES_REPORT,
-    REPOSITORIES_REPORT,
-    REPOSITORY_COLUMNS,
-    Column,
-)
+from ecr_provider.core.columns import REPORTS, Column
 from tests.conftest import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
@@ -75,13 +67,6 @@ def column_table(report: str) -> list[tuple[str, str, bool]]:
     return [(header, kind, empty == "yes") for header, kind, empty in rows]
 
 
-@pytest.mark.parametrize(
-    ("report", "columns"),
-    [
-        (REPOSITORIES_REPORT, REPOSITORY_COLUMNS),
-        (IMAGES_REPORT, IMAGE_COLUMNS),
-        (FINDINGS_REPORT, FINDING_COLUMNS),
-    ],
-)
+@pytest.mark.parametrize(("report", "columns"), REPORTS.items())
 def test_the_column_tables_are_the_codes_columns(report: str, columns: tuple[Column, ...]) -> None:
     assert column_table(report) == [(column.header, column.kind.value, column.optional) for column in columns]
