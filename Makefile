@@ -47,8 +47,9 @@ test-dag: $(STAMP)
 test-rest: lint typecheck docs
 	$(BIN)/pytest --ignore=tests/integration --ignore=tests/deployment
 
-# A real deployment: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
-# the emulator, and the trigger form in headless Chromium (installed from Debian's packages when missing).
+# Real deployments: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
+# the emulator, once as docs/deploying.md's "Try it in a local Airflow" runs them (its own venv), once set up
+# in Python with the trigger form in headless Chromium (installed from Debian's packages when missing).
 test-deployment: $(STAMP)
 	$(BIN)/pytest tests/deployment
 

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,8 +128,9 @@ def try_it(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TryIt]:
     blocks = section_blocks()
     work = tmp_path_factory.mktemp("try-it")
     clone = fresh_copy(work / "clone")
-    try_dir = work / "try"
-    try_dir.mkdir()
+    # Under /tmp as the page's own `mktemp -d` would be: PostgreSQL's user must reach it, and pytest's
+    # folders are private to root.
+    try_dir = Path(tempfile.mkdtemp(prefix="ecr-report-try-it-"))
     script = work / "try-it.sh"
     script.write_text("\n".join(blocks))
     started = time.monotonic()
@@ -154,6 +156,7 @@ def try_it(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TryIt]:
     finally:
         if not ended_cleanly:  # its last block stops all it started; a pid may have been reused since
             stop_what_is_left(try_dir)
+        shutil.rmtree(try_dir, ignore_errors=True)
 
 
 def test_the_section_has_its_blocks() -> None:
