@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 LOWEST       := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed
 
-.PHONY: install demo test test-dag test-rest test-deployment test-lowest lint typecheck unit integration benchmark clean
+.PHONY: install demo test test-dag test-rest test-deployment test-lowest lint typecheck docs unit integration benchmark clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The documentation site (docs/, mkdocs.yml) into build/site/; --strict: a broken link or anchor fails it.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
 # The fast loop: no emulator, no Airflow run (pytest marks the tests that need one `integration`).
 unit: $(STAMP)
 	$(BIN)/pytest -m "not integration"
@@ -40,8 +44,9 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -m integration --ignore=tests/deployment
 
-# Lint, types and every test, on two cores: the DAG runs (tests/integration) beside all the rest, then
-# the deployment (tests/deployment), which needs both cores for its own processes, then the lowest versions.
+# Lint, types, the docs build and every test, on two cores: the DAG runs (tests/integration) beside all the
+# rest, then the deployment (tests/deployment), which needs both cores for its own processes, then the lowest
+# supported versions.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
 	$(MAKE) --no-print-directory test-deployment
@@ -50,11 +55,12 @@ test: $(STAMP)
 test-dag: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-test-rest: lint typecheck
+test-rest: lint typecheck docs
 	$(BIN)/pytest --ignore=tests/integration --ignore=tests/deployment
 
-# A real deployment: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
-# the emulator, and the trigger form in headless Chromium (installed from Debian's packages when missing).
+# Real deployments: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
+# the emulator, once as docs/deploying.md's "Try it in a local Airflow" runs them (its own venv), once set up
+# in Python with the trigger form in headless Chromium (installed from Debian's packages when missing).
 test-deployment: $(STAMP)
 	$(BIN)/pytest tests/deployment
 
@@ -71,4 +77,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.usage
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .airflow reports .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOWEST) .airflow reports build/site .mypy_cache .ruff_cache .pytest_cache

@@ -281,6 +281,7 @@ def test_airflow_environment_is_identical_where_it_matters(services: dict[str, d
         "AIRFLOW_VAR_ECR_REPORT_CONFIG",
         "AIRFLOW_CONN_AWS_DEFAULT",
         "AWS_DEFAULT_REGION",
+        "ECR_REPORT_POOL",
     )
     reference = _env(services["airflow-apiserver"])
     for name in AIRFLOW_SERVICES:
@@ -374,6 +375,39 @@ def test_init_migrates_db_and_creates_user(services: dict[str, dict[str, Any]]) 
     assert env["_AIRFLOW_WWW_USER_PASSWORD"]
     assert init["entrypoint"] == "/bin/bash"
     assert "/entrypoint airflow version" in "\n".join(init["command"])
+
+
+def test_init_creates_the_pool_every_container_names(services: dict[str, dict[str, Any]]) -> None:
+    """The scheduler never starts a task whose pool does not exist: the pool the DAG is parsed with
+    (``ECR_REPORT_POOL``) is the one airflow-init creates."""
+    assert _env(services["airflow-scheduler"])["ECR_REPORT_POOL"] == "${ECR_REPORT_POOL:-ecr_report}"
+    init_script = "\n".join(services["airflow-init"]["command"])
+    assert 'airflow pools set "$${ECR_REPORT_POOL}"' in init_script
+
+
+def test_jwt_secret_default_is_long_enough(services: dict[str, dict[str, Any]]) -> None:
+    """Airflow warns about a JWT secret shorter than 32 bytes (HMAC-SHA512 wants 64, 32 is its floor)."""
+    value = _env(services["airflow-apiserver"])["AIRFLOW__API_AUTH__JWT_SECRET"]
+    default = re.fullmatch(r"\$\{AIRFLOW__API_AUTH__JWT_SECRET:-(.+)\}", value)
+    assert default is not None, value
+    assert len(default.group(1).encode()) >= 32
+
+
+def compose_section_of_the_docs() -> str:
+    page = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
+    match = re.search(r"^## docker compose\n(.*?)(?=^## )", page, re.MULTILINE | re.DOTALL)
+    assert match is not None, "docs/deploying.md has no docker compose section"
+    return match.group(1)
+
+
+def test_the_docs_build_the_image_and_name_every_variable_compose_reads() -> None:
+    section = compose_section_of_the_docs()
+    assert "docker compose build" in section
+    assert "docker compose up airflow-init" in section
+    # ${NAME} and ${NAME:-default} are read from the shell; $${NAME} is the container shell's own.
+    read = set(re.findall(r"(?<!\$)\$\{(\w+)(?::-[^}]*)?\}", COMPOSE_FILE.read_text(encoding="utf-8")))
+    assert read, "compose reads no variable from the shell?"
+    assert {name for name in read if f"`{name}`" not in section} == set()
 
 
 def test_airflow_services_run_as_airflow_uid(services: dict[str, dict[str, Any]]) -> None:

@@ -1,9 +1,8 @@
-"""The IAM policy files name real actions, no wildcard, and the README's IAM section lists them."""
+"""The IAM policy files name real actions, no wildcard, and the docs' IAM page lists them."""
 
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -79,15 +78,8 @@ def test_every_statement_of_the_default_policy_is_scoped_to_resources() -> None:
             assert set(statement_values(statement, "Action")) <= REGISTRY_LEVEL_ACTIONS, statement
 
 
-def iam_section_of_readme() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    match = re.search(r"^## IAM policy\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
-    assert match is not None
-    return match.group(1)
-
-
-def test_the_readme_iam_section_lists_every_action_and_file() -> None:
-    section = iam_section_of_readme()
+def test_the_iam_page_lists_every_action_and_file() -> None:
+    section = (REPO_ROOT / "docs" / "iam.md").read_text()
     for path in POLICY_FILES:
         assert str(path.relative_to(REPO_ROOT)) in section
         for action in actions_of(path):

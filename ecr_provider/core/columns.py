@@ -1,6 +1,6 @@
 """The columns of each report: header text, Athena name and kind, in their one true order.
 
-SPEC.md: the first columns are the original document's, in its order and with its names; new
+docs/reports.md: the first columns are the original document's, in its order and with its names; new
 columns are only ever appended. Athena names are derived from the headers, never typed twice.
 """
 

@@ -1,4 +1,4 @@
-"""Where reports live in S3 (SPEC.md): one object per report, date and (account, region)."""
+"""Where reports live in S3 (docs/reports.md): one object per report, date and (account, region)."""
 
 from __future__ import annotations
 

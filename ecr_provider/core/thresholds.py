@@ -1,4 +1,4 @@
-"""Which repositories are over their storage threshold (SPEC.md: global GB plus glob overrides)."""
+"""Which repositories are over their storage threshold (docs/reports.md: global GB plus glob overrides)."""
 
 from __future__ import annotations
 

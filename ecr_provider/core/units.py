@@ -1,4 +1,4 @@
-"""Units and text formats of SPEC.md, in one place so every report and export agrees."""
+"""Units and text formats of the reports (docs/reports.md), in one place so every report and export agrees."""
 
 from __future__ import annotations
 

@@ -202,6 +202,10 @@ def airflow_environment(home: Path, database: str, port: int) -> dict[str, str]:
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database,
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
+        # Every listener on a free port, so the deployment runs beside another Airflow: the log servers of
+        # the task processes and of the triggerer listen on 8793 and 8794 by default.
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
         AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
         # The pool the DAG's report tasks run in, named where the DAG is parsed (README: Setting it up).
