@@ -10,6 +10,7 @@ from typing import Any
 from ecr_provider.core import units
 from ecr_provider.core.csv_format import ReportCsvWriter
 from ecr_provider.core.records import RepositorySnapshot
+from ecr_provider.core.totals import total_usd
 from ecr_provider.core.transform import (
     ReportContext,
     image_row,
@@ -21,6 +22,8 @@ from ecr_provider.core.transform import (
 
 @dataclass(slots=True)
 class ReportTally:
+    """``monthly_cost`` follows ``core.totals``: the sum of the rows' rounded costs."""
+
     repositories: int = 0
     images: int = 0
     total_size_bytes: int = 0
@@ -56,5 +59,5 @@ def write_reports(
         tally.images += len(snapshot.images)
         tally.total_size_bytes += totals.total_size_bytes
         tally.billable_size_bytes += totals.billable_size_bytes
-        tally.monthly_cost += totals.monthly_cost
+        tally.monthly_cost += total_usd((totals.monthly_cost,))
     return tally
