@@ -6,7 +6,7 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS
+from ecr_provider.core.columns import IMAGE_COLUMNS, REGISTRY_COLUMNS, REPOSITORY_COLUMNS
 from ecr_provider.core.csv_format import ReportCsvWriter, read_canonical
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
@@ -40,6 +40,8 @@ def test_the_tally_is_the_sum_of_the_rounded_row_costs_the_csv_holds() -> None:
         [(snapshot(name), CONTEXT) for name in ("a", "b", "c")],
         ReportCsvWriter(out, REPOSITORY_COLUMNS),
         ReportCsvWriter(io.StringIO(), IMAGE_COLUMNS),
+        ReportCsvWriter(io.StringIO(), REGISTRY_COLUMNS),
+        [CONTEXT],
     )
 
     rows = list(read_canonical(io.StringIO(out.getvalue(), newline="")))
