@@ -177,6 +177,10 @@ REGISTRY_COLUMNS: tuple[Column, ...] = (
     Column("pricePerGbMonth(USD)", Kind.DECIMAL),
     Column("priceSource", Kind.TEXT),
     Column("asOf", Kind.TIMESTAMP),
+    Column("repositoriesMonthlyCost(USD)", Kind.DECIMAL),
+    Column("previousReportDate", Kind.DATE, optional=True),
+    Column("repositoriesSizeChangeBytes", Kind.INTEGER, optional=True),
+    Column("repositoriesCostChange(USD)", Kind.DECIMAL, optional=True),
 )
 """One row per registry (account and region); ``core.registries`` says what each figure counts."""
 

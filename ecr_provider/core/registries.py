@@ -18,6 +18,8 @@ the registry's figures are the sums of its repositories' rows (``costBasis`` ``r
 until re-pushed.
 
 Every cost follows ``core.totals``: the repository basis adds the rows' rounded costs.
+``repositoriesMonthlyCost(USD)`` is that sum whatever the basis, and the change since the previous
+report date is of it (and of the repositories' billable bytes), so it compares like with like.
 """
 
 from __future__ import annotations
@@ -135,5 +137,26 @@ class RegistryTally:
             "pricePerGbMonth(USD)": units.usd(prices.standard),
             "priceSource": prices.source,
             "asOf": context.as_of_text,
+            "repositoriesMonthlyCost(USD)": units.usd(self.monthly_cost),
+            **self._change(),
         }
         return ordered(values, REGISTRY_COLUMNS)
+
+    def _change(self) -> dict[str, str]:
+        """Since the registry's previous report, on the repositories basis on both dates: a repository
+        gone since then counts as shrunk to nothing, one new as grown from nothing."""
+        previous = self.context.previous
+        if previous is None:
+            return {
+                "previousReportDate": "",
+                "repositoriesSizeChangeBytes": "",
+                "repositoriesCostChange(USD)": "",
+            }
+        before = previous.repositories.values()
+        return {
+            "previousReportDate": previous.report_date,
+            "repositoriesSizeChangeBytes": str(self.billable_size_bytes - sum(size for size, _ in before)),
+            "repositoriesCostChange(USD)": units.usd(
+                self.monthly_cost - total_usd(cost for _, cost in before)
+            ),
+        }

@@ -27,7 +27,7 @@ from ecr_provider.core.csv_format import ReportCsvWriter, read_canonical
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.report import write_reports
-from ecr_provider.core.transform import ReportContext
+from ecr_provider.core.transform import PreviousReport, ReportContext
 from ecr_provider.core.usage import RegistryUsage
 
 MIB = 2**20
@@ -88,11 +88,14 @@ def snapshot(name: str, images: tuple[Image, ...], *, read: bool) -> RepositoryS
     return RepositorySnapshot(repository, images, storage=storage if read else None)
 
 
-def registry(blob_mounting: str, *, read: bool = True) -> tuple[dict[str, str], list[dict[str, str]]]:
+def registry(
+    blob_mounting: str, *, read: bool = True, previous: PreviousReport | None = None
+) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The registry row and the repository rows, as the CSVs hold them."""
     context = ReportContext(
         as_of=AS_OF,
         prices=StoragePrices(PRICE, None, "override"),
+        previous=previous,
         usage=RegistryUsage(),
         account_id=ACCOUNT,
         region=REGION,
@@ -151,6 +154,10 @@ def test_blob_mounting_enabled_prices_each_blob_once_per_registry() -> None:
         "pricePerGbMonth(USD)": "0.1000",
         "priceSource": "override",
         "asOf": "2026-11-27 00:00:00",
+        "repositoriesMonthlyCost(USD)": "0.3042",
+        "previousReportDate": "",
+        "repositoriesSizeChangeBytes": "",
+        "repositoriesCostChange(USD)": "",
     }
 
 
@@ -215,3 +222,24 @@ def test_a_registry_without_repositories_still_has_its_row_in_order() -> None:
     assert rows[0]["registryUniqueBlobBytes"] == "0"
     assert rows[1]["registryUniqueBlobBytes"] == str(1201 * MIB)
     assert (tally.repositories, tally.images) == (1, 1)
+
+
+def test_the_change_since_the_previous_date_counts_repositories_gone_and_new_on_the_repositories_basis() -> (
+    None
+):
+    """Before: ``a`` at 1000 MiB and USD 0.0977, ``gone`` at 500 MiB and USD 0.0488; ``b`` is new."""
+    previous = PreviousReport(
+        "2026-11-20", {"a": (1000 * MIB, Decimal("0.0977")), "gone": (500 * MIB, Decimal("0.0488"))}
+    )
+
+    row, repositories = registry("ENABLED", previous=previous)
+
+    assert row["previousReportDate"] == "2026-11-20"
+    assert row["repositoriesSizeChangeBytes"] == str((3115 - 1500) * MIB)
+    assert row["repositoriesCostChange(USD)"] == str(
+        Decimal("0.3042") - Decimal("0.0977") - Decimal("0.0488")
+    )
+    assert row["repositoriesMonthlyCost(USD)"] == str(
+        sum(Decimal(repository["monthlyStorageCost(USD)"]) for repository in repositories)
+    )
+    assert row["monthlyStorageCost(USD)"] == usd(1915)
