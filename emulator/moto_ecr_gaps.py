@@ -246,12 +246,22 @@ def install_pull_time_exclusions() -> None:
     """moto 5.2 has no pull-time update exclusions: this adds RegisterPullTimeUpdateExclusion and
     ListPullTimeUpdateExclusions (paged like ECR: ``maxResults``, default 100, and ``nextToken``),
     keeping one list per registry (account and region). Safe to call any number of times."""
+    _add_actions(
+        _EXCLUSIONS_MARKER,
+        register_pull_time_update_exclusion=_register_pull_time_update_exclusion,
+        list_pull_time_update_exclusions=_list_pull_time_update_exclusions,
+    )
+
+
+def _add_actions(marker: str, **actions: Callable[[ECRResponse], ActionResult]) -> None:
+    """Give moto's ECR the actions it lacks (named as moto dispatches them: the operation in
+    snake_case), once, whoever asks first."""
     with _install_lock:
-        if getattr(ECRResponse, _EXCLUSIONS_MARKER, False):
+        if getattr(ECRResponse, marker, False):
             return
-        ECRResponse.register_pull_time_update_exclusion = _register_pull_time_update_exclusion  # type: ignore[attr-defined]
-        ECRResponse.list_pull_time_update_exclusions = _list_pull_time_update_exclusions  # type: ignore[attr-defined]
-        setattr(ECRResponse, _EXCLUSIONS_MARKER, True)
+        for name, action in actions.items():
+            setattr(ECRResponse, name, action)
+        setattr(ECRResponse, marker, True)
 
 
 def _exclusions(response: ECRResponse) -> dict[str, datetime]:
@@ -296,12 +306,11 @@ class AccountSettingValidationException(ServiceException):
 def install_account_settings() -> None:
     """Adds GetAccountSetting and PutAccountSetting for the settings of ``ACCOUNT_SETTING_VALUES``,
     kept per registry (account and region). Safe to call any number of times."""
-    with _install_lock:
-        if getattr(ECRResponse, _ACCOUNT_SETTINGS_MARKER, False):
-            return
-        ECRResponse.get_account_setting = _get_account_setting  # type: ignore[attr-defined]
-        ECRResponse.put_account_setting = _put_account_setting  # type: ignore[attr-defined]
-        setattr(ECRResponse, _ACCOUNT_SETTINGS_MARKER, True)
+    _add_actions(
+        _ACCOUNT_SETTINGS_MARKER,
+        get_account_setting=_get_account_setting,
+        put_account_setting=_put_account_setting,
+    )
 
 
 def _account_setting(response: ECRResponse) -> tuple[str, dict[str, str]]:

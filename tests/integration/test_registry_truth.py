@@ -49,6 +49,10 @@ class Run:
     images: list[Row]
     manifest_storage: dict[str, str] | None
 
+    def of(self, region: str) -> list[Row]:
+        """The repository rows of one registry."""
+        return [repository for repository in self.repositories if repository["region"] == region]
+
 
 def distinct_blobs(images: Iterable[SeededImage]) -> dict[str, int]:
     return {blob.digest: blob.size_bytes for image in images for blob in image.blobs}
@@ -160,8 +164,7 @@ def test_the_demo_shares_layers_in_every_way_the_figures_must_handle(
 def test_the_blob_figures_are_the_seeded_blobs(
     run: Run, registries: dict[str, DemoRegistry], region: str
 ) -> None:
-    registry = registries[region]
-    row = run.registries[region]
+    registry, row, repositories = registries[region], run.registries[region], run.of(region)
     by_repository = sum(
         sum(distinct_blobs(repository.images).values()) for repository in registry.repositories
     )
@@ -177,9 +180,7 @@ def test_the_blob_figures_are_the_seeded_blobs(
     assert int(row["crossRepositoryDuplicateBytes"]) == by_repository - once > 0
     assert int(row["totalSizeBytes"]) == sum(image.size_bytes for image in registry.images)
     assert int(row["archivedBytes"]) == sum(
-        int(repository["archivedSizeBytes"])
-        for repository in run.repositories
-        if repository["region"] == region
+        int(repository["archivedSizeBytes"]) for repository in repositories
     )
 
 
@@ -187,9 +188,7 @@ def test_the_blob_figures_are_the_seeded_blobs(
 def test_cost_and_reclaimable_follow_the_registrys_billing_basis(
     run: Run, registries: dict[str, DemoRegistry], region: str
 ) -> None:
-    registry = registries[region]
-    row = run.registries[region]
-    repositories = [repository for repository in run.repositories if repository["region"] == region]
+    registry, row, repositories = registries[region], run.registries[region], run.of(region)
     price, archive_price = (
         repositories[0]["pricePerGbMonth(USD)"],
         repositories[0]["archivePricePerGbMonth(USD)"],
@@ -243,9 +242,5 @@ def test_cost_and_reclaimable_follow_the_registrys_billing_basis(
 def test_the_run_manifests_total_is_the_sum_of_the_csv_column(dag_run: Run) -> None:
     assert dag_run.manifest_storage is not None
     for region in MOUNTING:
-        column = sum(
-            Decimal(repository["monthlyStorageCost(USD)"])
-            for repository in dag_run.repositories
-            if repository["region"] == region
-        )
+        column = sum(Decimal(repository["monthlyStorageCost(USD)"]) for repository in dag_run.of(region))
         assert dag_run.manifest_storage[region] == str(column)
