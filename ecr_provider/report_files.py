@@ -16,6 +16,8 @@ from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGE_COLUMNS,
     IMAGES_REPORT,
+    REGISTRIES_REPORT,
+    REGISTRY_COLUMNS,
     REPOSITORIES_REPORT,
     REPOSITORY_COLUMNS,
 )
@@ -87,7 +89,12 @@ def write_registry_report(
     :attr:`RegistryReport.findings_error` names the call, for the caller to fail visibly.
     """
     sources = _findings_sources(registries)
-    reports = (REPOSITORIES_REPORT, IMAGES_REPORT, *(() if sources is None else (FINDINGS_REPORT,)))
+    reports = (
+        REPOSITORIES_REPORT,
+        IMAGES_REPORT,
+        REGISTRIES_REPORT,
+        *(() if sources is None else (FINDINGS_REPORT,)),
+    )
     files = {report: directory / f"{report}.csv" for report in reports}
     listed = [(reader, context, reader.repositories()) for reader, context in registries]
     tracker = Progress(
@@ -104,11 +111,14 @@ def write_registry_report(
     with (
         files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
         files[IMAGES_REPORT].open("w", encoding="utf-8", newline="") as images_out,
+        files[REGISTRIES_REPORT].open("w", encoding="utf-8", newline="") as registries_out,
     ):
         tally = write_reports(
             tracker.track(priced, lambda pair: len(pair[0].images)),
             ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS, csv_format),
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
+            ReportCsvWriter(registries_out, REGISTRY_COLUMNS, csv_format),
+            [context for _, context in registries],
         )
     findings, findings_error = None, None
     if sources is not None:

@@ -12,6 +12,8 @@ output member, so setting ``last_recorded_pull_time`` on a moto ``Image`` makes 
   ECR pages (default 100, at most 1000 a page), and call counts are only honest when we do too.
 * DescribeImageScanFindings answers one fixed made-up finding for any image scanned through the
   API; an image filled with ``findings`` gets those (consistent with its severity counts), paged.
+* moto has no GetAccountSetting and PutAccountSetting; the ``BLOB_MOUNTING`` setting is added, per
+  registry, ``DISABLED`` until put.
 
 The ECS and Lambda gaps resolve the ECR image URIs that task definitions and functions name to moto's
 digests here (:func:`parse_image_uri`, :func:`resolve_digest`), as a pull would.
@@ -61,6 +63,7 @@ def install() -> None:
         findings = _filled_scan_findings(ECRResponse.describe_image_scan_findings)
         ECRResponse.describe_image_scan_findings = findings  # type: ignore[method-assign, assignment]
         install_pull_time_exclusions()
+        install_account_settings()
         setattr(ecr_models.Image, _INSTALLED_MARKER, True)
 
 
@@ -243,12 +246,22 @@ def install_pull_time_exclusions() -> None:
     """moto 5.2 has no pull-time update exclusions: this adds RegisterPullTimeUpdateExclusion and
     ListPullTimeUpdateExclusions (paged like ECR: ``maxResults``, default 100, and ``nextToken``),
     keeping one list per registry (account and region). Safe to call any number of times."""
+    _add_actions(
+        _EXCLUSIONS_MARKER,
+        register_pull_time_update_exclusion=_register_pull_time_update_exclusion,
+        list_pull_time_update_exclusions=_list_pull_time_update_exclusions,
+    )
+
+
+def _add_actions(marker: str, **actions: Callable[[ECRResponse], ActionResult]) -> None:
+    """Give moto's ECR the actions it lacks (named as moto dispatches them: the operation in
+    snake_case), once, whoever asks first."""
     with _install_lock:
-        if getattr(ECRResponse, _EXCLUSIONS_MARKER, False):
+        if getattr(ECRResponse, marker, False):
             return
-        ECRResponse.register_pull_time_update_exclusion = _register_pull_time_update_exclusion  # type: ignore[attr-defined]
-        ECRResponse.list_pull_time_update_exclusions = _list_pull_time_update_exclusions  # type: ignore[attr-defined]
-        setattr(ECRResponse, _EXCLUSIONS_MARKER, True)
+        for name, action in actions.items():
+            setattr(ECRResponse, name, action)
+        setattr(ECRResponse, marker, True)
 
 
 def _exclusions(response: ECRResponse) -> dict[str, datetime]:
@@ -277,6 +290,49 @@ def _all_pull_time_update_exclusions(response: ECRResponse) -> ActionResult:
 
 
 _list_pull_time_update_exclusions = _paged(_all_pull_time_update_exclusions, "pullTimeUpdateExclusions")
+
+
+_ACCOUNT_SETTINGS_MARKER = "_ecr_report_account_settings_installed"
+_ACCOUNT_SETTINGS_ATTRIBUTE = "_account_settings"
+ACCOUNT_SETTING_VALUES = {"BLOB_MOUNTING": ("DISABLED", frozenset({"ENABLED", "DISABLED"}))}
+"""The settings the emulator knows: default value and accepted values. ECR has others
+(``BASIC_SCAN_TYPE_VERSION``, ``REGISTRY_POLICY_SCOPE``) that no code here reads."""
+
+
+class AccountSettingValidationException(ServiceException):
+    code = "ValidationException"
+
+
+def install_account_settings() -> None:
+    """Adds GetAccountSetting and PutAccountSetting for the settings of ``ACCOUNT_SETTING_VALUES``,
+    kept per registry (account and region). Safe to call any number of times."""
+    _add_actions(
+        _ACCOUNT_SETTINGS_MARKER,
+        get_account_setting=_get_account_setting,
+        put_account_setting=_put_account_setting,
+    )
+
+
+def _account_setting(response: ECRResponse) -> tuple[str, dict[str, str]]:
+    name = str(response._get_param("name"))
+    if name not in ACCOUNT_SETTING_VALUES:
+        raise AccountSettingValidationException(f"Account setting name {name!r} is not supported")
+    settings: dict[str, str] = response.ecr_backend.__dict__.setdefault(_ACCOUNT_SETTINGS_ATTRIBUTE, {})
+    return name, settings
+
+
+def _get_account_setting(response: ECRResponse) -> ActionResult:
+    name, settings = _account_setting(response)
+    return ActionResult({"name": name, "value": settings.get(name, ACCOUNT_SETTING_VALUES[name][0])})
+
+
+def _put_account_setting(response: ECRResponse) -> ActionResult:
+    name, settings = _account_setting(response)
+    value = str(response._get_param("value"))
+    if value not in ACCOUNT_SETTING_VALUES[name][1]:
+        raise AccountSettingValidationException(f"Value {value!r} is not valid for account setting {name}")
+    settings[name] = value
+    return ActionResult({"name": name, "value": value})
 
 
 _IMAGE_URI = re.compile(

@@ -67,7 +67,7 @@ def test_the_operation_of_each_exception_exists() -> None:
         assert operation in operations_of(action.partition(":")[0])
 
 
-REGISTRY_LEVEL_ACTIONS = {"ecr:GetRegistryScanningConfiguration"}
+REGISTRY_LEVEL_ACTIONS = {"ecr:GetRegistryScanningConfiguration", "ecr:GetAccountSetting"}
 """Actions IAM authorises on no resource type: they can only be granted on ``*``."""
 
 

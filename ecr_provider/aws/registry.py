@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
 from ecr_provider.aws.errors import aws_call
@@ -121,6 +122,13 @@ def open_registry(
         clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings, calls=calls
     )
     context = ReportContext(
-        as_of=as_of, prices=prices, previous=previous, usage=usage, cleanup=options.cleanup
+        as_of=as_of,
+        prices=prices,
+        previous=previous,
+        usage=usage,
+        cleanup=options.cleanup,
+        account_id=clients.account_id,
+        region=clients.region,
+        blob_mounting=read_blob_mounting(clients.ecr, clients.label),
     )
     return OpenRegistry(reader, context)

@@ -133,7 +133,8 @@ class UsageReader:
         return found
 
     def _task(self, task: dict[str, Any], place: str, of_service: bool, found: _Found) -> None:
-        """A task counts once per image it runs; a service's task also needs its tag at the next start."""
+        """A task counts once per image it runs; a service's task also needs, at the next start, what its
+        definition names (the digest when it pins one, else whatever the tag then points to)."""
         keys: set[ImageKey] = set()
         for container in task.get("containers", ()):
             reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
@@ -142,8 +143,8 @@ class UsageReader:
             digest = container.get("imageDigest") or reference.digest
             if digest:
                 keys.add((reference.repository, digest))
-            if reference.tag and (of_service or not digest):
-                found.need((reference.repository, reference.tag), place)
+            if of_service or not digest:
+                found.need(reference.key, place)
         for key in keys:
             found.run(key, place)
 

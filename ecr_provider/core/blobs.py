@@ -172,6 +172,18 @@ def unique_blob_bytes(manifests: Mapping[str, ParsedManifest], digests_of_reposi
 
 
 @dataclass(frozen=True, slots=True)
+class StoredBlobs:
+    sizes: Mapping[str, int]
+    """Bytes of each blob, by digest."""
+    fallback_bytes: int
+    """``imageSizeInBytes`` of the images whose blobs are unknown: never shared, as far as is known."""
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.sizes.values()) + self.fallback_bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RepositoryStorage:
     """A repository's stored bytes: unique blobs where manifests are known, image sizes elsewhere."""
 
@@ -199,8 +211,14 @@ class RepositoryStorage:
         A lifecycle policy that expires an image sharing its base layers with kept images saves
         only its own layers; pricing its whole size would promise more than the bill can shrink.
         """
-        kept = {digest: size for digest, size in self.image_sizes.items() if digest not in digests}
-        return self.total_bytes - repository_storage(self.manifests, kept).total_bytes
+        return self.total_bytes - self.stored(without=digests).total_bytes
+
+    def stored(self, without: Collection[str] = ()) -> StoredBlobs:
+        """The blobs of the images not in ``without``, by digest, so a registry can count each once
+        across its repositories; images without a usable manifest by their own size."""
+        kept = {digest: size for digest, size in self.image_sizes.items() if digest not in without}
+        blobs, unusable = _reachable(self.manifests, kept)
+        return StoredBlobs(blobs, sum(kept[digest] for digest in unusable if digest in kept))
 
     @property
     def basis(self) -> str:

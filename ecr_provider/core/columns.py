@@ -158,17 +158,45 @@ FINDING_COLUMNS: tuple[Column, ...] = (
 )
 """Opt-in (``include_findings``): its own report, not columns of the others, as a finding is a row."""
 
+REGISTRY_COLUMNS: tuple[Column, ...] = (
+    Column("accountId", Kind.TEXT),
+    Column("region", Kind.TEXT),
+    Column("repositories", Kind.INTEGER),
+    Column("images", Kind.INTEGER),
+    Column("blobMounting", Kind.TEXT),
+    Column("repositoryUniqueBlobBytes", Kind.INTEGER, optional=True),
+    Column("registryUniqueBlobBytes", Kind.INTEGER, optional=True),
+    Column("crossRepositoryDuplicateBytes", Kind.INTEGER, optional=True),
+    Column("monthlyStorageCost(USD)", Kind.DECIMAL),
+    Column("reclaimableBytes", Kind.INTEGER),
+    Column("reclaimableCost(USD)", Kind.DECIMAL),
+    Column("archivedBytes", Kind.INTEGER),
+    Column("costBasis", Kind.TEXT),
+    Column("billableSizeBytes", Kind.INTEGER),
+    Column("totalSizeBytes", Kind.INTEGER),
+    Column("pricePerGbMonth(USD)", Kind.DECIMAL),
+    Column("priceSource", Kind.TEXT),
+    Column("asOf", Kind.TIMESTAMP),
+    Column("repositoriesMonthlyCost(USD)", Kind.DECIMAL),
+    Column("previousReportDate", Kind.DATE, optional=True),
+    Column("repositoriesSizeChangeBytes", Kind.INTEGER, optional=True),
+    Column("repositoriesCostChange(USD)", Kind.DECIMAL, optional=True),
+)
+"""One row per registry (account and region); ``core.registries`` says what each figure counts."""
+
 REPOSITORIES_REPORT = "repositories_summary"
 IMAGES_REPORT = "images_summary"
 FINDINGS_REPORT = "image_findings"
+REGISTRIES_REPORT = "registries_summary"
 REPORTS: dict[str, tuple[Column, ...]] = {
     REPOSITORIES_REPORT: REPOSITORY_COLUMNS,
     IMAGES_REPORT: IMAGE_COLUMNS,
     FINDINGS_REPORT: FINDING_COLUMNS,
+    REGISTRIES_REPORT: REGISTRY_COLUMNS,
 }
 
 
 def reports_written(include_findings: bool) -> tuple[str, ...]:
     """The reports a run writes, and so the only ones whose date it may clear of stale objects: a run
     without findings leaves the date's image_findings (from a run that asked for them) alone."""
-    return tuple(REPORTS) if include_findings else (REPOSITORIES_REPORT, IMAGES_REPORT)
+    return tuple(report for report in REPORTS if include_findings or report != FINDINGS_REPORT)

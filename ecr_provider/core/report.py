@@ -1,8 +1,8 @@
-"""Streams repository snapshots into both reports at once and keeps a small tally of what was written."""
+"""Streams repository snapshots into the reports at once and keeps a small tally of what was written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from ecr_provider.core import units
 from ecr_provider.core.csv_format import ReportCsvWriter
 from ecr_provider.core.records import RepositorySnapshot
+from ecr_provider.core.registries import RegistryTally
 from ecr_provider.core.transform import (
     ReportContext,
     image_row,
@@ -21,6 +22,8 @@ from ecr_provider.core.transform import (
 
 @dataclass(slots=True)
 class ReportTally:
+    """``monthly_cost`` follows ``core.totals``: the sum of the rows' rounded costs."""
+
     repositories: int = 0
     images: int = 0
     total_size_bytes: int = 0
@@ -37,24 +40,45 @@ class ReportTally:
             "monthly_cost_usd": units.usd(self.monthly_cost),
         }
 
+    def close(self, registry: RegistryTally) -> list[str]:
+        """Count a registry whose repositories are all added; its row."""
+        self.repositories += registry.repositories
+        self.images += registry.images
+        self.total_size_bytes += registry.total_size_bytes
+        self.billable_size_bytes += registry.billable_size_bytes
+        self.monthly_cost += registry.monthly_cost
+        return registry.row()
+
 
 def write_reports(
     snapshots: Iterable[tuple[RepositorySnapshot, ReportContext]],
     repositories: ReportCsvWriter,
     images: ReportCsvWriter,
+    registries: ReportCsvWriter,
+    contexts: Sequence[ReportContext],
 ) -> ReportTally:
-    """Each snapshot comes with its registry's context: prices and previous report are per registry."""
+    """Each snapshot comes with its registry's context: prices and previous report are per registry.
+
+    ``contexts`` are the registries in order, one row each in ``registries`` (also those without a
+    repository); their snapshots come grouped, so a registry's blob digests are let go once its row
+    is made."""
     tally = ReportTally()
+    rows: dict[int, list[str]] = {}
+    current: RegistryTally | None = None
     for snapshot, context in snapshots:
+        if current is None or current.context is not context:
+            if current is not None:
+                rows[id(current.context)] = tally.close(current)
+            current = RegistryTally(context)
         account_id, region = snapshot.repository.account_id, snapshot.repository.region
         cleanup = repository_cleanup(snapshot, context)
         for image in snapshot.images:
             images.write(image_row(image, account_id, region, context, cleanup))
         totals = repository_totals(snapshot, context)
         repositories.write(repository_row(snapshot, totals, context, cleanup))
-        tally.repositories += 1
-        tally.images += len(snapshot.images)
-        tally.total_size_bytes += totals.total_size_bytes
-        tally.billable_size_bytes += totals.billable_size_bytes
-        tally.monthly_cost += totals.monthly_cost
+        current.add(snapshot, totals, cleanup)
+    if current is not None:
+        rows[id(current.context)] = tally.close(current)
+    for context in contexts:
+        registries.write(rows.get(id(context)) or RegistryTally(context).row())
     return tally

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -37,6 +37,10 @@ class ReportContext:
     usage: RegistryUsage = UNKNOWN_USAGE
     """Which images run in the registry; unknown when it was not read, so nothing is reclaimable."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
+    account_id: str = ""
+    region: str = ""
+    blob_mounting: str = ""
+    """The registry's ``BLOB_MOUNTING`` setting: ``ENABLED``, ``DISABLED``, or empty when unread."""
     as_of_text: str = field(init=False, repr=False, compare=False)
     """``as_of`` as every row writes it, formatted once."""
 
@@ -79,6 +83,7 @@ class RepositoryCleanup:
     verdicts: Mapping[str, Verdict]
     lifecycle: LifecycleSavings
     reclaimable_images: int
+    reclaimable_digests: frozenset[str]
     reclaimable_bytes: int
     reclaimable_monthly_cost: Decimal
     in_use_images: int
@@ -103,7 +108,7 @@ def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> 
         if snapshot.storage is None
         else snapshot.storage.freed_bytes(digests)
     )
-    _, _, cost = _priced(freed, reclaimable, context.prices)
+    _, _, cost = priced(freed, archived_bytes(reclaimable), context.prices)
     in_use = [image for image in images if uses[image.digest].in_use]
     pulled_since = units.days_ago(context.as_of, rules.reclaim_after_days)
     return RepositoryCleanup(
@@ -111,6 +116,7 @@ def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> 
         verdicts=verdicts,
         lifecycle=lifecycle,
         reclaimable_images=len(reclaimable),
+        reclaimable_digests=frozenset(digests),
         reclaimable_bytes=freed,
         reclaimable_monthly_cost=cost,
         in_use_images=len(in_use),
@@ -147,7 +153,7 @@ class RepositoryTotals:
     days_since_last_pull: int | None
 
 
-def _ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
+def ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
     if len(values) != len(columns):
         unknown = sorted(set(values) - {c.header for c in columns})
         raise ValueError(f"row does not match its columns (unknown: {unknown})")
@@ -208,13 +214,18 @@ def image_row(
         "cleanupVerdict": verdict.verdict,
         "cleanupReason": verdict.reason.value,
     }
-    return _ordered(values, IMAGE_COLUMNS)
+    return ordered(values, IMAGE_COLUMNS)
 
 
-def _priced(size_bytes: int, images: Sequence[Image], prices: StoragePrices) -> tuple[int, Decimal, Decimal]:
+def archived_bytes(images: Iterable[Image]) -> int:
+    """The archived images' own sizes: what ``priced`` charges at the archive rate."""
+    return sum(image.size_bytes for image in images if image.is_archived)
+
+
+def priced(size_bytes: int, archived_image_bytes: int, prices: StoragePrices) -> tuple[int, Decimal, Decimal]:
     """(archived bytes, their monthly cost, the whole monthly cost): the archived images at the archive
     rate on their own size, never more than ``size_bytes``, the rest at the standard rate."""
-    archived = min(size_bytes, sum(image.size_bytes for image in images if image.is_archived))
+    archived = min(size_bytes, archived_image_bytes)
     archived_cost = units.monthly_cost(archived, prices.archive_rate)
     return archived, archived_cost, units.monthly_cost(size_bytes - archived, prices.standard) + archived_cost
 
@@ -228,7 +239,7 @@ def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> R
     total = sum(image.size_bytes for image in snapshot.images)
     storage = snapshot.storage
     billable = total if storage is None else storage.total_bytes
-    archived, archived_cost, monthly_cost = _priced(billable, snapshot.images, context.prices)
+    archived, archived_cost, monthly_cost = priced(billable, archived_bytes(snapshot.images), context.prices)
     last_pull = max((i.last_pull for i in snapshot.images if i.last_pull is not None), default=None)
     return RepositoryTotals(
         name=snapshot.repository.name,
@@ -295,4 +306,4 @@ def repository_row(
         "reclaimableMonthlySavings(USD)": units.usd(cleanup.reclaimable_monthly_cost),
         "reclaimAfterDays": str(context.cleanup.reclaim_after_days),
     }
-    return _ordered(values, REPOSITORY_COLUMNS)
+    return ordered(values, REPOSITORY_COLUMNS)

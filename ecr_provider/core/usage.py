@@ -2,9 +2,10 @@
 
 ECR's ``lastRecordedPullTime`` misleads both ways: a service pulled its image once, long ago, and still
 runs it; a cache warmer pulled an image yesterday that nothing runs. So use comes from where images
-run, read once per registry (``aws.usage``), and is matched here by digest, by tag (a service whose
-task definition names a tag pulls whatever that tag points to at its next restart) and through image
-indexes (a task runs a platform's child manifest; the index that lists it is in use as well).
+run, read once per registry (``aws.usage``), and is matched here by what a pull would fetch: a
+service none of whose tasks runs (scaled to zero) needs the digest its task definition names, or
+whatever its tag points to at the next start; and through image indexes (a task runs a platform's
+child manifest; the index that lists it is in use as well).
 
 Inspector counts ECS tasks and EKS pods alike (``inUseCount``); the ECS tasks found directly are the
 same tasks, so only Inspector's count beyond them is credited to EKS.
@@ -66,8 +67,9 @@ class RegistryUsage:
 
     ``running`` counts, per image and place (``ecs:CLUSTER/SERVICE``, ``lambda:FUNCTION``), the
     running ECS tasks or the functions using it; ``needed`` lists the places whose next start pulls a
-    tag (services' task definitions). ``unknown`` names the reads that failed: while it is not empty,
-    an image nobody was seen running is of unknown use, never unused.
+    digest or a tag (services' task definitions), keyed as ``ImageReference.key``. ``unknown`` names
+    the reads that failed: while it is not empty, an image nobody was seen running is of unknown use,
+    never unused.
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
@@ -112,8 +114,8 @@ def repository_use(
     own: dict[str, tuple[dict[str, int], int | None, datetime | None]] = {}
     for image in images:
         places = dict(usage.running.get((image.repository_name, image.digest), {}))
-        for tag in image.tags:
-            for place in usage.needed.get((image.repository_name, tag), ()):
+        for reference in (image.digest, *image.tags):
+            for place in usage.needed.get((image.repository_name, reference), ()):
                 places.setdefault(place, 0)
         covered = image.inspector_use
         if covered is None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.blobs import OCI_INDEX, OCI_MANIFEST, BlobRef, ParsedManifest, repository_storage
-from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS, athena_name
+from ecr_provider.core.columns import IMAGE_COLUMNS, REGISTRY_COLUMNS, REPOSITORY_COLUMNS, athena_name
 from ecr_provider.core.csv_format import ReportCsvWriter, read_canonical
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
@@ -453,6 +453,8 @@ def test_write_reports_streams_both_files_and_tallies() -> None:
         [(SNAPSHOT, CONTEXT)],
         ReportCsvWriter(repositories_out, REPOSITORY_COLUMNS),
         ReportCsvWriter(images_out, IMAGE_COLUMNS),
+        ReportCsvWriter(io.StringIO(), REGISTRY_COLUMNS),
+        [CONTEXT],
     )
     assert tally.as_dict() == {
         "repositories": 1,

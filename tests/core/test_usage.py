@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecr_provider.core.cleanup import CleanupRules, Reason, cleanup_verdicts
 from ecr_provider.core.records import Image, InspectorUse
 from ecr_provider.core.usage import (
     INSPECTOR_PLACE,
@@ -107,3 +108,42 @@ def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown()
 def test_a_pull_fetches_the_digest_a_reference_names_else_its_tag() -> None:
     assert ImageReference("web", "v1", ARM).key == ("web", ARM)
     assert ImageReference("web", "prod", None).key == ("web", "prod")
+
+
+def test_a_service_scaled_to_zero_naming_its_image_by_digest_keeps_that_image_in_use() -> None:
+    """Scaling it up pulls exactly that digest, whatever the image's tags are."""
+    old = datetime(2025, 1, 1, tzinfo=UTC)
+    usage = RegistryUsage(needed={("web", ARM): frozenset({"ecs:prod/idle"})})
+    images = tuple(replace(each, pushed_at=old) for each in (image(ARM, "v2"), image(AMD, "v2-amd")))
+
+    uses = repository_use(images, usage, {})
+    verdicts = cleanup_verdicts(
+        images, uses, CleanupRules(), datetime(2026, 12, 1, tzinfo=UTC), children={}, expiring=()
+    )
+
+    assert uses[ARM] == ImageUse(True, 0, None, ("ecs:prod/idle",))
+    assert uses[AMD] == ImageUse(False, 0, None, ())
+    assert (verdicts[ARM].reason, verdicts[AMD].reason) == (Reason.IN_USE, Reason.UNUSED)
+
+
+def test_a_service_naming_an_index_by_digest_keeps_the_index_in_use_and_its_children() -> None:
+    old = datetime(2025, 1, 1, tzinfo=UTC)
+    usage = RegistryUsage(needed={("web", INDEX): frozenset({"ecs:prod/edge"})})
+    images = tuple(replace(each, pushed_at=old) for each in (image(INDEX), image(ARM), image(AMD)))
+
+    uses = repository_use(images, usage, {INDEX: (AMD, ARM)})
+    verdicts = cleanup_verdicts(
+        images,
+        uses,
+        CleanupRules(),
+        datetime(2026, 12, 1, tzinfo=UTC),
+        children={INDEX: (AMD, ARM)},
+        expiring=(),
+    )
+
+    assert uses[INDEX] == ImageUse(True, 0, None, ("ecs:prod/edge",))
+    assert [verdicts[digest].reason for digest in (INDEX, ARM, AMD)] == [
+        Reason.IN_USE,
+        Reason.CHILD_OF_KEPT_INDEX,
+        Reason.CHILD_OF_KEPT_INDEX,
+    ]

@@ -91,6 +91,7 @@ def test_reports_land_under_the_spec_layout_with_the_seed_headers(
     assert sorted(item["Key"] for item in listed) == [
         key("image_findings", demo_registry.account_id),
         key("images_summary", demo_registry.account_id),
+        key("registries_summary", demo_registry.account_id),
         key("repositories_summary", demo_registry.account_id),
     ]
     repositories = read_object(
@@ -320,5 +321,5 @@ def test_a_complete_date_updates_the_asset_downstream_dags_schedule_on(
     assert {
         "report_date": REPORT_DATE,
         "manifest": f"s3://{destination.bucket}/{PREFIX}/_runs/report_date={REPORT_DATE}/manifest.json",
-        "reports": ["repositories_summary", "images_summary", "image_findings"],
+        "reports": ["repositories_summary", "images_summary", "image_findings", "registries_summary"],
     } in extras

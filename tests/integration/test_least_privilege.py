@@ -19,8 +19,10 @@ Two more runs turn on the image_findings report: with ``iam/optional/image-findi
 too it succeeds, on the policy alone it fails naming ``ecr:DescribeImageScanFindings``.
 
 Two optional actions are asked for by default and denied here: the run must carry on without them
-(``TRIED_AND_DONE_WITHOUT``). Known gaps, where the message does not name the IAM action or the
-run does not end failed, are strict xfails that say where the code falls short.
+(``TRIED_AND_DONE_WITHOUT``). One action of the policy degrades the report when it is taken away
+(``DEGRADES_WITHOUT``): that run succeeds with one warning naming it. Known gaps, where the message
+does not name the IAM action or the run does not end failed, are strict xfails that say where the
+code falls short.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from typing import Any
 import pytest
 
 from ecr_provider.aws.glue_catalog import table_input
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.columns import (
+    FINDINGS_REPORT,
+    IMAGES_REPORT,
+    REGISTRIES_REPORT,
+    REPORTS,
+    REPOSITORIES_REPORT,
+)
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key
 from ecr_provider.core.run_manifest import run_manifest_key
@@ -65,6 +73,9 @@ TRIED_AND_DONE_WITHOUT = {
     "lambda:ListFunctions",
 }
 """Optional actions (iam/optional/) the default path asks for, warning and carrying on when denied."""
+DEGRADES_WITHOUT = {"ecr:GetAccountSetting"}
+"""Actions of the policy whose denial degrades the report (one warning naming the call) instead of
+failing it: the registries_summary's ``blobMounting`` is left empty."""
 
 
 def statement_actions(statement: dict[str, Any]) -> list[str]:
@@ -350,9 +361,37 @@ def test_daily_report_on_the_policy_alone_reads_the_earlier_report_and_updates_t
     assert_report_landed(lake, DAILY, DAILY_DATE, demo_registry)
 
 
-@pytest.mark.parametrize("action", POLICY_ACTIONS)
+@pytest.mark.parametrize("action", [action for action in POLICY_ACTIONS if action not in DEGRADES_WITHOUT])
 def test_without_one_action_a_task_fails_naming_it(daily_runs: dict[str, DagRunResult], action: str) -> None:
     assert_fails_naming(daily_runs[REMOVALS[action].name], action)
+
+
+def registries_of(lake: Lake, case: Case) -> list[dict[str, str]]:
+    key = lake.key(case, REGISTRIES_REPORT, DAILY_DATE)
+    body = lake.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"]
+    return list(read_canonical(io.StringIO(body.read().decode())))
+
+
+def test_blob_mounting_is_read_on_the_policy(daily_runs: dict[str, DagRunResult], lake: Lake) -> None:
+    assert [row["blobMounting"] for row in registries_of(lake, DAILY)] == ["DISABLED"]
+
+
+@pytest.mark.parametrize("action", sorted(DEGRADES_WITHOUT))
+def test_without_a_degrading_action_the_run_succeeds_warning_once_and_blob_mounting_is_empty(
+    daily_runs: dict[str, DagRunResult], lake: Lake, action: str
+) -> None:
+    case = REMOVALS[action]
+    run = daily_runs[case.name]
+    assert run.state == "success", run.tail()
+    assert run.tasks_in("failed", "upstream_failed", "up_for_retry") == [], run.tail()
+    assert denied_actions(run.output) <= TRIED_AND_DONE_WITHOUT | {action}, run.tail()
+    warnings = [
+        line for line in run.output.splitlines() if "WARNING" in line and denial_of(action).search(line)
+    ]
+    assert len(warnings) == 1, run.tail()
+    assert "blob mounting unknown" in warnings[0]
+    [row] = registries_of(lake, case)
+    assert (row["blobMounting"], row["costBasis"]) == ("", "repositories")
 
 
 def test_first_report_without_s3_get_object_fails_naming_it(daily_runs: dict[str, DagRunResult]) -> None:
@@ -384,8 +423,8 @@ def test_image_findings_without_its_optional_file_fails_naming_the_action(
     [target] = manifest["targets"]
     assert (manifest["complete"], target["status"], target["error"]) == (False, "loaded", None)
     assert denial_of("ecr:DescribeImageScanFindings").search(target["findings_error"])
-    assert sorted(target["keys"]) == [IMAGES_REPORT, REPOSITORIES_REPORT]
-    for report in (IMAGES_REPORT, REPOSITORIES_REPORT):
+    assert sorted(target["keys"]) == [IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT]
+    for report in (IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT):
         assert target["keys"][report] == lake.key(case, report, DAILY_DATE)
         assert s3.head_object(Bucket=BUCKET, Key=target["keys"][report])["ContentLength"] > 0
 
@@ -414,6 +453,8 @@ def test_image_use_on_the_policy_and_its_optional_file(
 
 
 def test_every_run_without_an_action_ends_failed(daily_runs: dict[str, DagRunResult]) -> None:
-    succeeding = {DAILY.name, FINDINGS.name, USAGE.name}
+    succeeding = {DAILY.name, FINDINGS.name, USAGE.name} | {
+        REMOVALS[action].name for action in DEGRADES_WITHOUT
+    }
     ended = {name: run.state for name, run in daily_runs.items() if name not in succeeding}
     assert ended == dict.fromkeys(ended, "failed")

@@ -24,6 +24,7 @@ from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGES_REPORT,
+    REGISTRIES_REPORT,
     REPORTS,
     REPOSITORIES_REPORT,
     reports_written,
@@ -151,7 +152,7 @@ def test_the_manifest_records_a_complete_run(
             "status": "loaded",
             "keys": {  # include_findings is off: no image_findings object of its own
                 report: report_key(PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
-                for report in (REPOSITORIES_REPORT, IMAGES_REPORT)
+                for report in (REPOSITORIES_REPORT, IMAGES_REPORT, REGISTRIES_REPORT)
             },
             "repositories": len(demo_registry.repositories),
             "images": len(demo_registry.images),
@@ -162,7 +163,7 @@ def test_the_manifest_records_a_complete_run(
         }
     ]
     assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
-    assert manifest["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT]
+    assert manifest["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT, REGISTRIES_REPORT]
     findings = runs.s3().list_objects_v2(
         Bucket=runs.destination.bucket, Prefix=partition_prefix(PREFIX, FINDINGS_REPORT, REPORT_DATE)
     )

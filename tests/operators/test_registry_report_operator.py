@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPOSITORIES_REPORT
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key
 from ecr_provider.core.run_manifest import ReportPartFailed
@@ -141,7 +141,7 @@ def test_denied_findings_leave_the_summaries_loaded_and_fail_the_task_naming_the
     assert (record["status"], record["error"]) == ("loaded", None)
     assert re.fullmatch(f"AwsCallError: {denial}", summary["findings_error"])
     assert "findings" not in summary
-    assert sorted(summary["keys"]) == [IMAGES_REPORT, REPOSITORIES_REPORT]
+    assert sorted(summary["keys"]) == [IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT]
     for key in summary["keys"].values():
         assert s3.head_object(Bucket=destination.bucket, Key=key)["ContentLength"] > 0
     findings = report_key(prefix, FINDINGS_REPORT, REPORT_DATE, registry.account_id, REGION)

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.columns import (
+    FINDINGS_REPORT,
+    IMAGES_REPORT,
+    REGISTRIES_REPORT,
+    REPORTS,
+    REPOSITORIES_REPORT,
+)
 from ecr_provider.core.layout import report_key
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.run_plan import outcomes_key, plan_key
@@ -170,7 +176,11 @@ def test_a_run_without_findings_leaves_the_dates_findings_alone(
 
     assert outcome["removed"] == sorted(gone)
     assert set(earlier_findings) <= set(listed(emulator, destination.bucket, prefix))
-    assert manifest(emulator, destination.bucket, prefix)["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT]
+    assert manifest(emulator, destination.bucket, prefix)["reports"] == [
+        REPOSITORIES_REPORT,
+        IMAGES_REPORT,
+        REGISTRIES_REPORT,
+    ]
 
 
 def test_a_run_whose_settings_were_never_resolved_is_skipped_saying_so() -> None:

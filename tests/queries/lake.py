@@ -3,6 +3,7 @@
 The demo registry is seeded in two regions and reported on four dates (the latest, one day, seven
 days and thirty days before it), one CSV per report, date, account and region. Between the dates
 some repositories grow and one repository is missing for a day, so trends have changes and gaps.
+Blob mounting is enabled in one region.
 The columns that other work appends to ``repositories_summary`` (lifecycle savings and trends) are
 added here when ``columns.py`` does not have them yet, so the queries run on the final column set.
 """
@@ -19,7 +20,14 @@ from pathlib import Path
 from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core import units
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Column
+from ecr_provider.core.columns import (
+    FINDINGS_REPORT,
+    IMAGES_REPORT,
+    REGISTRIES_REPORT,
+    REPORTS,
+    REPOSITORIES_REPORT,
+    Column,
+)
 from ecr_provider.core.csv_format import canonical_line, read_canonical
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.report_files import write_registry_report
@@ -31,6 +39,8 @@ DAYS_BEFORE_LATEST = (30, 7, 1, 0)
 REGION_PRICES = {"us-east-1": Decimal("0.10"), "eu-west-1": Decimal("0.11")}
 GROWTH_STEP_BYTES = 7 * units.MB
 FINDINGS_MAX_AGE_DAYS = 30
+BLOB_MOUNTING_REGION = "eu-west-1"
+"""The registry with blob mounting enabled; the other has it disabled (ECR's default)."""
 MISSING = ("us-east-1", 1, "tools/kubectl")
 """(region, days before the latest date, repository) left out of that day's repositories report."""
 
@@ -57,6 +67,9 @@ def build_lake(root: Path) -> Lake:
     with Emulator() as emulator, tempfile.TemporaryDirectory(prefix="ecr-lake-") as workdir:
         for region in REGION_PRICES:
             seed_demo_registry(emulator.endpoint_url, region, LATEST)
+        client("ecr", emulator.endpoint_url, BLOB_MOUNTING_REGION).put_account_setting(
+            name="BLOB_MOUNTING", value="ENABLED"
+        )
         for days_before in DAYS_BEFORE_LATEST:
             as_of = LATEST - timedelta(days=days_before)
             for region_number, (region, price) in enumerate(REGION_PRICES.items()):
@@ -91,6 +104,7 @@ def build_lake(root: Path) -> Lake:
                     (REPOSITORIES_REPORT, repositories),
                     (IMAGES_REPORT, images),
                     (FINDINGS_REPORT, findings),
+                    (REGISTRIES_REPORT, _read(files[REGISTRIES_REPORT])),
                 ):
                     target = root / report / f"report_date={as_of.date()}" / f"{ACCOUNT_ID}-{region}.csv"
                     _write(target, [column.header for column in columns[report]], rows)

@@ -140,6 +140,7 @@ def test_the_partitions_operator_creates_the_views(
         "repositories_summary": "created",
         "images_summary": "created",
         "image_findings": "created",
+        "registries_summary": "created",
     }
     assert {outcome["view"] for outcome in again["tables"].values()} == {"unchanged"}
     for report in first["tables"]:

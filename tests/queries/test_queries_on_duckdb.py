@@ -304,6 +304,45 @@ def widespread_vulnerabilities(lake: Lake) -> Expected:
     return result
 
 
+def registry_storage(lake: Lake) -> Expected:
+    rows = sorted(
+        latest(lake.rows("registries_summary")),
+        key=lambda row: (-float(row["monthlyStorageCost(USD)"]), row["accountId"], row["region"]),
+    )
+
+    def gib_or_none(text: str) -> float | None:
+        return gib(text) if text else None
+
+    def could_save(row: Row) -> float | None:
+        if row["blobMounting"] == "ENABLED":
+            return 0.0
+        if not row["crossRepositoryDuplicateBytes"]:
+            return None
+        price = float(row["pricePerGbMonth(USD)"])
+        return sql_round(int(row["crossRepositoryDuplicateBytes"]) / GIB * price, 4)
+
+    return [
+        (
+            day(row["report_date"]),
+            row["accountId"],
+            row["region"],
+            row["blobMounting"] or None,
+            int(row["repositories"]),
+            int(row["images"]),
+            gib_or_none(row["repositoryUniqueBlobBytes"]),
+            gib_or_none(row["registryUniqueBlobBytes"]),
+            gib_or_none(row["crossRepositoryDuplicateBytes"]),
+            could_save(row),
+            float(row["monthlyStorageCost(USD)"]),
+            row["costBasis"],
+            gib(row["reclaimableBytes"]),
+            float(row["reclaimableCost(USD)"]),
+            gib(row["archivedBytes"]),
+        )
+        for row in rows
+    ]
+
+
 EXPECTATIONS: dict[str, Callable[[Lake], Expected]] = {
     "costliest_repositories": costliest_repositories,
     "repositories_not_pulled": repositories_not_pulled,
@@ -314,6 +353,7 @@ EXPECTATIONS: dict[str, Callable[[Lake], Expected]] = {
     "potential_savings": potential_savings,
     "reclaimable_storage": reclaimable_storage,
     "widespread_vulnerabilities": widespread_vulnerabilities,
+    "registry_storage": registry_storage,
 }
 
 
