@@ -15,7 +15,6 @@ from ecr_provider.core.html_report import (
     ReportPage,
     Scope,
     html_report_key,
-    render_report,
     risky_images,
     trend_point,
 )
@@ -24,6 +23,7 @@ from ecr_provider.core.run_manifest import RUNS_DIRECTORY, run_manifest_key
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.pages.render import render_report
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

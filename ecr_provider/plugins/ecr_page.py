@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -19,16 +18,18 @@ from typing import Any
 
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
+from cachetools import Cache, LRUCache, TTLCache
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
-from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, Scope, render_report
+from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, Scope
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, check_prefix
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.html_report import TREND_DATES, manifest_dates, read_report_page
+from ecr_provider.pages.render import render_report
 from ecr_provider.plugins import URL_PREFIX
 
 DAG_ID = "ecr_report"
@@ -37,6 +38,8 @@ MANIFEST_SECONDS = 600.0
 date shows within this time."""
 PAGES = 64
 """Rendered pages kept, per date, registry and the date's manifest (so a rerun's page is never stale)."""
+RECORDS = 4 * 366
+"""Run manifests and date lists kept: a year of daily dates, for a few buckets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,36 +74,30 @@ def variable_settings() -> LakeSettings:
 
 
 class PageCache:
-    """Run manifests and date lists for :data:`MANIFEST_SECONDS`; rendered pages least recently used out."""
+    """Run manifests and date lists for :data:`MANIFEST_SECONDS`; rendered pages least recently used out.
+
+    A miss reads outside the lock, so a slow S3 read never holds up pages already cached.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
         self._lock = threading.Lock()
-        self._records: dict[Hashable, tuple[float, Any]] = {}
-        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._records: TTLCache[Hashable, Any] = TTLCache(RECORDS, MANIFEST_SECONDS, timer=clock)
+        self._pages: LRUCache[Hashable, str] = LRUCache(PAGES)
 
     def record(self, key: Hashable, read: Callable[[], Any]) -> Any:
-        now = self._clock()
-        with self._lock:
-            cached = self._records.get(key)
-        if cached is not None and now - cached[0] < MANIFEST_SECONDS:
-            return cached[1]
-        value = read()
-        with self._lock:
-            self._records[key] = (now, value)
-        return value
+        return self._get(self._records, key, read)
 
     def page(self, key: Hashable, render: Callable[[], str]) -> str:
+        return str(self._get(self._pages, key, render))
+
+    def _get(self, cache: Cache[Hashable, Any], key: Hashable, make: Callable[[], Any]) -> Any:
         with self._lock:
-            if key in self._pages:
-                self._pages.move_to_end(key)
-                return self._pages[key]
-        document = render()
+            if key in cache:
+                return cache[key]
+        value = make()
         with self._lock:
-            self._pages[key] = document
-            while len(self._pages) > PAGES:
-                self._pages.popitem(last=False)
-        return document
+            cache[key] = value
+        return value
 
 
 def _scope(registry: str | None) -> Scope:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.html_report import ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.html_report import ReportPage, TrendPoint, risky_images
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
+from ecr_provider.pages.render import render_report
 from tests.chromium import ARTIFACTS, chromium
 from tests.queries.lake import Lake, build_lake
 

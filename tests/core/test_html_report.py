@@ -11,7 +11,6 @@ from ecr_provider.core.html_report import (
     ReportPage,
     Scope,
     TrendPoint,
-    render_report,
     risky_images,
     trend_point,
 )
@@ -19,6 +18,7 @@ from ecr_provider.core.run_manifest import OutcomeRecord, RunRecord, target_outc
 from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
+from ecr_provider.pages.render import render_report
 
 POLICY = '{"rules":[]}'
 

@@ -1,0 +1,95 @@
+"""A page model rendered through the Jinja2 templates beside this module: autoescaped, so no value
+from a report reaches the page as markup."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ecr_provider.core import units
+from ecr_provider.core.html_report import (
+    ATHENA_QUERY_PREFIX,
+    RECENT_DAYS,
+    RISK_SEVERITIES,
+    RISKY_LIMIT,
+    PageChoices,
+    ReportPage,
+    athena_link,
+    days_ago,
+    gigabytes,
+    tag_list,
+)
+from ecr_provider.pages.charts import bar_chart, line_chart, series_points
+
+
+@cache
+def environment() -> Environment:
+    templates = Environment(
+        loader=PackageLoader(__package__, "templates"),
+        autoescape=select_autoescape(("html",), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    templates.filters.update(gigabytes=gigabytes, usd=units.usd, days_ago=days_ago, tag_list=tag_list)
+    templates.globals.update(
+        athena_link=athena_link,
+        query_prefix=ATHENA_QUERY_PREFIX,
+        recent_days=RECENT_DAYS,
+        risky_limit=RISKY_LIMIT,
+        severities=" or ".join(RISK_SEVERITIES),
+    )
+    return templates
+
+
+def render_report(page: ReportPage, choices: PageChoices | None = None) -> str:
+    """The whole HTML document; deterministic for the same page. ``choices``: a served page's form to
+    pick another date or registry; a file written beside the CSVs has none."""
+    return environment().get_template("report.html").render(page=page, choices=choices, charts=_charts(page))
+
+
+def _charts(page: ReportPage) -> dict[str, Markup]:
+    points = sorted(page.trend, key=lambda point: point.report_date)
+    several = page.several_registries
+    charts = {
+        "costliest": bar_chart(
+            [
+                {
+                    "name": r.label(several),
+                    "value": float(r.monthly_cost_usd),
+                    "label": f"USD {r.monthly_cost_usd} · {r.pulled} · {r.policy}",
+                }
+                for r in page.costliest()
+            ],
+            "Monthly storage cost (USD)",
+        ),
+        "savings": bar_chart(
+            [
+                {"name": s.label, "value": float(s.monthly_usd), "label": f"USD {s.monthly_usd} a month"}
+                for s in page.savings()
+            ],
+            "Monthly savings (USD)",
+        ),
+    }
+    if points:
+        charts["cost"] = line_chart(
+            series_points("monthly cost", [(p.report_date, units.usd(p.monthly_cost)) for p in points]),
+            "Monthly storage cost (USD)",
+            ["monthly cost"],
+        )
+        charts["storage"] = line_chart(
+            [
+                *series_points(
+                    "unique blobs", [(p.report_date, gigabytes(p.billable_size_bytes)) for p in points]
+                ),
+                *series_points(
+                    "image sizes", [(p.report_date, gigabytes(p.total_size_bytes)) for p in points]
+                ),
+            ],
+            "Storage (GB)",
+            ["unique blobs", "image sizes"],
+        )
+    return charts
