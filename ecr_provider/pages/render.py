@@ -3,7 +3,10 @@ from a report reaches the page as markup."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from functools import cache
+from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -23,6 +26,16 @@ from ecr_provider.core.html_report import (
 )
 from ecr_provider.pages.charts import bar_chart, line_chart, series_points
 
+CSS = Markup(files(__package__).joinpath("templates", "report.css").read_text(encoding="utf-8"))
+"""The page's one style sheet, inline so the page is one file; the policy below names its hash."""
+_CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
+DOCUMENT_POLICY = f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; form-action 'self'; base-uri 'none'"
+"""No script, no request to anywhere: the page is its markup, its inline SVG and this style sheet. The
+document carries it in a ``<meta>``, so a file opened from disk or S3 is held to it too."""
+CONTENT_SECURITY_POLICY = f"{DOCUMENT_POLICY}; frame-ancestors 'self'"
+"""What a served page sends as a header: ``frame-ancestors`` works only there (the Airflow UI frames the
+page from its own origin)."""
+
 
 @cache
 def environment() -> Environment:
@@ -41,6 +54,8 @@ def environment() -> Environment:
         recent_days=RECENT_DAYS,
         risky_limit=RISKY_LIMIT,
         severities=" or ".join(RISK_SEVERITIES),
+        css=CSS,
+        content_security_policy=DOCUMENT_POLICY,
     )
     return templates
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
 from cachetools import Cache, LRUCache, TTLCache
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, Scope
@@ -29,13 +29,15 @@ from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, 
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.html_report import TREND_DATES, manifest_dates, read_report_page
-from ecr_provider.pages.render import render_report
+from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from ecr_provider.plugins import URL_PREFIX
 
 DAG_ID = "ecr_report"
 MANIFEST_SECONDS = 600.0
 """How long a run manifest (and the list of dates) is trusted before it is read again: a rerun of a
 date shows within this time."""
+SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff"}
+"""On every response of the app, errors and refusals included."""
 PAGES = 64
 """Rendered pages kept, per date, registry and the date's manifest (so a rerun's page is never stale)."""
 RECORDS = 4 * 366
@@ -123,6 +125,14 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.get("/", response_class=HTMLResponse)
     def report_page(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Any, cast
 
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS
 from ecr_provider.core.html_report import (
+    PageChoices,
     ReportPage,
     Scope,
     TrendPoint,
@@ -19,6 +21,7 @@ from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
 from ecr_provider.pages.render import render_report
+from tests.browser import hostile
 
 POLICY = '{"rules":[]}'
 
@@ -197,3 +200,33 @@ def test_the_trend_comes_from_the_run_manifests_storage_in_all_or_per_registry()
     )
     assert trend_point(manifest, Scope(account_id="333333333333")) is None
     assert trend_point({"report_date": "2026-11-19", "totals": {}}) is None
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_markup_in_every_stored_text_is_escaped() -> None:
+    rows = hostile.repositories()
+    account, region = rows[0]["accountId"], rows[0]["region"]
+    page = ReportPage(
+        "2026-11-20",
+        rows,
+        [TrendPoint("2026-11-20", GB, GB, Decimal(1))],
+        risky_images(hostile.images()),
+        ThresholdPolicy.from_params(5, None),
+        notes=(hostile.payload("note"),),
+    )
+    document = render_report(page, PageChoices(["2026-11-20", hostile.payload("date")], [(account, region)]))
+    parsed = _Elements()
+    parsed.feed(document)
+
+    assert [tag for tag, attrs in parsed.tags if hostile.INJECTED in attrs or tag in {"script", "img"}] == []
+    assert {"repositoryName", "accountId", "region", "imageTags", "date", "note"} <= {
+        field for field in re.findall(r"&lt;b data-injected=&#39;(\w+)&#39;&gt;", document)
+    }

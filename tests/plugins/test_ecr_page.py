@@ -142,6 +142,24 @@ def test_only_users_allowed_to_read_the_dag_see_the_page(
     assert page_client.get("/", cookies={"_token": auth_tokens["viewer"]}).status_code == 200
 
 
+def test_every_response_carries_the_security_headers(
+    page_client: TestClient, auth_tokens: dict[str, str]
+) -> None:
+    from ecr_provider.plugins.ecr_page import SECURITY_HEADERS
+
+    viewer = {"_token": auth_tokens["viewer"]}
+    responses = [
+        page_client.get("/"),
+        page_client.get("/", cookies={"_token": auth_tokens["nobody"]}),
+        page_client.get("/", cookies=viewer),
+        page_client.get("/", params={"date": "2026-13-01"}, cookies=viewer),
+        page_client.get("/elsewhere", cookies=viewer),
+    ]
+    assert [response.status_code for response in responses] == [401, 403, 200, 400, 404]
+    for response in responses:
+        assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
 def test_the_default_date_is_the_newest_complete_one_and_its_numbers_are_the_csvs(
     page_client: TestClient, auth_tokens: dict[str, str], demo_lake: Lake, s3_lake: list[str]
 ) -> None:
