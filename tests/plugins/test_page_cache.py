@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ecr_provider.plugins.ecr_page import MANIFEST_SECONDS, PAGES, PageCache
 
 
@@ -25,7 +27,7 @@ def test_a_record_is_read_again_once_it_has_expired() -> None:
 def test_the_least_recently_used_page_goes_first() -> None:
     cache = PageCache()
     for number in range(PAGES):
-        cache.page(number, lambda number=number: f"page {number}")
+        cache.page(number, partial(str.format, "page {}", number))
     assert cache.page(0, lambda: "rendered again") == "page 0"  # 0 is now the most recently used
     cache.page("one more", lambda: "new")
     assert cache.page(0, lambda: "rendered again") == "page 0"
