@@ -24,7 +24,7 @@ from ecr_provider.core.html_report import (
     gigabytes,
     tag_list,
 )
-from ecr_provider.pages.charts import bar_chart, line_chart, series_points
+from ecr_provider.pages.charts import BarChart, LineChart, bar_chart, line_chart
 
 CSS = Markup(files(__package__).joinpath("templates", "report.css").read_text(encoding="utf-8"))
 """The page's one style sheet, inline so the page is one file; the policy below names its hash."""
@@ -41,7 +41,7 @@ page from its own origin)."""
 def environment() -> Environment:
     templates = Environment(
         loader=PackageLoader(__package__, "templates"),
-        autoescape=select_autoescape(("html",), default_for_string=True, default=True),
+        autoescape=select_autoescape(("html", "svg"), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -66,45 +66,37 @@ def render_report(page: ReportPage, choices: PageChoices | None = None) -> str:
     return environment().get_template("report.html").render(page=page, choices=choices, charts=_charts(page))
 
 
-def _charts(page: ReportPage) -> dict[str, Markup]:
+def _charts(page: ReportPage) -> dict[str, BarChart | LineChart]:
     points = sorted(page.trend, key=lambda point: point.report_date)
     several = page.several_registries
-    charts = {
+    dates = [point.report_date for point in points]
+    return {
         "costliest": bar_chart(
             [
-                {
-                    "name": r.label(several),
-                    "value": float(r.monthly_cost_usd),
-                    "label": f"USD {r.monthly_cost_usd} · {r.pulled} · {r.policy}",
-                }
+                (
+                    r.label(several),
+                    float(r.monthly_cost_usd),
+                    f"USD {r.monthly_cost_usd} · {r.pulled} · {r.policy}",
+                )
                 for r in page.costliest()
             ],
             "Monthly storage cost (USD)",
         ),
         "savings": bar_chart(
-            [
-                {"name": s.label, "value": float(s.monthly_usd), "label": f"USD {s.monthly_usd} a month"}
-                for s in page.savings()
-            ],
+            [(s.label, float(s.monthly_usd), f"USD {s.monthly_usd} a month") for s in page.savings()],
             "Monthly savings (USD)",
         ),
-    }
-    if points:
-        charts["cost"] = line_chart(
-            series_points("monthly cost", [(p.report_date, units.usd(p.monthly_cost)) for p in points]),
+        "cost": line_chart(
             "Monthly storage cost (USD)",
-            ["monthly cost"],
-        )
-        charts["storage"] = line_chart(
-            [
-                *series_points(
-                    "unique blobs", [(p.report_date, gigabytes(p.billable_size_bytes)) for p in points]
-                ),
-                *series_points(
-                    "image sizes", [(p.report_date, gigabytes(p.total_size_bytes)) for p in points]
-                ),
-            ],
+            dates,
+            [("monthly cost", [units.usd(p.monthly_cost) for p in points])],
+        ),
+        "storage": line_chart(
             "Storage (GB)",
-            ["unique blobs", "image sizes"],
-        )
-    return charts
+            dates,
+            [
+                ("unique blobs", [gigabytes(p.billable_size_bytes) for p in points]),
+                ("image sizes", [gigabytes(p.total_size_bytes) for p in points]),
+            ],
+        ),
+    }
