@@ -14,7 +14,7 @@ from markupsafe import Markup
 from ecr_provider.core import units
 from ecr_provider.core.html_report import (
     ATHENA_QUERY_PREFIX,
-    RECENT_DAYS,
+    LIFECYCLE_OVERLAP,
     RISK_SEVERITIES,
     RISKY_LIMIT,
     PageChoices,
@@ -51,7 +51,7 @@ def environment() -> Environment:
     templates.globals.update(
         athena_link=athena_link,
         query_prefix=ATHENA_QUERY_PREFIX,
-        recent_days=RECENT_DAYS,
+        lifecycle_overlap=LIFECYCLE_OVERLAP,
         risky_limit=RISKY_LIMIT,
         severities=" or ".join(RISK_SEVERITIES),
         css=CSS,
@@ -67,7 +67,7 @@ def render_report(page: ReportPage, choices: PageChoices | None = None) -> str:
 
 
 def _charts(page: ReportPage) -> dict[str, BarChart | LineChart]:
-    points = sorted(page.trend, key=lambda point: point.report_date)
+    points = page.trend_points()
     several = page.several_registries
     dates = [point.report_date for point in points]
     return {
@@ -82,20 +82,16 @@ def _charts(page: ReportPage) -> dict[str, BarChart | LineChart]:
             ],
             "Monthly storage cost (USD)",
         ),
-        "savings": bar_chart(
-            [(s.label, float(s.monthly_usd), f"USD {s.monthly_usd} a month") for s in page.savings()],
-            "Monthly savings (USD)",
-        ),
         "cost": line_chart(
             "Monthly storage cost (USD)",
             dates,
             [("monthly cost", [units.usd(p.monthly_cost) for p in points])],
         ),
         "storage": line_chart(
-            "Storage (GB)",
+            "Storage (GiB)",
             dates,
             [
-                ("unique blobs", [gigabytes(p.billable_size_bytes) for p in points]),
+                ("billable", [gigabytes(p.billable_size_bytes) for p in points]),
                 ("image sizes", [gigabytes(p.total_size_bytes) for p in points]),
             ],
         ),

@@ -3,7 +3,9 @@
 It reads the reports from S3 through the DAG's own AWS connection and bucket (the ``ecr_report_config``
 Variable), never Athena, and only for users allowed to read the ``ecr_report`` DAG (Airflow's auth
 manager decides, as for the DAG's own pages). A year of daily reports stays fast: a page reads one
-date's repositories and images summaries and the small run manifests, and both are cached.
+date's repositories and images summaries and the small run manifests, and both are cached. Breaches
+and the alert are those the date's run wrote (its breaches record and alert marker), never derived
+again from today's Variable.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from cachetools import Cache, LRUCache, TTLCache
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, Scope
+from ecr_provider.core.alert import breaches_key, notification_marker_key
+from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, RunDecision, Scope
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, check_prefix
-from ecr_provider.core.thresholds import ThresholdPolicy
+from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.html_report import TREND_DATES, manifest_dates, read_report_page
 from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
@@ -51,7 +54,6 @@ class LakeSettings:
     bucket: str
     prefix: str
     aws_conn_id: str
-    policy: ThresholdPolicy
 
     @classmethod
     def from_config(cls, config: str) -> LakeSettings:
@@ -63,9 +65,6 @@ class LakeSettings:
             bucket=check_bucket(value["report_bucket"]),
             prefix=check_prefix(value["report_prefix"]),
             aws_conn_id=str(value["aws_conn_id"]),
-            policy=ThresholdPolicy.from_params(
-                value["storage_threshold_gb"], value["repository_thresholds_gb"]
-            ),
         )
 
 
@@ -159,7 +158,19 @@ def create_app(
             for target in manifest.get("targets", ())
             if target.get("account_id")
         )
-        key = (*base, chosen, scope, manifest.get("as_of"), manifest.get("complete"))
+        decision = pages.record(
+            (*base, chosen, scope, "decision"), partial(_run_decision, hook, where, chosen, scope)
+        )
+        alert = decision.alert or {}
+        key = (
+            *base,
+            chosen,
+            scope,
+            manifest.get("as_of"),
+            manifest.get("complete"),
+            None if decision.breaches is None else len(decision.breaches),
+            tuple(alert.get("alerted", ())),
+        )
         document = pages.page(
             key,
             lambda: render_report(
@@ -170,7 +181,7 @@ def create_app(
                     chosen,
                     manifests=manifests,
                     scope=scope,
-                    policy=where.policy,
+                    decision=decision,
                 ),
                 PageChoices(sorted(manifests, reverse=True), registries),
             ),
@@ -178,6 +189,21 @@ def create_app(
         return HTMLResponse(document)
 
     return app
+
+
+def _run_decision(hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope) -> RunDecision:
+    """What the date's run decided, from what it wrote: never today's Variable, which may differ."""
+    found = hook.read_json(where.bucket, breaches_key(where.prefix, day))
+    breaches = (
+        None
+        if found is None
+        else [
+            breach
+            for record in found.get("breaches", ())
+            if scope.covers((breach := Breach.from_record(record)).account_id, breach.region)
+        ]
+    )
+    return RunDecision(breaches, hook.read_json(where.bucket, notification_marker_key(where.prefix, day)))
 
 
 def _read_manifest(hook: ReportLakeHook, where: LakeSettings, day: str) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from ecr_provider.core.columns import (
     REPOSITORY_COLUMNS,
 )
 from ecr_provider.core.csv_format import canonical_line
-from ecr_provider.core.html_report import ReportPage, TrendPoint, risky_images
+from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.thresholds import ThresholdPolicy
@@ -155,7 +155,7 @@ def test_the_html_file_shows_stored_markup_as_text(browser: Any, tmp_path: Path)
             DATE,
             rows,
             [TrendPoint(DATE, 1, 1, Decimal("0.0001"))],
-            risky_images(hostile.images()),
+            page_images(hostile.images(), rows),
             ThresholdPolicy.from_params(5, None),
         )
     )

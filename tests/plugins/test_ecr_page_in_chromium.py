@@ -74,7 +74,7 @@ def test_a_viewer_picks_a_registry_and_reads_its_numbers(
     assert headline["monthly storage cost (USD)"] == usd(
         sum((Decimal(r["monthlyStorageCost(USD)"]) for r in rows), Decimal(0))
     )
-    assert headline["unique blobs, what ECR bills (GB)"] == gb(sum(int(r["billableSizeBytes"]) for r in rows))
+    assert headline["billable storage (GiB)"] == gb(sum(int(r["billableSizeBytes"]) for r in rows))
     top = max(rows, key=lambda r: Decimal(r["monthlyStorageCost(USD)"]))
     bars = [
         text for text in page.locator("#costliest svg text").all_text_contents() if text.startswith("USD ")
