@@ -25,7 +25,7 @@ HTML_NAME = "report.html"
 COSTLIEST = 10
 RISKY_LIMIT = 50
 REGISTRIES_REPORT = "registries_summary"
-"""One row per account and region, where the date has it (a release that writes it)."""
+"""One row per account and region; read once the reports (``columns.REPORTS``) include it."""
 RECOMMENDED = "recommended"
 """``lifecyclePolicySource`` of a repository without a policy: its savings are the recommended policy's."""
 RISK_SEVERITIES = ("CRITICAL", "HIGH")

@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ecr_provider.core.columns import IMAGES_REPORT, REPOSITORIES_REPORT
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.html_report import (
     ALL_REGISTRIES,
     REGISTRIES_REPORT,
@@ -78,7 +78,11 @@ def read_report_page(
     sections), and the trend from the given run manifests by date (the caller reads or caches those)."""
     in_scope = list(date_rows(lake, bucket, prefix, REPOSITORIES_REPORT, report_date, scope=scope))
     images = page_images(date_rows(lake, bucket, prefix, IMAGES_REPORT, report_date, scope=scope), in_scope)
-    registries = list(date_rows(lake, bucket, prefix, REGISTRIES_REPORT, report_date, scope=scope))
+    registries = (
+        list(date_rows(lake, bucket, prefix, REGISTRIES_REPORT, report_date, scope=scope))
+        if REGISTRIES_REPORT in REPORTS
+        else []
+    )
     trend = [
         point
         for date in sorted(manifests)
