@@ -4,6 +4,7 @@ network here), the folder their screenshots are saved in, and an app served over
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -99,3 +100,20 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def served_lake_page(endpoint_url: str, bucket: str, prefix: str, region: str) -> Iterator[str]:
+    """The plugin's page over the emulator's ``bucket``, through a connection of its own."""
+    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
+
+    connection = json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": region}}
+    )
+    settings = LakeSettings.from_config(
+        json.dumps({"report_bucket": bucket, "report_prefix": prefix, "aws_conn_id": "ecr_page_lake"})
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_ECR_PAGE_LAKE", connection)
+        with served(create_app(settings=lambda: settings)) as url:
+            yield url

@@ -30,7 +30,7 @@ from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from emulator.server import Emulator, client
 from tests.browser import hostile
 from tests.browser.test_html_report_in_chromium import browser
-from tests.chromium import ARTIFACTS, served
+from tests.chromium import ARTIFACTS, served_lake_page
 from tests.plugins.test_ecr_page import auth_tokens
 
 pytestmark = pytest.mark.integration
@@ -84,18 +84,8 @@ def hostile_lake(emulator: Emulator) -> None:
 
 @pytest.fixture(scope="module")
 def served_page(emulator: Emulator, hostile_lake: None) -> Iterator[str]:
-    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
-
-    connection = json.dumps(
-        {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
-    )
-    settings = LakeSettings.from_config(
-        json.dumps({"report_bucket": BUCKET, "report_prefix": PREFIX, "aws_conn_id": "hostile_lake"})
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_HOSTILE_LAKE", connection)
-        with served(create_app(settings=lambda: settings)) as url:
-            yield url
+    with served_lake_page(emulator.endpoint_url, BUCKET, PREFIX, REGION) as url:
+        yield url
 
 
 def _shows_markup_as_text(page: Any, title: str) -> None:

@@ -4,7 +4,6 @@ the numbers, which equal the CSVs'. Screenshots beside the HTML report's in ``te
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from emulator.server import Emulator
 from tests.browser.test_html_report_in_chromium import browser, csv_rows, gb, usd
-from tests.chromium import ARTIFACTS, served
+from tests.chromium import ARTIFACTS, served_lake_page
 from tests.plugins.test_ecr_page import BUCKET, PREFIX, REGION, auth_tokens, demo_lake, s3_lake
 from tests.queries.lake import Lake
 
@@ -28,18 +27,8 @@ __all__ = [
 
 @pytest.fixture(scope="module")
 def served_page(emulator: Emulator, s3_lake: list[str]) -> Iterator[str]:
-    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
-
-    connection = json.dumps(
-        {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
-    )
-    settings = LakeSettings.from_config(
-        json.dumps({"report_bucket": BUCKET, "report_prefix": PREFIX, "aws_conn_id": "ecr_page_lake"})
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_ECR_PAGE_LAKE", connection)
-        with served(create_app(settings=lambda: settings)) as url:
-            yield url
+    with served_lake_page(emulator.endpoint_url, BUCKET, PREFIX, REGION) as url:
+        yield url
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
