@@ -234,8 +234,9 @@ class ReportPage:
     decision: RunDecision | None = None
     registries: Sequence[Mapping[str, str]] = ()
     """The date's registries_summary rows in scope; empty when the date has none."""
-    degraded: tuple[str, ...] = ()
-    """The registries (or their parts) the run could not read, each with what failed."""
+    degraded: tuple[str, ...] | None = None
+    """The registries (or their parts) the run could not read, each with what failed; None: no run
+    manifest says."""
 
     @property
     def image_size_bytes(self) -> int:

@@ -100,7 +100,7 @@ def read_report_page(
         notes=notes,
         decision=decision,
         registries=registries,
-        degraded=() if manifest is None else degraded_registries(manifest, scope),
+        degraded=None if manifest is None else degraded_registries(manifest, scope),
     )
 
 
