@@ -95,3 +95,14 @@ def test_the_trend_has_each_run_date_from_its_manifest(pages: dict[str, Any]) ->
     assert figure(pages["html"], "monthly-cost") == str(own)
     latest = pages["manifests"][-1]["storage"]
     assert latest["billable_size_bytes"] == sum(int(row["billableSizeBytes"]) for row in pages["rows"])
+
+
+def test_the_change_since_the_previous_date_is_the_csvs(pages: dict[str, Any]) -> None:
+    rows = pages["rows"]
+    document = pages["html"]
+    assert {row["previousReportDate"] for row in rows} == {EARLIER}
+    cost = sum((Decimal(row["costChange(USD)"]) for row in rows), Decimal(0))
+    size = sum(int(row["sizeChangeBytes"]) for row in rows)
+    assert figure(document, "cost-change") == str(cost)
+    assert figure(document, "size-change-gb") == gigabytes(size)
+    assert f"Since {EARLIER}: storage" in document
