@@ -200,7 +200,7 @@ def test_the_run_decision_wins_over_any_threshold_and_names_the_alert() -> None:
     section = document.split("<section id='breaches'>")[1].split("</section>")[0]
     assert "Repositories over their threshold (1)" in section
     assert "As that run decided it" in section
-    assert "The SNS alert went out 2026-11-20T01:00:00+00:00 about 1 repositories: a/b/big." in section
+    assert "The SNS alert went out 2026-11-20T01:00:00+00:00, naming 1 repository: a/b/big." in section
     nothing = render_report(ReportPage("2026-11-20", ROWS, decision=RunDecision(None, None)))
     assert "That run recorded no repository over its threshold." in nothing
     assert "No SNS alert went out for this date." in nothing

@@ -252,7 +252,7 @@ def test_the_page_shows_what_the_run_decided_not_todays_variable(
     assert "Repositories over their threshold (1)" in section
     assert "<td>ml/training</td><td>123456789012 eu-west-1</td>" in section
     assert "<td class='num'>1</td>" in section  # the run's threshold, not the Variable's 5
-    assert "The SNS alert went out 2026-10-21T00:05:00+00:00 about 1 repositories" in section
+    assert "The SNS alert went out 2026-10-21T00:05:00+00:00, naming 1 repository" in section
     undecided = page_client.get("/", params={"date": s3_lake[1]}, headers=viewer).text
     section = undecided.split("<section id='breaches'>", 1)[1].split("</section>", 1)[0]
     assert "That run recorded no repository over its threshold." in section
