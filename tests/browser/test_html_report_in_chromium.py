@@ -131,6 +131,8 @@ def test_the_numbers_on_the_page_are_the_csvs(
     assert facts["regions"] == str(len({row["region"] for row in rows}))
     assert facts["as of (UTC)"] == ", ".join(sorted({row["asOf"] for row in rows}))
     assert facts["unit"] == "GiB = 2^30 bytes"
+    running_images = sum(image["inUse"] == "true" for image in images)
+    assert facts["images running (inUse)"] == f"{running_images} of {len(images)}"
     prices = sorted(
         {
             (r["region"], r["priceSource"], r["pricePerGbMonth(USD)"], r["archivePricePerGbMonth(USD)"])
