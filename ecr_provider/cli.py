@@ -29,7 +29,7 @@ from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_regist
 from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
-from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, page_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
@@ -39,6 +39,7 @@ from ecr_provider.core.settings import (
     check_as_of,
     check_regions,
 )
+from ecr_provider.pages.render import render_report
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
@@ -183,11 +184,12 @@ def write_html_report(
 ) -> Path:
     """``report.html`` beside the CSVs, from the CSVs just written (read back a row at a time)."""
     tally = report.tally
+    repositories = list(_rows(report.files[REPOSITORIES_REPORT], csv_format))
     page = ReportPage(
         report_date,
-        list(_rows(report.files[REPOSITORIES_REPORT], csv_format)),
+        repositories,
         [TrendPoint(report_date, tally.total_size_bytes, tally.billable_size_bytes, tally.monthly_cost)],
-        risky_images(_rows(report.files[IMAGES_REPORT], csv_format)),
+        page_images(_rows(report.files[IMAGES_REPORT], csv_format), repositories),
         notes=(SINGLE_RUN_NOTE,),
     )
     path = directory / HTML_NAME

@@ -1,12 +1,16 @@
 """Debian's Chromium for the tests that look as a person would: installed when missing (as root with
 apt-get, as in CI), driven by Playwright pointed at it (Playwright's own browser download has no
-network here), and the folder their screenshots are saved in."""
+network here), the folder their screenshots are saved in, and an app served over HTTP for it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +21,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from playwright.sync_api import Browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,3 +75,45 @@ def chromium() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn, as the api-server serves a plugin's app; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def served_lake_page(endpoint_url: str, bucket: str, prefix: str, region: str) -> Iterator[str]:
+    """The plugin's page over the emulator's ``bucket``, through a connection of its own."""
+    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
+
+    connection = json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": region}}
+    )
+    settings = LakeSettings.from_config(
+        json.dumps({"report_bucket": bucket, "report_prefix": prefix, "aws_conn_id": "ecr_page_lake"})
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_ECR_PAGE_LAKE", connection)
+        with served(create_app(settings=lambda: settings)) as url:
+            yield url

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
-from ecr_provider.core.columns import IMAGES_REPORT, REPOSITORIES_REPORT
+from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.html_report import (
     ALL_REGISTRIES,
+    REGISTRIES_REPORT,
     ReportPage,
+    RunDecision,
     Scope,
+    degraded_registries,
     html_report_key,
-    render_report,
-    risky_images,
+    page_images,
     trend_point,
 )
 from ecr_provider.core.layout import check_report_date, partition_prefix, report_date_of
@@ -23,6 +25,7 @@ from ecr_provider.core.run_manifest import RUNS_DIRECTORY, run_manifest_key
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.pages.render import render_report
 from ecr_provider.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
@@ -69,11 +72,17 @@ def read_report_page(
     manifests: Mapping[str, Mapping[str, Any]],
     scope: Scope = ALL_REGISTRIES,
     policy: ThresholdPolicy | None = None,
+    decision: RunDecision | None = None,
 ) -> ReportPage:
-    """The page of one date from the lake: its repositories_summary rows and its risky images, and the
-    trend from the given run manifests by date (the caller reads or caches those)."""
+    """The page of one date from the lake: its summaries' rows (images streamed into the page's image
+    sections), and the trend from the given run manifests by date (the caller reads or caches those)."""
     in_scope = list(date_rows(lake, bucket, prefix, REPOSITORIES_REPORT, report_date, scope=scope))
-    images = date_rows(lake, bucket, prefix, IMAGES_REPORT, report_date, scope=scope)
+    images = page_images(date_rows(lake, bucket, prefix, IMAGES_REPORT, report_date, scope=scope), in_scope)
+    registries = (
+        list(date_rows(lake, bucket, prefix, REGISTRIES_REPORT, report_date, scope=scope))
+        if REGISTRIES_REPORT in REPORTS
+        else []
+    )
     trend = [
         point
         for date in sorted(manifests)
@@ -81,7 +90,18 @@ def read_report_page(
     ]
     manifest = manifests.get(report_date)
     notes = (NO_MANIFEST,) if manifest is None else () if manifest.get("complete") else (INCOMPLETE,)
-    return ReportPage(report_date, in_scope, trend, risky_images(images), policy, scope, notes=notes)
+    return ReportPage(
+        report_date,
+        in_scope,
+        trend,
+        images,
+        policy,
+        scope,
+        notes=notes,
+        decision=decision,
+        registries=registries,
+        degraded=None if manifest is None else degraded_registries(manifest, scope),
+    )
 
 
 def read_manifests(

@@ -3,7 +3,9 @@
 It reads the reports from S3 through the DAG's own AWS connection and bucket (the ``ecr_report_config``
 Variable), never Athena, and only for users allowed to read the ``ecr_report`` DAG (Airflow's auth
 manager decides, as for the DAG's own pages). A year of daily reports stays fast: a page reads one
-date's repositories and images summaries and the small run manifests, and both are cached.
+date's repositories and images summaries and the small run manifests, and both are cached. Breaches
+and the alert are those the date's run wrote (its breaches record and alert marker), never derived
+again from today's Variable.
 """
 
 from __future__ import annotations
@@ -11,32 +13,38 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException, Query
+from cachetools import Cache, LRUCache, TTLCache
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, Scope, render_report
+from ecr_provider.core.alert import breaches_key, notification_marker_key
+from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, RunDecision, Scope
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, check_prefix
-from ecr_provider.core.thresholds import ThresholdPolicy
+from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.html_report import TREND_DATES, manifest_dates, read_report_page
+from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from ecr_provider.plugins import URL_PREFIX
 
 DAG_ID = "ecr_report"
 MANIFEST_SECONDS = 600.0
 """How long a run manifest (and the list of dates) is trusted before it is read again: a rerun of a
 date shows within this time."""
+SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff"}
+"""On every response of the app, errors and refusals included."""
 PAGES = 64
 """Rendered pages kept, per date, registry and the date's manifest (so a rerun's page is never stale)."""
+RECORDS = 4 * 366
+"""Run manifests and date lists kept: a year of daily dates, for a few buckets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +54,6 @@ class LakeSettings:
     bucket: str
     prefix: str
     aws_conn_id: str
-    policy: ThresholdPolicy
 
     @classmethod
     def from_config(cls, config: str) -> LakeSettings:
@@ -58,9 +65,6 @@ class LakeSettings:
             bucket=check_bucket(value["report_bucket"]),
             prefix=check_prefix(value["report_prefix"]),
             aws_conn_id=str(value["aws_conn_id"]),
-            policy=ThresholdPolicy.from_params(
-                value["storage_threshold_gb"], value["repository_thresholds_gb"]
-            ),
         )
 
 
@@ -71,36 +75,30 @@ def variable_settings() -> LakeSettings:
 
 
 class PageCache:
-    """Run manifests and date lists for :data:`MANIFEST_SECONDS`; rendered pages least recently used out."""
+    """Run manifests and date lists for :data:`MANIFEST_SECONDS`; rendered pages least recently used out.
+
+    A miss reads outside the lock, so a slow S3 read never holds up pages already cached.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
         self._lock = threading.Lock()
-        self._records: dict[Hashable, tuple[float, Any]] = {}
-        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._records: TTLCache[Hashable, Any] = TTLCache(RECORDS, MANIFEST_SECONDS, timer=clock)
+        self._pages: LRUCache[Hashable, str] = LRUCache(PAGES)
 
     def record(self, key: Hashable, read: Callable[[], Any]) -> Any:
-        now = self._clock()
-        with self._lock:
-            cached = self._records.get(key)
-        if cached is not None and now - cached[0] < MANIFEST_SECONDS:
-            return cached[1]
-        value = read()
-        with self._lock:
-            self._records[key] = (now, value)
-        return value
+        return self._get(self._records, key, read)
 
     def page(self, key: Hashable, render: Callable[[], str]) -> str:
+        return str(self._get(self._pages, key, render))
+
+    def _get(self, cache: Cache[Hashable, Any], key: Hashable, make: Callable[[], Any]) -> Any:
         with self._lock:
-            if key in self._pages:
-                self._pages.move_to_end(key)
-                return self._pages[key]
-        document = render()
+            if key in cache:
+                return cache[key]
+        value = make()
         with self._lock:
-            self._pages[key] = document
-            while len(self._pages) > PAGES:
-                self._pages.popitem(last=False)
-        return document
+            cache[key] = value
+        return value
 
 
 def _scope(registry: str | None) -> Scope:
@@ -127,6 +125,14 @@ def create_app(
         openapi_url=None,
     )
 
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
     @app.get("/", response_class=HTMLResponse)
     def report_page(
         date: str | None = Query(None, description="report date YYYY-MM-DD; default the newest complete one"),
@@ -152,7 +158,19 @@ def create_app(
             for target in manifest.get("targets", ())
             if target.get("account_id")
         )
-        key = (*base, chosen, scope, manifest.get("as_of"), manifest.get("complete"))
+        decision = pages.record(
+            (*base, chosen, scope, "decision"), partial(_run_decision, hook, where, chosen, scope)
+        )
+        alert = decision.alert or {}
+        key = (
+            *base,
+            chosen,
+            scope,
+            manifest.get("as_of"),
+            manifest.get("complete"),
+            None if decision.breaches is None else len(decision.breaches),
+            tuple(alert.get("alerted", ())),
+        )
         document = pages.page(
             key,
             lambda: render_report(
@@ -163,7 +181,7 @@ def create_app(
                     chosen,
                     manifests=manifests,
                     scope=scope,
-                    policy=where.policy,
+                    decision=decision,
                 ),
                 PageChoices(sorted(manifests, reverse=True), registries),
             ),
@@ -171,6 +189,21 @@ def create_app(
         return HTMLResponse(document)
 
     return app
+
+
+def _run_decision(hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope) -> RunDecision:
+    """What the date's run decided, from what it wrote: never today's Variable, which may differ."""
+    found = hook.read_json(where.bucket, breaches_key(where.prefix, day))
+    breaches = (
+        None
+        if found is None
+        else [
+            breach
+            for record in found.get("breaches", ())
+            if scope.covers((breach := Breach.from_record(record)).account_id, breach.region)
+        ]
+    )
+    return RunDecision(breaches, hook.read_json(where.bucket, notification_marker_key(where.prefix, day)))
 
 
 def _read_manifest(hook: ReportLakeHook, where: LakeSettings, day: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ Screenshots go to ``test-artifacts/`` at the checkout's root (git-ignored), or `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.html_report import ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
+from ecr_provider.pages.render import render_report
 from tests.chromium import ARTIFACTS, chromium
 from tests.queries.lake import Lake, build_lake
 
@@ -69,7 +71,10 @@ def report_file(demo_lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> tu
         latest,
         csv_rows(demo_lake.root, "repositories_summary", latest),
         trend,
-        risky_images(csv_rows(demo_lake.root, "images_summary", latest)),
+        page_images(
+            csv_rows(demo_lake.root, "images_summary", latest),
+            csv_rows(demo_lake.root, "repositories_summary", latest),
+        ),
         ThresholdPolicy.from_params(THRESHOLD_GB, OVERRIDES),
     )
     path = tmp_path_factory.mktemp("html") / "report.html"
@@ -107,9 +112,35 @@ def test_the_numbers_on_the_page_are_the_csvs(
         "monthly storage cost (USD)": usd(
             sum((Decimal(row["monthlyStorageCost(USD)"]) for row in rows), Decimal(0))
         ),
-        "unique blobs, what ECR bills (GB)": gb(sum(int(row["billableSizeBytes"]) for row in rows)),
-        "sum of image sizes (GB)": gb(sum(int(row["totalSizeBytes"]) for row in rows)),
+        "billable storage (GiB)": gb(sum(int(row["billableSizeBytes"]) for row in rows)),
+        "sum of image sizes (GiB)": gb(sum(int(row["totalSizeBytes"]) for row in rows)),
+        "reclaimable now (USD a month)": usd(
+            sum((Decimal(row["reclaimableMonthlySavings(USD)"]) for row in rows), Decimal(0))
+        ),
     }
+    bases = {row["costBasis"] for row in rows}
+    assert bases == {"image-size"}, "the demo reads no manifests"
+    assert page.locator("[data-figure=cost-basis]").inner_text().startswith("image sizes (manifests not read")
+    assert (
+        page.locator("[data-note=manifests-unread]")
+        .inner_text()
+        .startswith(f"Manifests were not read for {len(rows)} of {len(rows)} repositories")
+    )
+    facts = dict(zip(texts("#context dt"), texts("#context dd"), strict=True))
+    assert facts["accounts"] == str(len({row["accountId"] for row in rows}))
+    assert facts["regions"] == str(len({row["region"] for row in rows}))
+    assert facts["as of (UTC)"] == ", ".join(sorted({row["asOf"] for row in rows}))
+    assert facts["unit"] == "GiB = 2^30 bytes"
+    running_images = sum(image["inUse"] == "true" for image in images)
+    assert facts["images running (inUse)"] == f"{running_images} of {len(images)}"
+    prices = sorted(
+        {
+            (r["region"], r["priceSource"], r["pricePerGbMonth(USD)"], r["archivePricePerGbMonth(USD)"])
+            for r in rows
+        }
+    )
+    shown = [tuple(row.locator("td").all_text_contents()) for row in page.locator("tr[data-price]").all()]
+    assert shown == prices
 
     costliest = sorted(rows, key=lambda row: -Decimal(row["monthlyStorageCost(USD)"]))[:10]
     bar_labels = [text for text in texts("#costliest svg text") if text.startswith("USD ")]
@@ -128,8 +159,24 @@ def test_the_numbers_on_the_page_are_the_csvs(
         assert cost in point_labels or f"monthly cost: {cost}" in point_labels, date
         assert date in point_labels
 
-    savings = usd(sum((Decimal(row["lifecycleMonthlySavings(USD)"] or 0) for row in rows), Decimal(0)))
-    assert f"USD {savings} a month" in texts("#savings svg text")
+    def cells(selector: str) -> list[str]:
+        return [text.strip() for text in page.locator(selector).locator("td").all_text_contents()]
+
+    def money(matching: list[Row], column: str) -> str:
+        return usd(sum((Decimal(row[column] or 0) for row in matching), Decimal(0)))
+
+    existing = [row for row in rows if row["lifecyclePolicySource"] != "recommended"]
+    recommended = [row for row in rows if row["lifecyclePolicySource"] == "recommended"]
+    assert cells("tr[data-saving=reclaimable-now]")[1:4] == [
+        money(rows, "reclaimableMonthlySavings(USD)"),
+        str(sum(int(row["reclaimableImages"]) for row in rows)),
+        gb(sum(int(row["reclaimableBytes"]) for row in rows)),
+    ]
+    assert cells("tr[data-saving=existing-policies]")[1] == money(existing, "lifecycleMonthlySavings(USD)")
+    assert cells("tr[data-saving=recommended-policy]")[1] == money(
+        recommended, "lifecycleMonthlySavings(USD)"
+    )
+    assert "These are not added up" in page.locator("#savings").inner_text()
 
     over = [
         row
@@ -138,15 +185,51 @@ def test_the_numbers_on_the_page_are_the_csvs(
         > (OVERRIDES["platform/*"] if row["repositoryName"].startswith("platform/") else THRESHOLD_GB) * GB
     ]
     assert page.locator("#breaches h2").inner_text() == f"Repositories over their threshold ({len(over)})"
-    risky = [
-        image
-        for image in images
-        if (int(image["findingsCritical"] or 0) or int(image["findingsHigh"] or 0))
-        and image["daysSinceLastPull"] != ""
-        and int(image["daysSinceLastPull"]) <= 30
+    running = [image for image in images if image["inUse"] == "true"]
+    risky = [i for i in running if int(i["findingsCritical"] or 0) or int(i["findingsHigh"] or 0)]
+    unscanned = [i for i in running if i["imageScanStatus"] != "COMPLETE"]
+    limit = {(r["region"], r["repositoryName"]): int(r["reclaimAfterDays"]) for r in rows}
+    stale = [
+        i
+        for i in running
+        if i["daysSinceLastPull"] == ""
+        or int(i["daysSinceLastPull"]) > limit[(i["region"], i["repositoryName"])]
     ]
+    assert risky, "the demo has each kind"
+    assert unscanned
+    assert stale
     assert page.locator("#risky h2").inner_text().endswith(f"findings ({len(risky)})")
-    assert len(texts("section a[data-query]")) == 4
+    assert page.locator("#unscanned h2").inner_text().endswith(f"failed ({len(unscanned)})")
+    assert page.locator("#pull-time h2").inner_text().endswith(f"delete ({len(stale)})")
+    where = {text for text in texts("#risky td:last-child")}
+    assert where == {", ".join(json.loads(i["inUseBy"])) for i in risky}
+
+    untagged = [i for i in images if json.loads(i["imageTags"]) == []]
+    assert (
+        page.locator("[data-figure=untagged-images]").inner_text()
+        == str(sum(int(r["untaggedImages"]) for r in rows))
+        == str(len(untagged))
+    )
+    assert page.locator("[data-figure=untagged-gb]").inner_text() == gb(
+        sum(int(i["imageSizeBytes"]) for i in untagged)
+    )
+    no_policy = [r for r in rows if not r["lifecyclePolicyText"]]
+    assert page.locator("#no-policy h2").inner_text().endswith(f"({len(no_policy)})")
+    assert page.locator("[data-figure=archived-gb]").inner_text() == gb(
+        sum(int(r["archivedSizeBytes"]) for r in rows)
+    )
+    assert page.locator("[data-figure=archived-cost]").inner_text() == money(rows, "archivedMonthlyCost(USD)")
+    for region in {row["region"] for row in rows}:
+        in_region = [row for row in rows if row["region"] == region]
+        assert cells(f"tr[data-rollup=region]:has(td:text-is('{region}'))") == [
+            region,
+            str(len(in_region)),
+            str(sum(int(r["totalImages"]) for r in in_region)),
+            gb(sum(int(r["billableSizeBytes"]) for r in in_region)),
+            gb(sum(int(r["archivedSizeBytes"]) for r in in_region)),
+            money(in_region, "monthlyStorageCost(USD)"),
+        ]
+    assert len(texts("section a[data-query]")) == 6
 
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     label_colour = page.evaluate("getComputedStyle(document.querySelector('#costliest svg text')).fill")

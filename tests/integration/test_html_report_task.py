@@ -84,13 +84,25 @@ def test_the_page_sits_outside_the_tables_and_shows_the_csvs_sums(pages: dict[st
 
 
 def test_the_trend_has_each_run_date_from_its_manifest(pages: dict[str, Any]) -> None:
+    """Earlier dates from their manifests; the page's own date from its CSV, as the headline shows it."""
     trend = pages["html"].split("<section id='trend'>", 1)[1].split("</section>", 1)[0]
+    own = sum((Decimal(row["monthlyStorageCost(USD)"]) for row in pages["rows"]), Decimal(0))
     for manifest in pages["manifests"]:
         storage = manifest["storage"]
         assert storage["registries"][0]["region"] == REGION
-        assert (
-            f"<tr><td>{manifest['report_date']}</td><td class='num'>{storage['monthly_cost_usd']}</td>"
-            in trend
-        )
+        cost = str(own) if manifest["report_date"] == REPORT_DATE else storage["monthly_cost_usd"]
+        assert f"<tr><td>{manifest['report_date']}</td><td class='num'>{cost}</td>" in trend
+    assert figure(pages["html"], "monthly-cost") == str(own)
     latest = pages["manifests"][-1]["storage"]
     assert latest["billable_size_bytes"] == sum(int(row["billableSizeBytes"]) for row in pages["rows"])
+
+
+def test_the_change_since_the_previous_date_is_the_csvs(pages: dict[str, Any]) -> None:
+    rows = pages["rows"]
+    document = pages["html"]
+    assert {row["previousReportDate"] for row in rows} == {EARLIER}
+    cost = sum((Decimal(row["costChange(USD)"]) for row in rows), Decimal(0))
+    size = sum(int(row["sizeChangeBytes"]) for row in rows)
+    assert figure(document, "cost-change") == str(cost)
+    assert figure(document, "size-change-gb") == gigabytes(size)
+    assert f"Since {EARLIER}: storage" in document

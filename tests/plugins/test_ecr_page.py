@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
+from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.html_report import gigabytes
 from ecr_provider.core.run_manifest import run_manifest_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
@@ -77,7 +78,29 @@ def s3_lake(emulator: Emulator, demo_lake: Lake) -> list[str]:
             },
         }
         s3.put_object(Bucket=BUCKET, Key=run_manifest_key(PREFIX, date), Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket=BUCKET, Key=breaches_key(PREFIX, dates[0]), Body=json.dumps(RUN_BREACHES).encode())
+    s3.put_object(
+        Bucket=BUCKET, Key=notification_marker_key(PREFIX, dates[0]), Body=json.dumps(RUN_ALERT).encode()
+    )
     return dates
+
+
+RUN_BREACHES = {
+    "run_id": "manual__first",
+    "breaches": [
+        {
+            "repository_name": "ml/training",
+            "account_id": "123456789012",
+            "region": "eu-west-1",
+            "billable_size_bytes": 17 * 2**30,
+            "threshold_gb": "1",
+            "monthly_cost_usd": "1.8700",
+            "days_since_last_pull": "8",
+        }
+    ],
+}
+"""What the first date's run decided with its own 1 GB threshold (the Variable below says 5 GB)."""
+RUN_ALERT = {"sent_at": "2026-10-21T00:05:00+00:00", "alerted": ["123456789012/eu-west-1/ml/training"]}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +165,24 @@ def test_only_users_allowed_to_read_the_dag_see_the_page(
     assert page_client.get("/", cookies={"_token": auth_tokens["viewer"]}).status_code == 200
 
 
+def test_every_response_carries_the_security_headers(
+    page_client: TestClient, auth_tokens: dict[str, str]
+) -> None:
+    from ecr_provider.plugins.ecr_page import SECURITY_HEADERS
+
+    viewer = {"_token": auth_tokens["viewer"]}
+    responses = [
+        page_client.get("/"),
+        page_client.get("/", cookies={"_token": auth_tokens["nobody"]}),
+        page_client.get("/", cookies=viewer),
+        page_client.get("/", params={"date": "2026-13-01"}, cookies=viewer),
+        page_client.get("/elsewhere", cookies=viewer),
+    ]
+    assert [response.status_code for response in responses] == [401, 403, 200, 400, 404]
+    for response in responses:
+        assert {name: response.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
 def test_the_default_date_is_the_newest_complete_one_and_its_numbers_are_the_csvs(
     page_client: TestClient, auth_tokens: dict[str, str], demo_lake: Lake, s3_lake: list[str]
 ) -> None:
@@ -199,3 +240,20 @@ def test_the_plugin_is_registered_with_its_app_and_navigation_entry() -> None:
     assert (view["href"], view["destination"]) == ("/ecr-report/", "nav")
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert 'ecr_report = "ecr_provider.plugins.ecr_page:EcrReportPlugin"' in pyproject
+
+
+def test_the_page_shows_what_the_run_decided_not_todays_variable(
+    page_client: TestClient, auth_tokens: dict[str, str], s3_lake: list[str]
+) -> None:
+    viewer = {"Authorization": f"Bearer {auth_tokens['viewer']}"}
+    decided = page_client.get("/", params={"date": s3_lake[0]}, headers=viewer).text
+    section = decided.split("<section id='breaches'>", 1)[1].split("</section>", 1)[0]
+
+    assert "Repositories over their threshold (1)" in section
+    assert "<td>ml/training</td><td>123456789012 eu-west-1</td>" in section
+    assert "<td class='num'>1</td>" in section  # the run's threshold, not the Variable's 5
+    assert "The SNS alert went out 2026-10-21T00:05:00+00:00, naming 1 repository" in section
+    undecided = page_client.get("/", params={"date": s3_lake[1]}, headers=viewer).text
+    section = undecided.split("<section id='breaches'>", 1)[1].split("</section>", 1)[0]
+    assert "That run recorded no repository over its threshold." in section
+    assert "No SNS alert went out for this date." in section

@@ -4,10 +4,6 @@ the numbers, which equal the CSVs'. Screenshots beside the HTML report's in ``te
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -16,7 +12,7 @@ import pytest
 
 from emulator.server import Emulator
 from tests.browser.test_html_report_in_chromium import browser, csv_rows, gb, usd
-from tests.chromium import ARTIFACTS
+from tests.chromium import ARTIFACTS, served_lake_page
 from tests.plugins.test_ecr_page import BUCKET, PREFIX, REGION, auth_tokens, demo_lake, s3_lake
 from tests.queries.lake import Lake
 
@@ -29,41 +25,10 @@ __all__ = [
 ]  # fixtures shared with the modules they come from
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served_page(emulator: Emulator, s3_lake: list[str]) -> Iterator[str]:
-    import uvicorn
-
-    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
-
-    connection = json.dumps(
-        {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
-    )
-    settings = LakeSettings.from_config(
-        json.dumps({"report_bucket": BUCKET, "report_prefix": PREFIX, "aws_conn_id": "ecr_page_lake"})
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIRFLOW_CONN_ECR_PAGE_LAKE", connection)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings=lambda: settings), host="127.0.0.1", port=port, log_level="warning"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/"
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served_lake_page(emulator.endpoint_url, BUCKET, PREFIX, REGION) as url:
+        yield url
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -98,7 +63,7 @@ def test_a_viewer_picks_a_registry_and_reads_its_numbers(
     assert headline["monthly storage cost (USD)"] == usd(
         sum((Decimal(r["monthlyStorageCost(USD)"]) for r in rows), Decimal(0))
     )
-    assert headline["unique blobs, what ECR bills (GB)"] == gb(sum(int(r["billableSizeBytes"]) for r in rows))
+    assert headline["billable storage (GiB)"] == gb(sum(int(r["billableSizeBytes"]) for r in rows))
     top = max(rows, key=lambda r: Decimal(r["monthlyStorageCost(USD)"]))
     bars = [
         text for text in page.locator("#costliest svg text").all_text_contents() if text.startswith("USD ")
