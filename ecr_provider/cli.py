@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import os
 import sys
@@ -26,19 +27,13 @@ from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
-from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
 from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
-from ecr_provider.core.settings import (
-    DEFAULT_FINDINGS_MAX_AGE_DAYS,
-    DEFAULT_MAX_CONCURRENCY,
-    check_as_of,
-    check_regions,
-)
+from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
@@ -68,57 +63,35 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecr-report", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output-dir", required=True, type=Path, help="folder for the CSV files")
-    parser.add_argument(
-        "--region",
-        action="append",
-        dest="regions",
-        help="AWS region to report (repeatable); default: the session's region",
-    )
     parser.add_argument("--as-of", help="ISO-8601 time 'days since' is measured to; default: now")
     parser.add_argument(
         "--decimal-separator",
         default=os.environ.get("DECIMAL_SEPARATOR", "."),
         help="'.' (default, ',' delimiter) or ',' (';' delimiter); env DECIMAL_SEPARATOR",
     )
-    parser.add_argument(
-        "--price-per-gb-month", help="storage price override in USD per GB-month; default: the Pricing API"
-    )
-    parser.add_argument(
-        "--read-manifests",
-        default="if-excluded",
-        help="unique-blob storage from manifests: if-excluded (default; only when this principal is excluded "
-        "from pull-time updates), always (pull times move), never",
-    )
-    parser.add_argument(
-        "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="repositories read at once"
-    )
-    parser.add_argument(
-        "--include-findings",
-        action="store_true",
-        help="also write image_findings.csv: one row per vulnerability finding per image",
-    )
-    parser.add_argument(
-        "--findings-max-age-days",
-        type=int,
-        default=DEFAULT_FINDINGS_MAX_AGE_DAYS,
-        help=f"image_findings lists images pushed or pulled within this many days "
-        f"(default {DEFAULT_FINDINGS_MAX_AGE_DAYS})",
-    )
-    parser.add_argument(
-        "--reclaim-after-days",
-        type=int,
-        default=DEFAULT_RECLAIM_AFTER_DAYS,
-        help="an image not in use is reclaimable once neither pulled nor pushed for this many days "
-        f"(default {DEFAULT_RECLAIM_AFTER_DAYS})",
-    )
-    parser.add_argument(
-        "--protected-tag-pattern",
-        action="append",
-        dest="protected_tag_patterns",
-        default=[],
-        help="glob pattern of tags whose images are never reclaimable (repeatable), such as 'v*'",
-    )
+    for setting in CONSOLE_SETTINGS:
+        _add_setting_option(parser, setting)
     return parser
+
+
+def _add_setting_option(parser: argparse.ArgumentParser, setting: Setting) -> None:
+    """An option from the table of settings: its check runs later, with the DAG's own wording."""
+    assert setting.flag is not None
+    kind = setting.schema.get("type")
+    if kind == "boolean":
+        parser.add_argument(setting.flag, dest=setting.name, action="store_true", help=setting.description)
+    elif kind == "array":  # repeatable; nothing given: the table's default, or the session's region
+        parser.add_argument(
+            setting.flag, dest=setting.name, action="append", help=f"{setting.description} (repeatable)"
+        )
+    else:
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            type=int if kind == "integer" else str,
+            default=setting.default,
+            help=f"{setting.description} Default: {json.dumps(setting.default)}.",
+        )
 
 
 def _log_level() -> int:
@@ -206,10 +179,12 @@ def run(argv: list[str] | None = None) -> int:
         csv_format = CsvFormat(args.decimal_separator)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
-        options = RegistryOptions.of(args)
+        values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
+        requested_regions = values.pop("regions")
+        options = RegistryOptions.parse(**values)
         session = boto3.Session()
         regions = check_regions(
-            args.regions or ([session.region_name] if session.region_name else []), ecr_regions()
+            requested_regions or ([session.region_name] if session.region_name else []), ecr_regions()
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")

@@ -20,6 +20,7 @@ from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPOR
 from ecr_provider.core.csv_format import CsvFormat, canonical_line
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
+from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import RegistryUsage
 from ecr_provider.report_files import RegistryReport
 
@@ -283,3 +284,10 @@ def test_an_earlier_findings_file_left_in_the_folder_is_pointed_out(
 
     assert f"{earlier} is from an earlier run: without --include-findings it was not rewritten" in caplog.text
     assert earlier.read_bytes() == b"accountId\r\n111122223333\r\n"
+
+
+def test_every_console_setting_of_the_table_is_an_option_under_its_name() -> None:
+    options = {action.dest: action.option_strings for action in cli._parser()._actions}
+
+    for setting in CONSOLE_SETTINGS:
+        assert options[setting.name] == [setting.flag]
