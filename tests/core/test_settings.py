@@ -463,3 +463,72 @@ def test_the_typed_shapes_and_the_docs_tables_are_those_the_table_makes_now() ->
     assert configuration_page(page) == page
     for setting in SETTINGS:
         assert f"| `{setting.name}` | `{json.dumps(setting.default)}` |" in page
+
+
+NUMERIC_SETTINGS = [
+    setting
+    for setting in SETTINGS
+    if {"number", "integer", "object"} & set(setting.form_schema["type"]) and setting.name != "accounts"
+]
+
+
+@pytest.mark.parametrize("setting", NUMERIC_SETTINGS, ids=[setting.name for setting in NUMERIC_SETTINGS])
+def test_every_numeric_setting_declares_its_range_to_the_form(setting: Any) -> None:
+    schema = setting.form_schema
+    bounds = schema.get("additionalProperties", schema)
+
+    assert "maximum" in bounds
+    assert "minimum" in bounds or "exclusiveMinimum" in bounds
+
+
+# (setting, the values at the ends of its range, values beyond them with the text naming each)
+RANGES: list[tuple[str, list[Any], list[tuple[Any, str]]]] = [
+    (
+        "price_per_gb_month",
+        ["0.0001", 100],
+        [(1e24, "got 1e+24"), ("1e24", "got '1e24'"), (100.01, "at most 100 per GB-month, got 100.01")],
+    ),
+    (
+        "storage_threshold_gb",
+        [0, 1_000_000],
+        [(1_000_000.5, "at most 1000000 GB, got 1000000.5"), (1e24, "got 1e+24"), (-1, "got -1")],
+    ),
+    (
+        "repository_thresholds_gb",
+        [{"ml-*": 0}, {"ml-*": 1_000_000}],
+        [({"ml-*": 1e24}, "repository_thresholds_gb['ml-*'] must be at most 1000000 GB, got 1e+24")],
+    ),
+    ("max_concurrency", [1, 64], [(0, "got 0"), (65, "got 65")]),
+    ("max_requests_per_second", [0, 0.5, 1000], [(-1, "got -1"), (1000.5, "got 1000.5")]),
+    ("batch_size", [1, 10_000], [(0, "got 0"), (10_001, "got 10001")]),
+    ("findings_max_age_days", [0, 3650], [(-1, "got -1"), (3651, "got 3651")]),
+    ("reclaim_after_days", [0, 3650], [(-1, "got -1"), (3651, "got 3651")]),
+]
+
+
+def test_the_ranges_cover_every_numeric_setting() -> None:
+    assert sorted(name for name, _, _ in RANGES) == sorted(setting.name for setting in NUMERIC_SETTINGS)
+
+
+@pytest.mark.parametrize(("setting", "ends", "beyond"), RANGES, ids=[name for name, _, _ in RANGES])
+def test_each_numeric_setting_takes_the_ends_of_its_range_and_refuses_beyond_naming_the_value(
+    setting: str, ends: list[Any], beyond: list[tuple[Any, str]]
+) -> None:
+    for value in ends:
+        check_settings({"report_bucket": BUCKET, setting: value})
+    for value, named in beyond:
+        with pytest.raises(ValueError, match=re.escape(named)) as caught:
+            check_settings({"report_bucket": BUCKET, setting: value})
+        assert setting in str(caught.value)
+
+
+def test_a_price_too_large_for_the_reports_fails_the_first_task_not_the_writing() -> None:
+    """Before the range, 1e24 passed and the run failed after minutes of retries (InvalidOperation)."""
+    with pytest.raises(ValueError, match=re.escape("price_per_gb_month")) as caught:
+        resolve_dated_settings(
+            '{"report_bucket": "lake"}',
+            {"price_per_gb_month": 1e24},
+            interval_end=CLICKED,
+            run_after=CLICKED,
+        )
+    assert "got 1e+24" in str(caught.value)

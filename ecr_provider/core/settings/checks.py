@@ -35,6 +35,11 @@ DEFAULT_BATCH_SIZE = 50
 """Registries per mapped report task: 8,500 registries (500 accounts x 17 regions) make 170 tasks."""
 MAX_BATCH_SIZE = 10_000
 MAX_FINDINGS_AGE_DAYS = 3650
+MAX_PRICE_PER_GB_MONTH = 100
+"""A thousand times ECR's list price (USD 0.10): a larger figure is a typo, and one large enough
+overflows the report's money arithmetic."""
+MAX_THRESHOLD_GB = 1_000_000
+"""A petabyte: a threshold above it never fires, so it is a typo for a smaller one."""
 
 
 def check_region(region: object, known: Collection[str] = ()) -> str:
@@ -96,8 +101,11 @@ def check_price(price: object) -> Decimal | None:
     if price in (None, ""):
         return None
     value = non_negative_number(price, "price_per_gb_month", "USD per GB-month")
-    if value == 0:
-        raise ValueError(f"price_per_gb_month must be a positive USD amount, got {price!r}")
+    if not 0 < value <= MAX_PRICE_PER_GB_MONTH:
+        raise ValueError(
+            f"price_per_gb_month must be a positive USD amount of at most {MAX_PRICE_PER_GB_MONTH} "
+            f"per GB-month, got {price!r}"
+        )
     return value
 
 
@@ -174,10 +182,19 @@ def check_conn_id(conn_id: object) -> str | None:
     return conn_id or None
 
 
+def _at_most_max_threshold(gb: Decimal, name: str, value: object) -> Decimal:
+    if gb > MAX_THRESHOLD_GB:
+        raise ValueError(f"{name} must be at most {MAX_THRESHOLD_GB} GB, got {value!r}")
+    return gb
+
+
 def check_storage_threshold(value: object) -> Decimal:
-    return gigabytes(value, "storage_threshold_gb")
+    return _at_most_max_threshold(gigabytes(value, "storage_threshold_gb"), "storage_threshold_gb", value)
 
 
 def check_repository_thresholds(overrides: Any) -> tuple[tuple[str, Decimal], ...]:
     """The policy parses its own overrides; the global threshold is a setting of its own."""
-    return ThresholdPolicy.from_params(0, overrides).overrides
+    parsed = ThresholdPolicy.from_params(0, overrides).overrides
+    for (pattern, gb), value in zip(parsed, (overrides or {}).values(), strict=True):
+        _at_most_max_threshold(gb, f"repository_thresholds_gb[{pattern!r}]", value)
+    return parsed
