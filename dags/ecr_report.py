@@ -66,7 +66,7 @@ with DAG(
     params={
         **{s.name: Param(None, description=s.form_description, **s.form_schema) for s in SETTINGS},
         REPORT_DATE_PARAM.name: Param(
-            None, description=REPORT_DATE_PARAM.description, **REPORT_DATE_PARAM.schema
+            None, description=REPORT_DATE_PARAM.description, **REPORT_DATE_PARAM.form_schema
         ),
     },
 ) as dag:

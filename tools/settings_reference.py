@@ -42,15 +42,15 @@ def shapes_source() -> str:
 def _allowed(schema: dict[str, Any]) -> str:
     if "examples" in schema:
         return ", ".join(f"`{choice}`" for choice in schema["examples"])
-    kinds = [kind for kind in schema["type"] if kind != "null"]
-    bounds = []
-    if "minimum" in schema:
-        bounds.append(f">= {schema['minimum']}")
-    if "exclusiveMinimum" in schema:
-        bounds.append(f"> {schema['exclusiveMinimum']}")
-    if "maximum" in schema:
-        bounds.append(f"<= {schema['maximum']}")
-    return " ".join([" or ".join(kinds), *bounds])
+    kinds = " or ".join(kind for kind in schema["type"] if kind != "null")
+    if "additionalProperties" in schema:
+        return f"{kinds} of pattern: {_allowed({**schema['additionalProperties'], 'type': ['number']})}"
+    bounds = [
+        f"{sign} {schema[key]}"
+        for key, sign in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
+        if key in schema
+    ]
+    return f"{kinds}, {' and '.join(bounds)}" if bounds else kinds
 
 
 def _row(setting: Setting) -> str:

@@ -97,7 +97,9 @@ class Setting:
 
     @property
     def form_schema(self) -> dict[str, Any]:
-        """The trigger form's schema admits null: a field left empty takes the configured value."""
+        """The trigger form's schema admits null: a field left empty takes the configured value.
+
+        ``section`` is the form's group (Airflow 3 reads it from the param's schema)."""
         schema = dict(self.schema)
         if "enum" in schema:
             # A select whose null option would show as "null": a text field with the choices offered
@@ -106,7 +108,7 @@ class Setting:
         else:
             kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             schema["type"] = ["null", *(kind for kind in kinds if kind != "null")]
-        return schema
+        return {**schema, "section": self.section.value}
 
     @property
     def form_description(self) -> str:
