@@ -39,8 +39,8 @@ class RegistryOptions:
     """The image_findings report covers images pushed or pulled within this many days; None: no report."""
     price_per_gb_month: Decimal | None = None
     """Storage price override in USD; None: the Price List API, else the documented table."""
-    max_requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
-    """Ceiling on the requests sent to the registry; None: no ceiling."""
+    max_requests_per_second: float | None = None
+    """Hard ceiling on the requests sent to the registry; None: none, paced only while throttled."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     """When an image that nothing uses counts as reclaimable."""
 

@@ -27,9 +27,9 @@ retries absorb ECR's throttling (benchmarks/extraction.py measures it)."""
 ReadManifests = Literal["if-excluded", "always", "never"]
 READ_MANIFESTS: tuple[ReadManifests, ...] = get_args(ReadManifests)
 DEFAULT_FINDINGS_MAX_AGE_DAYS = 30
-DEFAULT_REQUESTS_PER_SECOND = 50.0
-"""Per registry: ECR publishes no quota for its Describe calls; 50 a second is a small share of what an
-account's registry answers, and keeps a 32-thread reader at full speed on a registry of small repositories."""
+DEFAULT_REQUESTS_PER_SECOND = 0
+"""No ceiling: a registry is read at full speed and paced only while AWS throttles it
+(``aws/rate_limit.ThrottlePacing``); a ceiling is for accounts whose own traffic needs the capacity."""
 MAX_REQUESTS_PER_SECOND = 1000
 DEFAULT_BATCH_SIZE = 50
 """Registries per mapped report task: 8,500 registries (500 accounts x 17 regions) make 170 tasks."""

@@ -326,8 +326,9 @@ SETTINGS: tuple[Setting, ...] = (
         DEFAULT_REQUESTS_PER_SECOND,
         check=check_request_rate,
         schema={"type": "number", "minimum": 0, "maximum": MAX_REQUESTS_PER_SECOND},
-        description="Ceiling on the ECR, Inspector, ECS and Lambda requests a report sends each registry "
-        "per second, so production pulls keep the account's capacity; 0: no ceiling.",
+        description="Hard ceiling on the ECR, Inspector, ECS and Lambda requests a report sends each "
+        "registry per second, so production pulls keep the account's capacity; 0: none (each registry "
+        "is read at full speed and paced only while AWS throttles it).",
         section=Section.SCALE,
         json_type="float | None",
         flag="--max-requests-per-second",
