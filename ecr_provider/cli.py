@@ -11,8 +11,10 @@ import csv
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,10 +36,14 @@ from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
+from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+"""ECR's repository name pattern (lowercase, '/'-separated parts), 2 to 256 characters checked apart."""
 BAR_WIDTH = 30
 PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
 BAR_REDRAW_SECONDS = 0.5
@@ -71,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     for setting in CONSOLE_SETTINGS:
         _add_setting_option(parser, setting)
+    parser.add_argument(
+        "--repository",
+        default=os.environ.get("REPORT") if os.environ.get("REPORT") != "registry" else None,
+        help="report this repository's images only; env REPORT (its value 'registry': every repository)",
+    )
+    parser.add_argument("--no-html", action="store_true", help="write no report.html beside the files")
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("LOG_FORMAT", "text"),
+        help="'text' (default) or 'json': one JSON object per line, with a service name; env LOG_FORMAT",
+    )
+    parser.add_argument(
+        "--log-service-name",
+        default=os.environ.get("LOG_SERVICE_NAME", DEFAULT_SERVICE),
+        help=f"the service named in JSON logs (default {DEFAULT_SERVICE}); env LOG_SERVICE_NAME",
+    )
     return parser
 
 
@@ -99,6 +121,25 @@ def _log_level() -> int:
     if verbosity.upper() not in LOG_LEVELS:
         raise ValueError(f"LOG_VERBOSITY {verbosity!r} is not one of {', '.join(LOG_LEVELS)}")
     return int(getattr(logging, verbosity.upper()))
+
+
+def _log_formatter(log_format: str, service: str) -> logging.Formatter:
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+    if log_format == "json":
+        if not service.strip():
+            raise ValueError(f"log service name {service!r} must not be empty")
+        return JsonLogFormatter(service)
+    return logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+
+
+def _repository(name: str | None) -> str | None:
+    """An ECR repository name as ``DescribeRepositories`` takes it, so a typo fails before any call."""
+    if name is None:
+        return None
+    if not REPOSITORY_NAME.match(name):
+        raise ValueError(f"repository {name!r} is not an ECR repository name")
+    return name
 
 
 def _progress_sink() -> tuple[ProgressSink, float]:
@@ -173,15 +214,15 @@ def run(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_redaction.install()
     try:
-        logging.basicConfig(
-            level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_log_formatter(args.log_format, args.log_service_name))
+        logging.basicConfig(level=_log_level(), handlers=[handler])
         csv_format = CsvFormat(args.decimal_separator)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
         requested_regions = values.pop("regions")
-        options = RegistryOptions.parse(**values)
+        options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
         session = boto3.Session()
         regions = check_regions(
             requested_regions or ([session.region_name] if session.region_name else []), ecr_regions()
@@ -203,7 +244,8 @@ def run(argv: list[str] | None = None) -> int:
     except (AwsCallError, ClientError, BotoCoreError) as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     tally = report.tally
-    html_path = write_html_report(report, args.output_dir, csv_format, as_of.date().isoformat())
+    report_date = as_of.date().isoformat()
+    html_path = None if args.no_html else write_html_report(report, args.output_dir, csv_format, report_date)
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -228,7 +270,8 @@ def run(argv: list[str] | None = None) -> int:
             "%s is from an earlier run: without --include-findings it was not rewritten",
             args.output_dir / f"{FINDINGS_REPORT}.csv",
         )
-    log.info("HTML report: %s", html_path)
+    if html_path is not None:
+        log.info("HTML report: %s", html_path)
     return 0
 
 

@@ -100,6 +100,8 @@ class RegistryReader:
     """Reads manifests for unique-blob storage; None reports image sizes."""
     findings: RegistryFindings | None = None
     """Reads the findings for the ``image_findings`` report; None: no such report."""
+    repository: str | None = None
+    """Only this repository is read; None: every repository of the registry."""
     skipped: list[SkippedRepository] = field(default_factory=list, init=False)
     calls: CallStats = field(default_factory=CallStats)
     """The client's calls; given by whoever called it before the reader existed, to count those too."""
@@ -109,13 +111,14 @@ class RegistryReader:
         self.calls.attach(self.client)
 
     def repositories(self) -> list[Repository]:
-        paginator = self.client.get_paginator("describe_repositories")
+        """ECR refuses a page size beside repository names, so one repository is asked for alone."""
         with aws_call("ecr"):
-            found = [
-                Repository.from_api(detail)
-                for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
-                for detail in page["repositories"]
-            ]
+            if self.repository is not None:
+                pages = [self.client.describe_repositories(repositoryNames=[self.repository])]
+            else:
+                paginator = self.client.get_paginator("describe_repositories")
+                pages = paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+            found = [Repository.from_api(detail) for page in pages for detail in page["repositories"]]
         return sorted(found, key=lambda repository: repository.name)
 
     def read(self, repository: Repository) -> RepositorySnapshot | None:

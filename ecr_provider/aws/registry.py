@@ -116,7 +116,13 @@ def open_registry(
     ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
     reader = RegistryReader(
-        clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings, calls=calls
+        clients.ecr,
+        options.max_concurrency,
+        scans=scans,
+        manifests=manifests,
+        findings=findings,
+        calls=calls,
+        repository=options.repository,
     )
     context = ReportContext(
         as_of=as_of, prices=prices, previous=previous, usage=usage, cleanup=options.cleanup

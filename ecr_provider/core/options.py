@@ -43,6 +43,8 @@ class RegistryOptions:
     """Hard ceiling on the requests sent to the registry; None: none, paced only while throttled."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     """When an image that nothing uses counts as reclaimable."""
+    repository: str | None = None
+    """Only this repository is read (the console command's ``--repository``); None: every one."""
 
     @classmethod
     def parse(
