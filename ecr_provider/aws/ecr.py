@@ -41,7 +41,8 @@ repositories."""
 def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
     """Retries absorb throttling: botocore's standard mode unless ``AWS_RETRY_MODE`` says otherwise
     (adaptive measured about 15 times slower under random throttling, as it keeps lowering its send
-    rate; the request ceiling paces a registry instead); the pool is large enough for every thread."""
+    rate; ``rate_limit.ThrottlePacing`` paces a registry instead); the pool is large enough for every
+    thread."""
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
     if mode not in RETRY_MODES:
         raise ValueError(f"AWS_RETRY_MODE {mode!r} is not one of {', '.join(RETRY_MODES)}")
