@@ -36,6 +36,7 @@ from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
+from ecr_provider.exports import check_export_format, write_json, write_parquet
 from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
@@ -83,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         help="report this repository's images only; env REPORT (its value 'registry': every repository)",
     )
     parser.add_argument("--no-html", action="store_true", help="write no report.html beside the files")
+    parser.add_argument(
+        "--format",
+        default=os.environ.get("EXPORT_FORMAT", "csv").lower(),
+        help="csv (default), json or parquet (the 'parquet' extra), columns typed as in the Athena views; "
+        "env EXPORT_FORMAT",
+    )
     parser.add_argument(
         "--log-format",
         default=os.environ.get("LOG_FORMAT", "text"),
@@ -209,6 +216,19 @@ def write_html_report(
     return path
 
 
+def export_files(files: dict[str, Path], csv_format: CsvFormat, export_format: str) -> dict[str, Path]:
+    """The reports in ``export_format``, each in place of its CSV file (read back a row at a time)."""
+    if export_format == "csv":
+        return files
+    write = write_json if export_format == "json" else write_parquet
+    exported = {}
+    for report, path in files.items():
+        exported[report] = path.with_suffix(f".{export_format}")
+        write(_rows(path, csv_format), REPORTS[report], exported[report])
+        path.unlink()
+    return exported
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -218,6 +238,7 @@ def run(argv: list[str] | None = None) -> int:
         handler.setFormatter(_log_formatter(args.log_format, args.log_service_name))
         logging.basicConfig(level=_log_level(), handlers=[handler])
         csv_format = CsvFormat(args.decimal_separator)
+        export_format = check_export_format(args.format)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
@@ -246,6 +267,7 @@ def run(argv: list[str] | None = None) -> int:
     tally = report.tally
     report_date = as_of.date().isoformat()
     html_path = None if args.no_html else write_html_report(report, args.output_dir, csv_format, report_date)
+    files = export_files(report.files, csv_format, export_format)
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -255,7 +277,7 @@ def run(argv: list[str] | None = None) -> int:
         tally.repositories,
         tally.images,
         tally.as_dict()["monthly_cost_usd"],
-        ", ".join(str(path) for path in report.files.values()),
+        ", ".join(str(path) for path in files.values()),
     )
     if report.findings_error is not None:
         parser.exit(
@@ -264,7 +286,7 @@ def run(argv: list[str] | None = None) -> int:
             "the other reports were\n",
         )
     if report.findings is not None:
-        log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
+        log.info("%d vulnerability findings in %s", report.findings, files[FINDINGS_REPORT])
     elif (args.output_dir / f"{FINDINGS_REPORT}.csv").exists():
         log.warning(
             "%s is from an earlier run: without --include-findings it was not rewritten",

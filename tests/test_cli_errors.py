@@ -54,6 +54,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
         "REPORT",
         "LOG_FORMAT",
         "LOG_SERVICE_NAME",
+        "EXPORT_FORMAT",
     ):
         monkeypatch.delenv(name, raising=False)
     recorded = ReportCalls()
@@ -116,6 +117,7 @@ BAD_OPTIONS: list[tuple[list[str], str]] = [
     (["--repository", "Team/App"], "'Team/App'"),
     (["--repository", "app//web"], "'app//web'"),
     (["--log-format", "xml"], "'xml'"),
+    (["--format", "xlsx"], "'xlsx'"),
     (["--log-format", "json", "--log-service-name", " "], "' '"),
     (["--include-findings", "--findings-max-age-days", "-1"], "got -1"),
     (["--findings-max-age-days", "3651"], "got 3651"),
