@@ -27,7 +27,13 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TriggerRule, Variable, get_current_context, task
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS, RunXCom, resolve_run
+from ecr_provider.core.settings import (
+    CONFIG_VARIABLE,
+    REPORT_DATE_PARAM,
+    SETTINGS,
+    DatedSettings,
+    resolve_dated_settings,
+)
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.html_report import HtmlReportOperator
@@ -60,18 +66,18 @@ with DAG(
     params={
         **{s.name: Param(None, description=s.form_description, **s.form_schema) for s in SETTINGS},
         REPORT_DATE_PARAM.name: Param(
-            None, description=REPORT_DATE_PARAM.description, **REPORT_DATE_PARAM.schema
+            None, description=REPORT_DATE_PARAM.description, **REPORT_DATE_PARAM.form_schema
         ),
     },
 ) as dag:
 
     @task(multiple_outputs=True)
-    def resolve_settings() -> RunXCom:
+    def resolve_settings() -> DatedSettings:
         """Before any AWS call: a bad value fails the run at once, naming every bad value; no retry
         can fix a typo."""
         context = get_current_context()
         try:
-            return resolve_run(
+            return resolve_dated_settings(
                 Variable.get(CONFIG_VARIABLE, default=""),
                 context["dag_run"].conf or {},  # the params a run was triggered with; a form sends all
                 interval_end=context.get("data_interval_end"),

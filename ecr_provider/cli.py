@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,24 +29,23 @@ from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
-from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
 from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, page_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
-from ecr_provider.core.settings import (
-    DEFAULT_FINDINGS_MAX_AGE_DAYS,
-    DEFAULT_MAX_CONCURRENCY,
-    check_as_of,
-    check_regions,
-)
+from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
+from ecr_provider.exports import check_export_format, write_json, write_parquet
+from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
 from ecr_provider.pages.render import render_report
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+"""ECR's repository name pattern (lowercase, '/'-separated parts), 2 to 256 characters checked apart."""
 BAR_WIDTH = 30
 PRICING_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
 BAR_REDRAW_SECONDS = 0.5
@@ -69,57 +71,57 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ecr-report", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output-dir", required=True, type=Path, help="folder for the CSV files")
-    parser.add_argument(
-        "--region",
-        action="append",
-        dest="regions",
-        help="AWS region to report (repeatable); default: the session's region",
-    )
     parser.add_argument("--as-of", help="ISO-8601 time 'days since' is measured to; default: now")
     parser.add_argument(
         "--decimal-separator",
         default=os.environ.get("DECIMAL_SEPARATOR", "."),
         help="'.' (default, ',' delimiter) or ',' (';' delimiter); env DECIMAL_SEPARATOR",
     )
+    for setting in CONSOLE_SETTINGS:
+        _add_setting_option(parser, setting)
     parser.add_argument(
-        "--price-per-gb-month", help="storage price override in USD per GB-month; default: the Pricing API"
+        "--repository",
+        default=os.environ.get("REPORT") if os.environ.get("REPORT") != "registry" else None,
+        help="report this repository's images only; env REPORT (its value 'registry': every repository)",
+    )
+    parser.add_argument("--no-html", action="store_true", help="write no report.html beside the files")
+    parser.add_argument(
+        "--format",
+        default=os.environ.get("EXPORT_FORMAT", "csv").lower(),
+        help="csv (default), json or parquet (the 'parquet' extra), columns typed as in the Athena views; "
+        "env EXPORT_FORMAT",
     )
     parser.add_argument(
-        "--read-manifests",
-        default="if-excluded",
-        help="unique-blob storage from manifests: if-excluded (default; only when this principal is excluded "
-        "from pull-time updates), always (pull times move), never",
+        "--log-format",
+        default=os.environ.get("LOG_FORMAT", "text"),
+        help="'text' (default) or 'json': one JSON object per line, with a service name; env LOG_FORMAT",
     )
     parser.add_argument(
-        "--max-concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="repositories read at once"
-    )
-    parser.add_argument(
-        "--include-findings",
-        action="store_true",
-        help="also write image_findings.csv: one row per vulnerability finding per image",
-    )
-    parser.add_argument(
-        "--findings-max-age-days",
-        type=int,
-        default=DEFAULT_FINDINGS_MAX_AGE_DAYS,
-        help=f"image_findings lists images pushed or pulled within this many days "
-        f"(default {DEFAULT_FINDINGS_MAX_AGE_DAYS})",
-    )
-    parser.add_argument(
-        "--reclaim-after-days",
-        type=int,
-        default=DEFAULT_RECLAIM_AFTER_DAYS,
-        help="an image not in use is reclaimable once neither pulled nor pushed for this many days "
-        f"(default {DEFAULT_RECLAIM_AFTER_DAYS})",
-    )
-    parser.add_argument(
-        "--protected-tag-pattern",
-        action="append",
-        dest="protected_tag_patterns",
-        default=[],
-        help="glob pattern of tags whose images are never reclaimable (repeatable), such as 'v*'",
+        "--log-service-name",
+        default=os.environ.get("LOG_SERVICE_NAME", DEFAULT_SERVICE),
+        help=f"the service named in JSON logs (default {DEFAULT_SERVICE}); env LOG_SERVICE_NAME",
     )
     return parser
+
+
+def _add_setting_option(parser: argparse.ArgumentParser, setting: Setting) -> None:
+    """An option from the table of settings: its check runs later, with the DAG's own wording."""
+    assert setting.flag is not None
+    kind = setting.schema.get("type")
+    if kind == "boolean":
+        parser.add_argument(setting.flag, dest=setting.name, action="store_true", help=setting.description)
+    elif kind == "array":  # repeatable; nothing given: the table's default, or the session's region
+        parser.add_argument(
+            setting.flag, dest=setting.name, action="append", help=f"{setting.description} (repeatable)"
+        )
+    else:
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            type=int if kind == "integer" else str,
+            default=setting.default,
+            help=f"{setting.description} Default: {json.dumps(setting.default)}.",
+        )
 
 
 def _log_level() -> int:
@@ -127,6 +129,25 @@ def _log_level() -> int:
     if verbosity.upper() not in LOG_LEVELS:
         raise ValueError(f"LOG_VERBOSITY {verbosity!r} is not one of {', '.join(LOG_LEVELS)}")
     return int(getattr(logging, verbosity.upper()))
+
+
+def _log_formatter(log_format: str, service: str) -> logging.Formatter:
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format {log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+    if log_format == "json":
+        if not service.strip():
+            raise ValueError(f"log service name {service!r} must not be empty")
+        return JsonLogFormatter(service)
+    return logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+
+
+def _repository(name: str | None) -> str | None:
+    """An ECR repository name as ``DescribeRepositories`` takes it, so a typo fails before any call."""
+    if name is None:
+        return None
+    if not REPOSITORY_NAME.match(name):
+        raise ValueError(f"repository {name!r} is not an ECR repository name")
+    return name
 
 
 def _progress_sink() -> tuple[ProgressSink, float]:
@@ -197,21 +218,37 @@ def write_html_report(
     return path
 
 
+def export_files(files: dict[str, Path], csv_format: CsvFormat, export_format: str) -> dict[str, Path]:
+    """The reports in ``export_format``, each in place of its CSV file (read back a row at a time)."""
+    if export_format == "csv":
+        return files
+    write = write_json if export_format == "json" else write_parquet
+    exported = {}
+    for report, path in files.items():
+        exported[report] = path.with_suffix(f".{export_format}")
+        write(_rows(path, csv_format), REPORTS[report], exported[report])
+        path.unlink()
+    return exported
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     log_redaction.install()
     try:
-        logging.basicConfig(
-            level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_log_formatter(args.log_format, args.log_service_name))
+        logging.basicConfig(level=_log_level(), handlers=[handler])
         csv_format = CsvFormat(args.decimal_separator)
+        export_format = check_export_format(args.format)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
-        options = RegistryOptions.of(args)
+        values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
+        requested_regions = values.pop("regions")
+        options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
         session = boto3.Session()
         regions = check_regions(
-            args.regions or ([session.region_name] if session.region_name else []), ecr_regions()
+            requested_regions or ([session.region_name] if session.region_name else []), ecr_regions()
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
@@ -230,7 +267,9 @@ def run(argv: list[str] | None = None) -> int:
     except (AwsCallError, ClientError, BotoCoreError) as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     tally = report.tally
-    html_path = write_html_report(report, args.output_dir, csv_format, as_of.date().isoformat())
+    report_date = as_of.date().isoformat()
+    html_path = None if args.no_html else write_html_report(report, args.output_dir, csv_format, report_date)
+    files = export_files(report.files, csv_format, export_format)
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -240,7 +279,7 @@ def run(argv: list[str] | None = None) -> int:
         tally.repositories,
         tally.images,
         tally.as_dict()["monthly_cost_usd"],
-        ", ".join(str(path) for path in report.files.values()),
+        ", ".join(str(path) for path in files.values()),
     )
     if report.findings_error is not None:
         parser.exit(
@@ -249,13 +288,14 @@ def run(argv: list[str] | None = None) -> int:
             "the other reports were\n",
         )
     if report.findings is not None:
-        log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
+        log.info("%d vulnerability findings in %s", report.findings, files[FINDINGS_REPORT])
     elif (args.output_dir / f"{FINDINGS_REPORT}.csv").exists():
         log.warning(
             "%s is from an earlier run: without --include-findings it was not rewritten",
             args.output_dir / f"{FINDINGS_REPORT}.csv",
         )
-    log.info("HTML report: %s", html_path)
+    if html_path is not None:
+        log.info("HTML report: %s", html_path)
     return 0
 
 

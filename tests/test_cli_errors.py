@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +22,7 @@ from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPOR
 from ecr_provider.core.csv_format import CsvFormat, canonical_line
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
+from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import RegistryUsage
 from ecr_provider.report_files import RegistryReport
 
@@ -43,7 +46,16 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("LOG_VERBOSITY", "DECIMAL_SEPARATOR", "AWS_PROFILE", "AWS_REGION"):
+    for name in (
+        "LOG_VERBOSITY",
+        "DECIMAL_SEPARATOR",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "REPORT",
+        "LOG_FORMAT",
+        "LOG_SERVICE_NAME",
+        "EXPORT_FORMAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     recorded = ReportCalls()
 
@@ -99,6 +111,14 @@ BAD_OPTIONS: list[tuple[list[str], str]] = [
     (["--max-concurrency", "four"], "'four'"),
     (["--price-per-gb-month", "-1"], "'-1'"),
     (["--price-per-gb-month", "0"], "'0'"),
+    (["--price-per-gb-month", "1e24"], "'1e24'"),
+    (["--max-requests-per-second", "1001"], "'1001'"),
+    (["--reclaim-after-days", "3651"], "got 3651"),
+    (["--repository", "Team/App"], "'Team/App'"),
+    (["--repository", "app//web"], "'app//web'"),
+    (["--log-format", "xml"], "'xml'"),
+    (["--format", "xlsx"], "'xlsx'"),
+    (["--log-format", "json", "--log-service-name", " "], "' '"),
     (["--include-findings", "--findings-max-age-days", "-1"], "got -1"),
     (["--findings-max-age-days", "3651"], "got 3651"),
     (["--findings-max-age-days", "week"], "'week'"),
@@ -283,3 +303,105 @@ def test_an_earlier_findings_file_left_in_the_folder_is_pointed_out(
 
     assert f"{earlier} is from an earlier run: without --include-findings it was not rewritten" in caplog.text
     assert earlier.read_bytes() == b"accountId\r\n111122223333\r\n"
+
+
+def test_every_console_setting_of_the_table_is_an_option_under_its_name() -> None:
+    options = {action.dest: action.option_strings for action in cli._parser()._actions}
+
+    for setting in CONSOLE_SETTINGS:
+        assert options[setting.name] == [setting.flag]
+
+
+def run_ok(argv: list[str], output_dir: Path) -> None:
+    """With nothing to ask AWS (no Price List API, no manifest reads): the endpoint is unreachable."""
+    fixed = ["--region", "us-east-1", "--price-per-gb-month", "0.10", "--read-manifests", "never"]
+    assert cli.run(["--output-dir", str(output_dir), *fixed, *argv]) == 0
+
+
+def only_reader(report_calls: ReportCalls) -> Any:
+    (call,) = report_calls.calls
+    ((reader, _),) = call["registries"]
+    return reader
+
+
+@pytest.mark.parametrize(
+    ("environment", "flags", "read"),
+    [
+        ({}, [], None),
+        ({"REPORT": "registry"}, [], None),  # the original's default: every repository
+        ({"REPORT": "team/api"}, [], "team/api"),
+        ({"REPORT": "team/api"}, ["--repository", "web"], "web"),  # the flag wins
+    ],
+)
+def test_one_repository_is_read_from_the_flag_or_the_original_report_variable(
+    environment: dict[str, str],
+    flags: list[str],
+    read: str | None,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    run_ok(flags, tmp_path / "out")
+
+    assert only_reader(report_calls).repository == read
+
+
+def test_a_bad_report_variable_is_named_before_any_aws_call(
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPORT", "My Repo")
+
+    line = run_expecting_exit(["--output-dir", str(tmp_path / "out"), "--region", "us-east-1"], capsys)
+
+    assert "'My Repo'" in line
+    assert report_calls.calls == []
+
+
+def test_no_html_writes_no_page(report_calls: ReportCalls, tmp_path: Path) -> None:
+    run_ok([], tmp_path / "with")
+    run_ok(["--no-html"], tmp_path / "without")
+
+    assert (tmp_path / "with" / "report.html").is_file()
+    assert not (tmp_path / "without" / "report.html").exists()
+    assert sorted(path.name for path in (tmp_path / "without").iterdir()) == [
+        f"{IMAGES_REPORT}.csv",
+        f"{REPOSITORIES_REPORT}.csv",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("environment", "flags", "service"),
+    [
+        ({"LOG_FORMAT": "json"}, [], "ecr-report"),
+        ({"LOG_SERVICE_NAME": "ECRTool"}, ["--log-format", "json"], "ECRTool"),
+        ({"LOG_FORMAT": "json", "LOG_SERVICE_NAME": "ECRTool"}, ["--log-service-name", "finops"], "finops"),
+    ],
+)
+def test_json_logs_are_one_object_a_line_naming_the_service(
+    environment: dict[str, str],
+    flags: list[str],
+    service: str,
+    report_calls: ReportCalls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # basicConfig configures an unconfigured root only
+
+    run_ok(flags, tmp_path / "out")
+
+    lines = capsys.readouterr().err.splitlines()
+    documents = [json.loads(line) for line in lines]
+    assert documents
+    assert {document["service"] for document in documents} == {service}
+    assert any(document["message"].startswith("HTML report: ") for document in documents)
+    assert {"timestamp", "level", "logger", "message"} <= set(documents[0])

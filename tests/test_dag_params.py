@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS
+from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTINGS, Section
 from tests.conftest import REPO_ROOT
 
 
@@ -71,7 +71,11 @@ def test_a_choice_is_offered_as_examples_so_the_form_shows_no_null_option(params
     a value outside the examples, naming what is allowed."""
     schema = params.get_param("read_manifests").schema
 
-    assert schema == {"type": ["null", "string"], "examples": ["if-excluded", "always", "never"]}
+    assert schema == {
+        "type": ["null", "string"],
+        "examples": ["if-excluded", "always", "never"],
+        "section": "What to read",
+    }
 
 
 def test_a_form_submitted_untouched_is_valid_and_all_empty(params: Any) -> None:
@@ -84,3 +88,12 @@ def test_the_report_date_field_takes_a_date_or_nothing(params: Any) -> None:
     jsonschema.validate(None, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(20261120, schema)
+
+
+def test_the_form_groups_its_fields_in_the_tables_sections_in_order(params: Any) -> None:
+    """Airflow 3's trigger form draws each section once, where its first field is, with every field
+    of that section in it; the report date joins "Where reports go"."""
+    sections = [params.get_param(name).schema["section"] for name in params]
+
+    assert sections == [*(setting.section.value for setting in SETTINGS), Section.DESTINATION.value]
+    assert list(dict.fromkeys(sections)) == [section.value for section in Section]

@@ -41,7 +41,8 @@ repositories."""
 def ecr_client_config(max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> Config:
     """Retries absorb throttling: botocore's standard mode unless ``AWS_RETRY_MODE`` says otherwise
     (adaptive measured about 15 times slower under random throttling, as it keeps lowering its send
-    rate; the request ceiling paces a registry instead); the pool is large enough for every thread."""
+    rate; ``rate_limit.ThrottlePacing`` paces a registry instead); the pool is large enough for every
+    thread."""
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
     if mode not in RETRY_MODES:
         raise ValueError(f"AWS_RETRY_MODE {mode!r} is not one of {', '.join(RETRY_MODES)}")
@@ -100,6 +101,8 @@ class RegistryReader:
     """Reads manifests for unique-blob storage; None reports image sizes."""
     findings: RegistryFindings | None = None
     """Reads the findings for the ``image_findings`` report; None: no such report."""
+    repository: str | None = None
+    """Only this repository is read; None: every repository of the registry."""
     skipped: list[SkippedRepository] = field(default_factory=list, init=False)
     calls: CallStats = field(default_factory=CallStats)
     """The client's calls; given by whoever called it before the reader existed, to count those too."""
@@ -109,13 +112,14 @@ class RegistryReader:
         self.calls.attach(self.client)
 
     def repositories(self) -> list[Repository]:
-        paginator = self.client.get_paginator("describe_repositories")
+        """ECR refuses a page size beside repository names, so one repository is asked for alone."""
         with aws_call("ecr"):
-            found = [
-                Repository.from_api(detail)
-                for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
-                for detail in page["repositories"]
-            ]
+            if self.repository is not None:
+                pages = [self.client.describe_repositories(repositoryNames=[self.repository])]
+            else:
+                paginator = self.client.get_paginator("describe_repositories")
+                pages = paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+            found = [Repository.from_api(detail) for page in pages for detail in page["repositories"]]
         return sorted(found, key=lambda repository: repository.name)
 
     def read(self, repository: Repository) -> RepositorySnapshot | None:

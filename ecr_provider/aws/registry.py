@@ -17,7 +17,7 @@ from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import resolve_storage_prices
-from ecr_provider.aws.rate_limit import RequestRate
+from ecr_provider.aws.rate_limit import pace_registry
 from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
@@ -82,12 +82,10 @@ def open_registry(
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
-    the registry's request ceiling (ECS and Lambda too: they are the same account's quotas)."""
+    the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
+    quotas)."""
     readers = (clients.ecr, clients.inspector2, clients.ecs, clients.lambda_)
-    if options.max_requests_per_second is not None:
-        rate = RequestRate(options.max_requests_per_second)
-        for client in readers:
-            rate.attach(client)
+    pace_registry(readers, options.max_requests_per_second)
     calls = CallStats()
     for client in readers:
         parse_epochs_in_utc(client)
@@ -119,7 +117,13 @@ def open_registry(
     ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
     reader = RegistryReader(
-        clients.ecr, options.max_concurrency, scans=scans, manifests=manifests, findings=findings, calls=calls
+        clients.ecr,
+        options.max_concurrency,
+        scans=scans,
+        manifests=manifests,
+        findings=findings,
+        calls=calls,
+        repository=options.repository,
     )
     context = ReportContext(
         as_of=as_of,

@@ -1,7 +1,8 @@
 """How a registry is read, validated once for every door (the CLI, the operator, the benchmark).
 
 The values may arrive as a DAG's rendered templates (text), as command-line options or as Python
-values; each check names the offending value and what is allowed.
+values, each under its name in the table of settings; each check names the offending value and what
+is allowed.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ class RegistryOptions:
     """The image_findings report covers images pushed or pulled within this many days; None: no report."""
     price_per_gb_month: Decimal | None = None
     """Storage price override in USD; None: the Price List API, else the documented table."""
-    max_requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
-    """Ceiling on the requests sent to the registry; None: no ceiling."""
+    max_requests_per_second: float | None = None
+    """Hard ceiling on the requests sent to the registry; None: none, paced only while throttled."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     """When an image that nothing uses counts as reclaimable."""
+    repository: str | None = None
+    """Only this repository is read (the console command's ``--repository``); None: every one."""
 
     @classmethod
     def parse(
@@ -70,21 +73,3 @@ class RegistryOptions:
                 check_protected_tag_patterns(protected_tag_patterns),
             ),
         )
-
-    @classmethod
-    def of(cls, source: object) -> RegistryOptions:
-        """From an object carrying the options under their own names: the CLI's parsed arguments, the
-        report operator (whose rendered template fields they are)."""
-        return cls.parse(**{name: getattr(source, name) for name in OPTION_NAMES if hasattr(source, name)})
-
-
-OPTION_NAMES = (
-    "read_manifests",
-    "max_concurrency",
-    "include_findings",
-    "findings_max_age_days",
-    "price_per_gb_month",
-    "max_requests_per_second",
-    "reclaim_after_days",
-    "protected_tag_patterns",
-)

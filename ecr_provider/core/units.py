@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 MB = 2**20
@@ -23,7 +23,13 @@ def monthly_cost(billable_bytes: int, price_per_gb_month: Decimal) -> Decimal:
 
 
 def round_usd(amount: Decimal) -> Decimal:
-    return amount.quantize(_MONEY, ROUND_HALF_UP)
+    """An amount too large for the decimal context (a price typo) is named, not a bare InvalidOperation."""
+    try:
+        return amount.quantize(_MONEY, ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(
+            f"USD amount {amount} has more digits than can be rounded to {_MONEY}; is a price too large?"
+        ) from None
 
 
 def usd(amount: Decimal) -> str:

@@ -201,7 +201,15 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         bucket = check_bucket(self.report_bucket)
         prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
-        options = RegistryOptions.of(self)
+        options = RegistryOptions.parse(
+            read_manifests=self.read_manifests,
+            max_concurrency=self.max_concurrency,
+            include_findings=self.include_findings,
+            findings_max_age_days=self.findings_max_age_days,
+            max_requests_per_second=self.max_requests_per_second,
+            reclaim_after_days=self.reclaim_after_days,
+            protected_tag_patterns=self.protected_tag_patterns,
+        )
         thresholds = ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
         as_of = check_as_of(self.as_of, now=datetime.now(UTC))
         run_id = context["run_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.settings import ReportSettings, check_regions
+from ecr_provider.core.settings import check_regions, check_settings
 
 
 def test_known_regions_cover_every_partition() -> None:
@@ -17,7 +17,7 @@ def test_a_well_formed_but_unknown_region_is_rejected(region: str) -> None:
     with pytest.raises(ValueError, match=repr(region)):
         check_regions(["us-east-1", region], ecr_regions())
     with pytest.raises(ValueError, match=repr(region)):
-        ReportSettings.from_mapping({"report_bucket": "reports", "regions": [region]}, ecr_regions())
+        check_settings({"report_bucket": "reports", "regions": [region]}, ecr_regions())
 
 
 def test_known_regions_pass_in_order_without_duplicates() -> None:

@@ -3,14 +3,15 @@ rendered templates alike."""
 
 from __future__ import annotations
 
+import inspect
 import re
-from argparse import Namespace
 from decimal import Decimal
 
 import pytest
 
 from ecr_provider.core.cleanup import CleanupRules
-from ecr_provider.core.options import OPTION_NAMES, RegistryOptions
+from ecr_provider.core.options import RegistryOptions
+from ecr_provider.core.settings import CONSOLE_SETTINGS
 
 
 def test_rendered_template_text_is_read_as_the_values_it_renders() -> None:
@@ -33,34 +34,18 @@ def test_without_findings_there_is_no_age_bound_but_a_bad_one_is_still_refused()
         RegistryOptions.parse(include_findings=False, findings_max_age_days=3651)
 
 
-def test_options_are_taken_from_an_object_by_their_names() -> None:
-    arguments = Namespace(
-        read_manifests="always",
-        max_concurrency=3,
-        include_findings=False,
-        findings_max_age_days=30,
-        price_per_gb_month=None,
-        output_dir="elsewhere",
+def test_the_console_options_of_the_settings_table_are_the_registry_options_and_the_regions() -> None:
+    """The console command hands its table-made options to ``parse`` by name, the regions aside."""
+    console = {setting.name for setting in CONSOLE_SETTINGS}
+
+    assert console - {"regions"} == set(inspect.signature(RegistryOptions.parse).parameters)
+
+
+def test_the_request_ceiling_and_the_cleanup_rules_are_read_from_rendered_text() -> None:
+    """The report operator's rendered fields are text."""
+    options = RegistryOptions.parse(
+        max_requests_per_second="5", reclaim_after_days="30", protected_tag_patterns=["v*"]
     )
-
-    assert RegistryOptions.of(arguments) == RegistryOptions("always", 3, None, None)
-    assert set(OPTION_NAMES) == {
-        "read_manifests",
-        "max_concurrency",
-        "include_findings",
-        "findings_max_age_days",
-        "price_per_gb_month",
-        "max_requests_per_second",
-        "reclaim_after_days",
-        "protected_tag_patterns",
-    }
-
-
-def test_the_request_ceiling_and_the_cleanup_rules_are_taken_by_name_too() -> None:
-    """The report operator's rendered fields: a ceiling or rules left out of the names were ignored."""
-    arguments = Namespace(max_requests_per_second="5", reclaim_after_days="30", protected_tag_patterns=["v*"])
-
-    options = RegistryOptions.of(arguments)
 
     assert options.max_requests_per_second == 5.0
     assert options.cleanup == CleanupRules(30, ("v*",))

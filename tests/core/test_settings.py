@@ -1,12 +1,10 @@
-"""ReportSettings: every bad input is refused with a message naming it; good input is normalised."""
+"""The settings: every bad input is refused with a message naming it; good input is normalised."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any, get_type_hints
 
 import pytest
@@ -15,14 +13,15 @@ from ecr_provider.core.settings import (
     DEFAULTS,
     REPORT_DATE_PARAM,
     SETTINGS,
-    ReportSettings,
-    RunXCom,
-    SettingsXCom,
+    CheckedSettings,
+    DatedSettings,
     check_as_of,
-    resolve_run,
+    check_settings,
+    resolve_dated_settings,
+    resolve_settings,
     run_dates,
 )
-from ecr_provider.core.thresholds import ThresholdPolicy
+from tools.settings_reference import CONFIGURATION, SHAPES, configuration_page, shapes_source
 
 BUCKET = "ecr-report-bucket"
 NAN = float("nan")
@@ -122,48 +121,48 @@ def test_bad_input_is_refused_naming_the_value(setting: str, value: Any, named: 
     values = {"report_bucket": BUCKET, setting: value}
 
     with pytest.raises(ValueError, match=re.escape(named)):
-        ReportSettings.from_mapping(values)
+        check_settings(values)
 
 
 def test_unknown_setting_error_lists_the_allowed_names() -> None:
     with pytest.raises(ValueError, match="unknown setting") as caught:
-        ReportSettings.from_mapping({"report_bucket": BUCKET, "regionz": ["us-east-1"]})
+        check_settings({"report_bucket": BUCKET, "regionz": ["us-east-1"]})
     message = str(caught.value)
     assert "'regionz'" in message
     assert all(repr(name) in message for name in DEFAULTS)
 
 
 def test_defaults_fill_everything_but_the_bucket() -> None:
-    settings = ReportSettings.from_mapping({"report_bucket": BUCKET})
+    settings = check_settings({"report_bucket": BUCKET})
 
-    assert settings == ReportSettings(
-        regions=("us-east-1",),
-        accounts=(),
-        role_name="",
-        discover_accounts=False,
-        report_bucket=BUCKET,
-        report_prefix="ecr-reports",
-        athena_database="ecr_reports",
-        storage_threshold_gb=Decimal(50),
-        repository_thresholds_gb=(),
-        sns_topic_arn="",
-        aws_conn_id="aws_default",
-        price_per_gb_month=None,
-        max_concurrency=32,
-        read_manifests="if-excluded",
-        force_resend_notification=False,
-        include_findings=False,
-        max_requests_per_second=50.0,
-        batch_size=50,
-        findings_max_age_days=30,
-        report_kms_key_id="",
-        reclaim_after_days=90,
-        protected_tag_patterns=(),
-    )
+    assert settings == {
+        "regions": ["us-east-1"],
+        "accounts": [],
+        "role_name": "",
+        "discover_accounts": False,
+        "report_bucket": BUCKET,
+        "report_prefix": "ecr-reports",
+        "athena_database": "ecr_reports",
+        "storage_threshold_gb": "50",
+        "repository_thresholds_gb": {},
+        "sns_topic_arn": "",
+        "aws_conn_id": "aws_default",
+        "price_per_gb_month": None,
+        "max_concurrency": 32,
+        "read_manifests": "if-excluded",
+        "force_resend_notification": False,
+        "include_findings": False,
+        "max_requests_per_second": None,
+        "batch_size": 50,
+        "findings_max_age_days": 30,
+        "report_kms_key_id": "",
+        "reclaim_after_days": 90,
+        "protected_tag_patterns": [],
+    }
 
 
 def test_good_input_is_normalised() -> None:
-    settings = ReportSettings.from_mapping(
+    settings = check_settings(
         {
             "regions": ["eu-west-1", "us-gov-west-1", "eu-west-1"],
             "report_bucket": "reports.example-1",
@@ -179,16 +178,15 @@ def test_good_input_is_normalised() -> None:
         }
     )
 
-    assert settings.regions == ("eu-west-1", "us-gov-west-1")
-    assert settings.report_prefix == ""
-    assert settings.thresholds == ThresholdPolicy(
-        Decimal("12.5"), (("team-*", Decimal(5)), ("team-a/*", Decimal(20)))
-    )
-    assert settings.aws_conn_id is None
-    assert settings.price_per_gb_month == Decimal("0.11")
-    assert settings.max_concurrency == 64
-    assert settings.include_findings is True
-    assert settings.findings_max_age_days == 0
+    assert settings["regions"] == ["eu-west-1", "us-gov-west-1"]
+    assert settings["report_prefix"] == ""
+    assert settings["storage_threshold_gb"] == "12.5"
+    assert settings["repository_thresholds_gb"] == {"team-*": "5", "team-a/*": "20"}
+    assert settings["aws_conn_id"] is None
+    assert settings["price_per_gb_month"] == "0.11"
+    assert settings["max_concurrency"] == 64
+    assert settings["include_findings"] is True
+    assert settings["findings_max_age_days"] == 0
 
 
 def test_resolve_explicit_params_override_configured_which_override_defaults() -> None:
@@ -202,32 +200,32 @@ def test_resolve_explicit_params_override_configured_which_override_defaults() -
     )
     explicit = {"storage_threshold_gb": 20, "report_prefix": "adhoc"}
 
-    settings = ReportSettings.resolve(configured, explicit)
+    settings = resolve_settings(configured, explicit)
 
-    assert settings.report_bucket == "configured-bucket"  # configured only
-    assert settings.regions == ("eu-central-1",)  # configured over default
-    assert settings.max_concurrency == 4
-    assert settings.thresholds.global_gb == Decimal(20)  # explicit over configured
-    assert settings.report_prefix == "adhoc"  # explicit over default
-    assert settings.athena_database == "ecr_reports"  # default
+    assert settings["report_bucket"] == "configured-bucket"  # configured only
+    assert settings["regions"] == ["eu-central-1"]  # configured over default
+    assert settings["max_concurrency"] == 4
+    assert settings["storage_threshold_gb"] == "20"  # explicit over configured
+    assert settings["report_prefix"] == "adhoc"  # explicit over default
+    assert settings["athena_database"] == "ecr_reports"  # default
 
 
 @pytest.mark.parametrize("configured", ["", "  \n", "{}"])
 def test_resolve_with_empty_configuration_uses_defaults(configured: str) -> None:
-    settings = ReportSettings.resolve(configured, {"report_bucket": BUCKET})
-    assert settings == ReportSettings.from_mapping({"report_bucket": BUCKET})
+    settings = resolve_settings(configured, {"report_bucket": BUCKET})
+    assert settings == check_settings({"report_bucket": BUCKET})
 
 
 @pytest.mark.parametrize("configured", ['["not", "an", "object"]', "{regions: us-east-1}", "42"])
 def test_resolve_refuses_configuration_that_is_not_a_json_object(configured: str) -> None:
     with pytest.raises(ValueError, match="configured settings") as caught:
-        ReportSettings.resolve(configured, {"report_bucket": BUCKET})
+        resolve_settings(configured, {"report_bucket": BUCKET})
     assert repr(configured) in str(caught.value)
 
 
 def test_resolve_validates_configured_values() -> None:
     with pytest.raises(ValueError, match="'us-east-x'"):
-        ReportSettings.resolve('{"regions": ["us-east-x"]}', {"report_bucket": BUCKET})
+        resolve_settings('{"regions": ["us-east-x"]}', {"report_bucket": BUCKET})
 
 
 # A value other than the default for every setting, with what it depends on.
@@ -248,7 +246,7 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "force_resend_notification": {"force_resend_notification": True},
     "read_manifests": {"read_manifests": "never"},
     "include_findings": {"include_findings": True},
-    "max_requests_per_second": {"max_requests_per_second": 0},
+    "max_requests_per_second": {"max_requests_per_second": 25},
     "batch_size": {"batch_size": 7},
     "findings_max_age_days": {"findings_max_age_days": 90},
     "report_kms_key_id": {"report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports"},
@@ -258,13 +256,12 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
 ALL_NOT_DEFAULT = {name: value for values in NOT_DEFAULT.values() for name, value in values.items()}
 
 
-def test_every_setting_has_a_field_and_a_typed_xcom_form() -> None:
+def test_every_setting_has_a_typed_checked_form() -> None:
     names = [setting.name for setting in SETTINGS]
 
-    assert [field.name for field in fields(ReportSettings)] == names
-    assert list(get_type_hints(SettingsXCom)) == names
-    assert list(get_type_hints(RunXCom)) == [*names, "as_of", "report_date"]
-    assert list(NOT_DEFAULT) == names
+    assert list(get_type_hints(CheckedSettings)) == names
+    assert list(get_type_hints(DatedSettings)) == [*names, "as_of", "report_date"]
+    assert sorted(NOT_DEFAULT) == sorted(names)
 
 
 @pytest.mark.parametrize(
@@ -272,19 +269,18 @@ def test_every_setting_has_a_field_and_a_typed_xcom_form() -> None:
     [*NOT_DEFAULT.values(), ALL_NOT_DEFAULT],
     ids=[*NOT_DEFAULT, "all"],
 )
-def test_as_params_round_trips_through_json(values: dict[str, Any]) -> None:
-    settings = ReportSettings.from_mapping({"report_bucket": BUCKET, **values})
-    assert settings != ReportSettings.from_mapping({"report_bucket": BUCKET})
+def test_checked_settings_round_trip_through_json(values: dict[str, Any]) -> None:
+    settings = check_settings({"report_bucket": BUCKET, **values})
+    assert settings != check_settings({"report_bucket": BUCKET})
 
-    params = json.loads(json.dumps(settings.as_params()))
+    params = json.loads(json.dumps(settings))
 
     assert list(params) == list(DEFAULTS)
-    assert ReportSettings.from_mapping(params) == settings
-    assert ReportSettings.from_mapping(params).as_params() == params
+    assert check_settings(params) == settings
 
 
-def test_as_params_is_json_with_amounts_as_exact_text() -> None:
-    assert ReportSettings.from_mapping(ALL_NOT_DEFAULT).as_params() == {
+def test_checked_settings_are_json_with_amounts_as_exact_text() -> None:
+    assert check_settings(ALL_NOT_DEFAULT) == {
         "regions": ["eu-west-1", "ap-southeast-2"],
         "accounts": ["arn:aws:iam::123456789012:role/ecr", "arn:aws:iam::210987654321:role/ecr"],
         "role_name": "ecr",
@@ -301,7 +297,7 @@ def test_as_params_is_json_with_amounts_as_exact_text() -> None:
         "force_resend_notification": True,
         "read_manifests": "never",
         "include_findings": True,
-        "max_requests_per_second": None,
+        "max_requests_per_second": 25.0,
         "batch_size": 7,
         "findings_max_age_days": 90,
         "report_kms_key_id": "arn:aws:kms:eu-west-1:123456789012:alias/ecr-reports",
@@ -359,7 +355,7 @@ def test_a_form_left_empty_takes_the_configuration_not_the_built_in_defaults() -
     """A UI trigger sends every field; the empty ones must not override ecr_report_config."""
     configured = json.dumps({"report_bucket": "lake", "storage_threshold_gb": 5, "include_findings": True})
 
-    run = resolve_run(configured, EMPTY_FORM, interval_end=CLICKED, run_after=CLICKED)
+    run = resolve_dated_settings(configured, EMPTY_FORM, interval_end=CLICKED, run_after=CLICKED)
 
     assert (run["report_bucket"], run["storage_threshold_gb"], run["include_findings"]) == ("lake", "5", True)
     assert run["report_prefix"] == DEFAULTS["report_prefix"]
@@ -368,12 +364,15 @@ def test_a_form_left_empty_takes_the_configuration_not_the_built_in_defaults() -
 def test_a_filled_field_overrides_the_configuration_and_a_null_in_it_is_unset() -> None:
     configured = json.dumps({"report_bucket": "lake", "storage_threshold_gb": None})
 
-    run = resolve_run(
+    run = resolve_dated_settings(
         configured, {**EMPTY_FORM, "storage_threshold_gb": 7}, interval_end=CLICKED, run_after=CLICKED
     )
 
     assert (run["report_bucket"], run["storage_threshold_gb"]) == ("lake", "7")
-    assert resolve_run(configured, {}, interval_end=None, run_after=CLICKED)["storage_threshold_gb"] == "50"
+    assert (
+        resolve_dated_settings(configured, {}, interval_end=None, run_after=CLICKED)["storage_threshold_gb"]
+        == "50"
+    )
 
 
 def test_every_bad_value_is_named_in_one_error() -> None:
@@ -386,7 +385,7 @@ def test_every_bad_value_is_named_in_one_error() -> None:
     }
 
     with pytest.raises(ValueError, match="mars-east-9") as caught:
-        resolve_run('{"report_bucket": "lake"}', params, interval_end=CLICKED, run_after=CLICKED)
+        resolve_dated_settings('{"report_bucket": "lake"}', params, interval_end=CLICKED, run_after=CLICKED)
 
     message = str(caught.value)
     for named in ("'mars-east-9'", "storage_threshold_gb", "max_concurrency", "got 0", "'2026-13-01'"):
@@ -396,9 +395,7 @@ def test_every_bad_value_is_named_in_one_error() -> None:
 
 def test_a_bad_role_name_is_named_once_not_again_through_the_accounts() -> None:
     with pytest.raises(ValueError, match="role_name") as caught:
-        ReportSettings.from_mapping(
-            {"report_bucket": "lake", "role_name": "bad role!", "accounts": ["111122223333"]}
-        )
+        check_settings({"report_bucket": "lake", "role_name": "bad role!", "accounts": ["111122223333"]})
     assert str(caught.value) == "role_name 'bad role!' is not an IAM role name (letters, digits and +=,.@_-/)"
 
 
@@ -436,7 +433,7 @@ def test_a_bad_report_date_is_refused(report_date: object, named: str) -> None:
 def test_the_report_date_is_a_trigger_param_and_not_a_setting() -> None:
     """Configured, it would pin every scheduled run to one date."""
     with pytest.raises(ValueError, match=re.escape("unknown setting(s) ['report_date']")):
-        resolve_run(
+        resolve_dated_settings(
             '{"report_bucket": "lake", "report_date": "2026-11-01"}', {}, interval_end=None, run_after=CLICKED
         )
 
@@ -454,5 +451,84 @@ def test_the_report_date_is_a_trigger_param_and_not_a_setting() -> None:
     ],
 )
 def test_a_kms_key_id_alias_or_arn_is_taken_as_written(key_id: str) -> None:
-    settings = ReportSettings.from_mapping({"report_bucket": BUCKET, "report_kms_key_id": key_id})
-    assert settings.report_kms_key_id == key_id
+    settings = check_settings({"report_bucket": BUCKET, "report_kms_key_id": key_id})
+    assert settings["report_kms_key_id"] == key_id
+
+
+def test_the_typed_shapes_and_the_docs_tables_are_those_the_table_makes_now() -> None:
+    """Stale after a change to the table: run ``python -m tools.settings_reference``."""
+    page = CONFIGURATION.read_text(encoding="utf-8")
+
+    assert SHAPES.read_text(encoding="utf-8") == shapes_source()
+    assert configuration_page(page) == page
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` | `{json.dumps(setting.default)}` |" in page
+
+
+NUMERIC_SETTINGS = [
+    setting
+    for setting in SETTINGS
+    if {"number", "integer", "object"} & set(setting.form_schema["type"]) and setting.name != "accounts"
+]
+
+
+@pytest.mark.parametrize("setting", NUMERIC_SETTINGS, ids=[setting.name for setting in NUMERIC_SETTINGS])
+def test_every_numeric_setting_declares_its_range_to_the_form(setting: Any) -> None:
+    schema = setting.form_schema
+    bounds = schema.get("additionalProperties", schema)
+
+    assert "maximum" in bounds
+    assert "minimum" in bounds or "exclusiveMinimum" in bounds
+
+
+# (setting, the values at the ends of its range, values beyond them with the text naming each)
+RANGES: list[tuple[str, list[Any], list[tuple[Any, str]]]] = [
+    (
+        "price_per_gb_month",
+        ["0.0001", 100],
+        [(1e24, "got 1e+24"), ("1e24", "got '1e24'"), (100.01, "at most 100 per GB-month, got 100.01")],
+    ),
+    (
+        "storage_threshold_gb",
+        [0, 1_000_000],
+        [(1_000_000.5, "at most 1000000 GB, got 1000000.5"), (1e24, "got 1e+24"), (-1, "got -1")],
+    ),
+    (
+        "repository_thresholds_gb",
+        [{"ml-*": 0}, {"ml-*": 1_000_000}],
+        [({"ml-*": 1e24}, "repository_thresholds_gb['ml-*'] must be at most 1000000 GB, got 1e+24")],
+    ),
+    ("max_concurrency", [1, 64], [(0, "got 0"), (65, "got 65")]),
+    ("max_requests_per_second", [0, 0.5, 1000], [(-1, "got -1"), (1000.5, "got 1000.5")]),
+    ("batch_size", [1, 10_000], [(0, "got 0"), (10_001, "got 10001")]),
+    ("findings_max_age_days", [0, 3650], [(-1, "got -1"), (3651, "got 3651")]),
+    ("reclaim_after_days", [0, 3650], [(-1, "got -1"), (3651, "got 3651")]),
+]
+
+
+def test_the_ranges_cover_every_numeric_setting() -> None:
+    assert sorted(name for name, _, _ in RANGES) == sorted(setting.name for setting in NUMERIC_SETTINGS)
+
+
+@pytest.mark.parametrize(("setting", "ends", "beyond"), RANGES, ids=[name for name, _, _ in RANGES])
+def test_each_numeric_setting_takes_the_ends_of_its_range_and_refuses_beyond_naming_the_value(
+    setting: str, ends: list[Any], beyond: list[tuple[Any, str]]
+) -> None:
+    for value in ends:
+        check_settings({"report_bucket": BUCKET, setting: value})
+    for value, named in beyond:
+        with pytest.raises(ValueError, match=re.escape(named)) as caught:
+            check_settings({"report_bucket": BUCKET, setting: value})
+        assert setting in str(caught.value)
+
+
+def test_a_price_too_large_for_the_reports_fails_the_first_task_not_the_writing() -> None:
+    """Before the range, 1e24 passed and the run failed after minutes of retries (InvalidOperation)."""
+    with pytest.raises(ValueError, match=re.escape("price_per_gb_month")) as caught:
+        resolve_dated_settings(
+            '{"report_bucket": "lake"}',
+            {"price_per_gb_month": 1e24},
+            interval_end=CLICKED,
+            run_after=CLICKED,
+        )
+    assert "got 1e+24" in str(caught.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_provider.core.settings import ReportSettings
+from ecr_provider.core.settings import check_settings
 from ecr_provider.core.targets import RegistryTarget, check_accounts, plan_targets
 
 ROLE_A = "arn:aws:iam::111111111111:role/ecr-report"
@@ -46,14 +46,13 @@ def test_bad_accounts_are_named(accounts: object, role_name: str, named: str) ->
 
 
 def test_settings_carry_targets_and_validate_discovery() -> None:
-    settings = ReportSettings.from_mapping(
+    settings = check_settings(
         {"report_bucket": "reports", "accounts": ["111111111111"], "role_name": "ecr-report"}
     )
-    assert settings.accounts == (ROLE_A,)
-    assert settings.as_params()["accounts"] == [ROLE_A]
+    assert settings["accounts"] == [ROLE_A]
     with pytest.raises(ValueError, match="discover_accounts needs role_name"):
-        ReportSettings.from_mapping({"report_bucket": "reports", "discover_accounts": True})
+        check_settings({"report_bucket": "reports", "discover_accounts": True})
     with pytest.raises(ValueError, match="'yes'"):
-        ReportSettings.from_mapping({"report_bucket": "reports", "discover_accounts": "yes"})
+        check_settings({"report_bucket": "reports", "discover_accounts": "yes"})
     with pytest.raises(ValueError, match="'bad role'"):
-        ReportSettings.from_mapping({"report_bucket": "reports", "role_name": "bad role"})
+        check_settings({"report_bucket": "reports", "role_name": "bad role"})

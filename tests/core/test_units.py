@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
 
 from ecr_provider.core import units
 
@@ -30,3 +34,10 @@ def test_compact_json_is_json_dumps_without_spaces_or_escapes() -> None:
     for value in (["v1", "latest"], [], {"HIGH": 2, "MEDIUM": 5}, ["é", 'q"uote', "back\\slash"]):
         assert units.compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     assert units.compact_json(["é", "a b"]) == '["é","a b"]'
+
+
+def test_an_amount_too_large_to_round_is_named() -> None:
+    amount = units.monthly_cost(5 * units.GB, Decimal("1e24"))
+
+    with pytest.raises(ValueError, match=re.escape(f"USD amount {amount} has more digits")):
+        units.usd(amount)

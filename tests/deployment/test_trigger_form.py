@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ecr_provider.core.settings import REPORT_DATE_PARAM, SETTINGS
+from ecr_provider.core.settings import REPORT_DATE_PARAM, SETTINGS, Section
 from tests.chromium import ARTIFACTS, chromium
 from tests.deployment.conftest import ADMIN, DAG_ID, Deployment, wait_for
 
@@ -57,10 +57,12 @@ def test_trigger_form_shows_the_params_and_triggers_with_the_defaults(
     page.goto(f"/dags/{DAG_ID}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Run Parameters").first.wait_for()
-    for setting in (*SETTINGS, REPORT_DATE_PARAM):
-        dialog.get_by_text(setting.name, exact=True).first.scroll_into_view_if_needed()
-        assert dialog.get_by_text(setting.description, exact=False).count() >= 1, setting.name
+    for section in Section:  # the form opens one section at a time, each by its title
+        dialog.get_by_role("button", name=section.value).first.click()
+        for setting in (*SETTINGS, REPORT_DATE_PARAM):
+            if setting.section is section:
+                dialog.get_by_text(setting.name, exact=True).first.scroll_into_view_if_needed()
+                assert dialog.get_by_text(setting.description, exact=False).count() >= 1, setting.name
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "trigger-form.png"))
 
