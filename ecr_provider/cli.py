@@ -39,6 +39,7 @@ from ecr_provider.core.settings import (
     check_as_of,
     check_regions,
 )
+from ecr_provider.output_folder import FolderBusyError, replaced_as_a_whole
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
 log = logging.getLogger("ecr_report")
@@ -180,7 +181,7 @@ def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
 
 def write_html_report(
     report: RegistryReport, directory: Path, csv_format: CsvFormat, report_date: str
-) -> Path:
+) -> None:
     """``report.html`` beside the CSVs, from the CSVs just written (read back a row at a time)."""
     tally = report.tally
     page = ReportPage(
@@ -190,9 +191,7 @@ def write_html_report(
         risky_images(_rows(report.files[IMAGES_REPORT], csv_format)),
         notes=(SINGLE_RUN_NOTE,),
     )
-    path = directory / HTML_NAME
-    path.write_text(render_report(page), encoding="utf-8")
-    return path
+    (directory / HTML_NAME).write_text(render_report(page), encoding="utf-8")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -213,22 +212,27 @@ def run(argv: list[str] | None = None) -> int:
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
     price_cache: dict[str, StoragePrices] = {}
     try:
-        registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
-        sink, interval = _progress_sink()
-        report = write_registry_report(
-            registries,
-            args.output_dir,
-            csv_format=csv_format,
-            progress=sink,
-            progress_interval_seconds=interval,
-        )
-    except (AwsCallError, ClientError, BotoCoreError) as error:
+        with replaced_as_a_whole(args.output_dir) as staging:
+            try:
+                registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
+                sink, interval = _progress_sink()
+                report = write_registry_report(
+                    registries,
+                    staging.path,
+                    csv_format=csv_format,
+                    progress=sink,
+                    progress_interval_seconds=interval,
+                )
+            except (AwsCallError, ClientError, BotoCoreError) as error:
+                parser.exit(1, f"ecr-report: error: {error}\n")
+            write_html_report(report, staging.path, csv_format, as_of.date().isoformat())
+            staging.publish(remove=[] if report.findings_error is None else [f"{FINDINGS_REPORT}.csv"])
+    except FolderBusyError as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
+    files = {name: args.output_dir / path.name for name, path in report.files.items()}
     tally = report.tally
-    html_path = write_html_report(report, args.output_dir, csv_format, as_of.date().isoformat())
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -238,7 +242,7 @@ def run(argv: list[str] | None = None) -> int:
         tally.repositories,
         tally.images,
         tally.as_dict()["monthly_cost_usd"],
-        ", ".join(str(path) for path in report.files.values()),
+        ", ".join(str(path) for path in files.values()),
     )
     if report.findings_error is not None:
         parser.exit(
@@ -247,13 +251,13 @@ def run(argv: list[str] | None = None) -> int:
             "the other reports were\n",
         )
     if report.findings is not None:
-        log.info("%d vulnerability findings in %s", report.findings, report.files[FINDINGS_REPORT])
+        log.info("%d vulnerability findings in %s", report.findings, files[FINDINGS_REPORT])
     elif (args.output_dir / f"{FINDINGS_REPORT}.csv").exists():
         log.warning(
             "%s is from an earlier run: without --include-findings it was not rewritten",
             args.output_dir / f"{FINDINGS_REPORT}.csv",
         )
-    log.info("HTML report: %s", html_path)
+    log.info("HTML report: %s", args.output_dir / HTML_NAME)
     return 0
 
 
