@@ -28,7 +28,7 @@ from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
+from ecr_provider.core.csv_format import CsvFormat, restore_formula
 from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
@@ -167,14 +167,14 @@ def _registry(
 
 
 def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
-    """A report written in ``csv_format`` read back with ``.`` decimals, as the HTML builder takes them."""
+    """A report written in ``csv_format`` read back as written, with ``.`` decimals, as the HTML builder
+    takes them."""
     with path.open(encoding="utf-8", newline="") as handle:
-        if csv_format == CANONICAL:
-            yield from read_canonical(handle)
-            return
         for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
             yield {
-                header: cell.replace(csv_format.decimal_separator, ".") if header in _DECIMALS else cell
+                header: restore_formula(cell).replace(csv_format.decimal_separator, ".")
+                if header in _DECIMALS
+                else restore_formula(cell)
                 for header, cell in row.items()
             }
 
@@ -202,7 +202,7 @@ def run(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=_log_level(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
         )
-        csv_format = CsvFormat(args.decimal_separator)
+        csv_format = CsvFormat(args.decimal_separator, spreadsheet=True)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         options = RegistryOptions.of(args)
