@@ -65,7 +65,7 @@ def replaced_as_a_whole(folder: Path) -> Iterator[Staging]:
         try:
             yield Staging(folder, path)
         finally:
-            shutil.rmtree(path, ignore_errors=True)
+            _reclaim(path, folder)  # a signal between the renames: they are finished, not undone
 
 
 @contextmanager
@@ -108,11 +108,12 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _reclaim(earlier: Path, folder: Path) -> None:
-    """An earlier run's temporary folder: its renames finished when it was complete, else removed."""
-    if (earlier / READY_NAME).exists():
-        _finish(earlier, folder)
-    shutil.rmtree(earlier, ignore_errors=True)
+def _reclaim(staging: Path, folder: Path) -> None:
+    """A temporary folder, of this run or a killed one: its renames finished when its set was
+    complete, and it is removed."""
+    if (staging / READY_NAME).exists():
+        _finish(staging, folder)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _finish(staging: Path, folder: Path) -> None:

@@ -127,3 +127,36 @@ def test_a_run_killed_between_its_renames_is_finished_by_the_next(tmp_path: Path
         "report.html": b"<p>new</p>",
         "repositories_summary.csv": b"new repositories\r\n",
     }
+
+
+def test_a_run_stopped_between_its_renames_finishes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal (raised as SystemExit) after the first rename: the set is complete, so it is put in place."""
+    folder = folder_with_a_previous_report(tmp_path)
+    renamed: list[str] = []
+    replace = Path.replace
+
+    def stopped_after_one(self: Path, target: Path) -> Path:
+        if renamed:
+            raise SystemExit(143)
+        renamed.append(self.name)
+        return replace(self, target)
+
+    def stopped_run() -> None:
+        with replaced_as_a_whole(folder) as staging:
+            (staging.path / "repositories_summary.csv").write_bytes(b"new repositories\r\n")
+            (staging.path / "report.html").write_bytes(b"<p>new</p>")
+            with monkeypatch.context() as patch:
+                patch.setattr(Path, "replace", stopped_after_one)
+                staging.publish()
+
+    with pytest.raises(SystemExit):
+        stopped_run()
+
+    assert len(renamed) == 1
+    assert temporary_folders(folder) == []
+    assert files(folder) == {
+        "report.html": b"<p>new</p>",
+        "repositories_summary.csv": b"new repositories\r\n",
+    }

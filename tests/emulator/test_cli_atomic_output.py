@@ -100,13 +100,15 @@ def run_whole(emulator: Emulator, folder: Path, *options: str) -> tuple[Report, 
     return files(folder), time.monotonic() - started
 
 
-def wait_for_lock_holder(folder: Path, process: subprocess.Popen[str]) -> None:
-    """Until ``process`` has the folder's lock and has named itself in it."""
+def start_holding_the_lock(emulator: Emulator, folder: Path, *options: str) -> subprocess.Popen[str]:
+    """A run started, once it has the folder's lock and has named itself in it."""
+    process = start(emulator, folder, *options)
     deadline = time.monotonic() + 60
     while f"pid {process.pid}," not in _text(folder / LOCK_NAME):
         assert process.poll() is None, "the run ended before it locked the folder"
         assert time.monotonic() < deadline, "the run never locked the folder"
         time.sleep(0.02)
+    return process
 
 
 def _text(path: Path) -> str:
@@ -165,8 +167,7 @@ def test_a_rerun_stopped_by_sigterm_removes_its_temporary_folder(
     emulator: Emulator, reports: Reports, complete: Path
 ) -> None:
     _, first, _, seconds = reports
-    process = start(emulator, complete, *RERUN)
-    wait_for_lock_holder(complete, process)
+    process = start_holding_the_lock(emulator, complete, *RERUN)
     time.sleep(seconds / 3)
     assert temporary_folders(complete), "the rerun had not started writing"
     process.send_signal(signal.SIGTERM)
@@ -182,8 +183,7 @@ def test_a_second_run_into_the_folder_fails_at_once_naming_the_first(
     emulator: Emulator, reports: Reports, complete: Path
 ) -> None:
     _, _, rerun, seconds = reports
-    first_run = start(emulator, complete, *RERUN)
-    wait_for_lock_holder(complete, first_run)
+    first_run = start_holding_the_lock(emulator, complete, *RERUN)
     started = time.monotonic()
 
     code, stderr = finish(start(emulator, complete, *FIRST))
