@@ -4,20 +4,16 @@ formula (``=HYPERLINK(...)``, ``@SUM(...)``) is shown as text, and reads back as
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.backends import get_backend
-from moto.ecr import models as ecr_models
 
 from ecr_provider import cli
 from ecr_provider.core.columns import FINDINGS_REPORT
 from ecr_provider.core.csv_format import FORMULA_TRIGGERS, restore_formula
-from emulator import moto_ecr_gaps
+from emulator.scanned_images import add_scanned_image
 from emulator.server import ACCOUNT_ID, Emulator
 
 pytestmark = pytest.mark.integration
@@ -41,22 +37,9 @@ HOSTILE_FINDING: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def registry(emulator: Emulator) -> None:
     """One repository, one image, one basic-scan finding whose text fields are formulas."""
-    moto_ecr_gaps.install()
-    backend = get_backend("ecr")[ACCOUNT_ID][REGION]
-    repository = backend.create_repository(REPOSITORY, None, {}, {"scanOnPush": True}, "MUTABLE", [])
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"})
-    digest = "sha256:" + hashlib.sha256(b"hostile").hexdigest()
-    image = ecr_models.Image(ACCOUNT_ID, "v1", manifest, REPOSITORY, None, digest)
-    moto_ecr_gaps.fill_image_model(
-        image,
-        size_bytes=2**20,
-        pushed_at=AS_OF - timedelta(days=1),
-        scan_status="COMPLETE",
-        scan_completed_at=AS_OF - timedelta(days=1),
-        severity_counts={"HIGH": 1},
-        findings=[HOSTILE_FINDING],
+    add_scanned_image(
+        ACCOUNT_ID, REGION, REPOSITORY, "v1", [HOSTILE_FINDING], pushed_at=AS_OF - timedelta(days=1)
     )
-    repository.images.append(image)
 
 
 @pytest.mark.usefixtures("registry")
