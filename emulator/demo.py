@@ -46,6 +46,8 @@ PREVIEWED_QUERIES = (
     "widespread_vulnerabilities",
 )
 REGION = "us-east-1"
+REPORTS_DIR = REPO_ROOT / "reports"
+"""The files to open (spreadsheet form) and, in ``lake/``, the S3 objects as they are."""
 DEMO_HOME = REPO_ROOT / ".airflow"
 """The demo's AIRFLOW_HOME: its SQLite database and the logs of its runs."""
 API_SERVER = os.environ.get("ECR_REPORT_API_SERVER", "http://localhost:8080")
@@ -173,17 +175,18 @@ def show_usage(images: list[dict[str, str]]) -> None:
     print("Cleanup verdicts: " + ", ".join(f"{n} {v} ({r})" for (v, r), n in sorted(verdicts.items())))
 
 
-def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
+def download_reports(
+    endpoint_url: str, bucket: str, report_date: str, out: Path = REPORTS_DIR
+) -> dict[str, list[str]]:
     """The S3 layout mirrored as it is in ./reports/lake/ (what Athena reads), and one file per report
     to open in ./reports/, in the spreadsheet form: a finding field such as ``=HYPERLINK(...)`` is text."""
     s3 = client("s3", endpoint_url, REGION)
-    out = REPO_ROOT / "reports"
     keys: dict[str, list[str]] = {}
     for report, columns in REPORTS.items():
         prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         keys[report] = [item["Key"] for page in pages for item in page.get("Contents", ())]
-        mirror = lake_partition(report, report_date)
+        mirror = lake_partition(report, report_date, out)
         mirror.mkdir(parents=True, exist_ok=True)
         with (out / f"{report}.csv").open("w", encoding="utf-8", newline="") as target:
             writer = ReportCsvWriter(target, columns, SPREADSHEET)
@@ -195,16 +198,16 @@ def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[s
     return keys
 
 
-def lake_partition(report: str, report_date: str) -> Path:
+def lake_partition(report: str, report_date: str, out: Path = REPORTS_DIR) -> Path:
     """Where ./reports/lake/ mirrors a report date's objects."""
     prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
-    return REPO_ROOT / "reports" / LAKE / prefix.split("/", 1)[1]
+    return out / LAKE / prefix.split("/", 1)[1]
 
 
-def lake_rows(report: str, report_date: str) -> list[dict[str, str]]:
+def lake_rows(report: str, report_date: str, out: Path = REPORTS_DIR) -> list[dict[str, str]]:
     """A report date's rows as its objects in ./reports/lake/ hold them, exactly."""
     rows: list[dict[str, str]] = []
-    for path in sorted(lake_partition(report, report_date).glob("*.csv")):
+    for path in sorted(lake_partition(report, report_date, out).glob("*.csv")):
         with path.open(encoding="utf-8", newline="") as handle:
             rows.extend(read_canonical(handle))
     return rows
@@ -214,7 +217,7 @@ def download_html(endpoint_url: str, bucket: str, report_date: str) -> Path:
     """The page the DAG's html_report task wrote beside the CSVs, as ./reports/report.html."""
     key = html_report_key(DEMO_SETTINGS["report_prefix"], report_date)
     body = client("s3", endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
-    path = REPO_ROOT / "reports" / HTML_NAME
+    path = REPORTS_DIR / HTML_NAME
     path.write_bytes(body)
     return path
 
@@ -264,7 +267,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
             f"{int(row['billableSizeBytes']) / GB:7.2f} GB billable ({row['costBasis']}), "
             f"last pull: {row['daysSinceLastPull'] or 'never'} days ago"
         )
-    show_queries(REPO_ROOT / "reports" / LAKE)
+    show_queries(REPORTS_DIR / LAKE)
     notifications = receive_notifications(endpoint_url, REGION, queue_url)
     print(f"\nSNS notifications received by the SQS subscriber: {len(notifications)}")
     for envelope in notifications:
@@ -272,7 +275,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
         for line in envelope["Message"].splitlines():
             print(f"    {line}")
     print(
-        f"\nOpen the reports in {REPO_ROOT / 'reports'}: " + ", ".join(f"{report}.csv" for report in REPORTS)
+        f"\nOpen the reports in {REPORTS_DIR}: " + ", ".join(f"{report}.csv" for report in REPORTS)
     )
     print(f"HTML report (opens offline): {download_html(endpoint_url, bucket, report_date)}")
     page = api_server_page(report_date)
