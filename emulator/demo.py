@@ -274,9 +274,7 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
         print(f"  Subject: {envelope['Subject']}")
         for line in envelope["Message"].splitlines():
             print(f"    {line}")
-    print(
-        f"\nOpen the reports in {REPORTS_DIR}: " + ", ".join(f"{report}.csv" for report in REPORTS)
-    )
+    print(f"\nOpen the reports in {REPORTS_DIR}: " + ", ".join(f"{report}.csv" for report in REPORTS))
     print(f"HTML report (opens offline): {download_html(endpoint_url, bucket, report_date)}")
     page = api_server_page(report_date)
     started = "" if page else f" (no api-server answers at {API_SERVER}: start 'airflow api-server')"
