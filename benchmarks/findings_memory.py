@@ -6,7 +6,8 @@ level reads them in a fresh child process (no emulator, no moto imported) that w
 image_findings rows to a temporary file, as ``ecr-report --include-findings`` does, and prints its
 peak RSS, time and the rows' SHA-256 (the same at every level: the order is the report's).
 
-Run ``python -m benchmarks.findings_memory``.
+Run ``python -m benchmarks.findings_memory``; ``--findings-per-image`` and ``--readers`` (repeatable)
+change the case, to show what the peak grows with.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ REPOSITORY = "findings/heavy"
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")
 
 
-def _findings() -> list[dict[str, Any]]:
+def _findings(count: int) -> list[dict[str, Any]]:
     """One image's findings, shared by every image (moto keeps references), in no report order."""
     return [
         {
@@ -60,15 +61,15 @@ def _findings() -> list[dict[str, Any]]:
                 {"key": "CVSS2_SCORE", "value": f"{number % 10}.{number % 7}"},
             ],
         }
-        for number in range(FINDINGS_PER_IMAGE)
+        for number in range(count)
     ]
 
 
-def _seed(account_id: str) -> list[tuple[str, str]]:
+def _seed(account_id: str, per_image: int) -> list[tuple[str, str]]:
     """The images, in one repository, each with every finding of :func:`_findings`."""
     from emulator.scanned_images import add_scanned_image
 
-    findings = _findings()
+    findings = _findings(per_image)
     pushed_at = AS_OF - timedelta(days=1)
     return [
         (
@@ -79,14 +80,14 @@ def _seed(account_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def serve() -> None:
+def serve(per_image: int) -> None:
     """The emulator with the images, until SIGTERM; prints the endpoint and the images' keys."""
     from emulator.server import ACCOUNT_ID, Emulator
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     with Emulator() as emulator:
-        keys = _seed(ACCOUNT_ID)
+        keys = _seed(ACCOUNT_ID, per_image)
         print(READY, emulator.endpoint_url, ACCOUNT_ID, json.dumps(keys), flush=True)
         stopping.wait()
 
@@ -119,9 +120,16 @@ def read(endpoint_url: str, account_id: str, keys: list[list[str]], concurrency:
 
 
 @contextmanager
-def _served() -> Iterator[list[str]]:
+def _served(per_image: int) -> Iterator[list[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", __spec__.name if __spec__ else "benchmarks.findings_memory", "--serve"],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.findings_memory",
+            "--serve",
+            "--findings-per-image",
+            str(per_image),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -144,18 +152,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--read", nargs=4, metavar=("URL", "ACCOUNT", "KEYS", "READERS"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--findings-per-image", type=int, default=FINDINGS_PER_IMAGE, help="default %(default)s"
+    )
+    parser.add_argument(
+        "--readers",
+        type=int,
+        action="append",
+        help=f"repeatable; default {' and '.join(map(str, CONCURRENCIES))}",
+    )
     args = parser.parse_args(argv)
     if args.serve:
-        serve()
+        serve(args.findings_per_image)
         return
     if args.read:
         url, account, keys, readers = args.read
         print(json.dumps(read(url, account, json.loads(keys), int(readers))))
         return
     environ = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    print(f"{IMAGES} images x {FINDINGS_PER_IMAGE:,} basic-scan findings")
-    with _served() as (url, account, keys):
-        for readers in CONCURRENCIES:
+    print(f"{IMAGES} images x {args.findings_per_image:,} basic-scan findings")
+    with _served(args.findings_per_image) as (url, account, keys):
+        for readers in args.readers or CONCURRENCIES:
             done = subprocess.run(
                 [
                     sys.executable,
