@@ -167,8 +167,8 @@ def _registry(
 
 
 def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
-    """A report written in ``csv_format`` read back as written, with ``.`` decimals, as the HTML builder
-    takes them."""
+    """A report written in ``csv_format`` read back with its cells as they were before the formula
+    guard, and ``.`` decimals, as the HTML builder takes them."""
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
             yield {
