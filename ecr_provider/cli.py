@@ -30,14 +30,15 @@ from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
+from ecr_provider.core.csv_format import CsvFormat, restore_formula
 from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, page_images
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
-from ecr_provider.exports import check_export_format, write_json, write_parquet
+from ecr_provider.exports import EXPORT_FORMATS, check_export_format, write_json, write_parquet
 from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
+from ecr_provider.output_folder import FolderBusyError, replaced_as_a_whole
 from ecr_provider.pages.render import render_report
 from ecr_provider.report_files import RegistryReport, write_registry_report
 
@@ -188,21 +189,21 @@ def _registry(
 
 
 def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
-    """A report written in ``csv_format`` read back with ``.`` decimals, as the HTML builder takes them."""
+    """A report written in ``csv_format`` read back with its cells as they were before the formula
+    guard, and ``.`` decimals, as the HTML builder takes them."""
     with path.open(encoding="utf-8", newline="") as handle:
-        if csv_format == CANONICAL:
-            yield from read_canonical(handle)
-            return
         for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
             yield {
-                header: cell.replace(csv_format.decimal_separator, ".") if header in _DECIMALS else cell
+                header: restore_formula(cell).replace(csv_format.decimal_separator, ".")
+                if header in _DECIMALS
+                else restore_formula(cell)
                 for header, cell in row.items()
             }
 
 
 def write_html_report(
     report: RegistryReport, directory: Path, csv_format: CsvFormat, report_date: str
-) -> Path:
+) -> None:
     """``report.html`` beside the CSVs, from the CSVs just written (read back a row at a time)."""
     tally = report.tally
     repositories = list(_rows(report.files[REPOSITORIES_REPORT], csv_format))
@@ -213,9 +214,7 @@ def write_html_report(
         page_images(_rows(report.files[IMAGES_REPORT], csv_format), repositories),
         notes=(SINGLE_RUN_NOTE,),
     )
-    path = directory / HTML_NAME
-    path.write_text(render_report(page), encoding="utf-8")
-    return path
+    (directory / HTML_NAME).write_text(render_report(page), encoding="utf-8")
 
 
 def export_files(files: dict[str, Path], csv_format: CsvFormat, export_format: str) -> dict[str, Path]:
@@ -231,6 +230,24 @@ def export_files(files: dict[str, Path], csv_format: CsvFormat, export_format: s
     return exported
 
 
+def _misleading(written: dict[str, Path], no_html: bool, findings_failed: bool) -> list[str]:
+    """Files of an earlier run that this one replaces in another form, or whose page or findings would
+    now describe another run; an earlier image_findings file without --include-findings is kept (and
+    warned about)."""
+    names = {path.name for path in written.values()}
+    stale = [
+        f"{report}.{extension}"
+        for report in written
+        for extension in EXPORT_FORMATS
+        if f"{report}.{extension}" not in names
+    ]
+    if findings_failed:
+        stale.extend(f"{FINDINGS_REPORT}.{extension}" for extension in EXPORT_FORMATS)
+    if no_html:
+        stale.append(HTML_NAME)
+    return stale
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -239,7 +256,7 @@ def run(argv: list[str] | None = None) -> int:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_log_formatter(args.log_format, args.log_service_name))
         logging.basicConfig(level=_log_level(), handlers=[handler])
-        csv_format = CsvFormat(args.decimal_separator)
+        csv_format = CsvFormat(args.decimal_separator, spreadsheet=True)
         export_format = check_export_format(args.format)
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
@@ -252,24 +269,29 @@ def run(argv: list[str] | None = None) -> int:
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
     price_cache: dict[str, StoragePrices] = {}
     try:
-        registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
-        sink, interval = _progress_sink()
-        report = write_registry_report(
-            registries,
-            args.output_dir,
-            csv_format=csv_format,
-            progress=sink,
-            progress_interval_seconds=interval,
-        )
-    except (AwsCallError, ClientError, BotoCoreError) as error:
+        with replaced_as_a_whole(args.output_dir) as staging:
+            try:
+                registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
+                sink, interval = _progress_sink()
+                report = write_registry_report(
+                    registries,
+                    staging.path,
+                    csv_format=csv_format,
+                    progress=sink,
+                    progress_interval_seconds=interval,
+                )
+            except (AwsCallError, ClientError, BotoCoreError) as error:
+                parser.exit(1, f"ecr-report: error: {error}\n")
+            if not args.no_html:
+                write_html_report(report, staging.path, csv_format, as_of.date().isoformat())
+            written = export_files(report.files, csv_format, export_format)
+            staging.publish(remove=_misleading(written, args.no_html, report.findings_error is not None))
+    except FolderBusyError as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
+    files = {name: args.output_dir / path.name for name, path in written.items()}
     tally = report.tally
-    report_date = as_of.date().isoformat()
-    html_path = None if args.no_html else write_html_report(report, args.output_dir, csv_format, report_date)
-    files = export_files(report.files, csv_format, export_format)
     for (reader, _), region in zip(registries, regions, strict=True):
         log.info("ECR calls in %s: %s", region, reader.calls.summary())
     for skipped in report.skipped:
@@ -294,8 +316,8 @@ def run(argv: list[str] | None = None) -> int:
             "%s is from an earlier run: without --include-findings it was not rewritten",
             args.output_dir / f"{FINDINGS_REPORT}.csv",
         )
-    if html_path is not None:
-        log.info("HTML report: %s", html_path)
+    if not args.no_html:
+        log.info("HTML report: %s", args.output_dir / HTML_NAME)
     return 0
 
 

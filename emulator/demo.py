@@ -8,6 +8,7 @@ an SQS subscriber got it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,14 +17,15 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ecr_provider.aws.manifests import reporting_principal_arn
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS
-from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import SPREADSHEET, ReportCsvWriter, read_canonical
 from ecr_provider.core.html_report import HTML_NAME, html_report_key
 from ecr_provider.core.layout import partition_prefix
 from ecr_provider.core.records import SEVERITIES
@@ -44,6 +46,10 @@ PREVIEWED_QUERIES = (
     "widespread_vulnerabilities",
 )
 REGION = "us-east-1"
+REPORTS_DIR = REPO_ROOT / "reports"
+"""The files to open (spreadsheet form) and, in ``lake/``, the S3 objects as they are."""
+DEMO_HOME = REPO_ROOT / ".airflow"
+"""The demo's AIRFLOW_HOME: its SQLite database and the logs of its runs."""
 API_SERVER = os.environ.get("ECR_REPORT_API_SERVER", "http://localhost:8080")
 """Where ``airflow api-server`` listens (its default); the demo names the ECR page there if one answers."""
 DEMO_SETTINGS: dict[str, Any] = {
@@ -56,8 +62,7 @@ DEMO_SETTINGS: dict[str, Any] = {
 }
 
 
-def airflow_env(endpoint_url: str) -> dict[str, str]:
-    home = REPO_ROOT / ".airflow"
+def airflow_env(endpoint_url: str, home: Path = DEMO_HOME) -> dict[str, str]:
     home.mkdir(exist_ok=True)
     connection = {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": REGION}}
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
@@ -73,16 +78,33 @@ def airflow_env(endpoint_url: str) -> dict[str, str]:
     return environment
 
 
-def run_dag(endpoint_url: str, report_date: str, conf: dict[str, Any], run: int) -> str:
-    """One ``airflow dags test`` run; its log (kept in .airflow/) is returned for the call counts."""
-    environment = airflow_env(endpoint_url)
+def run_dag(
+    endpoint_url: str,
+    report_date: str,
+    conf: dict[str, Any],
+    run: int,
+    *,
+    home: Path = DEMO_HOME,
+    environment: Mapping[str, str | None] | None = None,
+) -> str:
+    """One ``airflow dags test`` run; its log (kept in ``home``) is returned for the call counts.
+
+    ``environment`` changes the run's environment (``None`` unsets a name): another connection or log
+    level. At DEBUG Airflow's in-process supervisor logs each message a task sends it, mask requests
+    included: the provider's log redaction keeps their values (connection secrets) out of this log."""
+    environ = airflow_env(endpoint_url, home)
+    for name, value in (environment or {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
     airflow = str(Path(sys.executable).with_name("airflow"))
-    log_path = REPO_ROOT / ".airflow" / f"demo-dag-test-{run}.log"
+    log_path = home / f"demo-dag-test-{run}.log"
     with log_path.open("w") as log:
-        subprocess.run([airflow, "db", "migrate"], env=environment, stdout=log, stderr=log, check=True)
+        subprocess.run([airflow, "db", "migrate"], env=environ, stdout=log, stderr=log, check=True)
         result = subprocess.run(
             [airflow, "dags", "test", "ecr_report", report_date, "--conf", json.dumps(conf)],
-            env=environment,
+            env=environ,
             stdout=log,
             stderr=log,
             check=False,
@@ -123,9 +145,7 @@ def show_storage(rows: list[dict[str, str]]) -> None:
         print(f"  {label:<40} {size / GB:8.2f} GB, USD {usd:.4f}/month")
 
 
-def show_findings(path: Path) -> None:
-    with path.open(encoding="utf-8", newline="") as handle:
-        findings = list(read_canonical(handle))
+def show_findings(findings: list[dict[str, str]]) -> None:
     images = {(row["repositoryName"], row["imageDigest"]) for row in findings}
     by_severity = Counter(row["severity"] for row in findings)
     counts = ", ".join(f"{by_severity[severity]} {severity.lower()}" for severity in SEVERITIES)
@@ -135,10 +155,8 @@ def show_findings(path: Path) -> None:
     )
 
 
-def show_usage(path: Path) -> None:
+def show_usage(images: list[dict[str, str]]) -> None:
     """The images in use that pull time alone would have deleted, and what is reclaimable."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        images = list(read_canonical(handle))
     days = DEFAULTS["reclaim_after_days"]
     misleading = [
         row
@@ -157,30 +175,49 @@ def show_usage(path: Path) -> None:
     print("Cleanup verdicts: " + ", ".join(f"{n} {v} ({r})" for (v, r), n in sorted(verdicts.items())))
 
 
-def download_reports(endpoint_url: str, bucket: str, report_date: str) -> dict[str, list[str]]:
-    """One CSV per report to open in ./reports/, and the S3 layout mirrored in ./reports/lake/."""
+def download_reports(
+    endpoint_url: str, bucket: str, report_date: str, out: Path = REPORTS_DIR
+) -> dict[str, list[str]]:
+    """The S3 layout mirrored as it is in ./reports/lake/ (what Athena reads), and one file per report
+    to open in ./reports/, in the spreadsheet form: a finding field such as ``=HYPERLINK(...)`` is text."""
     s3 = client("s3", endpoint_url, REGION)
-    out = REPO_ROOT / "reports"
     keys: dict[str, list[str]] = {}
-    for report in REPORTS:
+    for report, columns in REPORTS.items():
         prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         keys[report] = [item["Key"] for page in pages for item in page.get("Contents", ())]
-        mirror = out / LAKE / prefix.split("/", 1)[1]
+        mirror = lake_partition(report, report_date, out)
         mirror.mkdir(parents=True, exist_ok=True)
-        with (out / f"{report}.csv").open("wb") as target:
-            for index, key in enumerate(keys[report]):
+        with (out / f"{report}.csv").open("w", encoding="utf-8", newline="") as target:
+            writer = ReportCsvWriter(target, columns, SPREADSHEET)
+            for key in keys[report]:
                 body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
                 (mirror / key.rsplit("/", 1)[1]).write_bytes(body)
-                target.write(body if index == 0 else body.split(b"\r\n", 1)[1])
+                for row in read_canonical(io.StringIO(body.decode("utf-8"), newline="")):
+                    writer.write([row[column.header] for column in columns])
     return keys
+
+
+def lake_partition(report: str, report_date: str, out: Path = REPORTS_DIR) -> Path:
+    """Where ./reports/lake/ mirrors a report date's objects."""
+    prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
+    return out / LAKE / prefix.split("/", 1)[1]
+
+
+def lake_rows(report: str, report_date: str, out: Path = REPORTS_DIR) -> list[dict[str, str]]:
+    """A report date's rows as its objects in ./reports/lake/ hold them, exactly."""
+    rows: list[dict[str, str]] = []
+    for path in sorted(lake_partition(report, report_date, out).glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows.extend(read_canonical(handle))
+    return rows
 
 
 def download_html(endpoint_url: str, bucket: str, report_date: str) -> Path:
     """The page the DAG's html_report task wrote beside the CSVs, as ./reports/report.html."""
     key = html_report_key(DEMO_SETTINGS["report_prefix"], report_date)
     body = client("s3", endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
-    path = REPO_ROOT / "reports" / HTML_NAME
+    path = REPORTS_DIR / HTML_NAME
     path.write_bytes(body)
     return path
 
@@ -218,11 +255,10 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
             "Partitions"
         ]:
             print(f"  {DEMO_SETTINGS['athena_database']}.{report} report_date={partition['Values'][0]}")
-    with (REPO_ROOT / "reports" / "repositories_summary.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(read_canonical(handle))
+    rows = lake_rows(REPOSITORIES_REPORT, report_date)
     show_storage(rows)
-    show_findings(REPO_ROOT / "reports" / f"{FINDINGS_REPORT}.csv")
-    show_usage(REPO_ROOT / "reports" / f"{IMAGES_REPORT}.csv")
+    show_findings(lake_rows(FINDINGS_REPORT, report_date))
+    show_usage(lake_rows(IMAGES_REPORT, report_date))
     costliest = sorted(rows, key=lambda row: Decimal(row["monthlyStorageCost(USD)"]), reverse=True)[:5]
     print(f"\nFive costliest of {len(rows)} repositories (USD per month):")
     for row in costliest:
@@ -231,16 +267,14 @@ def show(endpoint_url: str, bucket: str, report_date: str, queue_url: str) -> No
             f"{int(row['billableSizeBytes']) / GB:7.2f} GB billable ({row['costBasis']}), "
             f"last pull: {row['daysSinceLastPull'] or 'never'} days ago"
         )
-    show_queries(REPO_ROOT / "reports" / LAKE)
+    show_queries(REPORTS_DIR / LAKE)
     notifications = receive_notifications(endpoint_url, REGION, queue_url)
     print(f"\nSNS notifications received by the SQS subscriber: {len(notifications)}")
     for envelope in notifications:
         print(f"  Subject: {envelope['Subject']}")
         for line in envelope["Message"].splitlines():
             print(f"    {line}")
-    print(
-        f"\nOpen the reports in {REPO_ROOT / 'reports'}: " + ", ".join(f"{report}.csv" for report in REPORTS)
-    )
+    print(f"\nOpen the reports in {REPORTS_DIR}: " + ", ".join(f"{report}.csv" for report in REPORTS))
     print(f"HTML report (opens offline): {download_html(endpoint_url, bucket, report_date)}")
     page = api_server_page(report_date)
     started = "" if page else f" (no api-server answers at {API_SERVER}: start 'airflow api-server')"

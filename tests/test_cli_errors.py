@@ -239,8 +239,8 @@ def test_good_options_reach_the_report_writer(report_calls: ReportCalls, tmp_pat
     assert code == 0
     assert output_dir.is_dir()
     (call,) = report_calls.calls
-    assert call["directory"] == output_dir
-    assert call["csv_format"] == CsvFormat(",")
+    assert call["directory"].parent == output_dir  # a temporary folder in it, renamed into place
+    assert call["csv_format"] == CsvFormat(",", spreadsheet=True)  # what a person opens
     contexts = [context for _, context in call["registries"]]
     assert {context.as_of for context in contexts} == {datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}
     assert {context.prices for context in contexts} == {StoragePrices(Decimal("0.11"), None, "override")}

@@ -12,6 +12,7 @@ from ecr_provider.log_redaction import redact
 TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+secret/token=="
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SIGNATURE = "69a5d92fb4830cb9579266c6a2b2d3db145a0beaab461ff2725cc1d8c6474b35"
+EXTERNAL_ID = "Partner,Id=With/Odd@Characters-42"
 
 
 @pytest.mark.parametrize(
@@ -43,8 +44,35 @@ SIGNATURE = "69a5d92fb4830cb9579266c6a2b2d3db145a0beaab461ff2725cc1d8c6474b35"
             '"secretAccessKey": "***", "sessionToken": "***"',
         ),
         (f"aws_secret_access_key={SECRET} aws_session_token={TOKEN}", "aws_secret_access_key=***"),
+        (  # botocore.endpoint: the parameters of an AssumeRole request
+            "Making request for OperationModel(name=AssumeRole) with params: {'body': {'Action': "
+            f"'AssumeRole', 'RoleArn': 'arn:aws:iam::1:role/r', 'ExternalId': '{EXTERNAL_ID}'}}}}",
+            "'ExternalId': '***'}}",
+        ),
+        (
+            f"Action=AssumeRole&ExternalId={EXTERNAL_ID.replace(',', '%2C')}&Version=2011-06-15",
+            "ExternalId=***&",
+        ),
+        (f'{{"assume_role_kwargs": {{"ExternalId": "{EXTERNAL_ID}"}}}}', '"ExternalId": "***"}'),
+        (  # Airflow's in-process supervisor passing a task's mask request on (``dags test``, ``dag.test()``)
+            f"Sending request msg=MaskSecret(value={{'aws_session_token': '{TOKEN}', 'password': '{SECRET}', "
+            "'name': 'x'}, name=None, type='MaskSecret')",
+            "msg=MaskSecret(value=***, name=None, type='MaskSecret')",
+        ),
     ],
-    ids=["headers", "canonical-request", "signature", "presigned-url", "sts-xml", "json", "key-value"],
+    ids=[
+        "headers",
+        "canonical-request",
+        "signature",
+        "presigned-url",
+        "sts-xml",
+        "json",
+        "key-value",
+        "external-id-params",
+        "external-id-form",
+        "external-id-json",
+        "mask-request",
+    ],
 )
 def test_credentials_are_cut_and_what_names_them_kept(logged: str, kept: str) -> None:
     redacted = redact(logged)
@@ -52,6 +80,33 @@ def test_credentials_are_cut_and_what_names_them_kept(logged: str, kept: str) ->
     assert TOKEN not in redacted
     assert SECRET not in redacted
     assert SIGNATURE not in redacted
+    assert EXTERNAL_ID.replace(",", "%2C") not in redacted
+    assert EXTERNAL_ID.split(",")[1] not in redacted
+
+
+def test_a_mask_request_logged_through_structlog_is_redacted() -> None:
+    from airflow.sdk.execution_time.comms import MaskSecret
+
+    event = log_redaction.redact_event(
+        None, "debug", {"event": "Sending request", "msg": MaskSecret(value={"password": SECRET})}
+    )
+
+    assert event == {"event": "Sending request", "msg": "MaskSecret(value=***, name=None, type='MaskSecret')"}
+
+
+def test_install_puts_the_structlog_processor_first_once() -> None:
+    import structlog
+
+    before = structlog.get_config()["processors"]
+    try:
+        structlog.configure(processors=[structlog.processors.KeyValueRenderer()])
+        log_redaction.install()
+        log_redaction.install()
+        processors = structlog.get_config()["processors"]
+        assert processors[0] is log_redaction.redact_event
+        assert processors.count(log_redaction.redact_event) == 1
+    finally:
+        structlog.configure(processors=before)
 
 
 def test_text_without_credentials_is_left_alone() -> None:

@@ -19,7 +19,8 @@ Inspector is regional: the inspector2 client must be in the registry's region, a
 
 What is read for a whole registry (the coverage of every image, the images whose findings are
 listed, findings that arrive in no order) is kept in a temporary SQLite file (:class:`ImageSpill`,
-:class:`FindingSpill`), not in memory: a run's memory is bounded by its largest repository.
+:class:`FindingSpill`), not in memory, and so is a basic-scan image's findings beyond one page: a run's
+memory is bounded by its largest repository and a page of findings per reader.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -57,6 +59,9 @@ GONE_OR_UNSCANNED = frozenset(
 )
 SPILL_BATCH = 1000
 """Rows a spill writes or reads at a time."""
+SPILL_CACHE_KIB = 256
+"""SQLite's page cache for one basic-scan image's findings (2 MiB by default): up to twice the readers
+wait for the writer, each in a spill of its own."""
 
 Value = TypeVar("Value")
 
@@ -398,12 +403,26 @@ class RegistryFindings:
                 spill.close()
             return
         for found in ordered_map(self._basic, ordered_items(images), self.max_concurrency, "ecr-findings"):
-            yield from found
+            if isinstance(found, FindingSpill):
+                try:
+                    yield from found.in_report_order()
+                finally:
+                    found.close()
+            else:
+                yield from found
 
-    def _basic(self, image: tuple[ImageKey, tuple[str, ...]]) -> list[Finding]:
+    def _basic(self, image: tuple[ImageKey, tuple[str, ...]]) -> list[Finding] | FindingSpill:
+        """One image's findings in report order: sorted in memory when they fit in one page, else in a
+        :class:`FindingSpill`, so that the readers and the results waiting for the writer hold a page
+        each, not an image's findings each."""
         (repository_name, digest), tags = image
         found = basic_image_findings(self.ecr_client, repository_name, digest, tags)
-        return sorted(found, key=finding_order)
+        first = list(islice(found, BASIC_FINDINGS_PAGE_SIZE))
+        if len(first) < BASIC_FINDINGS_PAGE_SIZE:
+            return sorted(first, key=finding_order)
+        spill = FindingSpill(cache_kib=SPILL_CACHE_KIB)
+        spill.add(chain(first, found))
+        return spill
 
 
 class FindingSpill:
@@ -413,8 +432,11 @@ class FindingSpill:
 
     _KEY_COLUMNS = ("repository", "digest", "severity_rank", "name", "package", "version", "finding_id")
 
-    def __init__(self) -> None:
-        self._db = sqlite3.connect("")
+    def __init__(self, *, cache_kib: int | None = None) -> None:
+        # Filled by one thread and read by another once it is full (a basic-scan image's findings).
+        self._db = sqlite3.connect("", check_same_thread=False)
+        if cache_kib is not None:
+            self._db.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
         columns = ", ".join(self._KEY_COLUMNS)
         self._db.execute(f"CREATE TABLE findings ({columns}, finding TEXT)")
 

@@ -65,9 +65,19 @@ class CsvFormat:
 
 
 def neutralise_formula(cell: str, *, numeric: bool) -> str:
-    """Prefix ``'`` so the cell is shown as text; a number in a number column (``-1.5``) stays a number."""
-    if cell.startswith(FORMULA_TRIGGERS) and not (numeric and _NUMBER.fullmatch(cell)):
+    """Prefix ``'`` so the cell is shown as text; a number in a number column (``-1.5``) stays a number.
+
+    A cell already starting with ``'`` before a trigger gets one more, so :func:`restore_formula` gives
+    back exactly the cell it was given."""
+    if cell.lstrip("'").startswith(FORMULA_TRIGGERS) and not (numeric and _NUMBER.fullmatch(cell)):
         return "'" + cell
+    return cell
+
+
+def restore_formula(cell: str) -> str:
+    """The cell :func:`neutralise_formula` was given, for a reader of the export that is not a spreadsheet."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return cell[1:]
     return cell
 
 
@@ -109,6 +119,8 @@ def read_canonical(stream: TextIO) -> Iterator[dict[str, str]]:
 
 
 CANONICAL = CsvFormat()
+SPREADSHEET = CsvFormat(spreadsheet=True)
+"""What a person opens: RFC 4180 with ``.`` decimals, formula cells neutralised."""
 
 
 class ReportCsvWriter:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from ecr_provider.aws import inspector
 from ecr_provider.aws.inspector import FindingSpill, ImageSpill, image_tags_spill, ordered_items
@@ -98,3 +102,66 @@ def test_a_finding_spill_gives_back_every_finding_as_a_stable_sort_orders_them()
     assert len({finding_order(f) for f in findings}) < len(findings)
     offsets = [(f.first_observed_at.utcoffset() if f.first_observed_at else None) for f in read]
     assert offsets == [(f.first_observed_at.utcoffset() if f.first_observed_at else None) for f in expected]
+
+
+def test_basic_findings_beyond_a_page_are_sorted_in_a_spill_read_by_the_writers_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An image with more findings than a page is sorted on disk, not in the reader's memory; the
+    report's order is the same either way, and the spill is closed once it has been read."""
+    monkeypatch.setattr(inspector, "BASIC_FINDINGS_PAGE_SIZE", 3)
+    spills: list[FindingSpill] = []
+
+    class Recorded(FindingSpill):
+        def __init__(self, *, cache_kib: int | None = None) -> None:
+            super().__init__(cache_kib=cache_kib)
+            spills.append(self)
+
+    monkeypatch.setattr(inspector, "FindingSpill", Recorded)
+    client = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    rng = random.Random(3)
+    many = [(f"CVE-2026-{n:04d}", rng.choice(SEVERITIES)) for n in range(7)]
+    few = [("CVE-2026-0100", "LOW"), ("CVE-2026-0050", "HIGH")]
+    with Stubber(client) as stubber:
+        for start, token, next_token in ((0, None, "p2"), (3, "p2", "p3"), (6, "p3", None)):
+            stubber.add_response(
+                "describe_image_scan_findings",
+                scan_page(NAMES[0], DIGESTS[0], many[start : start + 3], next_token),
+                {"repositoryName": NAMES[0], "imageId": {"imageDigest": DIGESTS[0]}, "maxResults": 3}
+                | ({"nextToken": token} if token else {}),
+            )
+        stubber.add_response(
+            "describe_image_scan_findings",
+            scan_page(NAMES[1], DIGESTS[1], few, None),
+            {"repositoryName": NAMES[1], "imageId": {"imageDigest": DIGESTS[1]}, "maxResults": 3},
+        )
+        reader = inspector.RegistryFindings("BASIC", client, None, "111122223333", "us-east-1", 30, 1)
+
+        read = list(reader.read({(NAMES[1], DIGESTS[1]): ("v1",), (NAMES[0], DIGESTS[0]): ()}))
+
+    assert [(f.repository_name, f.name, f.severity) for f in read] == [
+        *sorted(((NAMES[0], n, s) for n, s in many), key=lambda f: (SEVERITIES.index(f[2]), f[1])),
+        (NAMES[1], "CVE-2026-0050", "HIGH"),
+        (NAMES[1], "CVE-2026-0100", "LOW"),
+    ]
+    assert len(spills) == 1  # the image of seven findings, not the one of two
+    with pytest.raises(sqlite3.ProgrammingError):
+        list(spills[0].in_report_order())  # closed
+
+
+def scan_page(
+    repository: str, digest: str, findings: list[tuple[str, str]], next_token: str | None
+) -> dict[str, Any]:
+    page: dict[str, Any] = {
+        "registryId": "111122223333",
+        "repositoryName": repository,
+        "imageId": {"imageDigest": digest},
+        "imageScanStatus": {"status": "COMPLETE"},
+        "imageScanFindings": {
+            "imageScanCompletedAt": datetime(2026, 11, 25, tzinfo=UTC),
+            "findings": [{"name": name, "severity": severity} for name, severity in findings],
+        },
+    }
+    if next_token is not None:
+        page["nextToken"] = next_token
+    return page

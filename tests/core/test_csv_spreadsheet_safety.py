@@ -11,10 +11,12 @@ import pytest
 from ecr_provider.core.columns import Column, Kind
 from ecr_provider.core.csv_format import (
     CANONICAL,
+    FORMULA_TRIGGERS,
     CsvFormat,
     ReportCsvWriter,
     neutralise_formula,
     read_canonical,
+    restore_formula,
 )
 
 COLUMNS = (
@@ -77,3 +79,14 @@ def test_the_canonical_form_is_not_neutralised(cell: str) -> None:
 def test_spreadsheet_flag_must_be_a_bool() -> None:
     with pytest.raises(ValueError, match=re.escape("'yes'")):
         CsvFormat(".", spreadsheet="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [*HOSTILE, "'=already quoted", "''@twice", "'plain", "plain", "", "-1.5", "team=a"],
+)
+@pytest.mark.parametrize("numeric", [False, True])
+def test_restore_gives_back_exactly_the_cell_that_was_neutralised(cell: str, numeric: bool) -> None:
+    neutralised = neutralise_formula(cell, numeric=numeric)
+    assert restore_formula(neutralised) == cell
+    assert not neutralised.startswith(FORMULA_TRIGGERS) or (numeric and neutralised == "-1.5")

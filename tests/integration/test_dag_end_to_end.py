@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import io
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 
 from ecr_provider.cli import run as run_cli
 from ecr_provider.core.columns import REPORTS
-from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.csv_format import read_canonical, restore_formula
 from ecr_provider.core.units import GB, MB
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
@@ -43,6 +45,10 @@ def conf(destination: ReportDestination, **overrides: Any) -> dict[str, Any]:
 
 def key(report: str, account_id: str, report_date: str = REPORT_DATE) -> str:
     return f"{PREFIX}/{report}/report_date={report_date}/{account_id}-{REGION}.csv"
+
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""What the canonical form writes as a space."""
 
 
 def read_object(emulator: Emulator, bucket: str, object_key: str) -> bytes:
@@ -300,7 +306,13 @@ def test_cli_writes_the_same_rows_as_the_dag(
     assert run_cli([*arguments, "--include-findings"]) == 0
     for report in REPORTS:
         from_dag = read_object(emulator, destination.bucket, key(report, demo_registry.account_id))
-        assert (tmp_path / f"{report}.csv").read_bytes() == from_dag
+        with (tmp_path / f"{report}.csv").open(encoding="utf-8", newline="") as from_cli:
+            # The CLI writes what a spreadsheet opens (RFC 4180, formulas neutralised, line breaks kept).
+            cli_rows = [
+                {header: LINE_BREAK.sub(" ", restore_formula(cell)) for header, cell in row.items()}
+                for row in csv.DictReader(from_cli)
+            ]
+        assert cli_rows == list(read_canonical(io.StringIO(from_dag.decode("utf-8"), newline="")))
 
 
 def test_a_complete_date_updates_the_asset_downstream_dags_schedule_on(
