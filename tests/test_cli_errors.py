@@ -24,6 +24,7 @@ from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
 from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import RegistryUsage
+from ecr_provider.output_folder import LOCK_NAME
 from ecr_provider.report_files import RegistryReport
 
 UNREACHABLE_ENDPOINT = "http://127.0.0.1:9"
@@ -369,7 +370,7 @@ def test_no_html_writes_no_page(report_calls: ReportCalls, tmp_path: Path) -> No
 
     assert (tmp_path / "with" / "report.html").is_file()
     assert not (tmp_path / "without" / "report.html").exists()
-    assert sorted(path.name for path in (tmp_path / "without").iterdir()) == [
+    assert sorted(path.name for path in (tmp_path / "without").iterdir() if path.name != LOCK_NAME) == [
         f"{IMAGES_REPORT}.csv",
         f"{REPOSITORIES_REPORT}.csv",
     ]
