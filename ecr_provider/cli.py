@@ -29,7 +29,8 @@ from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_regist
 from ecr_provider.core.cleanup import DEFAULT_RECLAIM_AFTER_DAYS
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical
-from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.html_report import ReportPage, TrendPoint, render_report, risky_images
+from ecr_provider.core.layout import HTML_NAME
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState

@@ -19,11 +19,8 @@ from typing import Any
 import vl_convert
 
 from ecr_provider.core import units
-from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.thresholds import Breach, ThresholdPolicy, find_breaches
 
-HTML_DIRECTORY = "_html"
-HTML_NAME = "report.html"
 COSTLIEST = 10
 RISKY_LIMIT = 50
 RECENT_DAYS = 30
@@ -53,12 +50,6 @@ _THEME: dict[str, Any] = {
     "text": {"fill": "currentColor", "fontSize": 11},
     "title": {"color": "currentColor"},
 }
-
-
-def html_report_key(prefix: str, report_date: str) -> str:
-    """``{prefix}/_html/report_date=YYYY-MM-DD/report.html``: beside the CSVs, outside the tables'
-    locations so Athena never reads it; fixed, so the alert can name it before it is written."""
-    return date_record_key(prefix, HTML_DIRECTORY, report_date, HTML_NAME)
 
 
 @dataclass(frozen=True, slots=True)

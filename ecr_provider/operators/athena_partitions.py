@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
-from ecr_provider.aws.athena_views import ensure_view
-from ecr_provider.aws.glue_catalog import ReportCatalog
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.settings import check_bucket, check_database, check_prefix
+from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.links.reports import AthenaQueryEditorLink
-from ecr_provider.queries.views import typed_view
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
+class AthenaReportPartitionsOperator(AwsBaseOperator[ReportCatalogHook]):
     """
     Ensure the Glue database, one table and one typed view per report exist, then register ``report_date``.
 
@@ -35,7 +32,7 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
     :param reports: which reports to register; all by default
     """
 
-    aws_hook_class = GlueCatalogHook
+    aws_hook_class = ReportCatalogHook
     operator_extra_links = (AthenaQueryEditorLink(),)
     template_fields: Sequence[str] = aws_template_fields(
         "database", "report_bucket", "report_prefix", "report_date"
@@ -62,12 +59,9 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
         self.reports = tuple(reports)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        catalog = ReportCatalog(
-            glue=self.hook.conn,
-            database=check_database(self.database),
-            bucket=check_bucket(self.report_bucket),
-            prefix=check_prefix(self.report_prefix),
-        )
+        database = check_database(self.database)
+        bucket = check_bucket(self.report_bucket)
+        prefix = check_prefix(self.report_prefix)
         report_date = check_report_date(self.report_date)
         AthenaQueryEditorLink.persist(
             context=context,
@@ -75,20 +69,4 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
             region_name=self.hook.conn_region_name,
             aws_partition=self.hook.conn_partition,
         )
-        catalog.ensure_database()
-        outcome: dict[str, Any] = {"database": catalog.database, "report_date": report_date, "tables": {}}
-        for report in self.reports:
-            table = catalog.ensure_table(report)
-            view = ensure_view(catalog.glue, catalog.database, typed_view(report))
-            partition = catalog.register_partition(report, report_date)
-            self.log.info(
-                "%s.%s: table %s, view %s, partition %s %s",
-                catalog.database,
-                report,
-                table,
-                view,
-                report_date,
-                partition,
-            )
-            outcome["tables"][report] = {"table": table, "view": view, "partition": partition}
-        return outcome
+        return self.hook.register_report_date(database, bucket, prefix, report_date, self.reports)

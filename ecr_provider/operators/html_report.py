@@ -2,96 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ecr_provider.core.columns import IMAGES_REPORT, REPOSITORIES_REPORT
-from ecr_provider.core.html_report import (
-    ALL_REGISTRIES,
-    ReportPage,
-    Scope,
-    html_report_key,
-    render_report,
-    risky_images,
-    trend_point,
-)
-from ecr_provider.core.layout import check_report_date, partition_prefix, report_date_of
-from ecr_provider.core.run_manifest import RUNS_DIRECTORY, run_manifest_key
+from ecr_provider.core.html_report import render_report
+from ecr_provider.core.layout import check_report_date, html_report_key
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.core.thresholds import ThresholdPolicy
-from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-INCOMPLETE = (
-    "This date is incomplete: a registry failed (see its run manifest); the figures cover those that loaded."
-)
-NO_MANIFEST = "This date has no run manifest yet: its run may still be going, and the figures may change."
-TREND_DATES = 366
-"""Report dates the trend goes back: a year of daily runs, one small manifest GET each."""
-
-
-def manifest_dates(lake: ReportLakeHook, bucket: str, prefix: str) -> list[str]:
-    """Every date with a run record, oldest first (one LIST of the ``_runs/`` partitions)."""
-    base = f"{prefix}/{RUNS_DIRECTORY}/" if prefix else f"{RUNS_DIRECTORY}/"
-    partitions = lake.list_prefixes(bucket_name=bucket, prefix=base, delimiter="/")
-    return sorted(date for partition in partitions if (date := report_date_of(partition)) is not None)
-
-
-def date_rows(
-    lake: ReportLakeHook,
-    bucket: str,
-    prefix: str,
-    report: str,
-    report_date: str,
-    *,
-    scope: Scope = ALL_REGISTRIES,
-) -> Iterable[dict[str, str]]:
-    """A report's rows of one date, streamed object by object; only the objects of registries in
-    ``scope`` are read (one object per registry, named ``{account}-{region}.csv``)."""
-    for key in lake.keys_under(bucket, partition_prefix(prefix, report, report_date)):
-        account_id, _, region = key.rsplit("/", 1)[-1].removesuffix(".csv").partition("-")
-        if key.endswith(".csv") and scope.covers(account_id, region):
-            yield from lake.read_report_rows(bucket, key)
-
-
-def read_report_page(
-    lake: ReportLakeHook,
-    bucket: str,
-    prefix: str,
-    report_date: str,
-    *,
-    manifests: Mapping[str, Mapping[str, Any]],
-    scope: Scope = ALL_REGISTRIES,
-    policy: ThresholdPolicy | None = None,
-) -> ReportPage:
-    """The page of one date from the lake: its repositories_summary rows and its risky images, and the
-    trend from the given run manifests by date (the caller reads or caches those)."""
-    in_scope = list(date_rows(lake, bucket, prefix, REPOSITORIES_REPORT, report_date, scope=scope))
-    images = date_rows(lake, bucket, prefix, IMAGES_REPORT, report_date, scope=scope)
-    trend = [
-        point
-        for date in sorted(manifests)
-        if date <= report_date and (point := trend_point(manifests[date], scope)) is not None
-    ]
-    manifest = manifests.get(report_date)
-    notes = (NO_MANIFEST,) if manifest is None else () if manifest.get("complete") else (INCOMPLETE,)
-    return ReportPage(report_date, in_scope, trend, risky_images(images), policy, scope, notes=notes)
-
-
-def read_manifests(
-    lake: ReportLakeHook, bucket: str, prefix: str, dates: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    return {
-        date: manifest
-        for date in dates
-        if (manifest := lake.read_json(bucket, run_manifest_key(prefix, date))) is not None
-    }
 
 
 class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
@@ -162,9 +87,9 @@ class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
             else ThresholdPolicy.from_params(self.storage_threshold_gb, self.repository_thresholds_gb)
         )
         lake = self.hook
-        dates = [date for date in manifest_dates(lake, bucket, prefix) if date <= report_date]
-        manifests = read_manifests(lake, bucket, prefix, dates[-self.trend_dates :])
-        page = read_report_page(lake, bucket, prefix, report_date, manifests=manifests, policy=policy)
+        dates = [date for date in lake.manifest_dates(bucket, prefix) if date <= report_date]
+        manifests = lake.read_manifests(bucket, prefix, dates[-self.trend_dates :])
+        page = lake.read_report_page(bucket, prefix, report_date, manifests=manifests, policy=policy)
         key = html_report_key(prefix, report_date)
         lake.write_bytes(bucket, key, render_report(page).encode("utf-8"))
         location = f"s3://{bucket}/{key}"

@@ -26,7 +26,7 @@ from ecr_provider.core.cleanup import (
 )
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import check_report_date, partition_prefix, report_key
+from ecr_provider.core.layout import check_report_date, outcomes_key, partition_prefix, plan_key, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import (
@@ -37,7 +37,7 @@ from ecr_provider.core.run_manifest import (
     check_loaded,
     error_line,
 )
-from ecr_provider.core.run_plan import TaskOutcomes, check_plan, outcomes_key, plan_key, prices_of
+from ecr_provider.core.run_plan import TaskOutcomes, check_plan, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,

@@ -16,9 +16,9 @@ from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.layout import check_report_date, plan_key
 from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.run_plan import RunPlan, plan_batches, plan_key, prices_record, unique_registries
+from ecr_provider.core.run_plan import RunPlan, plan_batches, prices_record, unique_registries
 from ecr_provider.core.settings import (
     DEFAULT_BATCH_SIZE,
     check_batch_size,

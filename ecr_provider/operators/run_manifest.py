@@ -13,9 +13,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 import ecr_provider
 from ecr_provider.core.columns import reports_written
-from ecr_provider.core.layout import check_report_date, partition_prefix
-from ecr_provider.core.run_manifest import RunRecord, run_manifest_key, target_outcomes
-from ecr_provider.core.run_plan import check_plan, plan_key
+from ecr_provider.core.layout import check_report_date, partition_prefix, plan_key, run_manifest_key
+from ecr_provider.core.run_manifest import RunRecord, target_outcomes
+from ecr_provider.core.run_plan import check_plan
 from ecr_provider.core.settings import check_as_of, check_bucket, check_flag, check_prefix
 from ecr_provider.core.targets import RegistryTarget
 from ecr_provider.hooks.report_lake import ReportLakeHook

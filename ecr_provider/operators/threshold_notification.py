@@ -14,15 +14,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.core.alert import (
-    BreachesRecord,
-    breaches_key,
-    build_alert,
-    not_yet_alerted,
-    notification_marker_key,
-)
-from ecr_provider.core.html_report import html_report_key
-from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.alert import BreachesRecord, build_alert, not_yet_alerted
+from ecr_provider.core.layout import breaches_key, check_report_date, html_report_key, notification_marker_key
 from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook

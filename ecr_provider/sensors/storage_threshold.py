@@ -10,8 +10,8 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ecr_provider.core.alert import BreachesRecord, breaches_key
-from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.alert import BreachesRecord
+from ecr_provider.core.layout import breaches_key, check_report_date
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.core.thresholds import Breach, largest_first
 from ecr_provider.hooks.report_lake import ReportLakeHook

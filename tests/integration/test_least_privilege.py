@@ -36,8 +36,7 @@ import pytest
 from ecr_provider.aws.glue_catalog import table_input
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import report_key, run_manifest_key
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import named_queries
 from emulator.demo_registry import DemoRegistry

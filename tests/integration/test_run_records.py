@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 import ecr_provider
-from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGES_REPORT,
@@ -28,9 +27,15 @@ from ecr_provider.core.columns import (
     REPOSITORIES_REPORT,
     reports_written,
 )
-from ecr_provider.core.layout import partition_prefix, report_key
-from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.core.run_plan import outcomes_key, plan_key
+from ecr_provider.core.layout import (
+    breaches_key,
+    notification_marker_key,
+    outcomes_key,
+    partition_prefix,
+    plan_key,
+    report_key,
+    run_manifest_key,
+)
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client

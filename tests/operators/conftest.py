@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from ecr_provider.core.layout import outcomes_key, plan_key
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import OutcomeRecord, RegistrySummary
-from ecr_provider.core.run_plan import RunPlan, outcomes_key, plan_key, prices_record
+from ecr_provider.core.run_plan import RunPlan, prices_record
 from ecr_provider.core.targets import TargetParams
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator

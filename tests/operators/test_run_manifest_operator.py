@@ -16,9 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
-from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.core.run_plan import outcomes_key, plan_key
+from ecr_provider.core.layout import outcomes_key, plan_key, report_key, run_manifest_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from emulator.destination import ReportDestination
@@ -251,7 +249,7 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     put(emulator, destination.bucket, stale)
     plan_run(destination.bucket, prefix, TARGETS[:1])
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
-    emulator.inject_faults({"s3:DeleteObject": ["denied"]})
+    emulator.inject_faults({"s3:DeleteObjects": ["denied"]})
 
     with pytest.raises(
         AwsCallError, match=rf"s3:DeleteObject on s3://{destination.bucket}/{prefix}/.+ AccessDenied"

@@ -16,7 +16,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.core.alert import breaches_key, notification_marker_key
+from ecr_provider.core.layout import breaches_key, notification_marker_key
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator, fifo_arguments
