@@ -82,28 +82,29 @@ with DAG(
             raise AirflowFailException(f"Invalid settings: {error}") from None
 
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
+    connection = {"aws_conn_id": run["aws_conn_id"]}
+    lake = {  # where every task reads and writes the reports
+        **connection,
+        "report_bucket": run["report_bucket"],
+        "report_prefix": run["report_prefix"],
+        "report_date": run["report_date"],
+        "report_kms_key_id": run["report_kms_key_id"],
+    }
 
     batches = EcrRegistryTargetsOperator(
         task_id="registry_targets",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         regions=run["regions"],
         accounts=run["accounts"],
         role_name=run["role_name"],
         discover_accounts=run["discover_accounts"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         price_per_gb_month=run["price_per_gb_month"],
         batch_size=run["batch_size"],
-        report_kms_key_id=run["report_kms_key_id"],
     )
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
         task_id="registry_report",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         as_of=run["as_of"],
         max_concurrency=run["max_concurrency"],
         read_manifests=run["read_manifests"],
@@ -116,33 +117,25 @@ with DAG(
         repository_thresholds_gb=run["repository_thresholds_gb"],
         pool=REPORT_POOL,
         max_active_tis_per_dagrun=REPORT_TASKS_AT_ONCE,
-        report_kms_key_id=run["report_kms_key_id"],
         execution_timeout=REPORT_TASK_TIMEOUT,
     ).expand(batch=batches.output)
 
     partitions = AthenaReportPartitionsOperator(
         task_id="register_partitions",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         database=run["athena_database"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
 
     named_queries = AthenaNamedQueriesOperator(
         task_id="register_named_queries",
-        aws_conn_id=run["aws_conn_id"],
         database=run["athena_database"],
+        **connection,
     )
 
     over_threshold: Any = RepositoryStorageThresholdSensor(
         task_id="storage_over_threshold",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
-        report_kms_key_id=run["report_kms_key_id"],
+        **lake,
         poke_interval=60,
         timeout=30 * 60,
         mode="reschedule",
@@ -151,24 +144,16 @@ with DAG(
 
     notify = StorageThresholdAlertOperator(
         task_id="notify_over_threshold",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         sns_topic_arn=run["sns_topic_arn"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         force_resend=run["force_resend_notification"],
-        report_kms_key_id=run["report_kms_key_id"],
     )
 
     run_manifest = RunManifestOperator(
         task_id="run_manifest",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         as_of=run["as_of"],
         include_findings=run["include_findings"],
-        report_kms_key_id=run["report_kms_key_id"],
         outlets=[REPORT_COMPLETE],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
@@ -176,13 +161,9 @@ with DAG(
 
     html_report = HtmlReportOperator(
         task_id="html_report",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         storage_threshold_gb=run["storage_threshold_gb"],
         repository_thresholds_gb=run["repository_thresholds_gb"],
-        report_kms_key_id=run["report_kms_key_id"],
     )
 
     registry_reports >> partitions >> named_queries

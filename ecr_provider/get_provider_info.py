@@ -24,6 +24,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Amazon ECR report",
                 "python-modules": [
+                    "ecr_provider.operators.base_lake",
                     "ecr_provider.operators.registry_targets",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
@@ -48,7 +49,11 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "Amazon ECR report",
-                "python-modules": ["ecr_provider.hooks.ecr_registry", "ecr_provider.hooks.report_lake"],
+                "python-modules": [
+                    "ecr_provider.hooks.ecr_registry",
+                    "ecr_provider.hooks.report_lake",
+                    "ecr_provider.hooks.report_catalog",
+                ],
             }
         ],
     }

@@ -31,7 +31,7 @@ def test_every_listed_module_imports_and_holds_an_airflow_class() -> None:
         for group in info[kind]
         for m in group["python-modules"]
     ]
-    assert len(modules) == 10
+    assert len(modules) == 12
     for name in modules:
         module = importlib.import_module(name)
         assert any(getattr(obj, "__module__", "") == name for obj in vars(module).values()), name

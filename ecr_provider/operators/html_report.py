@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.sdk.exceptions import AirflowSkipException
-
 from ecr_provider.core.html_report import render_report
-from ecr_provider.core.layout import check_report_date, html_report_key
-from ecr_provider.core.settings import check_bucket, check_prefix
+from ecr_provider.core.layout import html_report_key
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook
+from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
+class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
     Write ``{prefix}/_html/report_date=YYYY-MM-DD/report.html``: the date's figures on one page.
 
@@ -28,59 +24,34 @@ class HtmlReportOperator(AwsBaseOperator[ReportLakeHook]):
     it takes the date's trend point from; in the DAG only once the manifest says complete (a failed
     run manifest must stay the failing leaf). The Airflow page shows an incomplete date, and says so.
 
-    :param report_bucket: S3 bucket of the data lake (templated)
-    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
-    :param report_date: ``YYYY-MM-DD`` of the page (templated)
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
+
     :param storage_threshold_gb: the run's global threshold, for the over-threshold table (templated)
     :param repository_thresholds_gb: the run's per-repository glob thresholds (templated)
     :param trend_dates: how many report dates the trend goes back, at most
-    :param report_kms_key_id: KMS key the page is written under (SSE-KMS); empty: the bucket's
-        default encryption (templated)
     """
 
     aws_hook_class = ReportLakeHook
-    template_fields: Sequence[str] = aws_template_fields(
-        "report_bucket",
-        "report_prefix",
-        "report_date",
-        "storage_threshold_gb",
-        "repository_thresholds_gb",
-        "report_kms_key_id",
-    )
+    template_fields: Sequence[str] = lake_template_fields("storage_threshold_gb", "repository_thresholds_gb")
 
     def __init__(
         self,
         *,
-        report_bucket: str,
-        report_date: str,
-        report_prefix: str = "ecr-reports",
         storage_threshold_gb: object = None,
         repository_thresholds_gb: Mapping[str, object] | None = None,
         trend_dates: int = TREND_DATES,
-        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.report_kms_key_id = report_kms_key_id
         if isinstance(trend_dates, bool) or not isinstance(trend_dates, int) or trend_dates < 1:
             raise ValueError(f"trend_dates must be a whole number of dates >= 1, got {trend_dates!r}")
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
         self.trend_dates = trend_dates
 
-    @property
-    def _hook_parameters(self) -> dict[str, Any]:
-        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
-
     def execute(self, context: Context) -> str:
-        if self.report_bucket is None:
-            raise AirflowSkipException("The run's settings were never resolved (resolve_settings failed)")
-        bucket = check_bucket(self.report_bucket)
-        prefix = check_prefix(self.report_prefix)
-        report_date = check_report_date(self.report_date)
+        bucket, prefix, report_date = self.lake_location()
         policy = (
             None
             if self.storage_threshold_gb is None

@@ -8,17 +8,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.alert import BreachesRecord, build_alert, not_yet_alerted
-from ecr_provider.core.layout import breaches_key, check_report_date, html_report_key, notification_marker_key
-from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
+from ecr_provider.core.layout import breaches_key, html_report_key, notification_marker_key
+from ecr_provider.core.settings import check_flag, check_topic_arn
 from ecr_provider.core.thresholds import Breach
-from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,7 +46,7 @@ def fifo_arguments(
     }
 
 
-class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
+class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
     """
     Publish one SNS message about the run's repositories over threshold that no alert of the report
     date has named yet, read from what ``RepositoryStorageThresholdSensor`` found.
@@ -68,49 +66,35 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     publishing would trade the duplicate for a possibly lost alert, and an alert is the point of this
     task, so there is none.
 
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
+
     :param sns_topic_arn: topic to publish to, or empty (templated)
-    :param report_bucket: bucket of the reports, where the marker is kept (templated)
-    :param report_prefix: key prefix of the reports, without leading or trailing ``/`` (templated)
-    :param report_date: ``YYYY-MM-DD`` the alert is about (templated)
     :param force_resend: name every repository over threshold again; the marker then records the new
         message (templated: pass an XCom or param that holds a bool, not a rendered string)
-    :param report_kms_key_id: KMS key the marker is written under (SSE-KMS); empty: the bucket's
-        default encryption (templated)
     """
 
     aws_hook_class = SnsHook
-    template_fields: Sequence[str] = aws_template_fields(
-        "sns_topic_arn", "report_bucket", "report_prefix", "report_date", "force_resend", "report_kms_key_id"
-    )
+    template_fields: Sequence[str] = lake_template_fields("sns_topic_arn", "force_resend")
 
     def __init__(
         self,
         *,
         sns_topic_arn: str,
-        report_bucket: str,
-        report_date: str,
-        report_prefix: str = "ecr-reports",
         force_resend: bool = False,
-        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.report_kms_key_id = report_kms_key_id
         self.sns_topic_arn = sns_topic_arn
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.force_resend = force_resend
 
     def execute(self, context: Context) -> dict[str, Any]:
         topic = check_topic_arn(self.sns_topic_arn)
-        bucket = check_bucket(self.report_bucket)
-        prefix = check_prefix(self.report_prefix)
-        report_date = check_report_date(self.report_date)
+        bucket, prefix, report_date = self.lake_location()
         force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
-        lake = self._marker_hook()
+        lake = self.lake_hook(tuning=Config(retries=MARKER_RETRIES))
         key = notification_marker_key(prefix, report_date)
         sent = lake.read_json(bucket, key)
         found = lake.read_json(bucket, breaches_key(prefix, report_date))
@@ -173,11 +157,3 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
             ", a forced resend" if send["resent"] else "",
         )
         return {"message_id": send["message_id"], "repositories": send["repositories"], "sent": True}
-
-    def _marker_hook(self) -> ReportLakeHook:
-        return ReportLakeHook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            tuning=Config(retries=MARKER_RETRIES),
-            report_kms_key_id=self.report_kms_key_id,
-        )
