@@ -35,8 +35,8 @@ from ecr_provider.operators.html_report import HtmlReportOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
+from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
-from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 
 REPORT_COMPLETE = Asset("ecr_report_complete")
 """Updated when a report date is complete: schedule a downstream DAG on it (``schedule=[REPORT_COMPLETE]``);
@@ -133,12 +133,9 @@ with DAG(
         **connection,
     )
 
-    over_threshold: Any = RepositoryStorageThresholdSensor(
+    over_threshold = RepositoriesOverThresholdOperator(
         task_id="storage_over_threshold",
         **lake,
-        poke_interval=60,
-        timeout=30 * 60,
-        mode="reschedule",
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
 

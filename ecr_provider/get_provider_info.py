@@ -28,6 +28,7 @@ def get_provider_info() -> dict[str, Any]:
                     "ecr_provider.operators.registry_targets",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
+                    "ecr_provider.operators.storage_threshold",
                     "ecr_provider.operators.threshold_notification",
                     "ecr_provider.operators.athena_named_queries",
                     "ecr_provider.operators.run_manifest",
@@ -38,12 +39,6 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "ecr_provider.links.reports.ReportObjectsLink",
             "ecr_provider.links.reports.AthenaQueryEditorLink",
-        ],
-        "sensors": [
-            {
-                "integration-name": "Amazon ECR report",
-                "python-modules": ["ecr_provider.sensors.storage_threshold"],
-            }
         ],
         "plugins": [{"name": "ecr_report", "plugin-class": "ecr_provider.plugins.ecr_page.EcrReportPlugin"}],
         "hooks": [

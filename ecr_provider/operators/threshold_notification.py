@@ -49,7 +49,7 @@ def fifo_arguments(
 class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
     """
     Publish one SNS message about the run's repositories over threshold that no alert of the report
-    date has named yet, read from what ``RepositoryStorageThresholdSensor`` found.
+    date has named yet, read from what ``RepositoriesOverThresholdOperator`` found.
 
     A marker, ``{prefix}/_notifications/report_date=YYYY-MM-DD/alert.json``, records every repository
     an alert of the date named (account, region and name) and each message sent (subject, MessageId,

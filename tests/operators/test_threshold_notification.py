@@ -50,7 +50,7 @@ def report_date(destination: ReportDestination, emulator: Emulator) -> str:
 
 
 def found(destination: ReportDestination, report_date: str, *breaches: Breach) -> None:
-    """What the run's threshold sensor found over threshold."""
+    """What the run's threshold step found over threshold."""
     record = {"run_id": RUN_ID, "breaches": [b.as_record() for b in breaches]}
     ReportLakeHook(aws_conn_id="emulator").write_json(
         destination.bucket, breaches_key(PREFIX, report_date), record
