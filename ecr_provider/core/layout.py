@@ -45,7 +45,10 @@ SEGMENTS = "_segments"
 def check_report_date(report_date: str) -> str:
     if not _DATE.match(report_date):
         raise ValueError(f"report date {report_date!r} is not YYYY-MM-DD")
-    date.fromisoformat(report_date)
+    try:
+        date.fromisoformat(report_date)
+    except ValueError as error:
+        raise ValueError(f"report date {report_date!r} is not a calendar date ({error})") from None
     return report_date
 
 
