@@ -33,8 +33,8 @@ from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperat
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.html_report import HtmlReportOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
-from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
+from ecr_provider.operators.run_plan import EcrRunPlanOperator
 from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 
@@ -91,7 +91,7 @@ with DAG(
         "report_kms_key_id": run["report_kms_key_id"],
     }
 
-    batches = EcrRegistryTargetsOperator(
+    batches = EcrRunPlanOperator(
         task_id="registry_targets",
         **lake,
         regions=run["regions"],

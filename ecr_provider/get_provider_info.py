@@ -25,7 +25,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Amazon ECR report",
                 "python-modules": [
                     "ecr_provider.operators.base_lake",
-                    "ecr_provider.operators.registry_targets",
+                    "ecr_provider.operators.run_plan",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
                     "ecr_provider.operators.storage_threshold",

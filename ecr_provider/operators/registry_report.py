@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class _BatchSettings:
     """What every registry of the batch is reported with."""
 
     lake: LakeLocation
@@ -84,7 +84,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
 
-    :param batch: the batch of the run plan (``EcrRegistryTargetsOperator``) to report (templated)
+    :param batch: the batch of the run plan (``EcrRunPlanOperator``) to report (templated)
     :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
     :param max_concurrency: repositories of a registry read at once (templated)
     :param read_manifests: ``if-excluded`` (read manifests for unique-blob storage only when the
@@ -205,7 +205,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _Run(lake, as_of, options, thresholds, prices_of(plan))
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
         outcomes: list[OutcomeRecord] = []
         for index in plan["batches"][batch]:
             target = RegistryTarget.of(plan["targets"][index])
@@ -230,7 +230,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             "breaches": sum(len(outcome["breaches"]) for outcome in outcomes),
         }
 
-    def _report(self, index: int, target: RegistryTarget, run: _Run) -> OutcomeRecord:
+    def _report(self, index: int, target: RegistryTarget, run: _BatchSettings) -> OutcomeRecord:
         """One registry, its failure caught and named so the batch goes on."""
         outcome = OutcomeRecord(
             index=index,

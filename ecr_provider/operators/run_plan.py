@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class EcrRegistryTargetsOperator(ReportLakeOperator[ReportLakeHook]):
+class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     """
     List the registries to report, every account in every region, and plan the run in
     ``{prefix}/_runs/report_date=YYYY-MM-DD/plan.json``; return the batch numbers to map over.

@@ -1,4 +1,4 @@
-"""EcrRegistryTargetsOperator: the run plan it writes (registries once each, batches, prices) and what it
+"""EcrRunPlanOperator: the run plan it writes (registries once each, batches, prices) and what it
 refuses before any AWS call."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from ecr_provider.core.layout import plan_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
-from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
+from ecr_provider.operators.run_plan import EcrRunPlanOperator
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator
 from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, task_context
@@ -19,9 +19,9 @@ OTHER_REGION = "eu-west-1"
 ROLE_B = "arn:aws:iam::222222222222:role/reader-b"
 
 
-def targets_operator(bucket: str, **arguments: Any) -> EcrRegistryTargetsOperator:
+def plan_operator(bucket: str, **arguments: Any) -> EcrRunPlanOperator:
     lake = {"report_bucket": bucket, "report_prefix": PREFIX, "report_date": REPORT_DATE}
-    return EcrRegistryTargetsOperator(
+    return EcrRunPlanOperator(
         task_id="registry_targets",
         aws_conn_id="emulator",
         region_name=REGION,
@@ -36,7 +36,7 @@ def written_plan(bucket: str) -> dict[str, Any]:
 
 
 def test_no_account_plans_the_connections_own_registry_in_each_region(destination: ReportDestination) -> None:
-    batches = targets_operator(destination.bucket, regions=[REGION, OTHER_REGION]).execute(task_context())
+    batches = plan_operator(destination.bucket, regions=[REGION, OTHER_REGION]).execute(task_context())
 
     plan = written_plan(destination.bucket)
     assert batches == [0]
@@ -55,7 +55,7 @@ def test_no_account_plans_the_connections_own_registry_in_each_region(destinatio
 def test_an_account_listed_twice_is_one_registry_and_batches_hold_batch_size(
     destination: ReportDestination,
 ) -> None:
-    batches = targets_operator(
+    batches = plan_operator(
         destination.bucket,
         regions=[REGION, OTHER_REGION],
         accounts=["111111111111", ROLE_B, "111111111111"],
@@ -76,7 +76,7 @@ def test_an_account_listed_twice_is_one_registry_and_batches_hold_batch_size(
 
 def test_the_own_account_listed_by_a_role_is_reported_once(destination: ReportDestination) -> None:
     own = f"arn:aws:iam::{ACCOUNT_ID}:role/reader"
-    targets_operator(destination.bucket, regions=[REGION], accounts=[own, own]).execute(task_context())
+    plan_operator(destination.bucket, regions=[REGION], accounts=[own, own]).execute(task_context())
 
     assert written_plan(destination.bucket)["targets"] == [{"region_name": REGION, "role_arn": own}]
 
@@ -84,7 +84,7 @@ def test_the_own_account_listed_by_a_role_is_reported_once(destination: ReportDe
 @pytest.mark.parametrize("batch_size", [0, 10_000_000, True])
 def test_a_bad_batch_size_is_refused_when_the_dag_is_parsed(batch_size: object) -> None:
     with pytest.raises(ValueError, match=f"batch_size must be .*got {batch_size!r}"):
-        targets_operator("ecr-reports-demo", regions=[REGION], batch_size=batch_size)
+        plan_operator("ecr-reports-demo", regions=[REGION], batch_size=batch_size)
 
 
 @pytest.mark.parametrize(
@@ -100,6 +100,6 @@ def test_a_bad_rendered_value_is_refused_before_any_aws_call(
     arguments: dict[str, Any], named: str, emulator: Emulator, destination: ReportDestination
 ) -> None:
     emulator.inject_faults({"sts:GetCallerIdentity": ["denied"], "s3:PutObject": ["denied"]})
-    operator = targets_operator(destination.bucket, **{"regions": [REGION], **arguments})
+    operator = plan_operator(destination.bucket, **{"regions": [REGION], **arguments})
     with pytest.raises(ValueError, match=named):
         operator.execute(task_context())
