@@ -4,11 +4,13 @@
 Daily cost, usage and vulnerability reports of Amazon ECR registries, loaded to S3 and
 registered in Athena; one SNS alert per run when repositories are over their storage threshold.
 
-The first task plans the run in S3: every registry (account x region), in batches, and the storage
-prices of every region. One mapped task per batch reports its registries one after the other; a
-registry that fails fails its batch's task only after the batch's other registries loaded, the date's
-partitions are still registered for what landed, the alert covers the registries that reported, and
-the run ends failed so the gap is visible.
+A preflight first checks where the run writes (bucket and KMS key, alert topic, Glue database) and
+fails the run at once, naming what is missing, before any registry is read. Then the run is planned
+in S3: every registry (account x region), in batches, and the storage prices of every region. One
+mapped task per batch reports its registries one after the other; a registry that fails fails its
+batch's task only after the batch's other registries loaded, the date's partitions are still
+registered for what landed, the alert covers the registries that reported, and the run ends failed
+so the gap is visible.
 
 The report tasks run in the Airflow pool named by the environment variable ``ECR_REPORT_POOL`` when
 the DAG is parsed (``default_pool`` without it); create one to bound how many run at once.
@@ -32,6 +34,7 @@ from ecr_provider.core.settings import CONFIG_VARIABLE, REPORT_DATE_PARAM, SETTI
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.html_report import HtmlReportOperator
+from ecr_provider.operators.preflight import ReportLakePreflightOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.run_plan import EcrRunPlanOperator
@@ -39,8 +42,9 @@ from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOp
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
 
 REPORT_COMPLETE = Asset("ecr_report_complete")
-"""Updated when a report date is complete: schedule a downstream DAG on it (``schedule=[REPORT_COMPLETE]``);
-its event's extra names the date, the run manifest and the reports."""
+"""Updated when a report date is complete and its page written: schedule a downstream DAG on it
+(``schedule=[REPORT_COMPLETE]``); its event's extra names the date, the run manifest, the reports and
+the page."""
 REPORT_POOL = os.environ.get("ECR_REPORT_POOL", "default_pool")
 REPORT_TASKS_AT_ONCE = 8
 """Report tasks of one run at once: eight registries read at a time, each at its own request ceiling."""
@@ -90,6 +94,13 @@ with DAG(
         "report_date": run["report_date"],
         "report_kms_key_id": run["report_kms_key_id"],
     }
+
+    preflight = ReportLakePreflightOperator(
+        task_id="preflight",
+        **lake,
+        database=run["athena_database"],
+        sns_topic_arn=run["sns_topic_arn"],
+    )
 
     batches = EcrRunPlanOperator(
         task_id="registry_targets",
@@ -151,7 +162,6 @@ with DAG(
         **lake,
         as_of=run["as_of"],
         include_findings=run["include_findings"],
-        outlets=[REPORT_COMPLETE],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )
@@ -161,8 +171,10 @@ with DAG(
         **lake,
         storage_threshold_gb=run["storage_threshold_gb"],
         repository_thresholds_gb=run["repository_thresholds_gb"],
+        outlets=[REPORT_COMPLETE],
     )
 
+    preflight >> batches
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
     partitions >> run_manifest  # every leaf's failure fails the run: the manifest's and the alert's

@@ -25,6 +25,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Amazon ECR report",
                 "python-modules": [
                     "ecr_provider.operators.base_lake",
+                    "ecr_provider.operators.preflight",
                     "ecr_provider.operators.run_plan",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
@@ -38,6 +39,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": [
             "ecr_provider.links.reports.ReportObjectsLink",
+            "ecr_provider.links.reports.HtmlReportLink",
             "ecr_provider.links.reports.AthenaQueryEditorLink",
         ],
         "plugins": [{"name": "ecr_report", "plugin-class": "ecr_provider.plugins.ecr_page.EcrReportPlugin"}],

@@ -2,6 +2,7 @@
 layout is written, so readers and writers cannot drift apart.
 
     {prefix}/{report}/report_date=YYYY-MM-DD/{account}-{region}.csv      one object per report and registry
+    {prefix}/_runs/report_date=YYYY-MM-DD/preflight.json                 what the run checked before reading
     {prefix}/_runs/report_date=YYYY-MM-DD/plan.json                      the run plan
     {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json           each report task's outcomes
     {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the run manifest
@@ -33,6 +34,7 @@ RUNS_DIRECTORY = "_runs"
 NOTIFICATIONS_DIRECTORY = "_notifications"
 HTML_DIRECTORY = "_html"
 CACHE_DIRECTORY = "_manifest_cache/v1"
+PREFLIGHT_NAME = "preflight.json"
 PLAN_NAME = "plan.json"
 OUTCOMES_DIRECTORY = "outcomes"
 MANIFEST_NAME = "manifest.json"
@@ -98,6 +100,10 @@ def runs_prefix(prefix: str) -> str:
 def date_record_key(prefix: str, directory: str, report_date: str, name: str) -> str:
     """``{prefix}/{directory}/report_date=YYYY-MM-DD/{name}``: a record about a date."""
     return f"{_dated(_under(prefix, directory), report_date)}{name}"
+
+
+def preflight_key(prefix: str, report_date: str) -> str:
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, PREFLIGHT_NAME)
 
 
 def plan_key(prefix: str, report_date: str) -> str:

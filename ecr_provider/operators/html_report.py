@@ -1,14 +1,18 @@
-"""Write a report date's self-contained HTML page to S3, beside the date's CSVs, after the run manifest."""
+"""Write a report date's self-contained HTML page to S3, beside the date's CSVs, after the run manifest;
+then announce the complete date to the DAGs scheduled on it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.exceptions import AirflowSkipException
+
 from ecr_provider.core.html_report import render_report
-from ecr_provider.core.layout import html_report_key
+from ecr_provider.core.layout import html_report_key, run_manifest_key
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook
+from ecr_provider.links.reports import HtmlReportLink
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 
 if TYPE_CHECKING:
@@ -24,6 +28,11 @@ class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
     it takes the date's trend point from; in the DAG only once the manifest says complete (a failed
     run manifest must stay the failing leaf). The Airflow page shows an incomplete date, and says so.
 
+    Its ``outlets`` (assets) get an event once the page is written, so a DAG scheduled on one can count
+    on the page as on the CSVs; the event's extra names the date, its run manifest, the reports and
+    the page. A date whose manifest is not complete gets its page and no event: the task then skips.
+    The task links to the page in the S3 console.
+
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
 
@@ -33,6 +42,7 @@ class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
 
     aws_hook_class = ReportLakeHook
+    operator_extra_links = (HtmlReportLink(),)
     template_fields: Sequence[str] = lake_template_fields("storage_threshold_gb", "repository_thresholds_gb")
 
     def __init__(
@@ -64,10 +74,38 @@ class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
         key = html_report_key(prefix, report_date)
         lake.write_bytes(bucket, key, render_report(page).encode("utf-8"))
         location = f"s3://{bucket}/{key}"
+        HtmlReportLink.persist(
+            context=context,
+            operator=self,
+            region_name=lake.conn_region_name,
+            aws_partition=lake.conn_partition,
+            bucket=bucket,
+            key=key,
+        )
         self.log.info(
             "HTML report %s: %d repositories, %d trend dates",
             location,
             len(page.repositories),
             len(page.trend),
         )
+        if self.outlets:
+            self._announce(
+                context, manifests.get(report_date), run_manifest_key(prefix, report_date), location
+            )
         return location
+
+    def _announce(self, context: Context, manifest: Mapping[str, Any] | None, key: str, page: str) -> None:
+        """A downstream DAG scheduled on the asset learns which date is whole, and where."""
+        manifest_at = f"s3://{self.report_bucket}/{key}"
+        if manifest is None or not manifest.get("complete"):
+            raise AirflowSkipException(
+                f"The page {page} is written, but the date's run manifest {manifest_at} does not say "
+                "complete: no asset event"
+            )
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = {
+                "report_date": manifest["report_date"],
+                "manifest": manifest_at,
+                "reports": list(manifest["reports"]),
+                "page": page,
+            }

@@ -35,9 +35,9 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
     3. the manifest is written last, recording what was removed or kept;
     4. an incomplete run fails this task (no retry: retrying cannot bring a failed registry back).
 
-    Run it with ``trigger_rule=all_done`` so it runs when report tasks failed. Its ``outlets`` (assets)
-    get an event only for a complete date (an incomplete one fails the task), with the date, the
-    manifest's location and the reports in its extra.
+    Run it with ``trigger_rule=all_done`` so it runs when report tasks failed. The asset event of a
+    complete date comes from the task that writes its page
+    (:class:`~ecr_provider.operators.html_report.HtmlReportOperator`), after this one.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -112,11 +112,4 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
                 f"Report date {report_date} is incomplete: {record.gaps()}. The manifest "
                 f"s3://{bucket}/{key} records it; rerun the date once fixed."
             )
-        for outlet in self.outlets:
-            # A downstream DAG scheduled on the asset learns which date is whole, and where.
-            context["outlet_events"][outlet].extra = {
-                "report_date": report_date,
-                "manifest": f"s3://{bucket}/{key}",
-                "reports": list(reports),
-            }
         return {"manifest_key": key, "removed": removed}

@@ -33,6 +33,7 @@ from ecr_provider.core.layout import (
     outcomes_key,
     partition_prefix,
     plan_key,
+    preflight_key,
     report_key,
     run_manifest_key,
 )
@@ -261,8 +262,8 @@ KMS_PREFIX = f"{PREFIX}-kms"
 def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     runs: Runs, demo_registry: DemoRegistry
 ) -> None:
-    """Reports, outcome records, run manifest, alert marker and manifest cache: a prefix of its own,
-    so every object under it is one this run wrote."""
+    """Preflight record, reports, outcome records, run manifest, alert marker and manifest cache: a
+    prefix of its own, so every object under it is one this run wrote."""
     key = client("kms", runs.emulator.endpoint_url, REGION).create_key(Description="ecr-report")[
         "KeyMetadata"
     ]
@@ -274,6 +275,7 @@ def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{KMS_PREFIX}/")["Contents"]
     written = {item["Key"] for item in listed}
     assert {
+        preflight_key(KMS_PREFIX, REPORT_DATE),
         run_manifest_key(KMS_PREFIX, REPORT_DATE),
         plan_key(KMS_PREFIX, REPORT_DATE),
         outcomes_key(KMS_PREFIX, REPORT_DATE, 0),

@@ -42,6 +42,17 @@ def task_context(map_index: int = -1) -> Context:
     return cast("Context", {"run_id": RUN_ID, "ti": SimpleNamespace(map_index=map_index)})
 
 
+def lake_arguments(bucket: str, prefix: str) -> dict[str, str]:
+    """A report-lake task's arguments for the run of ``REPORT_DATE``, through the ``emulator`` connection."""
+    return {
+        "aws_conn_id": "emulator",
+        "region_name": REGION,
+        "report_bucket": bucket,
+        "report_prefix": prefix,
+        "report_date": REPORT_DATE,
+    }
+
+
 def plan_one_registry(bucket: str, prefix: str) -> None:
     """The run plan of a run that reports the connection's own registry in ``REGION``, at a fixed price."""
     plan = RunPlan(

@@ -14,19 +14,15 @@ from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOpera
 from ecr_provider.queries.views import typed_view
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, task_context
+from tests.operators.conftest import REGION, REPORT_DATE, lake_arguments, task_context
 
 PREFIX = "operator-partitions"
 DATABASE = "ecr_operator_partitions"
 
 
 def partitions_operator(bucket: str, **arguments: Any) -> AthenaReportPartitionsOperator:
-    lake = {"report_bucket": bucket, "report_prefix": PREFIX, "report_date": REPORT_DATE}
     return AthenaReportPartitionsOperator(
-        task_id="register_partitions",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        **{"database": DATABASE, **lake, **arguments},
+        task_id="register_partitions", **{"database": DATABASE, **lake_arguments(bucket, PREFIX), **arguments}
     )
 
 

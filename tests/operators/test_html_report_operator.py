@@ -14,21 +14,20 @@ from ecr_provider.operators.html_report import HtmlReportOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, plan_one_registry, report_one, task_context
+from tests.operators.conftest import (
+    REGION,
+    REPORT_DATE,
+    lake_arguments,
+    plan_one_registry,
+    report_one,
+    task_context,
+)
 
 PREFIX = "operator-html"
 
 
 def html_operator(bucket: str, **arguments: Any) -> HtmlReportOperator:
-    return HtmlReportOperator(
-        task_id="html_report",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        report_bucket=bucket,
-        report_prefix=PREFIX,
-        report_date=REPORT_DATE,
-        **arguments,
-    )
+    return HtmlReportOperator(task_id="html_report", **{**lake_arguments(bucket, PREFIX), **arguments})
 
 
 def page(emulator: Emulator, bucket: str) -> str:

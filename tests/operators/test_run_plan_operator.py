@@ -12,7 +12,7 @@ from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_plan import EcrRunPlanOperator
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator
-from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, task_context
+from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, lake_arguments, task_context
 
 PREFIX = "operator-targets"
 OTHER_REGION = "eu-west-1"
@@ -20,12 +20,9 @@ ROLE_B = "arn:aws:iam::222222222222:role/reader-b"
 
 
 def plan_operator(bucket: str, **arguments: Any) -> EcrRunPlanOperator:
-    lake = {"report_bucket": bucket, "report_prefix": PREFIX, "report_date": REPORT_DATE}
     return EcrRunPlanOperator(
         task_id="registry_targets",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        **{**lake, "price_per_gb_month": "0.10", **arguments},
+        **{**lake_arguments(bucket, PREFIX), "price_per_gb_month": "0.10", **arguments},
     )
 
 

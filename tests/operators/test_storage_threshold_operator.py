@@ -12,19 +12,22 @@ from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
-from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, plan_one_registry, report_one, task_context
+from tests.operators.conftest import (
+    REGION,
+    REPORT_DATE,
+    RUN_ID,
+    lake_arguments,
+    plan_one_registry,
+    report_one,
+    task_context,
+)
 
 PREFIX = "operator-threshold"
 
 
 def threshold_operator(bucket: str) -> RepositoriesOverThresholdOperator:
     return RepositoriesOverThresholdOperator(
-        task_id="storage_over_threshold",
-        aws_conn_id="emulator",
-        region_name=REGION,
-        report_bucket=bucket,
-        report_prefix=PREFIX,
-        report_date=REPORT_DATE,
+        task_id="storage_over_threshold", **lake_arguments(bucket, PREFIX)
     )
 
 
