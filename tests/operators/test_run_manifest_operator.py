@@ -249,7 +249,7 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     put(emulator, destination.bucket, stale)
     plan_run(destination.bucket, prefix, TARGETS[:1])
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
-    emulator.inject_faults({"s3:DeleteObjects": ["denied"]})
+    emulator.inject_faults({"s3:DeleteObject": ["denied"]})
 
     with pytest.raises(
         AwsCallError, match=rf"s3:DeleteObject on s3://{destination.bucket}/{prefix}/.+ AccessDenied"
