@@ -8,6 +8,7 @@ layout is written, so readers and writers cannot drift apart.
     {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the run manifest
     {prefix}/_notifications/report_date=YYYY-MM-DD/breaches.json         the run's repositories over threshold
     {prefix}/_notifications/report_date=YYYY-MM-DD/alert.json            what the date's alerts named
+    {prefix}/_notifications/report_date=YYYY-MM-DD/claims/{alert}.json   one alert claimed before it is sent
     {prefix}/_html/report_date=YYYY-MM-DD/report.html                    the date's page
     {prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/   the manifest cache
 
@@ -40,6 +41,7 @@ OUTCOMES_DIRECTORY = "outcomes"
 MANIFEST_NAME = "manifest.json"
 BREACHES_NAME = "breaches.json"
 MARKER_NAME = "alert.json"
+CLAIMS_DIRECTORY = "claims"
 HTML_NAME = "report.html"
 SEGMENTS = "_segments"
 
@@ -129,6 +131,12 @@ def breaches_key(prefix: str, report_date: str) -> str:
 
 def notification_marker_key(prefix: str, report_date: str) -> str:
     return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, MARKER_NAME)
+
+
+def alert_claim_key(prefix: str, report_date: str, alert_id: str) -> str:
+    return date_record_key(
+        prefix, NOTIFICATIONS_DIRECTORY, report_date, f"{CLAIMS_DIRECTORY}/{alert_id}.json"
+    )
 
 
 def html_report_key(prefix: str, report_date: str) -> str:

@@ -277,8 +277,26 @@ class ReportLakeHook(S3Hook):
         return document
 
     def write_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
-        """Sorted keys and a final newline: the same document is always the same bytes."""
-        self.write_bytes(bucket, key, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        self.write_bytes(bucket, key, _json_bytes(document))
+
+    def claim(self, bucket: str, key: str, document: Mapping[str, Any]) -> bool:
+        """Write ``document`` only where no object is (S3's conditional write, ``If-None-Match: *``):
+        True when this call wrote it, False when an object was there or another conditional write of
+        the key was in flight. A retried request whose first attempt landed finds its own document."""
+        body = _json_bytes(document)
+        with self._writing(bucket, key):
+            try:
+                self.conn.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **self.extra_args)
+            except ClientError as error:
+                if error_code(error) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                return self.read_json(bucket, key) == document
+        return True
+
+
+def _json_bytes(document: Mapping[str, Any]) -> bytes:
+    """Sorted keys and a final newline: the same document is always the same bytes."""
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def _rows(body: Any) -> Iterator[dict[str, str]]:

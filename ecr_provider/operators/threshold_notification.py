@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -13,9 +14,10 @@ from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.alert import BreachesRecord, build_alert, not_yet_alerted
-from ecr_provider.core.layout import breaches_key, html_report_key, notification_marker_key
+from ecr_provider.core.layout import alert_claim_key, breaches_key, html_report_key, notification_marker_key
 from ecr_provider.core.settings import check_flag, check_topic_arn
 from ecr_provider.core.thresholds import Breach
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 
 if TYPE_CHECKING:
@@ -27,22 +29,26 @@ MARKER_RETRIES = {"mode": "standard", "max_attempts": 10}
 went out, and a lost marker means a retried task sends the alert again."""
 
 
-def fifo_arguments(
-    topic_arn: str, report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()
-) -> dict[str, Any]:
-    """FIFO topics drop a repeated deduplication id for 5 minutes, which closes the publish-then-mark
-    window for a quick retry; the id is the date's and its repositories' (a later alert of the same
-    date names others), and a forced resend's is the resent message's. Standard topics have no
-    deduplication, so nothing is passed."""
-    if not topic_arn.endswith(".fifo"):
-        return {}
+def alert_id(report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()) -> str:
+    """The one alert of the date naming ``repositories``: the date's and its repositories' (a later alert
+    of the same date names others), and a forced resend's is the resent message's."""
     which = (
         f"-{hashlib.sha256(','.join(sorted(repositories)).encode()).hexdigest()[:16]}" if repositories else ""
     )
     resend = f"-resend-{previous['message_id']}" if previous else ""
+    return f"ecr-report-{report_date}{which}{resend}"
+
+
+def fifo_arguments(
+    topic_arn: str, report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()
+) -> dict[str, Any]:
+    """FIFO topics drop a repeated deduplication id for 5 minutes: the alert's id. Standard topics have
+    no deduplication, so nothing is passed."""
+    if not topic_arn.endswith(".fifo"):
+        return {}
     return {
         "message_group_id": FIFO_GROUP,
-        "message_deduplication_id": f"ecr-report-{report_date}{which}{resend}",
+        "message_deduplication_id": alert_id(report_date, previous, repositories),
     }
 
 
@@ -58,13 +64,17 @@ class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
     ``force_resend``, which names them all again. An empty ``sns_topic_arn`` means notifications are
     off: the task skips and says so, before any read.
 
-    Order: read the marker, publish, write the marker. The one window left: the publish succeeded and
-    the marker write failed. Transient failures of that write are retried by botocore (standard mode,
-    up to 10 retries); if it still fails the task fails *without retry* and the message says the alert went
-    out, so only a deliberate rerun can send it again. On a FIFO topic the deduplication id of the date
-    and its repositories also drops a repeat within 5 minutes. A "pending" marker written before
-    publishing would trade the duplicate for a possibly lost alert, and an alert is the point of this
-    task, so there is none.
+    Order: read the marker, claim the alert, publish, write the marker. The claim,
+    ``{prefix}/_notifications/report_date=YYYY-MM-DD/claims/{alert id}.json``, is written with S3's
+    conditional write (``If-None-Match: *``), so of two runs (or tries) that would send the same alert
+    (same date, same repositories, same resent message) only the one whose write created it publishes;
+    the other logs who claimed it and sends nothing. Publishing that fails removes the claim, so a retry
+    sends the alert; if the claim cannot be removed the task fails saying so, and deleting the claim
+    lets a rerun send it. A task killed between claim and publish leaves the claim: that alert is not
+    sent again (at most once), the claim names the run, and ``force_resend`` sends it. A marker that
+    cannot be written after the publish (botocore retries it, standard mode, up to 10 retries) fails
+    the task without retry; the claim still stands, so a rerun does not send the alert twice. On a FIFO
+    topic the alert id is also the deduplication id.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -120,13 +130,38 @@ class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
         page = f"s3://{bucket}/{html_report_key(prefix, report_date)}"
         alert = build_alert(new, report_date, report_location=page)
         identities = [breach.identity for breach in new]
-        with aws_call("sns", topic):
-            response = self.hook.publish_to_target(
-                target_arn=topic,
-                message=alert.message,
-                subject=alert.subject,
-                **fifo_arguments(topic, report_date, sent if force else None, identities),
+        previous = sent if force else None
+        claim_key = alert_claim_key(prefix, report_date, alert_id(report_date, previous, identities))
+        claim = {
+            "run_id": context["run_id"],
+            "claimed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "token": uuid.uuid4().hex,
+            "repositories": identities,
+        }
+        if not lake.claim(bucket, claim_key, claim):
+            claimed = lake.read_json(bucket, claim_key) or {}
+            self.log.info(
+                "The alert for %s naming %d repositories was claimed by run %s at %s (s3://%s/%s): another "
+                "run or try sends it, so this one does not. Set force_resend to send it anyway.",
+                report_date,
+                len(identities),
+                claimed.get("run_id"),
+                claimed.get("claimed_at"),
+                bucket,
+                claim_key,
             )
+            return {"message_id": None, "repositories": [], "sent": False}
+        try:
+            with aws_call("sns", topic):
+                response = self.hook.publish_to_target(
+                    target_arn=topic,
+                    message=alert.message,
+                    subject=alert.subject,
+                    **fifo_arguments(topic, report_date, previous, identities),
+                )
+        except AwsCallError as error:
+            self._release(lake, bucket, claim_key, error)
+            raise
         send = {
             "subject": alert.subject,
             "repositories": list(alert.repositories),
@@ -146,8 +181,8 @@ class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
         except AwsCallError as error:
             raise AirflowFailException(
                 f"The alert was sent (MessageId {send['message_id']}) but its marker could not be "
-                f"written: {error}. Not retrying, so it is not sent twice; until the marker can be "
-                "written, a rerun of this date sends it again."
+                f"written: {error}. Not retrying; its claim s3://{bucket}/{claim_key} stands, so a rerun "
+                "does not send it again."
             ) from error
         self.log.info(
             "Published alert for %d repositories to %s (MessageId %s)%s",
@@ -157,3 +192,13 @@ class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
             ", a forced resend" if send["resent"] else "",
         )
         return {"message_id": send["message_id"], "repositories": send["repositories"], "sent": True}
+
+    def _release(self, lake: ReportLakeHook, bucket: str, claim_key: str, error: AwsCallError) -> None:
+        """The alert was not sent: remove its claim so a retry can send it."""
+        try:
+            lake.delete_keys(bucket, [claim_key])
+        except AwsCallError as kept:
+            raise AirflowFailException(
+                f"The alert was not sent ({error}), and its claim s3://{bucket}/{claim_key} could not be "
+                f"removed ({kept}): delete it, then rerun the date to send the alert"
+            ) from error

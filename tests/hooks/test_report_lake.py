@@ -68,6 +68,29 @@ def test_a_document_reads_back_as_written(lake: tuple[ReportLakeHook, Stubber]) 
     assert hook.read_json(BUCKET, "k.json") == document
 
 
+def test_a_claim_is_a_conditional_write_that_only_its_writer_wins(
+    lake: tuple[ReportLakeHook, Stubber],
+) -> None:
+    hook, stubber = lake
+    mine, theirs = {"token": "mine"}, {"token": "theirs"}
+    encoded = (json.dumps(mine, indent=2, sort_keys=True) + "\n").encode()
+    conditional = {"Bucket": BUCKET, "Key": "c.json", "Body": encoded, "IfNoneMatch": "*"}
+    stubber.add_response("put_object", {}, conditional)
+    stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+    stubber.add_response("get_object", {"Body": body(json.dumps(theirs).encode())})
+    stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+    stubber.add_response("get_object", {"Body": body(encoded)})  # a retried request whose first one landed
+    stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
+
+    assert hook.claim(BUCKET, "c.json", mine)
+    assert not hook.claim(BUCKET, "c.json", mine)
+    assert hook.claim(BUCKET, "c.json", mine)
+    with pytest.raises(
+        AwsCallError, match=rf"^s3:PutObject on s3://{BUCKET}/c\.json failed with AccessDenied"
+    ):
+        hook.claim(BUCKET, "c.json", mine)
+
+
 @pytest.mark.parametrize(
     ("data", "complaint"), [(b"{not json", "is not valid JSON"), (b"[1]", "holds list, not a JSON object")]
 )
