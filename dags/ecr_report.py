@@ -4,11 +4,13 @@
 Daily cost, usage and vulnerability reports of Amazon ECR registries, loaded to S3 and
 registered in Athena; one SNS alert per run when repositories are over their storage threshold.
 
-The first task plans the run in S3: every registry (account x region), in batches, and the storage
-prices of every region. One mapped task per batch reports its registries one after the other; a
-registry that fails fails its batch's task only after the batch's other registries loaded, the date's
-partitions are still registered for what landed, the alert covers the registries that reported, and
-the run ends failed so the gap is visible.
+A preflight first checks where the run writes (bucket and KMS key, alert topic, Glue database) and
+fails the run at once, naming what is missing, before any registry is read. Then the run is planned
+in S3: every registry (account x region), in batches, and the storage prices of every region. One
+mapped task per batch reports its registries one after the other; a registry that fails fails its
+batch's task only after the batch's other registries loaded, the date's partitions are still
+registered for what landed, the alert covers the registries that reported, and the run ends failed
+so the gap is visible.
 
 The report tasks run in the Airflow pool named by the environment variable ``ECR_REPORT_POOL`` when
 the DAG is parsed (``default_pool`` without it); create one to bound how many run at once.
@@ -37,16 +39,18 @@ from ecr_provider.core.settings import (
 from ecr_provider.operators.athena_named_queries import AthenaNamedQueriesOperator
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.operators.html_report import HtmlReportOperator
+from ecr_provider.operators.preflight import ReportLakePreflightOperator
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
-from ecr_provider.operators.registry_targets import EcrRegistryTargetsOperator
 from ecr_provider.operators.run_manifest import RunManifestOperator
+from ecr_provider.operators.run_plan import EcrRunPlanOperator
+from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
-from ecr_provider.sensors.storage_threshold import RepositoryStorageThresholdSensor
 from ecr_provider.version_compat import AirflowFailException
 
 REPORT_COMPLETE = Asset("ecr_report_complete")
-"""Updated when a report date is complete: schedule a downstream DAG on it (``schedule=[REPORT_COMPLETE]``);
-its event's extra names the date, the run manifest and the reports."""
+"""Updated when a report date is complete and its page written: schedule a downstream DAG on it
+(``schedule=[REPORT_COMPLETE]``); its event's extra names the date, the run manifest, the reports and
+the page."""
 REPORT_POOL = os.environ.get("ECR_REPORT_POOL", "default_pool")
 REPORT_TASKS_AT_ONCE = 8
 """Report tasks of one run at once: eight registries read at a time, each at its own request ceiling."""
@@ -88,28 +92,36 @@ with DAG(
             raise AirflowFailException(f"Invalid settings: {error}") from None
 
     run: Any = resolve_settings()  # XComArg: indexing pulls the multiple_outputs keys
+    connection = {"aws_conn_id": run["aws_conn_id"]}
+    lake = {  # where every task reads and writes the reports
+        **connection,
+        "report_bucket": run["report_bucket"],
+        "report_prefix": run["report_prefix"],
+        "report_date": run["report_date"],
+        "report_kms_key_id": run["report_kms_key_id"],
+    }
 
-    batches = EcrRegistryTargetsOperator(
+    preflight = ReportLakePreflightOperator(
+        task_id="preflight",
+        **lake,
+        database=run["athena_database"],
+        sns_topic_arn=run["sns_topic_arn"],
+    )
+
+    batches = EcrRunPlanOperator(
         task_id="registry_targets",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         regions=run["regions"],
         accounts=run["accounts"],
         role_name=run["role_name"],
         discover_accounts=run["discover_accounts"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         price_per_gb_month=run["price_per_gb_month"],
         batch_size=run["batch_size"],
-        report_kms_key_id=run["report_kms_key_id"],
     )
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
         task_id="registry_report",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         as_of=run["as_of"],
         max_concurrency=run["max_concurrency"],
         read_manifests=run["read_manifests"],
@@ -122,75 +134,53 @@ with DAG(
         repository_thresholds_gb=run["repository_thresholds_gb"],
         pool=REPORT_POOL,
         max_active_tis_per_dagrun=REPORT_TASKS_AT_ONCE,
-        report_kms_key_id=run["report_kms_key_id"],
         execution_timeout=REPORT_TASK_TIMEOUT,
     ).expand(batch=batches.output)
 
     partitions = AthenaReportPartitionsOperator(
         task_id="register_partitions",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         database=run["athena_database"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
 
     named_queries = AthenaNamedQueriesOperator(
         task_id="register_named_queries",
-        aws_conn_id=run["aws_conn_id"],
         database=run["athena_database"],
+        **connection,
     )
 
-    over_threshold: Any = RepositoryStorageThresholdSensor(
+    over_threshold = RepositoriesOverThresholdOperator(
         task_id="storage_over_threshold",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
-        report_kms_key_id=run["report_kms_key_id"],
-        poke_interval=60,
-        timeout=30 * 60,
-        mode="reschedule",
+        **lake,
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
 
     notify = StorageThresholdAlertOperator(
         task_id="notify_over_threshold",
-        aws_conn_id=run["aws_conn_id"],
+        **lake,
         sns_topic_arn=run["sns_topic_arn"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
         force_resend=run["force_resend_notification"],
-        report_kms_key_id=run["report_kms_key_id"],
     )
 
     run_manifest = RunManifestOperator(
         task_id="run_manifest",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         as_of=run["as_of"],
         include_findings=run["include_findings"],
-        report_kms_key_id=run["report_kms_key_id"],
-        outlets=[REPORT_COMPLETE],
         trigger_rule=TriggerRule.ALL_DONE,
         retries=0,
     )
 
     html_report = HtmlReportOperator(
         task_id="html_report",
-        aws_conn_id=run["aws_conn_id"],
-        report_bucket=run["report_bucket"],
-        report_prefix=run["report_prefix"],
-        report_date=run["report_date"],
+        **lake,
         storage_threshold_gb=run["storage_threshold_gb"],
         repository_thresholds_gb=run["repository_thresholds_gb"],
-        report_kms_key_id=run["report_kms_key_id"],
+        outlets=[REPORT_COMPLETE],
     )
 
+    preflight >> batches
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
     partitions >> run_manifest  # every leaf's failure fails the run: the manifest's and the alert's

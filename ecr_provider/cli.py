@@ -31,7 +31,8 @@ from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CsvFormat, restore_formula
-from ecr_provider.core.html_report import HTML_NAME, ReportPage, TrendPoint, page_images
+from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
+from ecr_provider.core.layout import HTML_NAME
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState

@@ -24,9 +24,12 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Amazon ECR report",
                 "python-modules": [
-                    "ecr_provider.operators.registry_targets",
+                    "ecr_provider.operators.base_lake",
+                    "ecr_provider.operators.preflight",
+                    "ecr_provider.operators.run_plan",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
+                    "ecr_provider.operators.storage_threshold",
                     "ecr_provider.operators.threshold_notification",
                     "ecr_provider.operators.athena_named_queries",
                     "ecr_provider.operators.run_manifest",
@@ -36,19 +39,18 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": [
             "ecr_provider.links.reports.ReportObjectsLink",
+            "ecr_provider.links.reports.HtmlReportLink",
             "ecr_provider.links.reports.AthenaQueryEditorLink",
-        ],
-        "sensors": [
-            {
-                "integration-name": "Amazon ECR report",
-                "python-modules": ["ecr_provider.sensors.storage_threshold"],
-            }
         ],
         "plugins": [{"name": "ecr_report", "plugin-class": "ecr_provider.plugins.ecr_page.EcrReportPlugin"}],
         "hooks": [
             {
                 "integration-name": "Amazon ECR report",
-                "python-modules": ["ecr_provider.hooks.ecr_registry", "ecr_provider.hooks.report_lake"],
+                "python-modules": [
+                    "ecr_provider.hooks.ecr_registry",
+                    "ecr_provider.hooks.report_lake",
+                    "ecr_provider.hooks.report_catalog",
+                ],
             }
         ],
     }

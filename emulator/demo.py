@@ -26,8 +26,7 @@ from typing import Any
 from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import SPREADSHEET, ReportCsvWriter, read_canonical
-from ecr_provider.core.html_report import HTML_NAME, html_report_key
-from ecr_provider.core.layout import partition_prefix
+from ecr_provider.core.layout import HTML_NAME, html_report_key, partition_prefix
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB

@@ -12,11 +12,10 @@ from botocore.exceptions import ClientError
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.csv_format import OPEN_CSV_SERDE_PARAMETERS
-from ecr_provider.core.layout import partition_prefix, table_location
+from ecr_provider.core.layout import PARTITION_KEY, partition_prefix, table_location
 
 log = logging.getLogger(__name__)
 
-PARTITION_KEY = "report_date"
 OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 
 
@@ -39,7 +38,7 @@ def table_input(report: str, bucket: str, prefix: str) -> dict[str, Any]:
     """Partitions registered in Glue, no partition projection: Athena ignores one when the other is set."""
     return {
         "Name": report,
-        "Description": f"ECR report {report}, one CSV per account and region under report_date=",
+        "Description": f"ECR report {report}, one CSV per account and region under {PARTITION_KEY}=",
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "csv", "skip.header.line.count": "1", "EXTERNAL": "TRUE"},
         "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}],
@@ -90,7 +89,7 @@ class ReportCatalog:
         location = f"s3://{self.bucket}/{partition_prefix(self.prefix, report, report_date)}"
         descriptor = _storage_descriptor(report, location)
         partition = {"Values": [report_date], "StorageDescriptor": descriptor}
-        resource = f"{self.database}.{report} report_date={report_date}"
+        resource = f"{self.database}.{report} {PARTITION_KEY}={report_date}"
         with aws_call("glue", resource):
             response = self.glue.batch_create_partition(
                 DatabaseName=self.database, TableName=report, PartitionInputList=[partition]

@@ -7,26 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.thresholds import Breach, BreachRecord
 
 SUBJECT_LIMIT = 99
 BODY_LIMIT_BYTES = 250_000
 """SNS allows 256 KiB for message plus attributes; the margin keeps room for the subject and envelope."""
 _FOOTER_ROOM = 80
-
-
-NOTIFICATIONS_DIRECTORY = "_notifications"
-MARKER_NAME = "alert.json"
-BREACHES_NAME = "breaches.json"
-
-
-def notification_marker_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, MARKER_NAME)
-
-
-def breaches_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, BREACHES_NAME)
 
 
 class BreachesRecord(TypedDict):

@@ -17,26 +17,15 @@ from typing import Any
 from ecr_provider.core import units
 from ecr_provider.core.blobs import BASIS_IMAGE_SIZE
 from ecr_provider.core.page_images import ImageSections, image_sections, repository_key
-from ecr_provider.core.run_manifest import date_record_key
 from ecr_provider.core.thresholds import Breach, ThresholdPolicy, find_breaches
 
-HTML_DIRECTORY = "_html"
-HTML_NAME = "report.html"
 COSTLIEST = 10
 RISKY_LIMIT = 50
-REGISTRIES_REPORT = "registries_summary"
-"""One row per account and region; read once the reports (``columns.REPORTS``) include it."""
 RECOMMENDED = "recommended"
 """``lifecyclePolicySource`` of a repository without a policy: its savings are the recommended policy's."""
 RISK_SEVERITIES = ("CRITICAL", "HIGH")
 ATHENA_QUERY_PREFIX = "ecr_report."
 _GB_PLACES = Decimal("0.01")
-
-
-def html_report_key(prefix: str, report_date: str) -> str:
-    """``{prefix}/_html/report_date=YYYY-MM-DD/report.html``: beside the CSVs, outside the tables'
-    locations so Athena never reads it; fixed, so the alert can name it before it is written."""
-    return date_record_key(prefix, HTML_DIRECTORY, report_date, HTML_NAME)
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,10 +119,6 @@ class LifecycleOutcome:
     def expired_bytes(self) -> int:
         return sum(image.size_bytes for image in self.expired)
 
-    @property
-    def archived_bytes(self) -> int:
-        return sum(image.size_bytes for image in self.archived)
-
 
 def parse_policy(text: str) -> LifecyclePolicy:
     """Parse lifecycle policy JSON, rejecting what the properties page says ECR rejects."""

@@ -15,13 +15,10 @@ from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from ecr_provider.core import units
-from ecr_provider.core.layout import check_report_date
 from ecr_provider.core.targets import RegistryTarget, TargetParams, registry_label
 from ecr_provider.core.thresholds import BreachRecord
 
 MANIFEST_VERSION = 1
-RUNS_DIRECTORY = "_runs"
-MANIFEST_NAME = "manifest.json"
 LOADED: Literal["loaded"] = "loaded"
 FAILED: Literal["failed"] = "failed"
 ERROR_LIMIT = 2000
@@ -62,12 +59,6 @@ class OutcomeRecord(TypedDict):
     """Its repositories over their storage threshold, for the alert."""
 
 
-def record_directory(prefix: str, directory: str) -> str:
-    """``{prefix}/{directory}/``: records about dates, outside the report tables' locations so Athena
-    never reads them as rows."""
-    return f"{prefix}/{directory}/" if prefix else f"{directory}/"
-
-
 class ReportPartFailed(RuntimeError):
     """A registry's summaries loaded and a part of its report did not."""
 
@@ -82,15 +73,6 @@ def check_loaded(summary: RegistrySummary) -> RegistrySummary:
             f"({error}); its other reports were"
         )
     return summary
-
-
-def date_record_key(prefix: str, directory: str, report_date: str, name: str) -> str:
-    """``{prefix}/{directory}/report_date=YYYY-MM-DD/{name}``: a record about a date."""
-    return f"{record_directory(prefix, directory)}report_date={check_report_date(report_date)}/{name}"
-
-
-def run_manifest_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, RUNS_DIRECTORY, report_date, MANIFEST_NAME)
 
 
 def error_line(error: BaseException) -> str:

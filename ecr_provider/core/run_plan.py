@@ -1,9 +1,7 @@
 """The plan of a run, written once to S3 before any registry is read: which registries, in which
 batches, at which storage prices. What grows with the organisation travels through S3, never XCom:
-the mapped tasks get only their batch number, and write their registries' outcomes back beside it.
-
-    {prefix}/_runs/report_date=YYYY-MM-DD/plan.json              the registries, batches and prices
-    {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json   each report task's registries' outcomes
+the mapped tasks get only their batch number, and write their registries' outcomes back beside it
+(``core.layout.plan_key`` and ``outcomes_key``).
 """
 
 from __future__ import annotations
@@ -14,11 +12,9 @@ from decimal import Decimal
 from typing import TypedDict, cast
 
 from ecr_provider.core.price_table import PriceSource, StoragePrices
-from ecr_provider.core.run_manifest import RUNS_DIRECTORY, OutcomeRecord, date_record_key
+from ecr_provider.core.run_manifest import OutcomeRecord
 from ecr_provider.core.targets import RegistryTarget, TargetParams
 
-PLAN_NAME = "plan.json"
-OUTCOMES_DIRECTORY = "outcomes"
 LARGE_REGISTRY_IMAGES = 50_000
 """A registry that had this many images at its last report gets a batch of its own."""
 
@@ -44,19 +40,6 @@ class TaskOutcomes(TypedDict):
 
     run_id: str
     outcomes: list[OutcomeRecord]
-
-
-def plan_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, RUNS_DIRECTORY, report_date, PLAN_NAME)
-
-
-def outcomes_prefix(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{OUTCOMES_DIRECTORY}/")
-
-
-def outcomes_key(prefix: str, report_date: str, task: int) -> str:
-    """The outcomes of the report task with map index ``task`` (0 for an unmapped one)."""
-    return f"{outcomes_prefix(prefix, report_date)}{max(task, 0):05d}.json"
 
 
 def unique_registries(targets: Sequence[RegistryTarget], own_account: str) -> list[RegistryTarget]:

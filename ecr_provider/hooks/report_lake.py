@@ -1,6 +1,6 @@
-"""S3Hook for the bucket the reports go to: reports read back a row at a time, the small JSON records
-and the manifest cache kept beside them, listings and deletes, each failure naming the IAM action
-and the object."""
+"""S3Hook for the bucket the reports go to: reports read back a row at a time, a date's page read from
+them, the small JSON records and the manifest cache kept beside them, listings and deletes, each
+failure naming the IAM action and the object."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,24 +24,45 @@ from botocore.exceptions import ClientError
 from ecr_provider import log_redaction
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.blobs import ParsedManifest
-from ecr_provider.core.columns import REPOSITORIES_REPORT
+from ecr_provider.core.columns import IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import report_date_of, report_key, report_prefix
+from ecr_provider.core.html_report import (
+    ALL_REGISTRIES,
+    ReportPage,
+    RunDecision,
+    Scope,
+    degraded_registries,
+    page_images,
+    trend_point,
+)
+from ecr_provider.core.layout import (
+    cache_prefix,
+    outcomes_prefix,
+    partition_prefix,
+    report_date_of,
+    report_key,
+    report_prefix,
+    run_manifest_key,
+    runs_prefix,
+)
 from ecr_provider.core.records import Repository
-from ecr_provider.core.run_manifest import RUNS_DIRECTORY, OutcomeRecord, record_directory, run_manifest_key
-from ecr_provider.core.run_plan import outcomes_prefix
+from ecr_provider.core.run_manifest import OutcomeRecord
 from ecr_provider.core.settings import check_kms_key_id
+from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.transform import PreviousReport
 
 log = logging.getLogger(__name__)
 log_redaction.install()  # every task that writes the lake: no credential in its log at any level
 
-CACHE_DIRECTORY = "_manifest_cache/v1"
 _KMS_REFUSAL = re.compile(r"\bAccessDenied\b|\bKMS\.\w+")
 """A write under a KMS key refused by S3 (AccessDenied) or by KMS (KMS.NotFoundException, ...)."""
-SEGMENTS = "_segments"
 MAX_SEGMENTS = 4
-DELETE_OBJECTS_LIMIT = 1000
+TREND_DATES = 366
+"""Report dates a page's trend goes back: a year of daily runs, one small manifest GET each."""
+INCOMPLETE = (
+    "This date is incomplete: a registry failed (see its run manifest); the figures cover those that loaded."
+)
+NO_MANIFEST = "This date has no run manifest yet: its run may still be going, and the figures may change."
 
 
 def _url(bucket: str, key: str) -> str:
@@ -81,10 +102,6 @@ class ReportLakeHook(S3Hook):
     @property
     def config(self) -> Config:
         return super().config.merge(self.tuning) if self.tuning else super().config
-
-    def has_key(self, bucket: str, key: str) -> bool:
-        with aws_call("s3", _url(bucket, key)):
-            return bool(self.check_for_key(key, bucket))
 
     def object_body(self, bucket: str, key: str, *, missing_ok: bool = False) -> Any:
         """The object's streaming body; with ``missing_ok``, None when there is no such key."""
@@ -130,8 +147,10 @@ class ReportLakeHook(S3Hook):
             return list(self.list_keys(bucket_name=bucket, prefix=prefix))
 
     def delete_keys(self, bucket: str, keys: Sequence[str]) -> None:
-        """One DeleteObject per key: a date's stale parts are few, and each delete is authorised (and a
-        refusal reported) on its own object, where DeleteObjects would answer 200 and list refusals."""
+        """The one delete path: a DeleteObject per key. What is deleted is few objects (a date's stale
+        parts, a repository's merged cache segments), and each delete is authorised, and a refusal
+        reported, on its own object, where DeleteObjects answers 200 and lists refusals apart (and
+        the emulator cannot authorise it against a policy scoped to the prefix)."""
         for key in keys:
             with aws_call("s3", _url(bucket, key)):
                 self.conn.delete_object(Bucket=bucket, Key=key)
@@ -177,9 +196,8 @@ class ReportLakeHook(S3Hook):
 
     def last_image_counts(self, bucket: str, prefix: str, report_date: str) -> dict[tuple[str, str], int]:
         """Images of each (account, region) at the newest earlier run manifest, to plan the batches."""
-        runs = record_directory(prefix, RUNS_DIRECTORY)
-        for date in reversed(self._dates_before(bucket, runs, report_date)):
-            manifest = self.read_json(bucket, run_manifest_key(prefix, date))
+        for date in reversed(self._dates_before(bucket, runs_prefix(prefix), report_date)):
+            manifest = self.read_manifest(bucket, prefix, date)
             if manifest is not None:
                 return {
                     (target["account_id"], target["region"]): target["images"]
@@ -201,6 +219,72 @@ class ReportLakeHook(S3Hook):
             )
         return found
 
+    def manifest_dates(self, bucket: str, prefix: str) -> list[str]:
+        """Every date with a run record, oldest first (one LIST of the ``_runs/`` partitions)."""
+        with aws_call("s3", _url(bucket, runs_prefix(prefix))):
+            partitions = self.list_prefixes(bucket_name=bucket, prefix=runs_prefix(prefix), delimiter="/")
+        return sorted(date for partition in partitions if (date := report_date_of(partition)) is not None)
+
+    def read_manifest(self, bucket: str, prefix: str, report_date: str) -> dict[str, Any] | None:
+        """The date's run manifest; None before its run wrote one."""
+        return self.read_json(bucket, run_manifest_key(prefix, report_date))
+
+    def read_manifests(self, bucket: str, prefix: str, dates: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The run manifests of ``dates`` that have one, by date."""
+        return {
+            date: manifest
+            for date in dates
+            if (manifest := self.read_manifest(bucket, prefix, date)) is not None
+        }
+
+    def date_rows(
+        self, bucket: str, prefix: str, report: str, report_date: str, *, scope: Scope = ALL_REGISTRIES
+    ) -> Iterable[dict[str, str]]:
+        """A report's rows of one date, streamed object by object; only the objects of registries in
+        ``scope`` are read (one object per registry, named ``{account}-{region}.csv``)."""
+        for key in self.keys_under(bucket, partition_prefix(prefix, report, report_date)):
+            account_id, _, region = key.rsplit("/", 1)[-1].removesuffix(".csv").partition("-")
+            if key.endswith(".csv") and scope.covers(account_id, region):
+                yield from self.read_report_rows(bucket, key)
+
+    def read_report_page(
+        self,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        *,
+        manifests: Mapping[str, Mapping[str, Any]],
+        scope: Scope = ALL_REGISTRIES,
+        policy: ThresholdPolicy | None = None,
+        decision: RunDecision | None = None,
+    ) -> ReportPage:
+        """The page of one date: its summaries' rows (images streamed into the page's image sections),
+        and the trend from the given run manifests by date (the caller reads or caches those)."""
+        in_scope = list(self.date_rows(bucket, prefix, REPOSITORIES_REPORT, report_date, scope=scope))
+        images = page_images(
+            self.date_rows(bucket, prefix, IMAGES_REPORT, report_date, scope=scope), in_scope
+        )
+        registries = list(self.date_rows(bucket, prefix, REGISTRIES_REPORT, report_date, scope=scope))
+        trend = [
+            point
+            for date in sorted(manifests)
+            if date <= report_date and (point := trend_point(manifests[date], scope)) is not None
+        ]
+        manifest = manifests.get(report_date)
+        notes = (NO_MANIFEST,) if manifest is None else () if manifest.get("complete") else (INCOMPLETE,)
+        return ReportPage(
+            report_date,
+            in_scope,
+            trend,
+            images,
+            policy,
+            scope,
+            notes=notes,
+            decision=decision,
+            registries=registries,
+            degraded=None if manifest is None else degraded_registries(manifest, scope),
+        )
+
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         """A JSON object written by :meth:`write_json`; None when there is no such object."""
         body = self.object_body(bucket, key, missing_ok=True)
@@ -216,8 +300,26 @@ class ReportLakeHook(S3Hook):
         return document
 
     def write_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
-        """Sorted keys and a final newline: the same document is always the same bytes."""
-        self.write_bytes(bucket, key, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        self.write_bytes(bucket, key, _json_bytes(document))
+
+    def claim(self, bucket: str, key: str, document: Mapping[str, Any]) -> bool:
+        """Write ``document`` only where no object is (S3's conditional write, ``If-None-Match: *``):
+        True when this call wrote it, False when an object was there or another conditional write of
+        the key was in flight. A retried request whose first attempt landed finds its own document."""
+        body = _json_bytes(document)
+        with self._writing(bucket, key):
+            try:
+                self.conn.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **self.extra_args)
+            except ClientError as error:
+                if error_code(error) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                return self.read_json(bucket, key) == document
+        return True
+
+
+def _json_bytes(document: Mapping[str, Any]) -> bytes:
+    """Sorted keys and a final newline: the same document is always the same bytes."""
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def _rows(body: Any) -> Iterator[dict[str, str]]:
@@ -226,16 +328,6 @@ def _rows(body: Any) -> Iterator[dict[str, str]]:
 
 
 # -- manifest cache ----------------------------------------------------------------------------------
-
-
-def cache_prefix(prefix: str, repository: Repository) -> str:
-    """``{prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/``.
-
-    No repository name has a path component starting with ``_`` (ECR's name pattern), so one
-    repository's segments never fall under another's prefix (``team`` vs ``team/api``).
-    """
-    base = f"{prefix}/{CACHE_DIRECTORY}" if prefix else CACHE_DIRECTORY
-    return f"{base}/{repository.account_id}/{repository.region}/{repository.name}/{SEGMENTS}/"
 
 
 def _encode(manifests: Mapping[str, ParsedManifest]) -> bytes:
@@ -285,7 +377,7 @@ class S3ManifestCache:
             keys, entries = self._loaded.pop(cache_prefix(self.prefix, repository), ([], {}))
         if len(keys) + bool(new) > self.max_segments:
             merged = self._write_segment(repository, {**entries, **new})
-            self._delete(repository, [key for key in keys if key != merged])
+            self._delete([key for key in keys if key != merged])
         elif new:
             self._write_segment(repository, new)
 
@@ -307,20 +399,12 @@ class S3ManifestCache:
         self.hook.write_bytes(self.bucket, key, body)
         return key
 
-    def _delete(self, repository: Repository, keys: list[str]) -> None:
-        """One DeleteObjects per 1000 merged segments: a refused delete only leaves a segment that
-        a later run merges again, so refusals are warned about, not raised."""
-        for start in range(0, len(keys), DELETE_OBJECTS_LIMIT):
-            chunk = keys[start : start + DELETE_OBJECTS_LIMIT]
-            with aws_call("s3", _url(self.bucket, cache_prefix(self.prefix, repository))):
-                response = self.hook.conn.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
-                )
-            for failed in response.get("Errors", ()):
-                log.warning(
-                    "Could not delete merged manifest cache segment s3://%s/%s (%s); it is merged "
-                    "again on a later run",
-                    self.bucket,
-                    failed.get("Key"),
-                    failed.get("Code"),
-                )
+    def _delete(self, keys: list[str]) -> None:
+        """A refused delete only leaves segments that a later run merges again, so it is warned
+        about, not raised."""
+        try:
+            self.hook.delete_keys(self.bucket, keys)
+        except AwsCallError as error:
+            log.warning(
+                "Could not delete merged manifest cache segments (%s); a later run merges them", error
+            )

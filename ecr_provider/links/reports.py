@@ -1,5 +1,5 @@
-"""Console links from the tasks to what they made: the date's report objects in S3 and the Athena
-query editor, the amazon provider's ``BaseAwsLink`` way (the values persist in XCom, the link is
+"""Console links from the tasks to what they made: the date's report objects and HTML page in S3 and
+the Athena query editor, the amazon provider's ``BaseAwsLink`` way (the values persist in XCom, the link is
 built when the UI asks)."""
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ class ReportObjectsLink(BaseAwsLink):
     name = "Reports in S3"
     key = "_ecr_report_objects"
     format_str = BASE_AWS_CONSOLE_LINK + "/s3/buckets/{bucket}?region={region_name}&prefix={prefix}"
+
+
+class HtmlReportLink(BaseAwsLink):
+    """The date's HTML page, where the console can open or download it."""
+
+    name = "HTML report in S3"
+    key = "_ecr_report_html"
+    format_str = BASE_AWS_CONSOLE_LINK + "/s3/object/{bucket}?region={region_name}&prefix={key}"
 
 
 class AthenaQueryEditorLink(BaseAwsLink):

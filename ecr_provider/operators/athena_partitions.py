@@ -5,49 +5,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-
-from ecr_provider.aws.athena_views import ensure_view
-from ecr_provider.aws.glue_catalog import ReportCatalog
 from ecr_provider.core.columns import REPORTS
-from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.settings import check_bucket, check_database, check_prefix
+from ecr_provider.core.settings import check_database
+from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.links.reports import AthenaQueryEditorLink
-from ecr_provider.queries.views import typed_view
+from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
+class AthenaReportPartitionsOperator(ReportLakeOperator[ReportCatalogHook]):
     """
     Ensure the Glue database, one table and one typed view per report exist, then register ``report_date``.
 
     Registering a date twice is harmless; a table, view or partition whose definition changed is updated
     in place, so a date registered before columns were appended shows them.
 
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator` (the KMS key goes unused: this task
+    writes no object).
+
     :param database: Glue database name (templated)
-    :param report_bucket: S3 bucket of the data lake (templated)
-    :param report_prefix: key prefix of the reports (templated)
-    :param report_date: ``YYYY-MM-DD`` partition to register (templated)
     :param reports: which reports to register; all by default
     """
 
-    aws_hook_class = GlueCatalogHook
+    aws_hook_class = ReportCatalogHook
     operator_extra_links = (AthenaQueryEditorLink(),)
-    template_fields: Sequence[str] = aws_template_fields(
-        "database", "report_bucket", "report_prefix", "report_date"
-    )
+    template_fields: Sequence[str] = lake_template_fields("database")
 
     def __init__(
         self,
         *,
         database: str,
-        report_bucket: str,
-        report_date: str,
-        report_prefix: str = "ecr-reports",
         reports: Sequence[str] = tuple(REPORTS),
         **kwargs: Any,
     ) -> None:
@@ -56,39 +46,17 @@ class AthenaReportPartitionsOperator(AwsBaseOperator[GlueCatalogHook]):
         if unknown:
             raise ValueError(f"unknown report(s) {unknown}; known: {sorted(REPORTS)}")
         self.database = database
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.reports = tuple(reports)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        catalog = ReportCatalog(
-            glue=self.hook.conn,
-            database=check_database(self.database),
-            bucket=check_bucket(self.report_bucket),
-            prefix=check_prefix(self.report_prefix),
-        )
-        report_date = check_report_date(self.report_date)
+        database = check_database(self.database)
+        lake = self.lake_location()
         AthenaQueryEditorLink.persist(
             context=context,
             operator=self,
             region_name=self.hook.conn_region_name,
             aws_partition=self.hook.conn_partition,
         )
-        catalog.ensure_database()
-        outcome: dict[str, Any] = {"database": catalog.database, "report_date": report_date, "tables": {}}
-        for report in self.reports:
-            table = catalog.ensure_table(report)
-            view = ensure_view(catalog.glue, catalog.database, typed_view(report))
-            partition = catalog.register_partition(report, report_date)
-            self.log.info(
-                "%s.%s: table %s, view %s, partition %s %s",
-                catalog.database,
-                report,
-                table,
-                view,
-                report_date,
-                partition,
-            )
-            outcome["tables"][report] = {"table": table, "view": view, "partition": partition}
-        return outcome
+        return self.hook.register_report_date(
+            database, lake.bucket, lake.prefix, lake.report_date, self.reports
+        )

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 
@@ -26,7 +24,7 @@ from ecr_provider.core.cleanup import (
 )
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import check_report_date, partition_prefix, report_key
+from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import (
@@ -37,17 +35,15 @@ from ecr_provider.core.run_manifest import (
     check_loaded,
     error_line,
 )
-from ecr_provider.core.run_plan import TaskOutcomes, check_plan, outcomes_key, plan_key, prices_of
+from ecr_provider.core.run_plan import TaskOutcomes, check_plan, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_REQUESTS_PER_SECOND,
     MAX_CONCURRENCY_LIMIT,
     check_as_of,
-    check_bucket,
     check_concurrency,
     check_findings_max_age_days,
-    check_prefix,
     whole_number,
 )
 from ecr_provider.core.targets import RegistryTarget
@@ -55,6 +51,7 @@ from ecr_provider.core.thresholds import ThresholdPolicy, find_breaches
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.links.reports import ReportObjectsLink
+from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
 from ecr_provider.report_files import write_registry_report
 
 if TYPE_CHECKING:
@@ -62,19 +59,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class _BatchSettings:
     """What every registry of the batch is reported with."""
 
-    bucket: str
-    prefix: str
-    report_date: str
+    lake: LakeLocation
     as_of: datetime
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
 
 
-class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
+class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
     Report the registries of batch ``batch`` of the run plan, one after the other.
 
@@ -86,10 +81,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
     registry that fails does not stop the batch; the task fails at its end, and its retry reports only
     the registries this run has not loaded yet. Only small counts go to XCom.
 
-    :param batch: the batch of the run plan (``EcrRegistryTargetsOperator``) to report (templated)
-    :param report_bucket: S3 bucket of the data lake (templated)
-    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
-    :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
+
+    :param batch: the batch of the run plan (``EcrRunPlanOperator``) to report (templated)
     :param as_of: ISO-8601 time the "days since" columns are measured to (templated)
     :param max_concurrency: repositories of a registry read at once (templated)
     :param read_manifests: ``if-excluded`` (read manifests for unique-blob storage only when the
@@ -105,8 +100,6 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         (templated)
     :param storage_threshold_gb: threshold of every repository, in GB (2^30 bytes) (templated)
     :param repository_thresholds_gb: glob pattern -> GB; the last matching pattern wins (templated)
-    :param report_kms_key_id: KMS key every object is written under (SSE-KMS); empty: the bucket's
-        default encryption (templated)
 
     Registries are read with the connection's credentials, through each target's role when it has one
     (refreshable credentials, the connection's ``assume_role_kwargs`` applied); S3 is written with the
@@ -115,11 +108,8 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
 
     aws_hook_class = ReportLakeHook
     operator_extra_links = (ReportObjectsLink(),)
-    template_fields: Sequence[str] = aws_template_fields(
+    template_fields: Sequence[str] = lake_template_fields(
         "batch",
-        "report_bucket",
-        "report_prefix",
-        "report_date",
         "as_of",
         "max_concurrency",
         "read_manifests",
@@ -130,18 +120,14 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         "protected_tag_patterns",
         "storage_threshold_gb",
         "repository_thresholds_gb",
-        "report_kms_key_id",
     )
     ui_color = "#f7a35c"
 
     def __init__(
         self,
         *,
-        report_bucket: str,
-        report_date: str,
         as_of: str,
         batch: int | str = 0,
-        report_prefix: str = "ecr-reports",
         max_concurrency: int | str = DEFAULT_MAX_CONCURRENCY,
         read_manifests: str = "if-excluded",
         include_findings: bool = False,
@@ -151,14 +137,10 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         protected_tag_patterns: Sequence[str] = (),
         storage_threshold_gb: float | str = 50,
         repository_thresholds_gb: Mapping[str, float | str] | None = None,
-        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.batch = batch
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.as_of = as_of
         self.max_concurrency = max_concurrency
         self.read_manifests = read_manifests
@@ -169,7 +151,6 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         self.protected_tag_patterns = protected_tag_patterns
         self.storage_threshold_gb = storage_threshold_gb
         self.repository_thresholds_gb = repository_thresholds_gb
-        self.report_kms_key_id = report_kms_key_id
         if isinstance(max_concurrency, int):
             check_concurrency(max_concurrency)
         if isinstance(findings_max_age_days, int):
@@ -185,7 +166,6 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         return {
             **super()._hook_parameters,
             "tuning": Config(max_pool_connections=pool_size(MAX_CONCURRENCY_LIMIT)),
-            "report_kms_key_id": self.report_kms_key_id,
         }
 
     def _pricing_client(self) -> Any:
@@ -198,9 +178,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         ).conn
 
     def execute(self, context: Context) -> dict[str, int]:
-        bucket = check_bucket(self.report_bucket)
-        prefix = check_prefix(self.report_prefix)
-        report_date = check_report_date(self.report_date)
+        lake = self.lake_location()
         options = RegistryOptions.parse(
             read_manifests=self.read_manifests,
             max_concurrency=self.max_concurrency,
@@ -218,16 +196,16 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
             operator=self,
             region_name=self.hook.conn_region_name,
             aws_partition=self.hook.conn_partition,
-            bucket=bucket,
-            prefix=partition_prefix(prefix, REPOSITORIES_REPORT, report_date),
+            bucket=lake.bucket,
+            prefix=partition_prefix(lake.prefix, REPOSITORIES_REPORT, lake.report_date),
         )
-        where = f"s3://{bucket}/{plan_key(prefix, report_date)}"
-        plan = check_plan(self.hook.read_json(bucket, plan_key(prefix, report_date)), run_id, where)
+        plan_at = plan_key(lake.prefix, lake.report_date)
+        plan = check_plan(self.hook.read_json(lake.bucket, plan_at), run_id, lake.url(plan_at))
         batch = whole_number(self.batch)
         if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
             raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
-        key = outcomes_key(prefix, report_date, batch)
-        earlier = self.hook.read_json(bucket, key)
+        key = outcomes_key(lake.prefix, lake.report_date, batch)
+        earlier = self.hook.read_json(lake.bucket, key)
         loaded = {
             outcome["index"]: outcome
             for outcome in (earlier or {}).get("outcomes", [])
@@ -235,13 +213,13 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _Run(bucket, prefix, report_date, as_of, options, thresholds, prices_of(plan))
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
         outcomes: list[OutcomeRecord] = []
         for index in plan["batches"][batch]:
             target = RegistryTarget.of(plan["targets"][index])
             outcome = loaded.get(index) or self._report(index, target, run)
             outcomes.append(outcome)
-            self.hook.write_json(bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+            self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -260,7 +238,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
             "breaches": sum(len(outcome["breaches"]) for outcome in outcomes),
         }
 
-    def _report(self, index: int, target: RegistryTarget, run: _Run) -> OutcomeRecord:
+    def _report(self, index: int, target: RegistryTarget, run: _BatchSettings) -> OutcomeRecord:
         """One registry, its failure caught and named so the batch goes on."""
         outcome = OutcomeRecord(
             index=index,
@@ -281,9 +259,9 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
         try:
             clients = registry.registry_clients()
             previous = self.hook.previous_report(
-                run.bucket,
-                run.prefix,
-                report_date=run.report_date,
+                run.lake.bucket,
+                run.lake.prefix,
+                report_date=run.lake.report_date,
                 account_id=clients.account_id,
                 region=clients.region,
             )
@@ -296,7 +274,7 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
                 clients,
                 run.options,
                 as_of=run.as_of,
-                manifest_cache=S3ManifestCache(self.hook, run.bucket, run.prefix),
+                manifest_cache=S3ManifestCache(self.hook, run.lake.bucket, run.lake.prefix),
                 pricing_client=self._pricing_client,
                 price_cache=run.prices,
                 previous=previous,
@@ -310,16 +288,18 @@ class EcrRegistryReportOperator(AwsBaseOperator[ReportLakeHook]):
                 )
                 for name, path in report.files.items():
                     keys[name] = report_key(
-                        run.prefix, name, run.report_date, clients.account_id, clients.region
+                        run.lake.prefix, name, run.lake.report_date, clients.account_id, clients.region
                     )
-                    self.hook.write_file(run.bucket, keys[name], path)
+                    self.hook.write_file(run.lake.bucket, keys[name], path)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
                     breaches = find_breaches(read_canonical(rows), run.thresholds)
         except Exception as error:
             self.log.exception("Registry %s failed", target.label)
             outcome["error"] = error_line(error)
             return outcome
-        summary: RegistrySummary = report.summary(clients.account_id, clients.region, run.report_date, keys)
+        summary: RegistrySummary = report.summary(
+            clients.account_id, clients.region, run.lake.report_date, keys
+        )
         self.log.info(
             "Registry %s: %d repositories (%d over threshold), %d images, USD %s per month; %d skipped; "
             "ECR calls: %s",

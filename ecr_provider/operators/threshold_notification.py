@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from botocore.config import Config
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.core.alert import (
-    BreachesRecord,
-    breaches_key,
-    build_alert,
-    not_yet_alerted,
-    notification_marker_key,
-)
-from ecr_provider.core.html_report import html_report_key
-from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.settings import check_bucket, check_flag, check_prefix, check_topic_arn
+from ecr_provider.core.alert import BreachesRecord, build_alert, not_yet_alerted
+from ecr_provider.core.layout import alert_claim_key, breaches_key, html_report_key, notification_marker_key
+from ecr_provider.core.settings import check_flag, check_topic_arn
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
@@ -36,29 +29,33 @@ MARKER_RETRIES = {"mode": "standard", "max_attempts": 10}
 went out, and a lost marker means a retried task sends the alert again."""
 
 
-def fifo_arguments(
-    topic_arn: str, report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()
-) -> dict[str, Any]:
-    """FIFO topics drop a repeated deduplication id for 5 minutes, which closes the publish-then-mark
-    window for a quick retry; the id is the date's and its repositories' (a later alert of the same
-    date names others), and a forced resend's is the resent message's. Standard topics have no
-    deduplication, so nothing is passed."""
-    if not topic_arn.endswith(".fifo"):
-        return {}
+def alert_id(report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()) -> str:
+    """The one alert of the date naming ``repositories``: the date's and its repositories' (a later alert
+    of the same date names others), and a forced resend's is the resent message's."""
     which = (
         f"-{hashlib.sha256(','.join(sorted(repositories)).encode()).hexdigest()[:16]}" if repositories else ""
     )
     resend = f"-resend-{previous['message_id']}" if previous else ""
+    return f"ecr-report-{report_date}{which}{resend}"
+
+
+def fifo_arguments(
+    topic_arn: str, report_date: str, previous: Mapping[str, Any] | None, repositories: Sequence[str] = ()
+) -> dict[str, Any]:
+    """FIFO topics drop a repeated deduplication id for 5 minutes: the alert's id. Standard topics have
+    no deduplication, so nothing is passed."""
+    if not topic_arn.endswith(".fifo"):
+        return {}
     return {
         "message_group_id": FIFO_GROUP,
-        "message_deduplication_id": f"ecr-report-{report_date}{which}{resend}",
+        "message_deduplication_id": alert_id(report_date, previous, repositories),
     }
 
 
-class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
+class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
     """
     Publish one SNS message about the run's repositories over threshold that no alert of the report
-    date has named yet, read from what ``RepositoryStorageThresholdSensor`` found.
+    date has named yet, read from what ``RepositoriesOverThresholdOperator`` found.
 
     A marker, ``{prefix}/_notifications/report_date=YYYY-MM-DD/alert.json``, records every repository
     an alert of the date named (account, region and name) and each message sent (subject, MessageId,
@@ -67,57 +64,47 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
     ``force_resend``, which names them all again. An empty ``sns_topic_arn`` means notifications are
     off: the task skips and says so, before any read.
 
-    Order: read the marker, publish, write the marker. The one window left: the publish succeeded and
-    the marker write failed. Transient failures of that write are retried by botocore (standard mode,
-    up to 10 retries); if it still fails the task fails *without retry* and the message says the alert went
-    out, so only a deliberate rerun can send it again. On a FIFO topic the deduplication id of the date
-    and its repositories also drops a repeat within 5 minutes. A "pending" marker written before
-    publishing would trade the duplicate for a possibly lost alert, and an alert is the point of this
-    task, so there is none.
+    Order: read the marker, claim the alert, publish, write the marker. The claim,
+    ``{prefix}/_notifications/report_date=YYYY-MM-DD/claims/{alert id}.json``, is written with S3's
+    conditional write (``If-None-Match: *``), so of two runs (or tries) that would send the same alert
+    (same date, same repositories, same resent message) only the one whose write created it publishes;
+    the other logs who claimed it and sends nothing. Publishing that fails removes the claim, so a retry
+    sends the alert; if the claim cannot be removed the task fails saying so, and deleting the claim
+    lets a rerun send it. A task killed between claim and publish leaves the claim: that alert is not
+    sent again (at most once), the claim names the run, and ``force_resend`` sends it. A marker that
+    cannot be written after the publish (botocore retries it, standard mode, up to 10 retries) fails
+    the task without retry; the claim still stands, so a rerun does not send the alert twice. On a FIFO
+    topic the alert id is also the deduplication id.
+
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
 
     :param sns_topic_arn: topic to publish to, or empty (templated)
-    :param report_bucket: bucket of the reports, where the marker is kept (templated)
-    :param report_prefix: key prefix of the reports, without leading or trailing ``/`` (templated)
-    :param report_date: ``YYYY-MM-DD`` the alert is about (templated)
     :param force_resend: name every repository over threshold again; the marker then records the new
         message (templated: pass an XCom or param that holds a bool, not a rendered string)
-    :param report_kms_key_id: KMS key the marker is written under (SSE-KMS); empty: the bucket's
-        default encryption (templated)
     """
 
     aws_hook_class = SnsHook
-    template_fields: Sequence[str] = aws_template_fields(
-        "sns_topic_arn", "report_bucket", "report_prefix", "report_date", "force_resend", "report_kms_key_id"
-    )
+    template_fields: Sequence[str] = lake_template_fields("sns_topic_arn", "force_resend")
 
     def __init__(
         self,
         *,
         sns_topic_arn: str,
-        report_bucket: str,
-        report_date: str,
-        report_prefix: str = "ecr-reports",
         force_resend: bool = False,
-        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.report_kms_key_id = report_kms_key_id
         self.sns_topic_arn = sns_topic_arn
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.force_resend = force_resend
 
     def execute(self, context: Context) -> dict[str, Any]:
         topic = check_topic_arn(self.sns_topic_arn)
-        bucket = check_bucket(self.report_bucket)
-        prefix = check_prefix(self.report_prefix)
-        report_date = check_report_date(self.report_date)
+        bucket, prefix, report_date = self.lake_location()
         force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
-        lake = self._marker_hook()
+        lake = self.lake_hook(tuning=Config(retries=MARKER_RETRIES))
         key = notification_marker_key(prefix, report_date)
         sent = lake.read_json(bucket, key)
         found = lake.read_json(bucket, breaches_key(prefix, report_date))
@@ -143,13 +130,38 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         page = f"s3://{bucket}/{html_report_key(prefix, report_date)}"
         alert = build_alert(new, report_date, report_location=page)
         identities = [breach.identity for breach in new]
-        with aws_call("sns", topic):
-            response = self.hook.publish_to_target(
-                target_arn=topic,
-                message=alert.message,
-                subject=alert.subject,
-                **fifo_arguments(topic, report_date, sent if force else None, identities),
+        previous = sent if force else None
+        claim_key = alert_claim_key(prefix, report_date, alert_id(report_date, previous, identities))
+        claim = {
+            "run_id": context["run_id"],
+            "claimed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "token": uuid.uuid4().hex,
+            "repositories": identities,
+        }
+        if not lake.claim(bucket, claim_key, claim):
+            claimed = lake.read_json(bucket, claim_key) or {}
+            self.log.info(
+                "The alert for %s naming %d repositories was claimed by run %s at %s (s3://%s/%s): another "
+                "run or try sends it, so this one does not. Set force_resend to send it anyway.",
+                report_date,
+                len(identities),
+                claimed.get("run_id"),
+                claimed.get("claimed_at"),
+                bucket,
+                claim_key,
             )
+            return {"message_id": None, "repositories": [], "sent": False}
+        try:
+            with aws_call("sns", topic):
+                response = self.hook.publish_to_target(
+                    target_arn=topic,
+                    message=alert.message,
+                    subject=alert.subject,
+                    **fifo_arguments(topic, report_date, previous, identities),
+                )
+        except AwsCallError as error:
+            self._release(lake, bucket, claim_key, error)
+            raise
         send = {
             "subject": alert.subject,
             "repositories": list(alert.repositories),
@@ -169,8 +181,8 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         except AwsCallError as error:
             raise AirflowFailException(
                 f"The alert was sent (MessageId {send['message_id']}) but its marker could not be "
-                f"written: {error}. Not retrying, so it is not sent twice; until the marker can be "
-                "written, a rerun of this date sends it again."
+                f"written: {error}. Not retrying; its claim s3://{bucket}/{claim_key} stands, so a rerun "
+                "does not send it again."
             ) from error
         self.log.info(
             "Published alert for %d repositories to %s (MessageId %s)%s",
@@ -181,10 +193,12 @@ class StorageThresholdAlertOperator(AwsBaseOperator[SnsHook]):
         )
         return {"message_id": send["message_id"], "repositories": send["repositories"], "sent": True}
 
-    def _marker_hook(self) -> ReportLakeHook:
-        return ReportLakeHook(
-            aws_conn_id=self.aws_conn_id,
-            verify=self.verify,
-            tuning=Config(retries=MARKER_RETRIES),
-            report_kms_key_id=self.report_kms_key_id,
-        )
+    def _release(self, lake: ReportLakeHook, bucket: str, claim_key: str, error: AwsCallError) -> None:
+        """The alert was not sent: remove its claim so a retry can send it."""
+        try:
+            lake.delete_keys(bucket, [claim_key])
+        except AwsCallError as kept:
+            raise AirflowFailException(
+                f"The alert was not sent ({error}), and its claim s3://{bucket}/{claim_key} could not be "
+                f"removed ({kept}): delete it, then rerun the date to send the alert"
+            ) from error

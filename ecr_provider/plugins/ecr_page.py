@@ -24,14 +24,11 @@ from cachetools import Cache, LRUCache, TTLCache
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, RunDecision, Scope
-from ecr_provider.core.layout import check_report_date
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import breaches_key, check_report_date, notification_marker_key
 from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, check_prefix
 from ecr_provider.core.thresholds import Breach
-from ecr_provider.hooks.report_lake import ReportLakeHook
-from ecr_provider.operators.html_report import TREND_DATES, manifest_dates, read_report_page
+from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook
 from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from ecr_provider.plugins import URL_PREFIX
 
@@ -145,11 +142,16 @@ def create_app(
             raise HTTPException(503, f"Set the {CONFIG_VARIABLE} Variable's report_bucket: {error}") from None
         hook = lake(where.aws_conn_id)
         base = (where.bucket, where.prefix)
-        dates = pages.record((*base, "dates"), lambda: manifest_dates(hook, where.bucket, where.prefix))
+        dates = pages.record((*base, "dates"), lambda: hook.manifest_dates(where.bucket, where.prefix))
         manifests = {
             day: manifest
             for day in dates[-TREND_DATES:]
-            if (manifest := pages.record((*base, day), partial(_read_manifest, hook, where, day))) is not None
+            if (
+                manifest := pages.record(
+                    (*base, day), partial(hook.read_manifest, where.bucket, where.prefix, day)
+                )
+            )
+            is not None
         }
         chosen = _chosen_date(date, manifests)
         manifest = manifests.get(chosen, {})
@@ -174,8 +176,7 @@ def create_app(
         document = pages.page(
             key,
             lambda: render_report(
-                read_report_page(
-                    hook,
+                hook.read_report_page(
                     where.bucket,
                     where.prefix,
                     chosen,
@@ -204,10 +205,6 @@ def _run_decision(hook: ReportLakeHook, where: LakeSettings, day: str, scope: Sc
         ]
     )
     return RunDecision(breaches, hook.read_json(where.bucket, notification_marker_key(where.prefix, day)))
-
-
-def _read_manifest(hook: ReportLakeHook, where: LakeSettings, day: str) -> dict[str, Any] | None:
-    return hook.read_json(where.bucket, run_manifest_key(where.prefix, day))
 
 
 def _chosen_date(date: str | None, manifests: Mapping[str, Mapping[str, Any]]) -> str:

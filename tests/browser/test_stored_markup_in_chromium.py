@@ -23,8 +23,7 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.csv_format import canonical_line
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
-from ecr_provider.core.layout import partition_prefix
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import partition_prefix, run_manifest_key
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from emulator.server import Emulator, client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ecr_provider.core.alert import build_alert
-from ecr_provider.core.html_report import html_report_key
+from ecr_provider.core.layout import html_report_key
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.core.units import GB
 

@@ -386,8 +386,9 @@ def test_outcome_bytes() -> None:
         rule(2, older_than(2, "untagged")),
     ]
     result = outcome(policy, images)
-    assert (result.expired_bytes, result.archived_bytes) == (350, 0)
-    assert outcome([rule(1, older_than(5), TRANSITION)], images).archived_bytes == 1350
+    assert (result.expired_bytes, result.archived) == (350, ())
+    archived = outcome([rule(1, older_than(5), TRANSITION)], images).archived
+    assert sum(image.size_bytes for image in archived) == 1350
 
 
 # --- the recommended policy -----------------------------------------------------------------------

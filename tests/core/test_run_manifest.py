@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ecr_provider.core.layout import date_record_key, run_manifest_key
 from ecr_provider.core.run_manifest import (
     ERROR_LIMIT,
     FAILED,
@@ -16,9 +17,7 @@ from ecr_provider.core.run_manifest import (
     ReportPartFailed,
     RunRecord,
     check_loaded,
-    date_record_key,
     error_line,
-    run_manifest_key,
     target_outcomes,
 )
 from ecr_provider.core.targets import RegistryTarget

@@ -6,13 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from ecr_provider.core.layout import outcomes_key, plan_key
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_plan import (
     RunPlan,
     check_plan,
-    outcomes_key,
     plan_batches,
-    plan_key,
     prices_of,
     prices_record,
     unique_registries,

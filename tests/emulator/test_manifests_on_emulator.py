@@ -19,9 +19,10 @@ from ecr_provider.aws.manifests import (
     reporting_principal_arn,
 )
 from ecr_provider.core.blobs import BASIS_UNIQUE_BLOBS, ParsedManifest, parse_manifest, repository_storage
+from ecr_provider.core.layout import cache_prefix
 from ecr_provider.core.manifest_policy import should_read_manifests
 from ecr_provider.core.records import Repository
-from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache, cache_prefix
+from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from emulator import moto_ecr_gaps
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.server import ACCOUNT_ID, Emulator, client

@@ -16,9 +16,9 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPOSITORIES_REPORT
-from ecr_provider.core.layout import report_key, report_prefix
+from ecr_provider.core.layout import cache_prefix, report_key, report_prefix
 from ecr_provider.core.transform import PreviousReport
-from ecr_provider.hooks.report_lake import ReportLakeHook, cache_prefix
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from tests.aws.test_manifests import REPOSITORY
 
 BUCKET = "ecr-reports"
@@ -68,6 +68,29 @@ def test_a_document_reads_back_as_written(lake: tuple[ReportLakeHook, Stubber]) 
     assert hook.read_json(BUCKET, "k.json") == document
 
 
+def test_a_claim_is_a_conditional_write_that_only_its_writer_wins(
+    lake: tuple[ReportLakeHook, Stubber],
+) -> None:
+    hook, stubber = lake
+    mine, theirs = {"token": "mine"}, {"token": "theirs"}
+    encoded = (json.dumps(mine, indent=2, sort_keys=True) + "\n").encode()
+    conditional = {"Bucket": BUCKET, "Key": "c.json", "Body": encoded, "IfNoneMatch": "*"}
+    stubber.add_response("put_object", {}, conditional)
+    stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+    stubber.add_response("get_object", {"Body": body(json.dumps(theirs).encode())})
+    stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+    stubber.add_response("get_object", {"Body": body(encoded)})  # a retried request whose first one landed
+    stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
+
+    assert hook.claim(BUCKET, "c.json", mine)
+    assert not hook.claim(BUCKET, "c.json", mine)
+    assert hook.claim(BUCKET, "c.json", mine)
+    with pytest.raises(
+        AwsCallError, match=rf"^s3:PutObject on s3://{BUCKET}/c\.json failed with AccessDenied"
+    ):
+        hook.claim(BUCKET, "c.json", mine)
+
+
 @pytest.mark.parametrize(
     ("data", "complaint"), [(b"{not json", "is not valid JSON"), (b"[1]", "holds list, not a JSON object")]
 )
@@ -84,21 +107,10 @@ def test_denied_reads_and_writes_name_the_action_and_object(lake: tuple[ReportLa
     hook, stubber = lake
     stubber.add_client_error("get_object", "AccessDenied", "Access Denied", http_status_code=403)
     stubber.add_client_error("put_object", "AccessDenied", "Access Denied", http_status_code=403)
-    stubber.add_client_error("head_object", "403", "Forbidden", http_status_code=403)
     with pytest.raises(AwsCallError, match=rf"^s3:GetObject on s3://{BUCKET}/k failed with AccessDenied"):
         hook.read_json(BUCKET, "k")
     with pytest.raises(AwsCallError, match=rf"^s3:PutObject on s3://{BUCKET}/k failed with AccessDenied"):
         hook.write_json(BUCKET, "k", {})
-    with pytest.raises(AwsCallError, match=rf"^s3:GetObject on s3://{BUCKET}/k failed with AccessDenied"):
-        hook.has_key(BUCKET, "k")
-
-
-def test_a_key_is_there_or_not(lake: tuple[ReportLakeHook, Stubber]) -> None:
-    hook, stubber = lake
-    stubber.add_response("head_object", {"ContentLength": 3}, {"Bucket": BUCKET, "Key": "there"})
-    stubber.add_client_error("head_object", "404", "Not Found", http_status_code=404)
-    assert hook.has_key(BUCKET, "there")
-    assert not hook.has_key(BUCKET, "gone")
 
 
 def test_keys_under_a_prefix_are_read_from_every_page(lake: tuple[ReportLakeHook, Stubber]) -> None:

@@ -315,8 +315,8 @@ def test_cli_writes_the_same_rows_as_the_dag(
         assert cli_rows == list(read_canonical(io.StringIO(from_dag.decode("utf-8"), newline="")))
 
 
-def test_a_complete_date_updates_the_asset_downstream_dags_schedule_on(
-    first_run: dict[str, Any], destination: ReportDestination
+def test_a_complete_date_updates_the_asset_after_its_page_is_written(
+    first_run: dict[str, Any], destination: ReportDestination, emulator: Emulator
 ) -> None:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -328,10 +328,16 @@ def test_a_complete_date_updates_the_asset_downstream_dags_schedule_on(
             .filter(AssetModel.name == "ecr_report_complete")
             .all()
         )
-        extras = [event.extra for event in events]
+        extras = [(event.extra, event.timestamp, event.source_task_id) for event in events]
 
-    assert {
+    page = f"{PREFIX}/_html/report_date={REPORT_DATE}/report.html"
+    expected = {
         "report_date": REPORT_DATE,
         "manifest": f"s3://{destination.bucket}/{PREFIX}/_runs/report_date={REPORT_DATE}/manifest.json",
         "reports": ["repositories_summary", "images_summary", "image_findings", "registries_summary"],
-    } in extras
+        "page": f"s3://{destination.bucket}/{page}",
+    }
+    (announced, task) = [(timestamp, task) for extra, timestamp, task in extras if extra == expected][-1]
+    assert task == "html_report"
+    written = client("s3", emulator.endpoint_url, REGION).head_object(Bucket=destination.bucket, Key=page)
+    assert written["LastModified"] <= announced  # S3 keeps whole seconds

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.html_report import gigabytes, html_report_key
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.html_report import gigabytes
+from ecr_provider.core.layout import html_report_key, run_manifest_key
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
 from tests.integration.conftest import REGION, REPORT_DATE, RunDag

@@ -44,8 +44,7 @@ from ecr_provider.core.columns import (
     REPOSITORIES_REPORT,
 )
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import report_key, run_manifest_key
 from ecr_provider.operators.athena_named_queries import NAME_PREFIX
 from ecr_provider.queries import named_queries
 from emulator.demo_registry import DemoRegistry

@@ -23,7 +23,7 @@ import pytest
 from ecr_provider import cli
 from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import run_manifest_key
 from emulator.demo_registry import DemoRegistry, SeededImage, seed_demo_registry
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 import ecr_provider
-from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.columns import (
     FINDINGS_REPORT,
     IMAGES_REPORT,
@@ -29,9 +28,16 @@ from ecr_provider.core.columns import (
     REPOSITORIES_REPORT,
     reports_written,
 )
-from ecr_provider.core.layout import partition_prefix, report_key
-from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.core.run_plan import outcomes_key, plan_key
+from ecr_provider.core.layout import (
+    breaches_key,
+    notification_marker_key,
+    outcomes_key,
+    partition_prefix,
+    plan_key,
+    preflight_key,
+    report_key,
+    run_manifest_key,
+)
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
@@ -257,8 +263,8 @@ KMS_PREFIX = f"{PREFIX}-kms"
 def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     runs: Runs, demo_registry: DemoRegistry
 ) -> None:
-    """Reports, outcome records, run manifest, alert marker and manifest cache: a prefix of its own,
-    so every object under it is one this run wrote."""
+    """Preflight record, reports, outcome records, run manifest, alert marker and manifest cache: a
+    prefix of its own, so every object under it is one this run wrote."""
     key = client("kms", runs.emulator.endpoint_url, REGION).create_key(Description="ecr-report")[
         "KeyMetadata"
     ]
@@ -270,6 +276,7 @@ def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{KMS_PREFIX}/")["Contents"]
     written = {item["Key"] for item in listed}
     assert {
+        preflight_key(KMS_PREFIX, REPORT_DATE),
         run_manifest_key(KMS_PREFIX, REPORT_DATE),
         plan_key(KMS_PREFIX, REPORT_DATE),
         outcomes_key(KMS_PREFIX, REPORT_DATE, 0),

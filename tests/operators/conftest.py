@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from ecr_provider.core.layout import outcomes_key, plan_key
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import OutcomeRecord, RegistrySummary
-from ecr_provider.core.run_plan import RunPlan, outcomes_key, plan_key, prices_record
+from ecr_provider.core.run_plan import RunPlan, prices_record
 from ecr_provider.core.targets import TargetParams
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.registry_report import EcrRegistryReportOperator
@@ -39,6 +40,17 @@ RUN_ID = "manual__2026-11-20T00:00:00+00:00"
 def task_context(map_index: int = -1) -> Context:
     """What the operators read of a task's context: the run and the map index."""
     return cast("Context", {"run_id": RUN_ID, "ti": SimpleNamespace(map_index=map_index)})
+
+
+def lake_arguments(bucket: str, prefix: str) -> dict[str, str]:
+    """A report-lake task's arguments for the run of ``REPORT_DATE``, through the ``emulator`` connection."""
+    return {
+        "aws_conn_id": "emulator",
+        "region_name": REGION,
+        "report_bucket": bucket,
+        "report_prefix": prefix,
+        "report_date": REPORT_DATE,
+    }
 
 
 def plan_one_registry(bucket: str, prefix: str) -> None:

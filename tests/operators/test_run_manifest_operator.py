@@ -21,9 +21,7 @@ from ecr_provider.core.columns import (
     REPORTS,
     REPOSITORIES_REPORT,
 )
-from ecr_provider.core.layout import report_key
-from ecr_provider.core.run_manifest import run_manifest_key
-from ecr_provider.core.run_plan import outcomes_key, plan_key
+from ecr_provider.core.layout import outcomes_key, plan_key, report_key, run_manifest_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException

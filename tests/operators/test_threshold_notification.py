@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from ecr_provider.aws.errors import AwsCallError
-from ecr_provider.core.alert import breaches_key, notification_marker_key
+from ecr_provider.core.layout import alert_claim_key, breaches_key, notification_marker_key
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
-from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator, fifo_arguments
+from ecr_provider.operators.threshold_notification import (
+    StorageThresholdAlertOperator,
+    alert_id,
+    fifo_arguments,
+)
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
@@ -50,7 +54,7 @@ def report_date(destination: ReportDestination, emulator: Emulator) -> str:
 
 
 def found(destination: ReportDestination, report_date: str, *breaches: Breach) -> None:
-    """What the run's threshold sensor found over threshold."""
+    """What the run's threshold step found over threshold."""
     record = {"run_id": RUN_ID, "breaches": [b.as_record() for b in breaches]}
     ReportLakeHook(aws_conn_id="emulator").write_json(
         destination.bucket, breaches_key(PREFIX, report_date), record
@@ -206,21 +210,68 @@ def test_a_marker_write_failing_transiently_is_retried(
 
 
 def test_a_marker_that_cannot_be_written_fails_the_task_without_retry_saying_it_was_sent(
-    emulator: Emulator, destination: ReportDestination, report_date: str
+    emulator: Emulator, destination: ReportDestination, report_date: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The claim is a PutObject too, so the refusal is the marker's alone: patched at the hook."""
     found(destination, report_date, API, DB)
-    emulator.inject_faults({"s3:PutObject": ["denied"]})
+    key = notification_marker_key(PREFIX, report_date)
+    write_json = ReportLakeHook.write_json
 
+    def refuse_the_marker(hook: ReportLakeHook, bucket: str, at: str, document: dict[str, Any]) -> None:
+        if at == key:
+            raise AwsCallError(f"s3:PutObject on s3://{bucket}/{at} failed with AccessDenied: Access Denied")
+        write_json(hook, bucket, at, document)
+
+    monkeypatch.setattr(ReportLakeHook, "write_json", refuse_the_marker)
     with pytest.raises(AirflowFailException) as caught:
         notify(destination, report_date, ())
+    monkeypatch.undo()
 
     messages = delivered(emulator, destination)
     assert len(messages) == 1
-    key = notification_marker_key(PREFIX, report_date)
     assert str(caught.value).startswith(
         f"The alert was sent (MessageId {messages[0]['MessageId']}) but its marker could not be written: "
         f"s3:PutObject on s3://{destination.bucket}/{key} failed with AccessDenied"
     )
+    assert "stands, so a rerun does not send it again" in str(caught.value)
+    assert notify(destination, report_date)["sent"] is False  # the rerun: the claim stands, no marker
+    assert delivered(emulator, destination) == []
+
+
+def test_of_two_runs_sending_the_same_alert_only_the_one_that_claims_it_publishes(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    """The other run read the marker, as this one did, before either sent: its claim comes first."""
+    found(destination, report_date, API, DB)
+    other = {
+        "run_id": "manual__other",
+        "claimed_at": "2026-10-01T00:00:01+00:00",
+        "token": "t",
+        "repositories": [],
+    }
+    key = alert_claim_key(PREFIX, report_date, alert_id(report_date, None, [API.identity, DB.identity]))
+    assert ReportLakeHook(aws_conn_id="emulator").claim(destination.bucket, key, other)
+
+    outcome = notify(destination, report_date, ())
+
+    assert outcome == {"message_id": None, "repositories": [], "sent": False}
+    assert delivered(emulator, destination) == []
+    assert not ReportLakeHook(aws_conn_id="emulator").claim(destination.bucket, key, {"run_id": "third"})
+
+
+def test_a_publish_that_fails_releases_its_claim_so_the_retry_sends_once(
+    emulator: Emulator, destination: ReportDestination, report_date: str
+) -> None:
+    found(destination, report_date, API, DB)
+    missing = destination.topic_arn.rsplit(":", 1)[0] + ":no-such-topic"
+
+    with pytest.raises(AwsCallError, match=rf"^sns:Publish on {missing} failed with NotFound"):
+        notify(destination, report_date, (), sns_topic_arn=missing)
+    assert delivered(emulator, destination) == []
+
+    retried = notify(destination, report_date, ())
+    assert retried["sent"] is True
+    assert [message["MessageId"] for message in delivered(emulator, destination)] == [retried["message_id"]]
 
 
 def test_a_marker_that_cannot_be_read_fails_before_publishing(

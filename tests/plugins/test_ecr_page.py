@@ -13,9 +13,8 @@ from typing import Any, ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
-from ecr_provider.core.alert import breaches_key, notification_marker_key
 from ecr_provider.core.html_report import gigabytes
-from ecr_provider.core.run_manifest import run_manifest_key
+from ecr_provider.core.layout import breaches_key, notification_marker_key, run_manifest_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from emulator.server import Emulator, client
 from tests.browser.test_html_report_in_chromium import csv_rows

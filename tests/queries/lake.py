@@ -4,8 +4,7 @@ The demo registry is seeded in two regions and reported on four dates (the lates
 days and thirty days before it), one CSV per report, date, account and region. Between the dates
 some repositories grow and one repository is missing for a day, so trends have changes and gaps.
 Blob mounting is enabled in one region.
-The columns that other work appends to ``repositories_summary`` (lifecycle savings and trends) are
-added here when ``columns.py`` does not have them yet, so the queries run on the final column set.
+Each report has exactly the columns of ``core.columns.REPORTS``, as the report tasks write them.
 """
 
 from __future__ import annotations

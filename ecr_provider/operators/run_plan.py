@@ -8,34 +8,31 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
-from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
-from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.layout import check_report_date
+from ecr_provider.core.layout import plan_key
 from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.run_plan import RunPlan, plan_batches, plan_key, prices_record, unique_registries
+from ecr_provider.core.run_plan import RunPlan, plan_batches, prices_record, unique_registries
 from ecr_provider.core.settings import (
     DEFAULT_BATCH_SIZE,
     check_batch_size,
-    check_bucket,
-    check_prefix,
     check_price,
     check_regions,
     whole_number,
 )
 from ecr_provider.core.targets import check_accounts, check_role_name, plan_targets
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 from ecr_provider.version_compat import conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
+class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     """
     List the registries to report, every account in every region, and plan the run in
     ``{prefix}/_runs/report_date=YYYY-MM-DD/plan.json``; return the batch numbers to map over.
@@ -49,65 +46,42 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
     run (the Price List API, else the documented table, or ``price_per_gb_month``), so every registry of
     a run is priced alike.
 
+    ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
+    :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
+
     :param regions: regions to read (templated)
     :param accounts: role ARNs or 12-digit account ids (templated)
     :param role_name: role to assume in accounts given by id or discovered (templated)
     :param discover_accounts: add the Organization's active accounts (templated)
-    :param report_bucket: S3 bucket of the data lake, where the plan is kept (templated)
-    :param report_prefix: key prefix without leading or trailing ``/`` (templated)
-    :param report_date: ``YYYY-MM-DD`` partition of this run (templated)
     :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
     :param batch_size: registries per report task (templated)
-    :param report_kms_key_id: KMS key the record is written under (SSE-KMS); empty: the bucket's
-        default encryption (templated)
     """
 
     aws_hook_class = ReportLakeHook
-    template_fields: Sequence[str] = aws_template_fields(
-        "regions",
-        "accounts",
-        "role_name",
-        "discover_accounts",
-        "report_bucket",
-        "report_prefix",
-        "report_date",
-        "price_per_gb_month",
-        "batch_size",
-        "report_kms_key_id",
+    template_fields: Sequence[str] = lake_template_fields(
+        "regions", "accounts", "role_name", "discover_accounts", "price_per_gb_month", "batch_size"
     )
 
     def __init__(
         self,
         *,
         regions: Sequence[str],
-        report_bucket: str,
-        report_date: str,
         accounts: Sequence[str] = (),
         role_name: str = "",
         discover_accounts: bool = False,
-        report_prefix: str = "ecr-reports",
         price_per_gb_month: str | None = None,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
-        report_kms_key_id: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.report_kms_key_id = report_kms_key_id
         self.regions = regions
         self.accounts = accounts
         self.role_name = role_name
         self.discover_accounts = discover_accounts
-        self.report_bucket = report_bucket
-        self.report_prefix = report_prefix
-        self.report_date = report_date
         self.price_per_gb_month = price_per_gb_month
         self.batch_size = batch_size
         if isinstance(batch_size, int):
             check_batch_size(batch_size)
-
-    @property
-    def _hook_parameters(self) -> dict[str, Any]:
-        return {**super()._hook_parameters, "report_kms_key_id": self.report_kms_key_id}
 
     def _client(self, client_type: str, region_name: str | None = None) -> Any:
         return AwsGenericHook(
@@ -125,9 +99,7 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
     def execute(self, context: Context) -> list[int]:
         regions = check_regions(self.regions, ecr_regions())
         role_name = check_role_name(self.role_name)
-        bucket = check_bucket(self.report_bucket)
-        prefix = check_prefix(self.report_prefix)
-        report_date = check_report_date(self.report_date)
+        lake = self.lake_location()
         override = check_price(self.price_per_gb_month)
         batch_size = check_batch_size(whole_number(self.batch_size))
         accounts = list(check_accounts(self.accounts, role_name))
@@ -138,7 +110,7 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
         with aws_call("sts"):
             own_account = str(self._client("sts").get_caller_identity()["Account"])
         targets = unique_registries(plan_targets(accounts, regions), own_account)
-        images = self.hook.last_image_counts(bucket, prefix, report_date)
+        images = self.hook.last_image_counts(lake.bucket, lake.prefix, lake.report_date)
         batches = plan_batches(
             [images.get((target.account_id or own_account, target.region)) for target in targets],
             batch_size,
@@ -151,18 +123,18 @@ class EcrRegistryTargetsOperator(AwsBaseOperator[ReportLakeHook]):
         }
         plan = RunPlan(
             run_id=context["run_id"],
-            report_date=report_date,
+            report_date=lake.report_date,
             targets=[target.as_operator_kwargs() for target in targets],
             batches=batches,
             prices=prices,
         )
-        self.hook.write_json(bucket, plan_key(prefix, report_date), plan)
+        key = plan_key(lake.prefix, lake.report_date)
+        self.hook.write_json(lake.bucket, key, plan)
         self.log.info(
-            "%d registries in %d batches (s3://%s/%s): %s",
+            "%d registries in %d batches (%s): %s",
             len(targets),
             len(batches),
-            bucket,
-            plan_key(prefix, report_date),
+            lake.url(key),
             ", ".join(target.label for target in targets[:50]) + (" ..." if len(targets) > 50 else ""),
         )
         return list(range(len(batches)))
