@@ -75,6 +75,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     # The scan type and the caller's account are AWS's to answer: basic scanning, one account.
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
     monkeypatch.setattr(UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
+    monkeypatch.setattr(registry, "read_blob_mounting", lambda *args: "DISABLED")
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,
