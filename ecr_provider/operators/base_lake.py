@@ -9,12 +9,12 @@ from typing import Any, NamedTuple
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import AwsHookType, aws_template_fields
-from airflow.sdk.exceptions import AirflowSkipException
 from botocore.config import Config
 
 from ecr_provider.core.layout import DEFAULT_REPORT_PREFIX, check_report_date
 from ecr_provider.core.settings import check_bucket, check_prefix
 from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.version_compat import AirflowSkipException
 
 LAKE_TEMPLATE_FIELDS = ("report_bucket", "report_prefix", "report_date", "report_kms_key_id")
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
-from airflow.sdk.exceptions import AirflowFailException
 from botocore.exceptions import ClientError
 
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
@@ -16,6 +15,7 @@ from ecr_provider.core.settings import check_database, check_topic_arn
 from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
+from ecr_provider.version_compat import AirflowFailException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowSkipException
-
 from ecr_provider.core.alert import BreachesRecord
 from ecr_provider.core.layout import breaches_key
 from ecr_provider.core.thresholds import Breach, largest_first
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
+from ecr_provider.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

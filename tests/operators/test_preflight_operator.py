@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from ecr_provider.core.layout import preflight_key
 from ecr_provider.operators.preflight import ReportLakePreflightOperator
+from ecr_provider.version_compat import AirflowFailException
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, lake_arguments, task_context

@@ -4,12 +4,12 @@ whether the notification goes out."""
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException
 
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.layout import breaches_key, report_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
+from ecr_provider.version_compat import AirflowSkipException
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from tests.operators.conftest import (
