@@ -174,8 +174,8 @@ def airflow_command() -> str:
 
 
 def create_dag_pools(deployment: Deployment) -> None:
-    """The pools the parsed DAG's tasks name besides ``default_pool``, as docs/deploying.md says::
-    create them, the scheduler never starts a task whose pool does not exist."""
+    """The pools the parsed DAG's tasks name besides ``default_pool``, as docs/deploying.md says to
+    create them: the scheduler never starts a task whose pool does not exist."""
     response = deployment.api.get(f"/api/v2/dags/{DAG_ID}/tasks")
     response.raise_for_status()
     for pool in sorted({task["pool"] for task in response.json()["tasks"]} - {"default_pool"}):
