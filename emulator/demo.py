@@ -121,7 +121,7 @@ def manifest_reads(log: str) -> int:
 
 
 def exclude_reporting_principal(endpoint_url: str) -> str:
-    """README's one-time step: exclude the reporting identity from pull-time updates, so the
+    """docs/reports.md's one-time step: exclude the reporting identity from pull-time updates, so the
     report may read manifests (unique-blob storage) without making every image look pulled."""
     principal = reporting_principal_arn(client("sts", endpoint_url, REGION))
     client("ecr", endpoint_url, REGION).register_pull_time_update_exclusion(principalArn=principal)

@@ -231,7 +231,7 @@ def priced(size_bytes: int, archived_image_bytes: int, prices: StoragePrices) ->
 
 
 def repository_totals(snapshot: RepositorySnapshot, context: ReportContext) -> RepositoryTotals:
-    """Billable bytes are unique blobs when manifests were read, else image sizes (SPEC.md).
+    """Billable bytes are unique blobs when manifests were read, else image sizes (docs/reports.md).
 
     Archived images are priced at the archive rate on their own size; the rest of the billable
     bytes at the standard rate.

@@ -1,4 +1,4 @@
-"""Hand-computed rows for a small registry: every unit, format and empty-vs-zero rule of SPEC.md."""
+"""Hand-computed rows for a small registry: every unit, format and empty-vs-zero rule of docs/reports.md."""
 
 from __future__ import annotations
 

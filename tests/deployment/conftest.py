@@ -1,4 +1,4 @@
-"""A real Airflow 3 deployment, set up as the README's deployment section tells a platform team.
+"""A real Airflow 3 deployment, set up as docs/deploying.md tells a platform team.
 
 Postgres (SQLite where the machine has no PostgreSQL server) as the metadata database, LocalExecutor,
 and ``api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as separate processes; AWS is the
@@ -174,8 +174,8 @@ def airflow_command() -> str:
 
 
 def create_dag_pools(deployment: Deployment) -> None:
-    """The pools the parsed DAG's tasks name besides ``default_pool``, as the README says to create them:
-    the scheduler never starts a task whose pool does not exist."""
+    """The pools the parsed DAG's tasks name besides ``default_pool``, as docs/deploying.md says to
+    create them: the scheduler never starts a task whose pool does not exist."""
     response = deployment.api.get(f"/api/v2/dags/{DAG_ID}/tasks")
     response.raise_for_status()
     for pool in sorted({task["pool"] for task in response.json()["tasks"]} - {"default_pool"}):
@@ -208,7 +208,7 @@ def airflow_environment(home: Path, database: str, port: int) -> dict[str, str]:
         AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
         AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
-        # The pool the DAG's report tasks run in, named where the DAG is parsed (README: Setting it up).
+        # The pool the DAG's report tasks run in, named where the DAG is parsed (docs/deploying.md).
         ECR_REPORT_POOL=REPORT_POOL,
         # The connection's keys are the only identity: no credential file, no instance metadata.
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,

@@ -3,7 +3,7 @@
 The demo registry is seeded in a region of its own, under enhanced scanning with Inspector counting
 EKS pods for some images, and with the reporting principal excluded from pull-time updates (so its
 index manifests are read). What runs comes from the demo's workload plan (``DemoUsage.uses``), the
-verdicts from the rules as the README states them, the bytes from the seeded blobs: none of it is
+verdicts from the rules as docs/reports.md states them, the bytes from the seeded blobs: none of it is
 read back through the code under test.
 """
 
@@ -191,7 +191,7 @@ def truth(world: World) -> dict[tuple[str, str], Truth]:
 
 
 def expected_reasons(world: World, repository: SeededRepository) -> dict[str, str]:
-    """The README's order; a lifecycle expiry is told apart from "unused" by the report itself."""
+    """docs/reports.md's order; a lifecycle expiry is told apart from "unused" by the report itself."""
     used = truth(world)
     own: dict[str, str | None] = {}
     for image in repository.images:
