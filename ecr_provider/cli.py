@@ -30,7 +30,7 @@ from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CsvFormat, restore_formula
+from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formula
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.layout import HTML_NAME
 from ecr_provider.core.options import RegistryOptions
@@ -193,6 +193,9 @@ def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
     """A report written in ``csv_format`` read back with its cells as they were before the formula
     guard, and ``.`` decimals, as the HTML builder takes them."""
     with path.open(encoding="utf-8", newline="") as handle:
+        if csv_format == CANONICAL:
+            yield from read_canonical(handle)
+            return
         for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
             yield {
                 header: restore_formula(cell).replace(csv_format.decimal_separator, ".")

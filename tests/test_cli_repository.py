@@ -13,11 +13,14 @@ from ecr_provider import cli
 from ecr_provider.core.columns import (
     IMAGE_COLUMNS,
     IMAGES_REPORT,
+    REGISTRIES_REPORT,
+    REGISTRY_COLUMNS,
     REPOSITORIES_REPORT,
     REPOSITORY_COLUMNS,
     Kind,
 )
 from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.output_folder import LOCK_NAME
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 from emulator.synthetic_registry import seed_synthetic_registry
 
@@ -116,11 +119,16 @@ def test_json_and_parquet_are_the_csv_rows_typed_as_the_athena_views(
     assert cli.run(["--output-dir", str(tmp_path / "json"), *fixed]) == 0
     assert cli.run(["--output-dir", str(tmp_path / "parquet"), *fixed, "--format", "parquet"]) == 0
 
-    for report, columns in ((REPOSITORIES_REPORT, REPOSITORY_COLUMNS), (IMAGES_REPORT, IMAGE_COLUMNS)):
-        assert sorted(path.name for path in (tmp_path / "json").iterdir()) == [
-            f"{IMAGES_REPORT}.json",
-            f"{REPOSITORIES_REPORT}.json",
-        ]
+    assert sorted(path.name for path in (tmp_path / "json").iterdir() if path.name != LOCK_NAME) == [
+        f"{IMAGES_REPORT}.json",
+        f"{REGISTRIES_REPORT}.json",
+        f"{REPOSITORIES_REPORT}.json",
+    ]
+    for report, columns in (
+        (REPOSITORIES_REPORT, REPOSITORY_COLUMNS),
+        (IMAGES_REPORT, IMAGE_COLUMNS),
+        (REGISTRIES_REPORT, REGISTRY_COLUMNS),
+    ):
         written = rows(tmp_path / "csv" / f"{report}.csv")
         documents = json.loads((tmp_path / "json" / f"{report}.json").read_text(encoding="utf-8"))
         assert len(documents) == len(written) > 0

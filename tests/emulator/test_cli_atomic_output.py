@@ -130,6 +130,7 @@ def reports(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Rep
             "repositories_summary.csv",
             "images_summary.csv",
             "image_findings.csv",
+            "registries_summary.csv",
             "report.html",
         }
     )

@@ -219,7 +219,7 @@ def test_one_registry_and_the_cache(
 
     assert "(123456789012 eu-west-1)</h1>" in document
     assert figure(document, "repositories") == str(len(rows))
-    assert reads == 2  # the region's repositories and images objects, not the other region's
+    assert reads == 3  # the region's repositories, images and registries objects, not the other region's
     assert page_client.get("/", params=params, headers=viewer).text == document
     assert len(CountingLake.reads) == reads, "a cached page reads no report again"
     assert page_client.get("/", params={"date": "2026-13-01"}, headers=viewer).status_code == 400
