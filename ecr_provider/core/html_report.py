@@ -144,13 +144,16 @@ class Amount:
 def _amount(
     rows: Iterable[Mapping[str, str]], usd: str, size: str | None = None, images: str | None = None
 ) -> Amount:
+    """``repositories`` counts those with anything in the figure, an image or a cent: images whose
+    blobs kept images share save nothing, yet their repositories are still where they go."""
     rows = list(rows)
     amounts = [Decimal(row.get(usd) or 0) for row in rows]
+    counts = [int(row.get(images) or 0) if images else 0 for row in rows]
     return Amount(
         usd=units.usd(sum(amounts, Decimal(0))),
-        repositories=sum(1 for amount in amounts if amount > 0),
+        repositories=sum(1 for amount, count in zip(amounts, counts, strict=True) if amount > 0 or count > 0),
         size_bytes=sum(int(row.get(size) or 0) for row in rows) if size else 0,
-        images=sum(int(row.get(images) or 0) for row in rows) if images else 0,
+        images=sum(counts),
     )
 
 

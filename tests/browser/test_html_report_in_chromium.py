@@ -172,10 +172,27 @@ def test_the_numbers_on_the_page_are_the_csvs(
         str(sum(int(row["reclaimableImages"]) for row in rows)),
         gb(sum(int(row["reclaimableBytes"]) for row in rows)),
     ]
-    assert cells("tr[data-saving=existing-policies]")[1] == money(existing, "lifecycleMonthlySavings(USD)")
-    assert cells("tr[data-saving=recommended-policy]")[1] == money(
-        recommended, "lifecycleMonthlySavings(USD)"
-    )
+    for saving, matching, prefix in (
+        ("reclaimable-now", rows, "reclaimable"),
+        ("existing-policies", existing, "lifecycleExpiring"),
+        ("recommended-policy", recommended, "lifecycleExpiring"),
+    ):
+        image_column = f"{prefix}Images"
+        money_column = (
+            "reclaimableMonthlySavings(USD)" if prefix == "reclaimable" else "lifecycleMonthlySavings(USD)"
+        )
+        assert cells(f"tr[data-saving={saving}]")[1:5] == [
+            money(matching, money_column),
+            str(sum(int(row[image_column] or 0) for row in matching)),
+            gb(sum(int(row[f"{prefix}Bytes"] or 0) for row in matching)),
+            str(
+                sum(
+                    1
+                    for row in matching
+                    if int(row[image_column] or 0) > 0 or Decimal(row[money_column] or 0) > 0
+                )
+            ),
+        ], saving
     assert "These are not added up" in page.locator("#savings").inner_text()
 
     over = [
