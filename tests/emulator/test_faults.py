@@ -121,12 +121,11 @@ def test_transient_faults_are_retried_to_the_same_bytes(
     calls = registry_reader.calls.as_dict()
     for operation, faults in plan.items():
         retries = calls[operation.split(":")[1]]["retries"]
-        if "reset" in faults:
-            # A reset may also drop a request another thread had just sent on a pooled connection to
-            # the same server thread: that one is retried too (seen once in several full runs).
-            assert retries >= len(faults), operation
-        else:
-            assert retries == len(faults), operation
+        # Every fault is retried. A reset, or a 5xx after which the server closes the connection, may
+        # also drop a request another reader thread had just sent on that pooled connection: that one
+        # is retried too (seen for a reset once in several full runs, for a 500 once in a CI-like run
+        # on a loaded machine), so at most one more retry per fault.
+        assert len(faults) <= retries <= 2 * len(faults), (operation, retries, faults)
     throttles = sum(faults.count("throttle") for faults in plan.values())
     assert sum(counts["throttled"] for counts in calls.values()) == throttles
 
