@@ -121,11 +121,12 @@ def test_transient_faults_are_retried_to_the_same_bytes(
     calls = registry_reader.calls.as_dict()
     for operation, faults in plan.items():
         retries = calls[operation.split(":")[1]]["retries"]
-        # Every fault is retried. A reset, or a 5xx after which the server closes the connection, may
-        # also drop a request another reader thread had just sent on that pooled connection: that one
-        # is retried too (seen for a reset once in several full runs, for a 500 once in a CI-like run
-        # on a loaded machine), so at most one more retry per fault.
-        assert len(faults) <= retries <= 2 * len(faults), (operation, retries, faults)
+        # Every fault is retried; a retry more is no error. A reset, or a 5xx after which the server
+        # closes the connection, may also drop a request another reader thread had just sent on that
+        # pooled connection, and on a loaded machine a request beside an injected timeout may outlast
+        # the test's short read timeout too (seen in CI-like runs: 2 retries for one 500, 6 for one
+        # timeout). What must hold is above: the same bytes, nothing skipped, every fault injected.
+        assert retries >= len(faults), (operation, retries, faults)
     throttles = sum(faults.count("throttle") for faults in plan.values())
     assert sum(counts["throttled"] for counts in calls.values()) == throttles
 
