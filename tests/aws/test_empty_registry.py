@@ -94,7 +94,7 @@ def test_the_account_of_a_registry_read_without_a_role_is_asked_once_and_only_wh
             {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/reporter", "UserId": "AIDA"},
         )
         clients = RegistryClients.connect(lambda service: sts, REGION)
-        assert clients.built == ()
+        assert len(clients.built) == 0
 
         assert (clients.account_id, clients.label) == (ACCOUNT, f"{ACCOUNT}/{REGION}")
         assert clients.built == ("sts",)
