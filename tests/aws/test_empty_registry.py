@@ -94,8 +94,8 @@ def test_the_account_of_a_registry_read_without_a_role_is_asked_once_and_only_wh
             {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/reporter", "UserId": "AIDA"},
         )
         clients = RegistryClients.connect(lambda service: sts, REGION)
-        assert len(clients.built) == 0
+        before = clients.built
 
         assert (clients.account_id, clients.label) == (ACCOUNT, f"{ACCOUNT}/{REGION}")
-        assert clients.built == ("sts",)
+        assert (before, clients.built) == ((), ("sts",))
         stubber.assert_no_pending_responses()
