@@ -67,6 +67,7 @@ class _BatchSettings:
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
+    generation: str
 
 
 class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
@@ -75,7 +76,8 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
 
     For each registry (an account in a region, read through its role when it has one) the repositories
     and images reports, and image_findings when ``include_findings``, stream from ECR to local files and
-    from there to S3; a rerun of a date overwrites the same keys. Its outcome, loaded with its counts and
+    from there to S3, under the run's generation of the date (the plan names it): readers see none of
+    them before the run manifest makes the generation visible. Its outcome, loaded with its counts and
     the repositories over their threshold, or failed with the error that names the denied action, is
     added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A
     registry that fails does not stop the batch; the task fails at its end, and its retry reports only
@@ -213,7 +215,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"])
         outcomes: list[OutcomeRecord] = []
         for index in plan["batches"][batch]:
             target = RegistryTarget.of(plan["targets"][index])
@@ -288,7 +290,12 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 )
                 for name, path in report.files.items():
                     keys[name] = report_key(
-                        run.lake.prefix, name, run.lake.report_date, clients.account_id, clients.region
+                        run.lake.prefix,
+                        name,
+                        run.lake.report_date,
+                        clients.account_id,
+                        clients.region,
+                        generation=run.generation,
                     )
                     self.hook.write_file(run.lake.bucket, keys[name], path)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
