@@ -3,11 +3,9 @@ report, and its outcome (with its repositories over threshold) beside the plan f
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
@@ -53,6 +51,7 @@ from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
 from ecr_provider.report_files import write_registry_report
+from ecr_provider.task_folder import task_folder
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -282,10 +281,10 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 previous=previous,
             )
             keys: dict[str, str] = {}
-            with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
+            with task_folder() as workdir:  # a killed task's folder is reclaimed by the next task
                 report = write_registry_report(
                     [opened],
-                    Path(workdir),
+                    workdir,
                     progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
                 )
                 for name, path in report.files.items():
