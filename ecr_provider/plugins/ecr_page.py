@@ -176,7 +176,7 @@ def create_app(
             manifest.get("as_of"),
             manifest.get("complete"),
             manifest.get("generation"),
-            rewriting(manifest, in_progress),
+            in_progress.get("started") if rewriting(manifest, in_progress) else None,
             None if decision.breaches is None else len(decision.breaches),
             tuple(alert.get("alerted", ())),
         )
