@@ -4,7 +4,7 @@ report, and its outcome (with its repositories over threshold) beside the plan f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import (
     FAILED,
     LOADED,
@@ -67,6 +68,8 @@ class _BatchSettings:
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
     generation: str
+    hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
+    """One hook per account (its role, None for the connection's own), so one set of credentials."""
 
 
 class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
@@ -216,11 +219,12 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
         run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"])
         outcomes: list[OutcomeRecord] = []
-        for index in plan["batches"][batch]:
-            target = RegistryTarget.of(plan["targets"][index])
-            outcome = loaded.get(index) or self._report(index, target, run)
-            outcomes.append(outcome)
-            self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+        with once_per_task():
+            for index in plan["batches"][batch]:
+                target = RegistryTarget.of(plan["targets"][index])
+                outcome = loaded.get(index) or self._report(index, target, run)
+                outcomes.append(outcome)
+                self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -249,16 +253,19 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             error=None,
             breaches=[],
         )
-        registry = EcrRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=target.region,
-            role_arn=target.role_arn,
-            max_concurrency=run.options.max_concurrency,
-            verify=self.verify,
-            config=self.botocore_config,
+        registry = run.hooks.get(target.role_arn) or run.hooks.setdefault(
+            target.role_arn,
+            EcrRegistryHook(
+                aws_conn_id=self.aws_conn_id,
+                region_name=target.region,
+                role_arn=target.role_arn,
+                max_concurrency=run.options.max_concurrency,
+                verify=self.verify,
+                config=self.botocore_config,
+            ),
         )
         try:
-            clients = registry.registry_clients()
+            clients = registry.registry_clients(target.region)
             previous = self.hook.previous_report(
                 run.lake.bucket,
                 run.lake.prefix,
