@@ -3,11 +3,9 @@ report, and its outcome (with its repositories over threshold) beside the plan f
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
@@ -54,6 +52,7 @@ from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
 from ecr_provider.report_files import write_registry_report
+from ecr_provider.task_folder import task_folder
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -68,6 +67,7 @@ class _BatchSettings:
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
+    generation: str
     hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
     """One hook per account (its role, None for the connection's own), so one set of credentials."""
 
@@ -78,7 +78,8 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
 
     For each registry (an account in a region, read through its role when it has one) the repositories
     and images reports, and image_findings when ``include_findings``, stream from ECR to local files and
-    from there to S3; a rerun of a date overwrites the same keys. Its outcome, loaded with its counts and
+    from there to S3, under the run's generation of the date (the plan names it): readers see none of
+    them before the run manifest makes the generation visible. Its outcome, loaded with its counts and
     the repositories over their threshold, or failed with the error that names the denied action, is
     added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A
     registry that fails does not stop the batch; the task fails at its end, and its retry reports only
@@ -216,7 +217,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"])
         outcomes: list[OutcomeRecord] = []
         with once_per_task():
             for index in plan["batches"][batch]:
@@ -287,15 +288,20 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 previous=previous,
             )
             keys: dict[str, str] = {}
-            with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
+            with task_folder() as workdir:  # a killed task's folder is reclaimed by the next task
                 report = write_registry_report(
                     [opened],
-                    Path(workdir),
+                    workdir,
                     progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
                 )
                 for name, path in report.files.items():
                     keys[name] = report_key(
-                        run.lake.prefix, name, run.lake.report_date, clients.account_id, clients.region
+                        run.lake.prefix,
+                        name,
+                        run.lake.report_date,
+                        clients.account_id,
+                        clients.region,
+                        generation=run.generation,
                     )
                     self.hook.write_file(run.lake.bucket, keys[name], path)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:

@@ -342,7 +342,7 @@ def test_the_trend_comes_from_the_run_manifests_storage_in_all_or_per_registry()
     }
     outcomes = target_outcomes(targets, cast("dict[int, OutcomeRecord]", records))
     run = RunRecord("2026-11-20", "2026-11-20T00:00:00+00:00", "0.1.0", outcomes)
-    manifest = run.manifest(reports=[], removed=[], kept=[])
+    manifest = run.manifest(reports=[], generation="20261120T000000Z-00000000", removed=[])
 
     assert manifest["storage"]["monthly_cost_usd"] == "0.7500"
     assert trend_point(manifest) == TrendPoint("2026-11-20", 14, 8, Decimal("0.7500"))

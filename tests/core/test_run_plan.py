@@ -64,6 +64,7 @@ def test_prices_travel_as_text_and_come_back_exact() -> None:
     plan = RunPlan(
         run_id="r",
         report_date="2026-11-20",
+        generation="20261120T000000Z-00000000",
         targets=[],
         batches=[],
         prices={region: prices_record(p) for region, p in prices.items()},
