@@ -14,23 +14,25 @@ from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
 from ecr_provider.aws.errors import aws_call
-from ecr_provider.aws.inspector import RegistryFindings, registry_image_scans
+from ecr_provider.aws.inspector import ENHANCED, RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import resolve_storage_prices
 from ecr_provider.aws.rate_limit import pace_registry
+from ecr_provider.aws.repository_policies import RepositoryPolicies, read_visibility
 from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.targets import registry_label
 from ecr_provider.core.transform import PreviousReport, ReportContext
+from ecr_provider.core.visibility import ALL_VISIBLE
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryClients:
-    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), and ECS
-    and Lambda (which images run)."""
+    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), ECS
+    and Lambda (which images run), and EKS (whose pods run unseen)."""
 
     account_id: str
     region: str
@@ -39,6 +41,7 @@ class RegistryClients:
     sts: Any
     ecs: Any
     lambda_: Any
+    eks: Any
 
     @classmethod
     def connect(
@@ -58,6 +61,7 @@ class RegistryClients:
             sts,
             make_client("ecs"),
             make_client("lambda"),
+            make_client("eks"),
         )
 
     @property
@@ -83,8 +87,9 @@ def open_registry(
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas)."""
-    readers = (clients.ecr, clients.inspector2, clients.ecs, clients.lambda_)
+    quotas, and EKS). Repository policies and EKS clusters are read only when usage was: otherwise no
+    image is reclaimable on usage grounds anyway."""
+    readers = (clients.ecr, clients.inspector2, clients.ecs, clients.lambda_, clients.eks)
     pace_registry(readers, options.max_requests_per_second)
     calls = CallStats()
     for client in readers:
@@ -116,6 +121,17 @@ def open_registry(
         clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
     ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
+    visibility = ALL_VISIBLE
+    policies = None
+    if usage.known:
+        visibility = read_visibility(
+            clients.ecr,
+            clients.eks,
+            label=clients.label,
+            read_accounts=frozenset({clients.account_id}),
+            eks_covered=scans.scan_type == ENHANCED,
+        )
+        policies = RepositoryPolicies(clients.ecr, clients.label)
     reader = RegistryReader(
         clients.ecr,
         options.max_concurrency,
@@ -124,12 +140,14 @@ def open_registry(
         findings=findings,
         calls=calls,
         repository=options.repository,
+        policies=policies,
     )
     context = ReportContext(
         as_of=as_of,
         prices=prices,
         previous=previous,
         usage=usage,
+        visibility=visibility,
         cleanup=options.cleanup,
         account_id=clients.account_id,
         region=clients.region,
