@@ -24,6 +24,7 @@ from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.report import ReportTally
 from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import RegistryUsage
+from ecr_provider.core.visibility import ALL_VISIBLE
 from ecr_provider.output_folder import LOCK_NAME
 from ecr_provider.report_files import RegistryReport
 
@@ -76,6 +77,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
     monkeypatch.setattr(UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
     monkeypatch.setattr(registry, "read_blob_mounting", lambda *args: "DISABLED")
+    monkeypatch.setattr(registry, "read_visibility", lambda *args, **kwargs: ALL_VISIBLE)  # no policy
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,

@@ -31,7 +31,7 @@ LIST_CLUSTERS_PAGE_SIZE = 100
 REGISTRY_POLICY_NOT_FOUND = "RegistryPolicyNotFoundException"
 REPOSITORY_POLICY_NOT_FOUND = "RepositoryPolicyNotFoundException"
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
-NOT_VISIBLE_WARNING = "Registry %s: %s, so use it would show is not visible and no image is reclaimable unused: %s"
+NOT_VISIBLE_WARNING = "Registry %s: %s, so the use it would show is not visible (no image unused): %s"
 
 
 def read_visibility(

@@ -101,7 +101,8 @@ def _statement_grants(statement: Mapping[str, Any]) -> Grants:
     if "NotPrincipal" in statement:
         return Grants(anyone=True)
     principal = statement.get("Principal", {})
-    aws = ["*"] if principal == "*" else _listed(principal.get("AWS") if isinstance(principal, dict) else None)
+    named = principal.get("AWS") if isinstance(principal, dict) else None
+    aws = ["*"] if principal == "*" else _listed(named)
     accounts = {found["account"] for name in aws if (found := _ACCOUNT.match(name))}
     if "*" not in aws:
         return Grants(accounts=frozenset(accounts))
@@ -155,7 +156,9 @@ class RegistryVisibility:
         return f"{NOT_VISIBLE_PREFIX}{' and '.join(parts)} is not visible" if parts else ""
 
 
-def _grant_parts(grants: Grants, read_accounts: Collection[str], read_organisations: Collection[str]) -> list[str]:
+def _grant_parts(
+    grants: Grants, read_accounts: Collection[str], read_organisations: Collection[str]
+) -> list[str]:
     if grants.anyone:
         return ["any principal"]
     parts = []

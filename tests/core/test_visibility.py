@@ -121,7 +121,10 @@ def visibility(**fields: Any) -> RegistryVisibility:
         (
             RegistryVisibility(frozenset({OWN, OTHER}), frozenset({"o-abc123"})),
             PolicyRead(
-                policy(allow("*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}), allow({"AWS": OTHER}))
+                policy(
+                    allow("*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+                    allow({"AWS": OTHER}),
+                )
             ),
             "",
         ),
