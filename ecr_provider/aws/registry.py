@@ -28,6 +28,9 @@ from ecr_provider.core.visibility import ALL_VISIBLE
 
 log = logging.getLogger(__name__)
 
+INSPECTOR_SOURCE = "Inspector"
+"""Under enhanced scanning, Inspector's in-use count of each covered image (ECS tasks and EKS pods)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RegistryClients:
@@ -148,6 +151,7 @@ def open_registry(
         previous=previous,
         usage=usage,
         visibility=visibility,
+        usage_sources=usage.sources + ((INSPECTOR_SOURCE,) if scans.scan_type == ENHANCED else ()),
         cleanup=options.cleanup,
         account_id=clients.account_id,
         region=clients.region,

@@ -39,6 +39,8 @@ class ReportContext:
     """Which images run in the registry; unknown when it was not read, so nothing is reclaimable."""
     visibility: RegistryVisibility = ALL_VISIBLE
     """Where its images may run unseen (other accounts, EKS pods): then no image is ``unused``."""
+    usage_sources: tuple[str, ...] = ()
+    """Where the registry's usage was read (``usageSources``): ECS, Lambda, Inspector's in-use counts."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     account_id: str = ""
     region: str = ""
