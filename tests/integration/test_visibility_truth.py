@@ -1,6 +1,9 @@
 """Use that is not visible, end to end: the demo registry reported twice through the DAG, before and
-after its repositories' and registry's policies let other accounts, the organisation and anyone
-pull, and an EKS cluster (no enhanced scanning) runs in its account and region.
+after its repositories' policies let another account, the organisation and anyone pull, and an EKS
+cluster (no enhanced scanning) runs in its account and region. (moto accepts only the registry
+policy's replication actions, not the pull actions ECR's V2 registry policy scope allows, so the
+registry policy is proven with the Stubber in tests/aws/test_repository_policies.py and
+tests/core/test_visibility.py.)
 
 The truth is the scenario: every image the first run called ``unused`` is kept in the second with
 ``usage-not-visible`` naming exactly whose use is not visible (the grants set on its repository,
@@ -75,11 +78,7 @@ def runs(
         repositoryName=names[1],
         policyText=pull_policy("*", Condition={"StringEquals": {"aws:PrincipalOrgID": ORGANISATION}}),
     )
-    ecr.put_registry_policy(
-        policyText=pull_policy(
-            {"AWS": "*"}, Resource=f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/{names[2]}"
-        )
-    )
+    ecr.set_repository_policy(repositoryName=names[2], policyText=pull_policy({"AWS": "*"}))
     client("eks", emulator.endpoint_url, REGION).create_cluster(
         name=CLUSTER,
         roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/eks",
