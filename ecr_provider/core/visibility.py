@@ -152,7 +152,7 @@ class RegistryVisibility:
             parts.append(f"EKS {_plural('cluster', self.eks_clusters)} (pods not read)")
         denied = [*self.denied, *(p.denied for p in (self.registry_policy, own) if p.denied)]
         if denied:
-            parts.append(f"whoever {', '.join(denied)} would name (denied)")
+            parts.append(f"what {', '.join(denied)} would show (denied)")
         return f"{NOT_VISIBLE_PREFIX}{' and '.join(parts)} is not visible" if parts else ""
 
 

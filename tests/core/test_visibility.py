@@ -136,7 +136,7 @@ def visibility(**fields: Any) -> RegistryVisibility:
         (
             visibility(denied=("eks:ListClusters",)),
             PolicyRead(None, "ecr:GetRepositoryPolicy"),
-            "use from whoever eks:ListClusters, ecr:GetRepositoryPolicy would name (denied) is not visible",
+            "use from what eks:ListClusters, ecr:GetRepositoryPolicy would show (denied) is not visible",
         ),
     ],
 )
