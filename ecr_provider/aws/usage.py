@@ -74,10 +74,12 @@ class UsageReader:
     def read(self) -> RegistryUsage:
         found = _Found()
         unknown: list[str] = []
+        sources: list[str] = []
         for service, read in (("ecs", self._ecs), ("lambda", self._lambda)):
             try:
                 with aws_call(service):
                     found.merge(read())
+                sources.append("ECS" if service == "ecs" else "Lambda")
             except AwsCallError as error:
                 label = registry_label(self.account_id, self.region)
                 warn_registry(
@@ -89,7 +91,9 @@ class UsageReader:
                 )
                 unknown.append(str(error))
         needed = {key: frozenset(places) for key, places in found.needed.items()}
-        return RegistryUsage(running=found.running, needed=needed, unknown=tuple(unknown))
+        return RegistryUsage(
+            running=found.running, needed=needed, unknown=tuple(unknown), sources=tuple(sources)
+        )
 
     def _ecs(self) -> _Found:
         pages = self.ecs_client.get_paginator("list_clusters").paginate(

@@ -16,6 +16,7 @@ from ecr_provider.core.lifecycle import RECOMMENDED_POLICY_TEXT, evaluate, parse
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
 from ecr_provider.core.usage import UNKNOWN_USAGE, ImageUse, RegistryUsage, repository_use
+from ecr_provider.core.visibility import ALL_VISIBLE, RegistryVisibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,10 @@ class ReportContext:
     previous: PreviousReport | None = None
     usage: RegistryUsage = UNKNOWN_USAGE
     """Which images run in the registry; unknown when it was not read, so nothing is reclaimable."""
+    visibility: RegistryVisibility = ALL_VISIBLE
+    """Where its images may run unseen (other accounts, EKS pods): then no image is ``unused``."""
+    usage_sources: tuple[str, ...] = ()
+    """Where the registry's usage was read (``usageSources``): ECS, Lambda, Inspector's in-use counts."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     account_id: str = ""
     region: str = ""
@@ -100,7 +105,15 @@ def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> 
     lifecycle = lifecycle_savings(snapshot, context)
     expiring = lifecycle.expired_digests if lifecycle.source == "repository" else frozenset()
     rules = context.cleanup
-    verdicts = cleanup_verdicts(images, uses, rules, context.as_of, children=children, expiring=expiring)
+    verdicts = cleanup_verdicts(
+        images,
+        uses,
+        rules,
+        context.as_of,
+        children=children,
+        expiring=expiring,
+        not_visible=context.visibility.not_visible(snapshot.repository.arn, snapshot.pull_policy),
+    )
     reclaimable = [image for image in images if verdicts[image.digest].reclaimable]
     digests = {image.digest for image in reclaimable}
     freed = (
@@ -212,7 +225,7 @@ def image_row(
         "lastInUseAt": units.timestamp(use.last_in_use_at),
         "inUseBy": "" if use.in_use is None else units.compact_json(list(use.places)),
         "cleanupVerdict": verdict.verdict,
-        "cleanupReason": verdict.reason.value,
+        "cleanupReason": verdict.text,
     }
     return ordered(values, IMAGE_COLUMNS)
 

@@ -69,12 +69,13 @@ class RegistryUsage:
     running ECS tasks or the functions using it; ``needed`` lists the places whose next start pulls a
     digest or a tag (services' task definitions), keyed as ``ImageReference.key``. ``unknown`` names
     the reads that failed: while it is not empty, an image nobody was seen running is of unknown use,
-    never unused.
+    never unused. ``sources`` names the runtimes read in full (``ECS``, ``Lambda``).
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
     needed: Mapping[ImageKey, frozenset[str]] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:

@@ -23,6 +23,7 @@ from ecr_provider.core.html_report import (
     days_ago,
     gigabytes,
     tag_list,
+    usage_sources,
 )
 from ecr_provider.pages.charts import BarChart, LineChart, bar_chart, line_chart
 
@@ -47,7 +48,9 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    templates.filters.update(gigabytes=gigabytes, usd=units.usd, days_ago=days_ago, tag_list=tag_list)
+    templates.filters.update(
+        gigabytes=gigabytes, usd=units.usd, days_ago=days_ago, tag_list=tag_list, usage_sources=usage_sources
+    )
     templates.globals.update(
         athena_link=athena_link,
         query_prefix=ATHENA_QUERY_PREFIX,

@@ -450,11 +450,14 @@ def test_image_use_on_the_policy_and_its_optional_file(
     daily_runs: dict[str, DagRunResult], lake: Lake
 ) -> None:
     """With image-usage.json the ECS reads are allowed and show what runs; on the policy alone use is
-    unknown and nothing is reclaimable. Lambda cannot be proven here: under IAM enforcement moto refuses
-    every Lambda request's signature (SignatureDoesNotMatch), so no Lambda action is denied by policy."""
+    unknown, nothing is reclaimable, and who may pull is not asked (tests/integration/
+    test_visibility_least_privilege.py proves those reads). Lambda cannot be proven here: under IAM
+    enforcement moto refuses every Lambda request's signature (SignatureDoesNotMatch), so no Lambda
+    action is denied by policy."""
     run = daily_runs[USAGE.name]
     assert_succeeded(run)
     assert not {action for action in denied_actions(run.output) if action.startswith("ecs:")}
+    assert "the use it would show is not visible" not in daily_runs[DAILY.name].output
     assert "is not authorized to perform: lambda:" not in run.output
     used = images_of(lake, USAGE)
     assert any(row["inUse"] == "true" and row["inUseBy"].startswith('["ecs:') for row in used)
