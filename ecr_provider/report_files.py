@@ -23,6 +23,7 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
 from ecr_provider.core.findings import finding_row, images_with_findings
+from ecr_provider.core.phase_times import FINDINGS, READ, SETUP, PhaseTimes
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
@@ -79,6 +80,7 @@ def write_registry_report(
     csv_format: CsvFormat = CANONICAL,
     progress: ProgressSink | None = None,
     progress_interval_seconds: float = 10.0,
+    phases: PhaseTimes | None = None,
 ) -> RegistryReport:
     """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository.
 
@@ -87,7 +89,13 @@ def write_registry_report(
     a report of their own: when a findings call fails (denied, most often) the summaries stand, the
     findings file is left out (a partial one would read as "fewer vulnerabilities") and
     :attr:`RegistryReport.findings_error` names the call, for the caller to fail visibly.
+
+    ``phases`` gets the time before the call as set-up (clients, registries opened), the time from
+    the call to the last summary row (the main thread's transform and write, the rest as read), then
+    the findings report's.
     """
+    if phases is not None:
+        phases.mark(SETUP)
     sources = _findings_sources(registries)
     reports = (
         REPOSITORIES_REPORT,
@@ -119,7 +127,10 @@ def write_registry_report(
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
             ReportCsvWriter(registries_out, REGISTRY_COLUMNS, csv_format),
             [context for _, context in registries],
+            phases=phases,
         )
+    if phases is not None:
+        phases.mark(READ)
     findings, findings_error = None, None
     if sources is not None:
         try:
@@ -127,6 +138,8 @@ def write_registry_report(
         except AwsCallError as error:
             files.pop(FINDINGS_REPORT).unlink(missing_ok=True)
             findings_error = error
+        if phases is not None:
+            phases.mark(FINDINGS)
     return RegistryReport(
         files,
         tally,
