@@ -31,7 +31,7 @@ from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formula
+from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.layout import HTML_NAME
 from ecr_provider.core.options import RegistryOptions
@@ -219,13 +219,15 @@ def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
         if csv_format == CANONICAL:
             yield from read_canonical(handle)
             return
-        for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
-            yield {
-                header: restore_formula(cell).replace(csv_format.decimal_separator, ".")
-                if header in _DECIMALS
-                else restore_formula(cell)
-                for header, cell in row.items()
-            }
+        reader = csv.reader(handle, delimiter=csv_format.delimiter)
+        headers = next(reader)
+        separator = csv_format.decimal_separator
+        decimals = [i for i, header in enumerate(headers) if header in _DECIMALS] if separator != "." else []
+        for cells in reader:
+            restored = restore_formulas(cells)
+            for position in decimals:
+                restored[position] = restored[position].replace(separator, ".")
+            yield dict(zip(headers, restored, strict=True))
 
 
 def write_html_report(

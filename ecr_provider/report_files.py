@@ -30,6 +30,10 @@ from ecr_provider.core.report import ReportTally, write_reports
 from ecr_provider.core.run_manifest import RegistrySummary, error_line
 
 log = logging.getLogger(__name__)
+WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+"""Each report file's buffer: a flush releases the GIL for its system call, and getting it back waits
+behind every busy reader thread, so the main thread flushes a few times per report instead of every
+8 KB (measured in benchmarks.end_to_end: write time at concurrency 32 fell from about 1.3-1.9 s)."""
 
 if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
@@ -117,9 +121,15 @@ def write_registry_report(
         for snapshot in _noting(reader, context, reader.snapshots(repositories), images)
     )
     with (
-        files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
-        files[IMAGES_REPORT].open("w", encoding="utf-8", newline="") as images_out,
-        files[REGISTRIES_REPORT].open("w", encoding="utf-8", newline="") as registries_out,
+        files[REPOSITORIES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as repositories_out,
+        files[IMAGES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as images_out,
+        files[REGISTRIES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as registries_out,
     ):
         tally = write_reports(
             tracker.track(priced, lambda pair: len(pair[0].images)),
@@ -159,7 +169,7 @@ def _write_findings(
 ) -> int:
     """The rows written to ``image_findings.csv``."""
     rows = 0
-    with path.open("w", encoding="utf-8", newline="") as findings_out:
+    with path.open("w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline="") as findings_out:
         writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
         for source, (_, context), images in zip(sources, registries, wanted, strict=True):
             log.info(

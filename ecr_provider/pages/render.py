@@ -8,7 +8,7 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ecr_provider.core import units
@@ -39,8 +39,12 @@ page from its own origin)."""
 
 @cache
 def environment() -> Environment:
+    """The templates, their compiled code kept between processes (Jinja2's per-user cache folder
+    under the temporary folder, keyed by each template's source): compiling them took longer than
+    rendering a page."""
     templates = Environment(
         loader=PackageLoader(__package__, "templates"),
+        bytecode_cache=FileSystemBytecodeCache(),
         autoescape=select_autoescape(("html", "svg"), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
