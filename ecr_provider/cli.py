@@ -28,7 +28,7 @@ from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
-from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.aws.regions import ecr_regions_of
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
@@ -295,7 +295,8 @@ def run(argv: list[str] | None = None) -> int:
         options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
         session = boto3.Session()
         regions = check_regions(
-            requested_regions or ([session.region_name] if session.region_name else []), ecr_regions()
+            requested_regions or ([session.region_name] if session.region_name else []),
+            ecr_regions_of(session),
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
