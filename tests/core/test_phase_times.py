@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from ecr_provider.core import phase_times
 from ecr_provider.core.phase_times import TRANSFORM, WRITE, PhaseTimes
 
 
@@ -19,7 +20,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(phase_times.time, "perf_counter", fake)
+    monkeypatch.setattr(time, "perf_counter", fake)
     return fake
 
 
