@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.pool import ordered_map
+from ecr_provider.core.repeated_causes import warn_registry
+from ecr_provider.core.targets import registry_label
 from ecr_provider.core.usage import ECS_PREFIX, LAMBDA_PREFIX, ImageKey, RegistryUsage, ecr_reference
 
 log = logging.getLogger(__name__)
@@ -77,12 +79,13 @@ class UsageReader:
                 with aws_call(service):
                     found.merge(read())
             except AwsCallError as error:
-                log.warning(
-                    "Registry %s/%s: which images %s runs is unknown, so no image is called reclaimable: %s",
-                    self.account_id,
-                    self.region,
-                    "ECS" if service == "ecs" else "Lambda",
-                    error,
+                label = registry_label(self.account_id, self.region)
+                warn_registry(
+                    log,
+                    label,
+                    f"Registry {label}: which images {'ECS' if service == 'ecs' else 'Lambda'} runs is "
+                    f"unknown, so no image is called reclaimable: {error}",
+                    {"account": self.account_id, "region": self.region},
                 )
                 unknown.append(str(error))
         needed = {key: frozenset(places) for key, places in found.needed.items()}

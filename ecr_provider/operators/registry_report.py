@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, r
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import (
     FAILED,
     LOADED,
@@ -69,6 +70,8 @@ class _BatchSettings:
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
+    hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
+    """One hook per account (its role, None for the connection's own), so one set of credentials."""
 
 
 class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
@@ -218,19 +221,20 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
         run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
         outcomes: list[OutcomeRecord] = []
-        for index in plan["batches"][batch]:
-            target = RegistryTarget.of(plan["targets"][index])
-            phases = PhaseTimes()
-            outcome = loaded.get(index) or self._report(index, target, run, phases)
-            outcomes.append(outcome)
-            self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
-            phases.mark(OUTCOME)
-            self.log.info(
-                "Registry %s phases: %s; outcome written %.2f s after the task started",
-                target.label,
-                phases.line(),
-                time.perf_counter() - started,
-            )
+        with once_per_task():
+            for index in plan["batches"][batch]:
+                target = RegistryTarget.of(plan["targets"][index])
+                phases = PhaseTimes()
+                outcome = loaded.get(index) or self._report(index, target, run, phases)
+                outcomes.append(outcome)
+                self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+                phases.mark(OUTCOME)
+                self.log.info(
+                    "Registry %s phases: %s; outcome written %.2f s after the task started",
+                    target.label,
+                    phases.line(),
+                    time.perf_counter() - started,
+                )
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -262,16 +266,19 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             error=None,
             breaches=[],
         )
-        registry = EcrRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=target.region,
-            role_arn=target.role_arn,
-            max_concurrency=run.options.max_concurrency,
-            verify=self.verify,
-            config=self.botocore_config,
+        registry = run.hooks.get(target.role_arn) or run.hooks.setdefault(
+            target.role_arn,
+            EcrRegistryHook(
+                aws_conn_id=self.aws_conn_id,
+                region_name=target.region,
+                role_arn=target.role_arn,
+                max_concurrency=run.options.max_concurrency,
+                verify=self.verify,
+                config=self.botocore_config,
+            ),
         )
         try:
-            clients = registry.registry_clients()
+            clients = registry.registry_clients(target.region)
             previous = self.hook.previous_report(
                 run.lake.bucket,
                 run.lake.prefix,
