@@ -19,7 +19,7 @@ HTML = "html"
 UPLOAD = "upload"
 OUTCOME = "outcome"
 ORDER = (STARTUP, SETUP, READ, TRANSFORM, WRITE, FINDINGS, HTML, UPLOAD, OUTCOME)
-"""The order of a line: a run's, whichever phase was counted first."""
+"""The order of a line's phases, whichever was counted first."""
 
 
 class PhaseTimes:
