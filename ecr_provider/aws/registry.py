@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 class RegistryClients:
     """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), and ECS
-    and Lambda (which images run), each built when first asked for: an empty registry builds ECR
-    alone (and STS when its account is not known), as botocore's clients are most of its CPU."""
+    and Lambda (which images run), each built when first asked for, so an empty registry builds ECR
+    alone (and STS when its account is not known)."""
 
     READERS = frozenset({"ecr", "inspector2", "ecs", "lambda"})
     """The services that read the registry: paced, counted and prepared by :meth:`prepare_readers`."""
