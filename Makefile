@@ -74,6 +74,7 @@ test-lowest: $(LOWEST_STAMP)
 		tests/integration/test_dag_end_to_end.py::test_reports_land_under_the_spec_layout_with_the_seed_headers
 
 benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.end_to_end $(if $(ORIGINAL),--original $(ORIGINAL))
 	$(BIN)/python -m benchmarks.extraction
 	$(BIN)/python -m benchmarks.organisation
 	$(BIN)/python -m benchmarks.usage

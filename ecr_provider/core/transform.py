@@ -176,9 +176,13 @@ def ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
 _SEVERITY_HEADERS = tuple((f"findings{s.capitalize()}", s) for s in SEVERITIES)
 
 
+_NO_SEVERITIES = {header: "" for header, _ in _SEVERITY_HEADERS}
+"""An unscanned image's severity cells, made once (rows only read them)."""
+
+
 def _severity_values(counts: Mapping[str, int] | None) -> dict[str, str]:
     if counts is None:
-        return {header: "" for header, _ in _SEVERITY_HEADERS}
+        return _NO_SEVERITIES
     return {header: str(counts.get(s, 0)) for header, s in _SEVERITY_HEADERS}
 
 
@@ -200,7 +204,7 @@ def image_row(
     verdict = cleanup.verdicts[image.digest]
     values = {
         "repositoryName": image.repository_name,
-        "imageTags": units.compact_json(list(image.tags)),
+        "imageTags": units.compact_json_strings(image.tags),
         "imagePushedAt": units.timestamp(image.pushed_at),
         "imageSize(MB)": units.megabytes(image.size_bytes),
         "imageScanStatus": image.scan_status,
@@ -223,7 +227,7 @@ def image_row(
         "inUse": "" if use.in_use is None else units.boolean(use.in_use),
         "inUseCount": units.integer(use.count),
         "lastInUseAt": units.timestamp(use.last_in_use_at),
-        "inUseBy": "" if use.in_use is None else units.compact_json(list(use.places)),
+        "inUseBy": "" if use.in_use is None else units.compact_json_strings(use.places),
         "cleanupVerdict": verdict.verdict,
         "cleanupReason": verdict.text,
     }

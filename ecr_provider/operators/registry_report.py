@@ -3,6 +3,7 @@ report, and its outcome (with its repositories over threshold) beside the plan f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, report_key
 from ecr_provider.core.options import RegistryOptions
+from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import (
@@ -182,6 +184,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         ).conn
 
     def execute(self, context: Context) -> dict[str, int]:
+        started = time.perf_counter()
         lake = self.lake_location()
         options = RegistryOptions.parse(
             read_manifests=self.read_manifests,
@@ -222,9 +225,17 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         with once_per_task():
             for index in plan["batches"][batch]:
                 target = RegistryTarget.of(plan["targets"][index])
-                outcome = loaded.get(index) or self._report(index, target, run)
+                phases = PhaseTimes()
+                outcome = loaded.get(index) or self._report(index, target, run, phases)
                 outcomes.append(outcome)
                 self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+                phases.mark(OUTCOME)
+                self.log.info(
+                    "Registry %s phases: %s; outcome written %.2f s after the task started",
+                    target.label,
+                    phases.line(),
+                    time.perf_counter() - started,
+                )
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -243,8 +254,11 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             "breaches": sum(len(outcome["breaches"]) for outcome in outcomes),
         }
 
-    def _report(self, index: int, target: RegistryTarget, run: _BatchSettings) -> OutcomeRecord:
-        """One registry, its failure caught and named so the batch goes on."""
+    def _report(
+        self, index: int, target: RegistryTarget, run: _BatchSettings, phases: PhaseTimes
+    ) -> OutcomeRecord:
+        """One registry, its failure caught and named so the batch goes on; its set-up, read,
+        transform, write and upload timed in ``phases``."""
         outcome = OutcomeRecord(
             index=index,
             target=target.as_operator_kwargs(),
@@ -293,6 +307,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                     [opened],
                     workdir,
                     progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
+                    phases=phases,
                 )
                 for name, path in report.files.items():
                     keys[name] = report_key(
@@ -304,6 +319,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                         generation=run.generation,
                     )
                     self.hook.write_file(run.lake.bucket, keys[name], path)
+                phases.mark(UPLOAD)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
                     breaches = find_breaches(read_canonical(rows), run.thresholds)
         except Exception as error:

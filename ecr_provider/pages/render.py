@@ -8,7 +8,7 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ecr_provider.core import units
@@ -38,10 +38,22 @@ CONTENT_SECURITY_POLICY = f"{DOCUMENT_POLICY}; frame-ancestors 'self'"
 page from its own origin)."""
 
 
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Jinja2's per-user cache folder under the temporary folder, keyed by each template's source;
+    None where no private folder can be made there, and the templates are compiled in each process."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @cache
 def environment() -> Environment:
+    """The templates, their compiled code kept between processes: compiling them took longer than
+    rendering a page."""
     templates = Environment(
         loader=PackageLoader(__package__, "templates"),
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(("html", "svg"), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

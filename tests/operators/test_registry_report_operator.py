@@ -153,3 +153,22 @@ def test_denied_findings_leave_the_summaries_loaded_and_fail_the_task_naming_the
     )
     assert s3.list_objects_v2(Bucket=destination.bucket, Prefix=findings)["KeyCount"] == 0
     assert summary["repositories"] == len(registry.repositories)
+
+
+@pytest.mark.integration
+def test_each_registry_logs_its_phases_up_to_its_outcome(
+    registry: DemoRegistry, destination: ReportDestination, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_one(destination.bucket, PREFIX, include_findings=True)
+
+    timed = r"\d+\.\d\d s"
+    phases = ", ".join(
+        f"{phase} {timed}"
+        for phase in ("set-up", "read", "transform", "write", "findings", "upload", "outcome")
+    )
+    captured = capsys.readouterr()
+    lines = re.findall(
+        f"Registry .+ phases: {phases}; {timed} in all; outcome written {timed} after the task started",
+        captured.out + captured.err,
+    )
+    assert len(lines) == 1
