@@ -27,7 +27,7 @@ from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag, visible_gener
 
 pytestmark = pytest.mark.integration
 
-REGION = "sa-east-1"
+REGION = "ap-northeast-3"
 """No other test uses it: the cluster and the policies stay this registry's."""
 PREFIX = "visibility-truth"
 OTHER = "444455556666"
