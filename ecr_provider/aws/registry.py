@@ -23,6 +23,7 @@ from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.targets import registry_label
 from ecr_provider.core.transform import PreviousReport, ReportContext
+from ecr_provider.core.usage import RegistryUsage
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ class RegistryClients:
         )
 
     @property
+    def registry(self) -> tuple[str, str]:
+        return (self.account_id, self.region)
+
+    @property
     def label(self) -> str:
         return registry_label(self.account_id, self.region)
 
@@ -79,11 +84,13 @@ def open_registry(
     pricing_client: Callable[[], Any],
     price_cache: dict[str, StoragePrices],
     previous: PreviousReport | None = None,
+    usage: RegistryUsage | None = None,
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas)."""
+    quotas). ``usage`` is the registry's use joined from every source of the run; None reads only the
+    registry's own account and region."""
     readers = (clients.ecr, clients.inspector2, clients.ecs, clients.lambda_)
     pace_registry(readers, options.max_requests_per_second)
     calls = CallStats()
@@ -112,9 +119,10 @@ def open_registry(
     )
     prices = resolve_storage_prices(pricing_client, clients.region, options.price_per_gb_month, price_cache)
     log.info("Storage prices for %s: %s", clients.region, prices)
-    usage = UsageReader(
-        clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
-    ).read()
+    if usage is None:
+        usage = UsageReader(
+            clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
+        ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
     reader = RegistryReader(
         clients.ecr,

@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import pool_size
+from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
 from ecr_provider.core.cleanup import (
@@ -24,7 +25,7 @@ from ecr_provider.core.cleanup import (
 )
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, report_key
+from ecr_provider.core.layout import outcomes_key, partition_prefix, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_manifest import (
@@ -35,7 +36,7 @@ from ecr_provider.core.run_manifest import (
     check_loaded,
     error_line,
 )
-from ecr_provider.core.run_plan import TaskOutcomes, check_plan, prices_of
+from ecr_provider.core.run_plan import TaskOutcomes, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
@@ -52,6 +53,7 @@ from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
+from ecr_provider.operators.usage import RunUsage, read_plan
 from ecr_provider.report_files import write_registry_report
 
 if TYPE_CHECKING:
@@ -67,19 +69,22 @@ class _BatchSettings:
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
+    usage: RunUsage
 
 
 class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
     Report the registries of batch ``batch`` of the run plan, one after the other.
 
-    For each registry (an account in a region, read through its role when it has one) the repositories
-    and images reports, and image_findings when ``include_findings``, stream from ECR to local files and
-    from there to S3; a rerun of a date overwrites the same keys. Its outcome, loaded with its counts and
-    the repositories over their threshold, or failed with the error that names the denied action, is
-    added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A
-    registry that fails does not stop the batch; the task fails at its end, and its retry reports only
-    the registries this run has not loaded yet. Only small counts go to XCom.
+    For each registry (an account in a region, read through its role when it has one) the use of its
+    images is joined from what the run's usage tasks (``EcrUsageOperator``) wrote of it from every
+    source, and the repositories and images reports, and image_findings when ``include_findings``,
+    stream from ECR to local files and from there to S3; a rerun of a date overwrites the same keys. Its
+    outcome, loaded with its counts and the repositories over their threshold, or failed with the error
+    that names the denied action, is added to
+    ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A registry
+    that fails does not stop the batch; the task fails at its end, and its retry reports only the
+    registries this run has not loaded yet. Only small counts go to XCom.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -177,6 +182,10 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             verify=self.verify,
         ).conn
 
+    def _own_account(self) -> str:
+        with aws_call("sts"):
+            return str(self.hook.account_id)
+
     def execute(self, context: Context) -> dict[str, int]:
         lake = self.lake_location()
         options = RegistryOptions.parse(
@@ -199,8 +208,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             bucket=lake.bucket,
             prefix=partition_prefix(lake.prefix, REPOSITORIES_REPORT, lake.report_date),
         )
-        plan_at = plan_key(lake.prefix, lake.report_date)
-        plan = check_plan(self.hook.read_json(lake.bucket, plan_at), run_id, lake.url(plan_at))
+        plan = read_plan(self.hook, lake, run_id)
         batch = whole_number(self.batch)
         if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
             raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
@@ -213,7 +221,8 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan))
+        usage = RunUsage.load(self.hook, lake, run_id, plan, self._own_account)
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), usage)
         outcomes: list[OutcomeRecord] = []
         for index in plan["batches"][batch]:
             target = RegistryTarget.of(plan["targets"][index])
@@ -278,6 +287,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 pricing_client=self._pricing_client,
                 price_cache=run.prices,
                 previous=previous,
+                usage=run.usage.of((clients.account_id, clients.region)),
             )
             keys: dict[str, str] = {}
             with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:

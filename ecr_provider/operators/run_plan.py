@@ -15,7 +15,13 @@ from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
 from ecr_provider.core.layout import plan_key
 from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.run_plan import RunPlan, plan_batches, prices_record, unique_registries
+from ecr_provider.core.run_plan import (
+    RunPlan,
+    plan_batches,
+    prices_record,
+    unique_registries,
+    workload_sources,
+)
 from ecr_provider.core.settings import (
     DEFAULT_BATCH_SIZE,
     check_batch_size,
@@ -53,13 +59,21 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     :param accounts: role ARNs or 12-digit account ids (templated)
     :param role_name: role to assume in accounts given by id or discovered (templated)
     :param discover_accounts: add the Organization's active accounts (templated)
+    :param workload_accounts: role ARNs or account ids whose workloads are read for usage in every region,
+        their registries not reported (templated)
     :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
     :param batch_size: registries per report task (templated)
     """
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = lake_template_fields(
-        "regions", "accounts", "role_name", "discover_accounts", "price_per_gb_month", "batch_size"
+        "regions",
+        "accounts",
+        "role_name",
+        "discover_accounts",
+        "workload_accounts",
+        "price_per_gb_month",
+        "batch_size",
     )
 
     def __init__(
@@ -69,6 +83,7 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         accounts: Sequence[str] = (),
         role_name: str = "",
         discover_accounts: bool = False,
+        workload_accounts: Sequence[str] = (),
         price_per_gb_month: str | None = None,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
@@ -78,6 +93,7 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         self.accounts = accounts
         self.role_name = role_name
         self.discover_accounts = discover_accounts
+        self.workload_accounts = workload_accounts
         self.price_per_gb_month = price_per_gb_month
         self.batch_size = batch_size
         if isinstance(batch_size, int):
@@ -110,6 +126,9 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         with aws_call("sts"):
             own_account = str(self._client("sts").get_caller_identity()["Account"])
         targets = unique_registries(plan_targets(accounts, regions), own_account)
+        workloads = workload_sources(
+            targets, check_accounts(self.workload_accounts, role_name), regions, own_account
+        )
         images = self.hook.last_image_counts(lake.bucket, lake.prefix, lake.report_date)
         batches = plan_batches(
             [images.get((target.account_id or own_account, target.region)) for target in targets],
@@ -126,10 +145,12 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
             report_date=lake.report_date,
             targets=[target.as_operator_kwargs() for target in targets],
             batches=batches,
+            workloads=[workload.as_operator_kwargs() for workload in workloads],
             prices=prices,
         )
         key = plan_key(lake.prefix, lake.report_date)
         self.hook.write_json(lake.bucket, key, plan)
+        self.log.info("%d more accounts x regions read for usage only", len(workloads))
         self.log.info(
             "%d registries in %d batches (%s): %s",
             len(targets),

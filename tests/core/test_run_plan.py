@@ -66,6 +66,7 @@ def test_prices_travel_as_text_and_come_back_exact() -> None:
         report_date="2026-11-20",
         targets=[],
         batches=[],
+        workloads=[],
         prices={region: prices_record(p) for region, p in prices.items()},
     )
 

@@ -24,6 +24,10 @@ REGION = "eu-west-1"
 INDEX, ARM, AMD, OLD = (f"sha256:{c * 64}" for c in "1234")
 
 
+def own(repository: str, tag: str | None, digest: str | None) -> ImageReference:
+    return ImageReference(ACCOUNT, REGION, repository, tag, digest)
+
+
 def image(digest: str, *tags: str, **fields: Any) -> Image:
     return Image.from_api({"repositoryName": "web", "imageDigest": digest, "imageTags": list(tags), **fields})
 
@@ -31,21 +35,27 @@ def image(digest: str, *tags: str, **fields: Any) -> Image:
 @pytest.mark.parametrize(
     ("uri", "reference"),
     [
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", ImageReference("team/web", "prod", None)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", ImageReference("web", None, ARM)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", ImageReference("web", "v1", ARM)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", ImageReference("web", "latest", None)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", ImageReference("web", "1", None)),
-        (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod", None),
-        (f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web:prod", None),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", own("team/web", "prod", None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", own("web", None, ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", own("web", "v1", ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", own("web", "latest", None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", own("web", "1", None)),
+        (
+            f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod",
+            ImageReference(ACCOUNT, "us-east-1", "web", "prod", None),
+        ),
+        (
+            f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}",
+            ImageReference("999988887777", REGION, "web", None, ARM),
+        ),
         ("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", None),
         ("nginx:latest", None),
     ],
 )
-def test_only_images_of_the_registry_itself_are_references(
+def test_every_private_ecr_image_is_a_reference_with_its_registry(
     uri: str, reference: ImageReference | None
 ) -> None:
-    assert ecr_reference(uri, ACCOUNT, REGION) == reference
+    assert ecr_reference(uri) == reference
 
 
 def test_running_digests_tags_needed_by_services_and_nothing_else() -> None:
@@ -106,8 +116,8 @@ def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown()
 
 
 def test_a_pull_fetches_the_digest_a_reference_names_else_its_tag() -> None:
-    assert ImageReference("web", "v1", ARM).key == ("web", ARM)
-    assert ImageReference("web", "prod", None).key == ("web", "prod")
+    assert own("web", "v1", ARM).key == ("web", ARM)
+    assert own("web", "prod", None).key == ("web", "prod")
 
 
 def test_a_service_scaled_to_zero_naming_its_image_by_digest_keeps_that_image_in_use() -> None:

@@ -22,6 +22,7 @@ class CheckedSettings(TypedDict):
     accounts: list[str]
     role_name: str
     discover_accounts: bool
+    workload_accounts: list[str]
     read_manifests: ReadManifests
     include_findings: bool
     findings_max_age_days: int

@@ -216,6 +216,19 @@ SETTINGS: tuple[Setting, ...] = (
         Section.SOURCE,
     ),
     Setting(
+        "workload_accounts",
+        [],
+        check=None,
+        schema={"type": "array", "items": {"type": "string"}},
+        description="Role ARNs or 12-digit account ids (completed by role_name) whose ECS and Lambda "
+        "workloads are read in every region, for the images they run from the reported registries, "
+        "although their own registries are not reported.",
+        section=Section.SOURCE,
+        json_type="list[str]",
+        to_json=list,
+        flag="--workload-account",
+    ),
+    Setting(
         "read_manifests",
         "if-excluded",
         check=check_read_manifests,
