@@ -15,8 +15,13 @@ from ecr_provider.core.usage import (
     ImageReference,
     ImageUse,
     RegistryUsage,
+    SourceUsage,
     ecr_reference,
+    foreign_place,
+    join_sources,
+    join_usage,
     repository_use,
+    usage_of_record,
 )
 
 ACCOUNT = "111122223333"
@@ -157,3 +162,44 @@ def test_a_service_naming_an_index_by_digest_keeps_the_index_in_use_and_its_chil
         Reason.CHILD_OF_KEPT_INDEX,
         Reason.CHILD_OF_KEPT_INDEX,
     ]
+
+
+def test_a_place_in_another_account_or_region_names_them() -> None:
+    assert (
+        foreign_place("ecs:prod/web", ("444455556666", "us-west-2")) == "ecs:444455556666/us-west-2/prod/web"
+    )
+    assert foreign_place("lambda:thumbs", ("444455556666", REGION)) == "lambda:444455556666/eu-west-1/thumbs"
+
+
+def test_a_group_travels_as_json_and_the_groups_of_sources_add_up() -> None:
+    first = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 2}}, needed={("web", "stable"): frozenset({"ecs:prod/w"})}
+    )
+    second = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 1, "lambda:1/r/f": 1}},
+        needed={("web", "stable"): frozenset({"ecs:1/r/c/s"})},
+    )
+
+    joined = join_usage(
+        [usage_of_record(first.as_record()), usage_of_record(second.as_record())],
+        unknown=(),
+        read_accounts=[ACCOUNT],
+    )
+
+    assert joined.running == {("web", ARM): {"ecs:prod/web": 3, "lambda:1/r/f": 1}}
+    assert joined.needed == {("web", "stable"): frozenset({"ecs:prod/w", "ecs:1/r/c/s"})}
+    assert joined.known
+    assert joined.read_accounts == {ACCOUNT}
+
+
+def test_a_source_whose_reads_failed_leaves_every_registry_unknown_and_its_account_unread() -> None:
+    registry = (ACCOUNT, REGION)
+    found = SourceUsage(registry, {registry: RegistryUsage(running={("web", ARM): {"ecs:a/b": 1}})})
+    failed = SourceUsage(("999988887777", REGION), {}, ("ecs:ListClusters denied",))
+
+    usage = join_sources([found, failed], registry)
+
+    assert usage.running == {("web", ARM): {"ecs:a/b": 1}}
+    assert usage.unknown == (f"999988887777/{REGION}: ecs:ListClusters denied",)
+    assert usage.read_accounts == {ACCOUNT}
+    assert repository_use([image(OLD, "v1")], usage, {})[OLD] == ImageUse(None, None, None, ())
