@@ -1,6 +1,7 @@
 """Organisation benchmark: the ecr_report DAG over 2,000 registries (200 accounts x 10 regions, most
 empty, five large) against the emulator in its own process, the DAG run in this one with
-``dag.test()``. Prints the registries, the mapped tasks, wall time, the XCom bytes the run stored and
+``dag.test()``. Prints the registries, the mapped tasks (report and usage: every account and region
+is read for usage too), wall time, the XCom bytes the run stored and
 peak RSS (this process: the DAG's tasks run in it one after the other, so the figure bounds a task's).
 
 Run ``python -m benchmarks.organisation [--accounts N] [--regions N]`` (``make benchmark`` runs it).
@@ -96,6 +97,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         reports = [ti for ti in run.get_task_instances() if ti.task_id == "registry_report"]
         durations = [(ti.end_date - ti.start_date).total_seconds() for ti in reports if ti.end_date]
+        usage = [ti for ti in run.get_task_instances() if ti.task_id == "usage"]
+        usage_durations = [(ti.end_date - ti.start_date).total_seconds() for ti in usage if ti.end_date]
         with create_session() as session:
             xcom_bytes = (
                 session.query(func.sum(func.length(XComModel.value)))
@@ -114,12 +117,13 @@ def main() -> None:
     print(f"{len(members)} accounts x {len(regions)} regions: {registries} registries, {len(large)} large")
     print(f"  run {run.state}, manifest complete: {manifest['complete']}, {totals['loaded']} loaded")
     print(f"  {totals['repositories']} repositories, {totals['images']} images")
-    print(f"  mapped report tasks: {len(reports)} (batch size {args.batch_size})")
-    print(
-        f"  report task seconds: median {statistics.median(durations):.1f}, max {max(durations):.1f}"
-        if durations
-        else "  no report task finished"
-    )
+    print(f"  mapped report tasks: {len(reports)}, usage tasks: {len(usage)} (batch size {args.batch_size})")
+    for name, seconds_of in (("report", durations), ("usage", usage_durations)):
+        print(
+            f"  {name} task seconds: median {statistics.median(seconds_of):.1f}, max {max(seconds_of):.1f}"
+            if seconds_of
+            else f"  no {name} task finished"
+        )
     print(
         f"  wall time of the run: {seconds:.1f} s ({seconds / totals['targets'] * 1000:.1f} ms per registry)"
     )
