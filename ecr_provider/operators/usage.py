@@ -103,12 +103,10 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                 verify=self.verify,
                 config=self.botocore_config,
             )
-            try:
-                clients = hook.registry_clients()
-                pace_registry((clients.ecs, clients.lambda_), ceiling)
-                read = UsageReader(
-                    clients.ecs, clients.lambda_, clients.account_id, clients.region, concurrency
-                ).read_source()
+            try:  # ECS and Lambda only: building a client costs more than an empty account's reads
+                ecs, lambda_ = hook.registry_client("ecs"), hook.registry_client("lambda")
+                pace_registry((ecs, lambda_), ceiling)
+                read = UsageReader(ecs, lambda_, hook.account_id, target.region, concurrency).read_source()
             except Exception as error:
                 self.log.exception("Usage in %s could not be read", target.label)
                 self._write_unknown(lake, run_id, target, [error_line(error)])
