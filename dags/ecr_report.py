@@ -120,6 +120,7 @@ with DAG(
         role_name=run["role_name"],
         discover_accounts=run["discover_accounts"],
         workload_accounts=run["workload_accounts"],
+        discover_workload_accounts=run["discover_workload_accounts"],
         price_per_gb_month=run["price_per_gb_month"],
         batch_size=run["batch_size"],
     )

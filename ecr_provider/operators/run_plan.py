@@ -61,6 +61,8 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     :param discover_accounts: add the Organization's active accounts (templated)
     :param workload_accounts: role ARNs or account ids whose workloads are read for usage in every region,
         their registries not reported (templated)
+    :param discover_workload_accounts: add the Organization's active accounts to ``workload_accounts``
+        (templated)
     :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
     :param batch_size: registries per report task (templated)
     """
@@ -72,6 +74,7 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         "role_name",
         "discover_accounts",
         "workload_accounts",
+        "discover_workload_accounts",
         "price_per_gb_month",
         "batch_size",
     )
@@ -84,6 +87,7 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         role_name: str = "",
         discover_accounts: bool = False,
         workload_accounts: Sequence[str] = (),
+        discover_workload_accounts: bool = False,
         price_per_gb_month: str | None = None,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
@@ -94,6 +98,7 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         self.role_name = role_name
         self.discover_accounts = discover_accounts
         self.workload_accounts = workload_accounts
+        self.discover_workload_accounts = discover_workload_accounts
         self.price_per_gb_month = price_per_gb_month
         self.batch_size = batch_size
         if isinstance(batch_size, int):
@@ -119,16 +124,15 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         override = check_price(self.price_per_gb_month)
         batch_size = check_batch_size(whole_number(self.batch_size))
         accounts = list(check_accounts(self.accounts, role_name))
-        if self.discover_accounts:
-            discovered = active_account_ids(self._client("organizations"))
+        workload_accounts = list(check_accounts(self.workload_accounts, role_name))
+        if self.discover_accounts or self.discover_workload_accounts:
+            discovered = check_accounts(active_account_ids(self._client("organizations")), role_name)
             self.log.info("Organization has %d active accounts", len(discovered))
-            accounts.extend(check_accounts(discovered, role_name))
+            (accounts if self.discover_accounts else workload_accounts).extend(discovered)
         with aws_call("sts"):
             own_account = str(self._client("sts").get_caller_identity()["Account"])
         targets = unique_registries(plan_targets(accounts, regions), own_account)
-        workloads = workload_sources(
-            targets, check_accounts(self.workload_accounts, role_name), regions, own_account
-        )
+        workloads = workload_sources(targets, workload_accounts, regions, own_account)
         images = self.hook.last_image_counts(lake.bucket, lake.prefix, lake.report_date)
         batches = plan_batches(
             [images.get((target.account_id or own_account, target.region)) for target in targets],

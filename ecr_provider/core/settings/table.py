@@ -228,6 +228,12 @@ SETTINGS: tuple[Setting, ...] = (
         to_json=list,
         flag="--workload-account",
     ),
+    _flag(
+        "discover_workload_accounts",
+        "Also read the workloads of the Organization's active accounts (assuming role_name in each) "
+        "for usage, without reporting their registries.",
+        Section.SOURCE,
+    ),
     Setting(
         "read_manifests",
         "if-excluded",
