@@ -45,12 +45,11 @@ integration: $(STAMP)
 	$(BIN)/pytest -m integration --ignore=tests/deployment
 
 # Lint, types, the docs build and every test, on two cores: the DAG runs (tests/integration) beside all the
-# rest, then the deployment (tests/deployment), which needs both cores for its own processes, then the lowest
-# supported versions.
+# rest, then the deployment (tests/deployment), which needs both cores for its own processes. The lowest
+# supported versions are `make test-lowest`, a venv of their own; CI (.ci/run) runs both.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
 	$(MAKE) --no-print-directory test-deployment
-	$(MAKE) --no-print-directory test-lowest
 
 test-dag: $(STAMP)
 	$(BIN)/pytest tests/integration

@@ -1,24 +1,35 @@
 """Organisation benchmark: the ecr_report DAG over 2,000 registries (200 accounts x 10 regions, most
 empty, five large) against the emulator in its own process, the DAG run in this one with
 ``dag.test()``. Prints the registries, the mapped tasks (report and usage: every account and region
-is read for usage too), wall time, the XCom bytes the run stored and
-peak RSS (this process: the DAG's tasks run in it one after the other, so the figure bounds a task's).
+is read for usage too), wall time, the XCom bytes the run stored, the client CPU per empty and per
+large registry, the warnings logged, the CPU of this process and of the emulator, and peak RSS (this
+process: the DAG's tasks run in it one after the other, so the figure bounds a task's).
 
-Run ``python -m benchmarks.organisation [--accounts N] [--regions N]`` (``make benchmark`` runs it).
+Client CPU is this process's (every thread's) user + system time over each registry of a report
+task, from its hook to its outcome: the emulator runs in a process of its own, so none of its CPU is
+counted, and the tasks run one at a time, so no other registry's is either.
+
+Run ``python -m benchmarks.organisation [--accounts N] [--regions N] [--large N]`` (``make
+benchmark`` runs it); 850 accounts x 10 regions is an organisation of 8,500 registries.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from emulator.server import DUMMY_CREDENTIALS, client, emulator_process
 
@@ -37,7 +48,7 @@ REGIONS = (
     "ap-southeast-2",
 )
 LARGE = 5
-"""Registries with 50 repositories and 5,000 images; the others are empty, as most of an
+"""Registries with 50 repositories and 5,000 images by default; the others are empty, as most of an
 organisation's registries are (a region an account never pushed to)."""
 BUCKET = "ecr-org-benchmark"
 
@@ -46,17 +57,88 @@ def accounts(count: int) -> list[str]:
     return [f"{400000000000 + number:012d}" for number in range(count)]
 
 
+class _Warnings(logging.Handler):
+    """Counts the warnings logged (and their characters) by message template."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.templates: Counter[str] = Counter()
+        self.chars = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.templates[str(record.msg)] += 1
+        self.chars += len(record.getMessage())
+
+
+@contextmanager
+def _registry_cpu() -> Iterator[list[tuple[int, float]]]:
+    """(images, CPU seconds) of each registry the report tasks read, the operator's own method timed."""
+    from ecr_provider.operators.registry_report import EcrRegistryReportOperator
+
+    measured: list[tuple[int, float]] = []
+    report = EcrRegistryReportOperator._report
+
+    def timed(self: EcrRegistryReportOperator, *args: Any) -> Any:
+        started = time.process_time()
+        outcome = report(self, *args)
+        images = outcome["summary"]["images"] if outcome["summary"] else 0
+        measured.append((images, time.process_time() - started))
+        return outcome
+
+    EcrRegistryReportOperator._report = timed  # type: ignore[method-assign,assignment]
+    try:
+        yield measured
+    finally:
+        EcrRegistryReportOperator._report = report  # type: ignore[method-assign]
+
+
+def _cpu_line(kind: str, seconds: list[float]) -> str:
+    if not seconds:
+        return f"  client CPU per {kind} registry: none read"
+    return (
+        f"  client CPU per {kind} registry ({len(seconds)}):"
+        f" median {statistics.median(seconds) * 1000:.1f} ms, mean {statistics.mean(seconds) * 1000:.1f} ms,"
+        f" max {max(seconds) * 1000:.1f} ms"
+    )
+
+
+def _processes_cpu() -> str:
+    """Once the emulator has exited and been waited for: its CPU is then this process's children's."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    emulator = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (
+        f"  CPU: {own.ru_utime + own.ru_stime:.1f} s in this process (Airflow and the client),"
+        f" {emulator.ru_utime + emulator.ru_stime:.1f} s in the emulator (seeding included)"
+    )
+
+
+def _print_registries(cpu: list[tuple[int, float]], warnings: _Warnings, processes_cpu: str) -> None:
+    print(processes_cpu)
+    print(_cpu_line("empty", [cpu_seconds for images, cpu_seconds in cpu if images == 0]))
+    print(_cpu_line("large", [cpu_seconds for images, cpu_seconds in cpu if images > 0]))
+    print(f"  warnings logged: {warnings.templates.total()} ({warnings.chars} characters)")
+    for template, count in warnings.templates.most_common(5):
+        print(f"    {count} x {template[:100]!r}")
+
+
+def _task_seconds(run: Any, task_id: str) -> tuple[list[Any], list[float]]:
+    """The run's mapped instances of ``task_id``, and how long each that finished took."""
+    instances = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
+    return instances, [(ti.end_date - ti.start_date).total_seconds() for ti in instances if ti.end_date]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.organisation")
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--regions", type=int, default=len(REGIONS))
     parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--large", type=int, default=LARGE, help="registries of 5,000 images")
     args = parser.parse_args()
     members = accounts(args.accounts)
     regions = REGIONS[: args.regions]
     large = [
         f"{members[number]}:{regions[number % len(regions)]}:50:5000"
-        for number in range(min(LARGE, len(members)))
+        for number in range(min(args.large, len(members)))
     ]
     home = tempfile.mkdtemp(prefix="ecr-org-benchmark-")
     os.environ.update(
@@ -92,13 +174,17 @@ def main() -> None:
             "storage_threshold_gb": 100_000,
             "batch_size": args.batch_size,
         }
+        warnings = _Warnings()
+        logging.getLogger("ecr_provider").addHandler(warnings)
         started = time.perf_counter()
-        run = dag.test(logical_date=datetime.fromisoformat(REPORT_DATE).replace(tzinfo=UTC), run_conf=conf)
+        with _registry_cpu() as cpu:
+            run = dag.test(
+                logical_date=datetime.fromisoformat(REPORT_DATE).replace(tzinfo=UTC), run_conf=conf
+            )
         seconds = time.perf_counter() - started
-        reports = [ti for ti in run.get_task_instances() if ti.task_id == "registry_report"]
-        durations = [(ti.end_date - ti.start_date).total_seconds() for ti in reports if ti.end_date]
-        usage = [ti for ti in run.get_task_instances() if ti.task_id == "usage"]
-        usage_durations = [(ti.end_date - ti.start_date).total_seconds() for ti in usage if ti.end_date]
+        logging.getLogger("ecr_provider").removeHandler(warnings)
+        reports, durations = _task_seconds(run, "registry_report")
+        usage, usage_durations = _task_seconds(run, "usage")
         with create_session() as session:
             xcom_bytes = (
                 session.query(func.sum(func.length(XComModel.value)))
@@ -112,6 +198,7 @@ def main() -> None:
             ]
             .read()
         )
+    processes_cpu = _processes_cpu()
     totals = manifest["totals"]
     registries = totals["targets"]
     print(f"{len(members)} accounts x {len(regions)} regions: {registries} registries, {len(large)} large")
@@ -127,6 +214,7 @@ def main() -> None:
     print(
         f"  wall time of the run: {seconds:.1f} s ({seconds / totals['targets'] * 1000:.1f} ms per registry)"
     )
+    _print_registries(cpu, warnings, processes_cpu)
     print(f"  XCom stored by the run: {xcom_bytes} bytes")
     print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     sys.exit(0 if run.state == "success" else 1)

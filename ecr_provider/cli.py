@@ -205,7 +205,9 @@ def _read_usage(
                 ecs, lambda_, account, each.region, options.max_concurrency
             )
     for reader in readers.values():
-        pace_registry((reader.ecs_client, reader.lambda_client), options.max_requests_per_second)
+        pace = pace_registry(options.max_requests_per_second)
+        pace.attach(reader.ecs_client)
+        pace.attach(reader.lambda_client)
     return [reader.read_source() for reader in readers.values()]
 
 

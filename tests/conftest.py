@@ -1,7 +1,7 @@
 """Airflow must not touch ~/airflow: every test session gets its own AIRFLOW_HOME, set before import.
 
-Tests that need the emulator (the ``emulator`` fixture, or the query tests' ``lake`` built in one) are
-marked ``integration`` here, so ``-m "not integration"`` is the fast loop: no emulator, no Airflow run.
+Tests that need the emulator (the ``emulator`` fixture, or the demo lake built in one) are marked
+``integration`` here, so ``-m "not integration"`` is the fast loop: no emulator, no Airflow run.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from playwright.sync_api import Browser
+
     from emulator.server import Emulator
+    from tests.queries.lake import Lake
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EMULATOR_FIXTURES = frozenset({"emulator", "lake"})
+EMULATOR_FIXTURES = frozenset({"emulator", "lake", "demo_lake"})
 
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ecr-report-airflow-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -73,6 +76,41 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
     with Emulator(**getattr(request.module, "EMULATOR_OPTIONS", {})) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """The demo reports of four dates laid out as in S3 (tests/queries/lake.py), built once per session:
+    building them seeds and reads an emulator of their own, tens of seconds of CPU, and the query,
+    plugin and browser tests only read them."""
+    from tests.queries.lake import build_lake
+
+    return build_lake(tmp_path_factory.mktemp("lake"))
+
+
+@pytest.fixture(scope="session")
+def auth_tokens() -> dict[str, str]:
+    """Tokens of Airflow's own (simple) auth manager, on the session's database (migrated once): a
+    viewer may read DAGs, a user without a role not."""
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.utils.db import initdb
+
+    initdb()
+    manager = init_auth_manager()
+    return {
+        "viewer": manager.generate_jwt(SimpleAuthManagerUser(username="viewer", role="viewer")),
+        "nobody": manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None)),
+    }
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (tests/chromium.py), launched once for every test that looks at a page."""
+    from tests.chromium import chromium
+
+    with chromium() as launched:
+        yield launched
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: Sequence[pytest.Item]) -> None:

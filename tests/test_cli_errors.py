@@ -14,6 +14,7 @@ import pytest
 
 from ecr_provider import cli
 from ecr_provider.aws import registry
+from ecr_provider.aws.ecr import RegistryReader
 from ecr_provider.aws.inspector import RegistryScans
 from ecr_provider.aws.registry import RegistryClients
 from ecr_provider.aws.usage import UsageReader
@@ -21,6 +22,7 @@ from ecr_provider.core.cleanup import CleanupRules
 from ecr_provider.core.columns import IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import CsvFormat, canonical_line
 from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.records import Repository
 from ecr_provider.core.report import ReportTally
 from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import SourceUsage
@@ -76,6 +78,19 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
     monkeypatch.setattr(UsageReader, "read_source", lambda self: SourceUsage(self.source, {}))  # nothing runs
     monkeypatch.setattr(registry, "read_blob_mounting", lambda *args: "DISABLED")
+    # One repository in each registry, so everything a registry with images needs is decided.
+    monkeypatch.setattr(
+        RegistryReader,
+        "repositories",
+        lambda self: [
+            Repository.from_api(
+                {
+                    "repositoryName": "app",
+                    "repositoryArn": f"arn:aws:ecr:{self.client.meta.region_name}:{ACCOUNT}:repository/app",
+                }
+            )
+        ],
+    )
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,

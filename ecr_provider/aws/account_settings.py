@@ -12,6 +12,7 @@ from typing import Any
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.core.registries import BLOB_MOUNTING_VALUES
+from ecr_provider.core.repeated_causes import warn_registry
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,13 @@ def read_blob_mounting(ecr_client: Any, label: str) -> str:
         with aws_call("ecr"):
             value = str(ecr_client.get_account_setting(name=BLOB_MOUNTING).get("value", ""))
     except AwsCallError as error:
-        log.warning("Registry %s: blob mounting unknown, priced per repository: %s", label, error)
+        account, _, region = label.partition("/")
+        warn_registry(
+            log,
+            label,
+            f"Registry {label}: blob mounting unknown, priced per repository: {error}",
+            {"account": account, "region": region},
+        )
         return ""
     if value not in BLOB_MOUNTING_VALUES:
         log.warning(

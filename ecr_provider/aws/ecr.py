@@ -106,13 +106,18 @@ class RegistryReader:
     skipped: list[SkippedRepository] = field(default_factory=list, init=False)
     calls: CallStats = field(default_factory=CallStats)
     """The client's calls; given by whoever called it before the reader existed, to count those too."""
+    listed: list[Repository] | None = None
+    """The repositories once listed (``open_registry`` lists them before deciding what else to read)."""
 
     def __post_init__(self) -> None:
         check_concurrency(self.max_concurrency)
         self.calls.attach(self.client)
 
     def repositories(self) -> list[Repository]:
-        """ECR refuses a page size beside repository names, so one repository is asked for alone."""
+        """Listed once, in name order. ECR refuses a page size beside repository names, so one
+        repository is asked for alone."""
+        if self.listed is not None:
+            return self.listed
         with aws_call("ecr"):
             if self.repository is not None:
                 pages = [self.client.describe_repositories(repositoryNames=[self.repository])]
@@ -120,7 +125,8 @@ class RegistryReader:
                 paginator = self.client.get_paginator("describe_repositories")
                 pages = paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
             found = [Repository.from_api(detail) for page in pages for detail in page["repositories"]]
-        return sorted(found, key=lambda repository: repository.name)
+        self.listed = sorted(found, key=lambda repository: repository.name)
+        return self.listed
 
     def read(self, repository: Repository) -> RepositorySnapshot | None:
         """One repository's images and policy; None (and a recorded skip) if it vanished meanwhile."""

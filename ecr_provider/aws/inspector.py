@@ -20,7 +20,8 @@ Inspector is regional: the inspector2 client must be in the registry's region, a
 What is read for a whole registry (the coverage of every image, the images whose findings are
 listed, findings that arrive in no order) is kept in a temporary SQLite file (:class:`ImageSpill`,
 :class:`FindingSpill`), not in memory, and so is a basic-scan image's findings beyond one page: a run's
-memory is bounded by its largest repository and a page of findings per reader.
+memory is bounded by its largest repository and a page of findings shared among the readers
+(:func:`basic_page_size`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ COVERAGE_PAGE_SIZE = 200
 AGGREGATION_PAGE_SIZE = 100
 FINDINGS_PAGE_SIZE = 100
 BASIC_FINDINGS_PAGE_SIZE = 1000
+"""DescribeImageScanFindings' largest page."""
+BASIC_FINDINGS_MIN_PAGE_SIZE = 100
+"""The smallest page a reader asks for, so an image of 10,000 findings costs at most 100 calls."""
 FINDINGS_CURRENT = frozenset({"SUCCESSFUL", "SCAN_FREQUENCY_SCAN_ON_PUSH"})
 """Coverage reasons under which a scanned image's findings stand: no aggregation entry means none."""
 GONE_OR_UNSCANNED = frozenset(
@@ -319,8 +323,23 @@ def image_findings(
                 yield finding
 
 
+def basic_page_size(readers: int) -> int:
+    """A reader's page of basic-scan findings, which is also the most it sorts in memory before it
+    spills: the API's largest page shared among the readers, so the pages being read and the results
+    waiting for the writer hold about one large page in all rather than one each (the floor of
+    ``BASIC_FINDINGS_MIN_PAGE_SIZE`` keeps a long list from costing a call per few findings)."""
+    return min(
+        BASIC_FINDINGS_PAGE_SIZE, max(BASIC_FINDINGS_MIN_PAGE_SIZE, BASIC_FINDINGS_PAGE_SIZE // readers)
+    )
+
+
 def basic_image_findings(
-    ecr_client: Any, repository_name: str, image_digest: str, tags: Iterable[str]
+    ecr_client: Any,
+    repository_name: str,
+    image_digest: str,
+    tags: Iterable[str],
+    *,
+    page_size: int = BASIC_FINDINGS_PAGE_SIZE,
 ) -> Iterator[Finding]:
     """One image's basic-scan findings; none when it was never scanned or has gone since it was listed.
 
@@ -332,7 +351,7 @@ def basic_image_findings(
     pages = ecr_client.get_paginator("describe_image_scan_findings").paginate(
         repositoryName=repository_name,
         imageId={"imageDigest": image_digest},
-        PaginationConfig={"PageSize": BASIC_FINDINGS_PAGE_SIZE},
+        PaginationConfig={"PageSize": page_size},
     )
     with aws_call("ecr", f"{repository_name}@{image_digest}"):
         try:
@@ -412,13 +431,14 @@ class RegistryFindings:
                 yield from found
 
     def _basic(self, image: tuple[ImageKey, tuple[str, ...]]) -> list[Finding] | FindingSpill:
-        """One image's findings in report order: sorted in memory when they fit in one page, else in a
-        :class:`FindingSpill`, so that the readers and the results waiting for the writer hold a page
-        each, not an image's findings each."""
+        """One image's findings in report order: sorted in memory when they fit in one page
+        (:func:`basic_page_size`), else in a :class:`FindingSpill`, so that the readers and the results
+        waiting for the writer hold a small page each, not an image's findings each."""
         (repository_name, digest), tags = image
-        found = basic_image_findings(self.ecr_client, repository_name, digest, tags)
-        first = list(islice(found, BASIC_FINDINGS_PAGE_SIZE))
-        if len(first) < BASIC_FINDINGS_PAGE_SIZE:
+        page_size = basic_page_size(self.max_concurrency)
+        found = basic_image_findings(self.ecr_client, repository_name, digest, tags, page_size=page_size)
+        first = list(islice(found, page_size))
+        if len(first) < page_size:
             return sorted(first, key=finding_order)
         spill = FindingSpill(cache_kib=SPILL_CACHE_KIB)
         spill.add(chain(first, found))

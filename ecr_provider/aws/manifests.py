@@ -27,6 +27,7 @@ from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.blobs import MANIFEST_MEDIA_TYPES, ParsedManifest, parse_manifest
 from ecr_provider.core.manifest_policy import principal_arn_of, should_read_manifests
 from ecr_provider.core.records import Repository
+from ecr_provider.core.repeated_causes import warn_registry
 from ecr_provider.core.settings import ReadManifests
 
 log = logging.getLogger(__name__)
@@ -238,13 +239,21 @@ def is_excluded_from_pull_time_updates(ecr_client: Any, principal_arn: str) -> b
 
 
 def plan_manifest_reads(
-    mode: ReadManifests, *, ecr_client: Any, sts_client: Any, cache: ManifestCache, region: str
+    mode: ReadManifests,
+    *,
+    ecr_client: Any,
+    sts_client: Any,
+    cache: ManifestCache,
+    region: str,
+    registry: str,
 ) -> ManifestReader | None:
     """Decide once per registry whether manifests are read, log why, and give the reader if so.
 
     The exclusion check only decides between unique-blob and image-size storage, so a check that
     cannot be answered (denied, an endpoint or partition without the API, a 5xx after the retries)
-    degrades to "not excluded" with one warning naming the call, and never fails the registry.
+    degrades to "not excluded" with one warning naming the call, and never fails the registry. The
+    warning's cause is usually every registry's in a task, so it is logged once per task
+    (:mod:`ecr_provider.core.repeated_causes`).
     """
     principal, excluded, unchecked = "", False, ""
     if mode != "never":
@@ -256,5 +265,8 @@ def plan_manifest_reads(
     decision = should_read_manifests(
         mode, excluded, principal_arn=principal, region=region, unchecked=unchecked
     )
-    log.log(logging.WARNING if decision.warn else logging.INFO, "%s", decision.reason)
+    if decision.warn:
+        warn_registry(log, registry, decision.reason, {"principal": principal, "region": region})
+    else:
+        log.info("%s", decision.reason)
     return ManifestReader(ecr_client, cache) if decision.read else None

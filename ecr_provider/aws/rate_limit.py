@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ecr_provider.aws.call_stats import THROTTLING_CODES
@@ -186,12 +187,19 @@ class ThrottlePacing:
         return sent / span, (sent - len(self._throttles)) / span
 
 
-def pace_registry(clients: Iterable[Any], ceiling: float | None) -> ThrottlePacing:
-    """One pace for a registry's clients (the same account's quotas), under the hard ceiling if set."""
-    pacing = ThrottlePacing()
-    rate = RequestRate(ceiling) if ceiling is not None else None
-    for client in clients:
-        if rate is not None:
-            rate.attach(client)
-        pacing.attach(client)
-    return pacing
+@dataclass(frozen=True, slots=True)
+class RegistryPace:
+    """One pace for a registry's clients (the same account's quotas), under the hard ceiling if set;
+    each client is attached when it is built, so a client an empty registry never needs is not."""
+
+    pacing: ThrottlePacing
+    ceiling: RequestRate | None
+
+    def attach(self, client: Any) -> None:
+        if self.ceiling is not None:
+            self.ceiling.attach(client)
+        self.pacing.attach(client)
+
+
+def pace_registry(ceiling: float | None) -> RegistryPace:
+    return RegistryPace(ThrottlePacing(), RequestRate(ceiling) if ceiling is not None else None)

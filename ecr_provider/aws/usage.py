@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.pool import ordered_map
+from ecr_provider.core.repeated_causes import warn_registry
+from ecr_provider.core.targets import registry_label
 from ecr_provider.core.usage import (
     ECS_PREFIX,
     LAMBDA_PREFIX,
@@ -103,13 +105,13 @@ class UsageReader:
                 with aws_call(service):
                     found.merge(read())
             except AwsCallError as error:
-                log.warning(
-                    "Account %s in %s: which images %s runs is unknown, so no image is called "
-                    "reclaimable: %s",
-                    self.account_id,
-                    self.region,
-                    "ECS" if service == "ecs" else "Lambda",
-                    error,
+                runtime = "ECS" if service == "ecs" else "Lambda"
+                warn_registry(
+                    log,
+                    registry_label(self.account_id, self.region),
+                    f"Account {self.account_id} in {self.region}: which images {runtime} runs is "
+                    f"unknown, so no image is called reclaimable: {error}",
+                    {"account": self.account_id, "region": self.region},
                 )
                 unknown.append(str(error))
         running: dict[Registry, dict[ImageKey, dict[str, int]]] = {}

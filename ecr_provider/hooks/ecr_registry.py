@@ -11,6 +11,7 @@ from airflow.providers.amazon.aws.hooks.base_aws import BaseSessionFactory
 from airflow.providers.amazon.aws.hooks.ecr import EcrHook
 from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
 from botocore.config import Config
+from botocore.loaders import create_loader
 
 from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.errors import aws_call
@@ -87,7 +88,7 @@ class EcrRegistryHook(EcrHook):
         """The connection's session, or the assumed role's for another account's registry: its
         credentials refresh themselves before they expire, so a registry that takes longer than the
         role's session lifetime (one hour at most when chained) goes on reading."""
-        session = self.get_session(self.region_name)
+        session = share_service_models(self.get_session(self.region_name))
         if self.role_arn is None:
             return session
         factory = _RoleSessionFactory(
@@ -98,12 +99,14 @@ class EcrRegistryHook(EcrHook):
             config=self.config,
         )
         with aws_call("sts", self.role_arn):
-            return factory.create_session()
+            return share_service_models(factory.create_session())
 
-    def registry_client(self, service: str) -> Any:
-        """A client with the registry's identity: ECR itself, or STS to learn who reads it."""
+    def registry_client(self, service: str, region: str | None = None) -> Any:
+        """A client with the registry's identity (ECR itself, or STS to learn who reads it), in
+        ``region`` or else the hook's: one hook serves an account's registries in every region."""
         return self.registry_session.client(
             service,
+            region_name=region or self.region_name,
             endpoint_url=self.conn_config.get_service_endpoint_url(service),
             config=self.config,
             verify=self.verify,
@@ -122,5 +125,21 @@ class EcrRegistryHook(EcrHook):
         with aws_call("sts"):
             return str(super().account_id)
 
-    def registry_clients(self) -> RegistryClients:
-        return RegistryClients.connect(self.registry_client, self.region_name or "", self.account_id)
+    def registry_clients(self, region: str | None = None) -> RegistryClients:
+        """The clients of the account's registry in ``region`` (the hook's by default), each built when
+        first used."""
+        where = region or self.region_name
+        return RegistryClients.connect(
+            lambda service: self.registry_client(service, where), where or "", self.account_id
+        )
+
+
+def share_service_models(session: boto3.session.Session) -> boto3.session.Session:
+    """Give ``session`` the process's one botocore loader, which keeps every service model, endpoint
+    table and paginator it has parsed: a report task builds clients for many registries, and a loader
+    of their own would parse those JSON files again for each registry's session."""
+    session._session.register_component("data_loader", _SHARED_LOADER)
+    return session
+
+
+_SHARED_LOADER = create_loader()

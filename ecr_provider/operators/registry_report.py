@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import outcomes_key, partition_prefix, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
+from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import (
     FAILED,
     LOADED,
@@ -70,6 +71,8 @@ class _BatchSettings:
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
     usage: RunUsage
+    hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
+    """One hook per account (its role, None for the connection's own), so one set of credentials."""
 
 
 class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
@@ -224,11 +227,12 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         usage = RunUsage.load(self.hook, lake, run_id, plan, self._own_account)
         run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), usage)
         outcomes: list[OutcomeRecord] = []
-        for index in plan["batches"][batch]:
-            target = RegistryTarget.of(plan["targets"][index])
-            outcome = loaded.get(index) or self._report(index, target, run)
-            outcomes.append(outcome)
-            self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+        with once_per_task():
+            for index in plan["batches"][batch]:
+                target = RegistryTarget.of(plan["targets"][index])
+                outcome = loaded.get(index) or self._report(index, target, run)
+                outcomes.append(outcome)
+                self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -257,16 +261,19 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             error=None,
             breaches=[],
         )
-        registry = EcrRegistryHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=target.region,
-            role_arn=target.role_arn,
-            max_concurrency=run.options.max_concurrency,
-            verify=self.verify,
-            config=self.botocore_config,
+        registry = run.hooks.get(target.role_arn) or run.hooks.setdefault(
+            target.role_arn,
+            EcrRegistryHook(
+                aws_conn_id=self.aws_conn_id,
+                region_name=target.region,
+                role_arn=target.role_arn,
+                max_concurrency=run.options.max_concurrency,
+                verify=self.verify,
+                config=self.botocore_config,
+            ),
         )
         try:
-            clients = registry.registry_clients()
+            clients = registry.registry_clients(target.region)
             previous = self.hook.previous_report(
                 run.lake.bucket,
                 run.lake.prefix,

@@ -17,6 +17,7 @@ from ecr_provider.core.layout import (
     usage_group_key,
     usage_group_prefix,
 )
+from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import error_line
 from ecr_provider.core.run_plan import RunPlan, check_plan, usage_sources
 from ecr_provider.core.settings import (
@@ -45,12 +46,14 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
     of its registries, and its share of the plan's workload accounts (``workload_accounts``).
 
     Each source's ECS tasks and services and Lambda functions are read with the source's own identity
-    (its role, as its registry's report reads it), and every ECR image they name is kept with its full
-    registry: what a source runs of registry ``R`` is written to
+    (its role, as its registry's report reads it; one hook per account, so one set of credentials for
+    its regions), and every ECR image they name is kept with its full registry: what a source runs of
+    registry ``R`` is written to
     ``{prefix}/_runs/report_date=YYYY-MM-DD/usage/{R account}-{R region}/{account}-{region}.json``, the
     source's own registry always (so its report knows it was read). A source whose reads failed (denied,
     a role that cannot be assumed) is recorded under ``usage/_unknown/``: no registry of the run then
-    calls an image reclaimable on usage grounds, as an image may run there. Only counts go to XCom.
+    calls an image reclaimable on usage grounds, as an image may run there; a warning repeated across
+    the task's sources (ECS or Lambda denied) is logged once per task. Only counts go to XCom.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -94,41 +97,50 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
         registries = len(plan["batches"][batch])  # the first sources; the rest are workload accounts
         unknown = 0
         groups = 0
-        for index, target in enumerate(sources):
-            hook = EcrRegistryHook(
-                aws_conn_id=self.aws_conn_id,
-                region_name=target.region,
-                role_arn=target.role_arn,
-                max_concurrency=concurrency,
-                verify=self.verify,
-                config=self.botocore_config,
-            )
-            try:  # ECS and Lambda only: building a client costs more than an empty account's reads
-                ecs, lambda_ = hook.registry_client("ecs"), hook.registry_client("lambda")
-                pace_registry((ecs, lambda_), ceiling)
-                read = UsageReader(ecs, lambda_, hook.account_id, target.region, concurrency).read_source()
-            except Exception as error:
-                self.log.exception("Usage in %s could not be read", target.label)
-                self._write_unknown(lake, run_id, target, [error_line(error)])
-                unknown += 1
-                continue
-            found = dict(read.groups)
-            if index < registries:
-                found.setdefault(read.source, RegistryUsage())
-            for registry, usage in found.items():
-                key = usage_group_key(lake.prefix, lake.report_date, registry, read.source)
-                record = {"run_id": run_id, "source": list(read.source), **usage.as_record()}
-                self.hook.write_json(lake.bucket, key, record)
-            groups += len(found)
-            if read.unknown:
-                self._write_unknown(lake, run_id, target, list(read.unknown))
-                unknown += 1
-            self.log.info(
-                "Usage in %s: images of %d registries (%s)",
-                target.label,
-                len(read.groups),
-                ", ".join(f"{account}/{region}" for account, region in read.groups) or "none",
-            )
+        hooks: dict[str | None, EcrRegistryHook] = {}  # one per account (its role), so one set of credentials
+        with once_per_task("accounts and regions"):
+            for index, target in enumerate(sources):
+                hook = hooks.get(target.role_arn) or hooks.setdefault(
+                    target.role_arn,
+                    EcrRegistryHook(
+                        aws_conn_id=self.aws_conn_id,
+                        region_name=target.region,
+                        role_arn=target.role_arn,
+                        max_concurrency=concurrency,
+                        verify=self.verify,
+                        config=self.botocore_config,
+                    ),
+                )
+                try:  # ECS and Lambda only: building a client costs more than an empty account's reads
+                    ecs = hook.registry_client("ecs", target.region)
+                    lambda_ = hook.registry_client("lambda", target.region)
+                    pace = pace_registry(ceiling)
+                    pace.attach(ecs)
+                    pace.attach(lambda_)
+                    reader = UsageReader(ecs, lambda_, hook.account_id, target.region, concurrency)
+                    read = reader.read_source()
+                except Exception as error:
+                    self.log.exception("Usage in %s could not be read", target.label)
+                    self._write_unknown(lake, run_id, target, [error_line(error)])
+                    unknown += 1
+                    continue
+                found = dict(read.groups)
+                if index < registries:
+                    found.setdefault(read.source, RegistryUsage())
+                for registry, usage in found.items():
+                    key = usage_group_key(lake.prefix, lake.report_date, registry, read.source)
+                    record = {"run_id": run_id, "source": list(read.source), **usage.as_record()}
+                    self.hook.write_json(lake.bucket, key, record)
+                groups += len(found)
+                if read.unknown:
+                    self._write_unknown(lake, run_id, target, list(read.unknown))
+                    unknown += 1
+                self.log.info(
+                    "Usage in %s: images of %d registries (%s)",
+                    target.label,
+                    len(read.groups),
+                    ", ".join(f"{account}/{region}" for account, region in read.groups) or "none",
+                )
         return {"batch": batch, "sources": len(sources), "groups": groups, "unknown": unknown}
 
     def _write_unknown(

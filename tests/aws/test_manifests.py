@@ -332,7 +332,12 @@ def sts() -> Iterator[tuple[Any, Stubber]]:
 
 def plan(mode: Any, ecr_client: Any, sts_client: Any) -> ManifestReader | None:
     return plan_manifest_reads(
-        mode, ecr_client=ecr_client, sts_client=sts_client, cache=InMemoryManifestCache(), region=REGION
+        mode,
+        ecr_client=ecr_client,
+        sts_client=sts_client,
+        cache=InMemoryManifestCache(),
+        region=REGION,
+        registry=f"123456789012/{REGION}",
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from ecr_provider.aws import registry
 from ecr_provider.aws.ecr import ecr_client_config
 from ecr_provider.aws.manifests import InMemoryManifestCache
-from ecr_provider.aws.rate_limit import RequestRate, ThrottlePacing, pace_registry
+from ecr_provider.aws.rate_limit import RegistryPace, RequestRate, ThrottlePacing, pace_registry
 from ecr_provider.aws.registry import RegistryClients, open_registry
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY
@@ -236,9 +235,10 @@ def read_registry(
     pace its clients got, the ceiling it was given, and the reports' bytes."""
     paces: list[tuple[ThrottlePacing, float | None]] = []
 
-    def recording(clients: Any, ceiling: float | None) -> ThrottlePacing:
-        paces.append((pace_registry(clients, ceiling), ceiling))
-        return paces[-1][0]
+    def recording(ceiling: float | None) -> RegistryPace:
+        pace = pace_registry(ceiling)
+        paces.append((pace.pacing, ceiling))
+        return pace
 
     monkeypatch.setattr(registry, "pace_registry", recording)
     config = ecr_client_config(DEFAULT_MAX_CONCURRENCY)

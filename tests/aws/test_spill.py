@@ -165,3 +165,44 @@ def scan_page(
     if next_token is not None:
         page["nextToken"] = next_token
     return page
+
+
+@pytest.mark.parametrize(
+    ("readers", "page_size"),
+    [(1, 1000), (2, 500), (3, 333), (8, 125), (10, 100), (32, 100), (64, 100)],
+)
+def test_the_readers_share_one_large_page_of_basic_findings_down_to_a_floor(
+    readers: int, page_size: int
+) -> None:
+    assert inspector.basic_page_size(readers) == page_size
+
+
+def test_a_reader_among_many_asks_for_its_share_of_a_page_and_spills_beyond_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """32 readers: each asks for 100 findings a call, and an image with more is sorted in a spill."""
+    spills: list[FindingSpill] = []
+
+    class Recorded(FindingSpill):
+        def __init__(self, *, cache_kib: int | None = None) -> None:
+            super().__init__(cache_kib=cache_kib)
+            spills.append(self)
+
+    monkeypatch.setattr(inspector, "FindingSpill", Recorded)
+    client = boto3.client("ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    found = [(f"CVE-2026-{n:04d}", SEVERITIES[n % len(SEVERITIES)]) for n in range(150)]
+    with Stubber(client) as stubber:
+        for start, token, next_token in ((0, None, "p2"), (100, "p2", None)):
+            stubber.add_response(
+                "describe_image_scan_findings",
+                scan_page(NAMES[0], DIGESTS[0], found[start : start + 100], next_token),
+                {"repositoryName": NAMES[0], "imageId": {"imageDigest": DIGESTS[0]}, "maxResults": 100}
+                | ({"nextToken": token} if token else {}),
+            )
+        reader = inspector.RegistryFindings("BASIC", client, None, "111122223333", "us-east-1", 30, 32)
+
+        read = list(reader.read({(NAMES[0], DIGESTS[0]): ()}))
+        stubber.assert_no_pending_responses()
+
+    assert len(read) == 150
+    assert len(spills) == 1

@@ -22,11 +22,10 @@ from ecr_provider.core.options import RegistryOptions
 from ecr_provider.report_files import write_registry_report
 from emulator.demo_registry import seed_demo_registry
 from emulator.server import ACCOUNT_ID, Emulator, client
-from tests.browser.test_html_report_in_chromium import browser, gb, usd
+from tests.browser.test_html_report_in_chromium import gb, usd
 from tests.chromium import ARTIFACTS
 
 pytestmark = pytest.mark.integration
-__all__ = ["browser"]  # a fixture shared with the module it comes from
 
 REGION = "us-east-1"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)

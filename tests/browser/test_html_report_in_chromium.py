@@ -7,7 +7,6 @@ Screenshots go to ``test-artifacts/`` at the checkout's root (git-ignored), or `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.units import GB
 from ecr_provider.pages.render import render_report
-from tests.chromium import ARTIFACTS, chromium
-from tests.queries.lake import Lake, build_lake
+from tests.chromium import ARTIFACTS
+from tests.queries.lake import Lake
 
 pytestmark = pytest.mark.integration
 
@@ -29,23 +28,12 @@ OVERRIDES = {"platform/*": 20}
 Row = dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
 def csv_rows(root: Path, report: str, date: str) -> list[Row]:
     found: list[Row] = []
     for path in sorted((root / report / f"report_date={date}").glob("*.csv")):
         with path.open(encoding="utf-8", newline="") as handle:
             found.extend(read_canonical(handle))
     return found
-
-
-@pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    return build_lake(tmp_path_factory.mktemp("lake"))
 
 
 @pytest.fixture(scope="module")

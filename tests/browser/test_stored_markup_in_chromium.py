@@ -28,12 +28,9 @@ from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from emulator.server import Emulator, client
 from tests.browser import hostile
-from tests.browser.test_html_report_in_chromium import browser
 from tests.chromium import ARTIFACTS, served_lake_page
-from tests.plugins.test_ecr_page import auth_tokens
 
 pytestmark = pytest.mark.integration
-__all__ = ["auth_tokens", "browser"]  # fixtures shared with the modules they come from
 
 BUCKET = "hostile-lake"
 PREFIX = "ecr-reports"

@@ -55,3 +55,19 @@ def test_the_lake_hook_lays_its_tuning_over_the_connections_settings() -> None:
 
     assert (config.read_timeout, config.connect_timeout, config.max_pool_connections) == (READ_TIMEOUT, 3, 66)
     assert ReportLakeHook(aws_conn_id="tuned").conn.meta.config.max_pool_connections == 10
+
+
+def test_one_hook_serves_its_accounts_registries_in_every_region_from_one_session_and_loader() -> None:
+    """An account's registries share its credentials (one session per hook), and every session of the
+    task one botocore loader, so a service model is parsed once per task, not once per registry."""
+    hook = EcrRegistryHook(aws_conn_id="tuned", region_name="eu-west-1")
+    other = EcrRegistryHook(aws_conn_id="tuned", region_name="us-east-1")
+
+    ireland = hook.registry_client("ecr", "eu-west-1")
+    virginia = hook.registry_client("ecr", "us-east-1")
+
+    assert (ireland.meta.region_name, virginia.meta.region_name) == ("eu-west-1", "us-east-1")
+    sessions = [hook.registry_session, hook.registry_session, other.registry_session]
+    assert sessions[0] is sessions[1]
+    loaders = {id(session._session.get_component("data_loader")) for session in sessions}
+    assert len(loaders) == 1

@@ -18,18 +18,13 @@ from ecr_provider.core.layout import breaches_key, notification_marker_key, run_
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from emulator.server import Emulator, client
 from tests.browser.test_html_report_in_chromium import csv_rows
-from tests.queries.lake import Lake, build_lake
+from tests.queries.lake import Lake
 
 pytestmark = pytest.mark.integration
 
 BUCKET = "ecr-page-lake"
 PREFIX = "ecr-reports"
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    return build_lake(tmp_path_factory.mktemp("lake"))
 
 
 def dates_of(lake: Lake) -> list[str]:
@@ -100,21 +95,6 @@ RUN_BREACHES = {
 }
 """What the first date's run decided with its own 1 GB threshold (the Variable below says 5 GB)."""
 RUN_ALERT = {"sent_at": "2026-10-21T00:05:00+00:00", "alerted": ["123456789012/eu-west-1/ml/training"]}
-
-
-@pytest.fixture(scope="module")
-def auth_tokens() -> dict[str, str]:
-    """Tokens of Airflow's own (simple) auth manager: a viewer may read DAGs, a user without a role not."""
-    from airflow.api_fastapi.app import init_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.utils.db import initdb
-
-    initdb()
-    manager = init_auth_manager()
-    return {
-        "viewer": manager.generate_jwt(SimpleAuthManagerUser(username="viewer", role="viewer")),
-        "nobody": manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None)),
-    }
 
 
 class CountingLake(ReportLakeHook):

@@ -11,18 +11,13 @@ from typing import Any
 import pytest
 
 from emulator.server import Emulator
-from tests.browser.test_html_report_in_chromium import browser, csv_rows, gb, usd
+from tests.browser.test_html_report_in_chromium import csv_rows, gb, usd
 from tests.chromium import ARTIFACTS, served_lake_page
-from tests.plugins.test_ecr_page import BUCKET, PREFIX, REGION, auth_tokens, demo_lake, s3_lake
+from tests.plugins.test_ecr_page import BUCKET, PREFIX, REGION, s3_lake
 from tests.queries.lake import Lake
 
 pytestmark = pytest.mark.integration
-__all__ = [
-    "auth_tokens",
-    "browser",
-    "demo_lake",
-    "s3_lake",
-]  # fixtures shared with the modules they come from
+__all__ = ["s3_lake"]  # a fixture shared with the module it comes from
 
 
 @pytest.fixture(scope="module")

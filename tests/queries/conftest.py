@@ -1,4 +1,4 @@
-"""One data lake of demo reports for the whole folder: building it seeds and reads the emulator."""
+"""The session's data lake of demo reports (tests/conftest.py) for the whole folder, and DuckDB over it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import duckdb
 import pytest
 
 from emulator.preview import connect
-from tests.queries.lake import Lake, build_lake
+from tests.queries.lake import Lake
 
 
 @pytest.fixture(scope="session")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    return build_lake(tmp_path_factory.mktemp("lake"))
+def lake(demo_lake: Lake) -> Lake:
+    return demo_lake
 
 
 @pytest.fixture(scope="session")
