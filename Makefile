@@ -44,18 +44,21 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -m integration --ignore=tests/deployment
 
-# Lint, types, the docs build and every test, on two cores: the DAG runs (tests/integration) beside all the
-# rest, then the deployment (tests/deployment), which needs both cores for its own processes. The lowest
+# Lint, types, the docs build and every test, on two cores: the whole-DAG runs beside all the rest, then the deployment (tests/deployment), which needs both cores for its own processes. The lowest
 # supported versions are `make test-lowest`, a venv of their own; CI (.ci/run) runs both.
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-dag test-rest
 	$(MAKE) --no-print-directory test-deployment
 
+# The whole-DAG runs: tests/integration, and the secrets-at-DEBUG test's two runs in child processes, which
+# balance the two lanes (lint, types and the docs build run before the rest).
+DAG_TESTS := tests/integration tests/emulator/test_secrets_at_debug.py
+
 test-dag: $(STAMP)
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest $(DAG_TESTS)
 
 test-rest: lint typecheck docs
-	$(BIN)/pytest --ignore=tests/integration --ignore=tests/deployment
+	$(BIN)/pytest $(addprefix --ignore=,$(DAG_TESTS)) --ignore=tests/deployment
 
 # Real deployments: PostgreSQL, LocalExecutor, api-server, scheduler, dag-processor and triggerer against
 # the emulator, once as docs/deploying.md's "Try it in a local Airflow" runs them (its own venv), once set up
@@ -71,6 +74,7 @@ test-lowest: $(LOWEST_STAMP)
 		tests/integration/test_dag_end_to_end.py::test_reports_land_under_the_spec_layout_with_the_seed_headers
 
 benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks.end_to_end $(if $(ORIGINAL),--original $(ORIGINAL))
 	$(BIN)/python -m benchmarks.extraction
 	$(BIN)/python -m benchmarks.organisation
 	$(BIN)/python -m benchmarks.usage

@@ -98,8 +98,9 @@ QUICK = 4
 
 
 def minimum_calls(repositories: int, images: int) -> dict[str, int]:
-    """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, one policy read
-    per repository, the registry's scan type once, and one look each at ECS and Lambda (nothing runs)."""
+    """What a perfect reader needs: full pages, one DescribeImages page per 1,000 images, two policy
+    reads per repository (lifecycle; who may pull), the registry's scan type and policy once, and one
+    look each at ECS, Lambda and EKS (nothing runs; ListClusters is ECS's and EKS's)."""
     from emulator.synthetic_registry import image_counts
 
     return {
@@ -108,8 +109,10 @@ def minimum_calls(repositories: int, images: int) -> dict[str, int]:
         ),
         "DescribeRepositories": max(1, math.ceil(repositories / PAGE_SIZE)),
         "GetLifecyclePolicy": repositories,
+        "GetRepositoryPolicy": repositories,
+        "GetRegistryPolicy": 1,
         "GetRegistryScanningConfiguration": 1,
-        "ListClusters": 1,
+        "ListClusters": 2,
         "ListFunctions": 1,
     }
 

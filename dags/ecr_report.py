@@ -179,9 +179,10 @@ with DAG(
         force_resend=run["force_resend_notification"],
     )
 
-    run_manifest = RunManifestOperator(
+    run_manifest = RunManifestOperator(  # makes the run's generation visible: partitions, then manifest
         task_id="run_manifest",
         **lake,
+        database=run["athena_database"],
         as_of=run["as_of"],
         include_findings=run["include_findings"],
         trigger_rule=TriggerRule.ALL_DONE,

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,14 +29,15 @@ from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.rate_limit import pace_registry
-from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.aws.regions import ecr_regions_of
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formula
+from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
 from ecr_provider.core.layout import HTML_NAME
 from ecr_provider.core.options import RegistryOptions
+from ecr_provider.core.phase_times import HTML, OUTCOME, STARTUP, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
@@ -156,6 +158,27 @@ def _repository(name: str | None) -> str | None:
     return name
 
 
+def _process_age_seconds() -> float | None:
+    """Seconds since this process was started (interpreter and imports included), from the kernel's
+    own start time (to its clock tick, 10 ms); None where ``/proc`` does not say."""
+    try:
+        fields = Path("/proc/self/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _phases() -> PhaseTimes:
+    """Timing from the process's start, its start-up (before :func:`run`) the first phase when known."""
+    age = _process_age_seconds()
+    if age is None:
+        return PhaseTimes()
+    phases = PhaseTimes(time.perf_counter() - age)
+    phases.mark(STARTUP)
+    return phases
+
+
 def _progress_sink() -> tuple[ProgressSink, float]:
     """A bar redrawn in place on a terminal; plain log lines anywhere else (files, CI, pipes)."""
     if not sys.stderr.isatty():
@@ -211,6 +234,32 @@ def _read_usage(
     return [reader.read_source() for reader in readers.values()]
 
 
+def _registries(
+    session: boto3.Session,
+    regions: Sequence[str],
+    workload_roles: Sequence[str],
+    options: RegistryOptions,
+    *,
+    as_of: datetime,
+) -> list[OpenRegistry]:
+    """Every region's registry, each joining its images' use from every source of the run; each
+    region priced once."""
+    price_cache: dict[str, StoragePrices] = {}
+    clients = [_clients(session, region, options) for region in regions]
+    sources = _read_usage(session, clients, workload_roles, options)
+    return [
+        _registry(
+            session,
+            each,
+            options,
+            as_of=as_of,
+            price_cache=price_cache,
+            usage=join_sources(sources, each.registry),
+        )
+        for each in clients
+    ]
+
+
 def _role_session(session: boto3.Session, role: str) -> boto3.Session:
     """A workload account's session: its usage is read in seconds, well within the role's hour."""
     with aws_call("sts", role):
@@ -250,13 +299,15 @@ def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
         if csv_format == CANONICAL:
             yield from read_canonical(handle)
             return
-        for row in csv.DictReader(handle, delimiter=csv_format.delimiter):
-            yield {
-                header: restore_formula(cell).replace(csv_format.decimal_separator, ".")
-                if header in _DECIMALS
-                else restore_formula(cell)
-                for header, cell in row.items()
-            }
+        reader = csv.reader(handle, delimiter=csv_format.delimiter)
+        headers = next(reader)
+        separator = csv_format.decimal_separator
+        decimals = [i for i, header in enumerate(headers) if header in _DECIMALS] if separator != "." else []
+        for cells in reader:
+            restored = restore_formulas(cells)
+            for position in decimals:
+                restored[position] = restored[position].replace(separator, ".")
+            yield dict(zip(headers, restored, strict=True))
 
 
 def write_html_report(
@@ -307,6 +358,7 @@ def _misleading(written: dict[str, Path], no_html: bool, findings_failed: bool) 
 
 
 def run(argv: list[str] | None = None) -> int:
+    phases = _phases()
     parser = _parser()
     args = parser.parse_args(argv)
     log_redaction.install()
@@ -324,27 +376,15 @@ def run(argv: list[str] | None = None) -> int:
         options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
         session = boto3.Session()
         regions = check_regions(
-            requested_regions or ([session.region_name] if session.region_name else []), ecr_regions()
+            requested_regions or ([session.region_name] if session.region_name else []),
+            ecr_regions_of(session),
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
-    price_cache: dict[str, StoragePrices] = {}
     try:
         with replaced_as_a_whole(args.output_dir) as staging:
             try:
-                clients = [_clients(session, region, options) for region in regions]
-                sources = _read_usage(session, clients, workload_roles, options)
-                registries = [
-                    _registry(
-                        session,
-                        each,
-                        options,
-                        as_of=as_of,
-                        price_cache=price_cache,
-                        usage=join_sources(sources, each.registry),
-                    )
-                    for each in clients
-                ]
+                registries = _registries(session, regions, workload_roles, options, as_of=as_of)
                 sink, interval = _progress_sink()
                 report = write_registry_report(
                     registries,
@@ -352,15 +392,18 @@ def run(argv: list[str] | None = None) -> int:
                     csv_format=csv_format,
                     progress=sink,
                     progress_interval_seconds=interval,
+                    phases=phases,
                 )
             except (AwsCallError, ClientError, BotoCoreError) as error:
                 parser.exit(1, f"ecr-report: error: {error}\n")
             if not args.no_html:
                 write_html_report(report, staging.path, csv_format, as_of.date().isoformat())
+                phases.mark(HTML)
             written = export_files(report.files, csv_format, export_format)
             staging.publish(remove=_misleading(written, args.no_html, report.findings_error is not None))
     except FolderBusyError as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
+    phases.mark(OUTCOME)
     files = {name: args.output_dir / path.name for name, path in written.items()}
     tally = report.tally
     for (reader, _), region in zip(registries, regions, strict=True):
@@ -374,6 +417,7 @@ def run(argv: list[str] | None = None) -> int:
         tally.as_dict()["monthly_cost_usd"],
         ", ".join(str(path) for path in files.values()),
     )
+    log.info("phases: %s", phases.line())
     if report.findings_error is not None:
         parser.exit(
             EXIT_FINDINGS_FAILED,

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Any
-
-import structlog
 
 REDACTED = "***"
 SENSITIVE_LOGGERS = (
@@ -105,6 +104,9 @@ def install() -> None:
         for name in {*SENSITIVE_LOGGERS, *existing} - _installed:
             logging.getLogger(name).addFilter(FILTER)
             _installed.add(name)
+        structlog = sys.modules.get("structlog")
+        if structlog is None:  # not imported, so not configured: the CLI spares its import
+            return
         processors = structlog.get_config()["processors"]
         if structlog.is_configured() and redact_event not in processors:
             structlog.configure(processors=[redact_event, *processors])

@@ -23,12 +23,19 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
 from ecr_provider.core.findings import finding_row, images_with_findings
+from ecr_provider.core.phase_times import FINDINGS, READ, SETUP, PhaseTimes
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
 from ecr_provider.core.records import RepositorySnapshot
 from ecr_provider.core.report import ReportTally, write_reports
 from ecr_provider.core.run_manifest import RegistrySummary, error_line
 
 log = logging.getLogger(__name__)
+WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+"""Each report file's buffer: a flush releases the GIL for its system call, and getting it back waits
+behind every busy reader thread, so the main thread flushes a few times per report instead of every
+8 KB. With the formula guard's one-pass check, the console's write phase on 300 repositories and
+6,000 images at concurrency 32 went from 1.3-1.9 s to 0.3-0.6 s (benchmarks.end_to_end, a 2-core
+machine loaded by other work, 5 December 2026)."""
 
 if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
@@ -79,6 +86,7 @@ def write_registry_report(
     csv_format: CsvFormat = CANONICAL,
     progress: ProgressSink | None = None,
     progress_interval_seconds: float = 10.0,
+    phases: PhaseTimes | None = None,
 ) -> RegistryReport:
     """Write ``{report}.csv`` in ``directory`` for all registries, streaming repository by repository.
 
@@ -87,7 +95,13 @@ def write_registry_report(
     a report of their own: when a findings call fails (denied, most often) the summaries stand, the
     findings file is left out (a partial one would read as "fewer vulnerabilities") and
     :attr:`RegistryReport.findings_error` names the call, for the caller to fail visibly.
+
+    ``phases`` gets the time before the call as set-up (clients, registries opened), the time from
+    the call to the last summary row (the main thread's transform and write, the rest as read), then
+    the findings report's.
     """
+    if phases is not None:
+        phases.mark(SETUP)
     sources = _findings_sources(registries)
     reports = (
         REPOSITORIES_REPORT,
@@ -109,9 +123,15 @@ def write_registry_report(
         for snapshot in _noting(reader, context, reader.snapshots(repositories), images)
     )
     with (
-        files[REPOSITORIES_REPORT].open("w", encoding="utf-8", newline="") as repositories_out,
-        files[IMAGES_REPORT].open("w", encoding="utf-8", newline="") as images_out,
-        files[REGISTRIES_REPORT].open("w", encoding="utf-8", newline="") as registries_out,
+        files[REPOSITORIES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as repositories_out,
+        files[IMAGES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as images_out,
+        files[REGISTRIES_REPORT].open(
+            "w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline=""
+        ) as registries_out,
     ):
         tally = write_reports(
             tracker.track(priced, lambda pair: len(pair[0].images)),
@@ -119,7 +139,10 @@ def write_registry_report(
             ReportCsvWriter(images_out, IMAGE_COLUMNS, csv_format),
             ReportCsvWriter(registries_out, REGISTRY_COLUMNS, csv_format),
             [context for _, context in registries],
+            phases=phases,
         )
+    if phases is not None:
+        phases.mark(READ)
     findings, findings_error = None, None
     if sources is not None:
         try:
@@ -127,6 +150,8 @@ def write_registry_report(
         except AwsCallError as error:
             files.pop(FINDINGS_REPORT).unlink(missing_ok=True)
             findings_error = error
+        if phases is not None:
+            phases.mark(FINDINGS)
     return RegistryReport(
         files,
         tally,
@@ -146,7 +171,7 @@ def _write_findings(
 ) -> int:
     """The rows written to ``image_findings.csv``."""
     rows = 0
-    with path.open("w", encoding="utf-8", newline="") as findings_out:
+    with path.open("w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline="") as findings_out:
         writer = ReportCsvWriter(findings_out, FINDING_COLUMNS, csv_format)
         for source, (_, context), images in zip(sources, registries, wanted, strict=True):
             log.info(

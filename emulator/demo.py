@@ -26,7 +26,13 @@ from typing import Any
 from ecr_provider.aws.manifests import reporting_principal_arn
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import SPREADSHEET, ReportCsvWriter, read_canonical
-from ecr_provider.core.layout import HTML_NAME, html_report_key, partition_prefix
+from ecr_provider.core.layout import (
+    HTML_NAME,
+    generation_prefix,
+    html_report_key,
+    partition_prefix,
+    run_manifest_key,
+)
 from ecr_provider.core.records import SEVERITIES
 from ecr_provider.core.settings import DEFAULTS
 from ecr_provider.core.units import GB
@@ -177,13 +183,15 @@ def show_usage(images: list[dict[str, str]]) -> None:
 def download_reports(
     endpoint_url: str, bucket: str, report_date: str, out: Path = REPORTS_DIR
 ) -> dict[str, list[str]]:
-    """The S3 layout mirrored as it is in ./reports/lake/ (what Athena reads), and one file per report
+    """The date's visible generation mirrored in ./reports/lake/ (what Athena reads, one folder per
+    date), and one file per report
     to open in ./reports/, in the spreadsheet form: a finding field such as ``=HYPERLINK(...)`` is text."""
     s3 = client("s3", endpoint_url, REGION)
+    generation = visible_generation(endpoint_url, bucket, report_date)
     keys: dict[str, list[str]] = {}
     for report, columns in REPORTS.items():
-        prefix = partition_prefix(DEMO_SETTINGS["report_prefix"], report, report_date)
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        prefix = generation_prefix(DEMO_SETTINGS["report_prefix"], report, report_date, generation)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
         keys[report] = [item["Key"] for page in pages for item in page.get("Contents", ())]
         mirror = lake_partition(report, report_date, out)
         mirror.mkdir(parents=True, exist_ok=True)
@@ -195,6 +203,19 @@ def download_reports(
                 for row in read_canonical(io.StringIO(body.decode("utf-8"), newline="")):
                     writer.write([row[column.header] for column in columns])
     return keys
+
+
+def visible_generation(endpoint_url: str, bucket: str, report_date: str) -> str | None:
+    """The generation the date's run manifest makes visible (what Athena and the pages read); None
+    without a manifest or for a date written before generations."""
+    s3 = client("s3", endpoint_url, REGION)
+    key = run_manifest_key(DEMO_SETTINGS["report_prefix"], report_date)
+    try:
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    generation: str | None = manifest.get("generation")
+    return generation
 
 
 def lake_partition(report: str, report_date: str, out: Path = REPORTS_DIR) -> Path:

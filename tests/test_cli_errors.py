@@ -26,6 +26,7 @@ from ecr_provider.core.records import Repository
 from ecr_provider.core.report import ReportTally
 from ecr_provider.core.settings import CONSOLE_SETTINGS
 from ecr_provider.core.usage import SourceUsage
+from ecr_provider.core.visibility import ALL_VISIBLE
 from ecr_provider.output_folder import LOCK_NAME
 from ecr_provider.report_files import RegistryReport
 
@@ -91,6 +92,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
             )
         ],
     )
+    monkeypatch.setattr(registry, "read_visibility", lambda *args, **kwargs: ALL_VISIBLE)  # no policy
     connect = RegistryClients.connect.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
         RegistryClients,

@@ -4,6 +4,8 @@ original's ``REPORT=<name>`` did; ``--format json|parquet`` writes the rows type
 from __future__ import annotations
 
 import json
+import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +41,9 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(read_canonical(handle))
 
 
-def test_one_repositorys_rows_only(seeded: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_repositorys_rows_only(
+    seeded: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     emulator = seeded
     names = sorted(
         repository["repositoryName"]
@@ -56,7 +60,14 @@ def test_one_repositorys_rows_only(seeded: Emulator, tmp_path: Path, monkeypatch
         *("--price-per-gb-month", "0.10", "--read-manifests", "never"),
     ]
 
-    assert cli.run(["--output-dir", str(tmp_path / "all"), *fixed]) == 0
+    with caplog.at_level(logging.INFO, logger="ecr_report"):
+        assert cli.run(["--output-dir", str(tmp_path / "all"), *fixed]) == 0
+    phases = ", ".join(
+        rf"{phase} \d+\.\d\d s"
+        for phase in ("start-up", "set-up", "read", "transform", "write", "html", "outcome")
+    )
+    [line] = [record.getMessage() for record in caplog.records if record.getMessage().startswith("phases:")]
+    assert re.fullmatch(rf"phases: {phases}; \d+\.\d\d s in all", line)
     assert cli.run(["--output-dir", str(tmp_path / "one"), *fixed, "--repository", chosen]) == 0
 
     every = rows(tmp_path / "all" / f"{REPOSITORIES_REPORT}.csv")

@@ -23,6 +23,7 @@ from ecr_provider.aws.errors import aws_call, error_code
 from ecr_provider.aws.inspector import RegistryFindings, RegistryScans
 from ecr_provider.aws.manifests import ManifestReader
 from ecr_provider.aws.pool import ordered_map
+from ecr_provider.aws.repository_policies import RepositoryPolicies
 from ecr_provider.core.blobs import repository_storage
 from ecr_provider.core.records import Image, Repository, RepositorySnapshot
 from ecr_provider.core.settings import DEFAULT_MAX_CONCURRENCY, check_concurrency
@@ -103,6 +104,8 @@ class RegistryReader:
     """Reads the findings for the ``image_findings`` report; None: no such report."""
     repository: str | None = None
     """Only this repository is read; None: every repository of the registry."""
+    policies: RepositoryPolicies | None = None
+    """Reads each repository's policy (who may pull); None: not read, as no verdict depends on it."""
     skipped: list[SkippedRepository] = field(default_factory=list, init=False)
     calls: CallStats = field(default_factory=CallStats)
     """The client's calls; given by whoever called it before the reader existed, to count those too."""
@@ -136,6 +139,7 @@ class RegistryReader:
                 if self.scans is not None:
                     images = tuple(self.scans.apply(image) for image in images)
                 policy = self._lifecycle_policy(repository)
+                pull_policy = None if self.policies is None else self.policies.read(repository)
                 storage = None
                 if self.manifests is not None:
                     # Only now, with every pull time of the repository read: a manifest read is a pull.
@@ -147,7 +151,7 @@ class RegistryReader:
                 log.warning("Repository %s disappeared during the run; skipped", repository.name)
                 self.skipped.append(SkippedRepository(repository.name, "RepositoryNotFoundException"))
                 return None
-        return RepositorySnapshot(repository, images, policy, storage)
+        return RepositorySnapshot(repository, images, policy, storage, pull_policy)
 
     def snapshots(self, repositories: list[Repository]) -> Iterator[RepositorySnapshot]:
         """Yield snapshots in the given order while up to ``max_concurrency`` repositories are read."""

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.csv_format import OPEN_CSV_SERDE_PARAMETERS
-from ecr_provider.core.layout import PARTITION_KEY, partition_prefix, table_location
+from ecr_provider.core.layout import PARTITION_KEY, generation_prefix, table_location
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,12 @@ class ReportCatalog:
             self.glue, self.database, table_input(report, self.bucket, self.prefix), _differs
         )
 
-    def register_partition(self, report: str, report_date: str) -> str:
-        """Register ``report_date``: ``created``, or for an existing partition ``updated`` when its
-        stored definition is not the table's (a partition keeps its own columns and SerDe, so one
-        registered before columns were appended would hide them), else ``existing``."""
-        location = f"s3://{self.bucket}/{partition_prefix(self.prefix, report, report_date)}"
+    def register_partition(self, report: str, report_date: str, generation: str | None) -> str:
+        """Register ``report_date`` at ``generation``'s location: ``created``, or for an existing
+        partition ``updated`` when its stored definition is not this one (another generation, or
+        columns appended since: a partition keeps its own columns and SerDe), else ``existing``. The
+        update is one call, so Athena reads the old generation or the new one, never both."""
+        location = f"s3://{self.bucket}/{generation_prefix(self.prefix, report, report_date, generation)}"
         descriptor = _storage_descriptor(report, location)
         partition = {"Values": [report_date], "StorageDescriptor": descriptor}
         resource = f"{self.database}.{report} {PARTITION_KEY}={report_date}"
@@ -109,7 +110,7 @@ class ReportCatalog:
                 Entries=[{"PartitionValueList": [report_date], "PartitionInput": partition}],
             )
         _entry_failures(response, "glue:BatchUpdatePartition", resource)
-        log.info("Glue partition %s updated to the table's definition", resource)
+        log.info("Glue partition %s updated to %s and the table's definition", resource, location)
         return "updated"
 
 

@@ -15,26 +15,31 @@ from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
 from ecr_provider.aws.errors import aws_call
-from ecr_provider.aws.inspector import BASIC, RegistryFindings, registry_image_scans
+from ecr_provider.aws.inspector import BASIC, ENHANCED, RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
 from ecr_provider.aws.pricing import resolve_storage_prices
 from ecr_provider.aws.rate_limit import pace_registry
+from ecr_provider.aws.repository_policies import RepositoryPolicies, read_visibility
 from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.targets import registry_label
 from ecr_provider.core.transform import PreviousReport, ReportContext
 from ecr_provider.core.usage import RegistryUsage
+from ecr_provider.core.visibility import ALL_VISIBLE
 
 log = logging.getLogger(__name__)
 
+INSPECTOR_SOURCE = "Inspector"
+"""Under enhanced scanning, Inspector's in-use count of each covered image (ECS tasks and EKS pods)."""
+
 
 class RegistryClients:
-    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), and ECS
-    and Lambda (which images run), each built when first asked for, so an empty registry builds ECR
-    alone (and STS when its account is not known)."""
+    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), ECS and
+    Lambda (which images run) and EKS (whose pods run unseen), each built when first asked for, so an
+    empty registry builds ECR alone (and STS when its account is not known)."""
 
-    READERS = frozenset({"ecr", "inspector2", "ecs", "lambda"})
+    READERS = frozenset({"ecr", "inspector2", "ecs", "lambda", "eks"})
     """The services that read the registry: paced, counted and prepared by :meth:`prepare_readers`."""
 
     def __init__(self, make_client: Callable[[str], Any], region: str, account_id: str | None = None) -> None:
@@ -108,6 +113,10 @@ class RegistryClients:
         return (self.account_id, self.region)
 
     @property
+    def eks(self) -> Any:
+        return self.client("eks")
+
+    @property
     def label(self) -> str:
         return registry_label(self.account_id, self.region)
 
@@ -131,8 +140,10 @@ def open_registry(
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas). ``usage`` is the registry's use joined from every source of the run; None reads only the
-    registry's own account and region."""
+    quotas, and EKS). ``usage`` is the registry's use joined from every source of the run; None reads
+    only the registry's own account and region. Repository policies and EKS clusters are read only when
+    usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's grant being
+    visible when it names an account whose workloads were read (``usage.read_accounts``)."""
     pace = pace_registry(options.max_requests_per_second)
     calls = CallStats()
 
@@ -163,12 +174,25 @@ def open_registry(
             clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
         ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
-    reader = replace(reader, scans=scans, manifests=manifests, findings=findings)
+    visibility = ALL_VISIBLE
+    policies = None
+    if usage.known:
+        visibility = read_visibility(
+            clients.ecr,
+            clients.eks,
+            label=clients.label,
+            read_accounts=usage.read_accounts,
+            eks_covered=scans.scan_type == ENHANCED,
+        )
+        policies = RepositoryPolicies(clients.ecr, clients.label)
+    reader = replace(reader, scans=scans, manifests=manifests, findings=findings, policies=policies)
     context = ReportContext(
         as_of=as_of,
         prices=prices,
         previous=previous,
         usage=usage,
+        visibility=visibility,
+        usage_sources=usage.sources + ((INSPECTOR_SOURCE,) if scans.scan_type == ENHANCED else ()),
         cleanup=options.cleanup,
         account_id=clients.account_id,
         region=clients.region,

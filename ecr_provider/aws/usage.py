@@ -93,17 +93,19 @@ class UsageReader:
         read = self.read_source()
         own = read.groups.get(self.source, RegistryUsage())
         read_accounts = frozenset() if read.unknown else frozenset({self.account_id})
-        return RegistryUsage(own.running, own.needed, read.unknown, read_accounts)
+        return RegistryUsage(own.running, own.needed, read.unknown, read_accounts, read.sources)
 
     def read_source(self) -> SourceUsage:
         """Every ECR image the source runs or needs, grouped by its registry; a place in another account
         or region than the image's registry is named with the source's account and region."""
         found = _Found()
         unknown: list[str] = []
+        sources: list[str] = []
         for service, read in (("ecs", self._ecs), ("lambda", self._lambda)):
             try:
                 with aws_call(service):
                     found.merge(read())
+                sources.append("ECS" if service == "ecs" else "Lambda")
             except AwsCallError as error:
                 runtime = "ECS" if service == "ecs" else "Lambda"
                 warn_registry(
@@ -125,7 +127,7 @@ class UsageReader:
             registry: RegistryUsage(running.get(registry, {}), needed.get(registry, {}))
             for registry in sorted(running.keys() | needed.keys())
         }
-        return SourceUsage(self.source, groups, tuple(unknown))
+        return SourceUsage(self.source, groups, tuple(unknown), tuple(sources))
 
     def _place(self, place: str, registry: Registry) -> str:
         return place if registry == self.source else foreign_place(place, self.source)

@@ -3,13 +3,18 @@
 An image is reclaimable only when deleting it cannot break anything this report can see: it is not
 in use, no kept image needs it (an index its children, an image its signatures and SBOMs), it was
 neither pulled nor pushed within ``reclaim_after_days``, and no tag of it matches a protected
-pattern. An image whose use is unknown (the ECS or Lambda reads were denied) is never reclaimable.
+pattern. An image whose use is unknown (the ECS or Lambda reads were denied) is never reclaimable,
+nor is one that may run where the run could not look (``core.visibility``: another account or the
+organisation may pull it, or EKS pods run unread): its reason then says whose use is not visible.
 
 The reasons, in the order they are decided (the first that holds is the one reported):
 
 keep: ``in-use``, ``protected-tag``, ``child-of-kept-index``, ``referrer-of-kept-image``,
 ``recently-pulled``, ``recently-pushed``, ``index-children-unknown`` (an index, or an untagged image
-that may be a child of one, in a repository whose index manifests were not read), ``usage-unknown``;
+that may be a child of one, in a repository whose index manifests were not read), ``usage-unknown``,
+``usage-not-visible`` (written with its detail: ``usage-not-visible: use from account 111122223333
+is not visible``; an archived image or one the repository's own lifecycle policy expires stays
+reclaimable, as no pull can need it or it goes anyway);
 reclaimable: ``archived`` (in the archive storage class), ``lifecycle-expiring`` (the repository's own
 lifecycle policy expires it anyway), ``unused``.
 """
@@ -42,6 +47,7 @@ class Reason(StrEnum):
     RECENTLY_PUSHED = "recently-pushed"
     INDEX_CHILDREN_UNKNOWN = "index-children-unknown"
     USAGE_UNKNOWN = "usage-unknown"
+    USAGE_NOT_VISIBLE = "usage-not-visible"
     ARCHIVED = "archived"
     LIFECYCLE_EXPIRING = "lifecycle-expiring"
     UNUSED = "unused"
@@ -83,6 +89,13 @@ class CleanupRules:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     reason: Reason
+    detail: str = ""
+    """What the reason rests on, where it needs saying (whose use is not visible)."""
+
+    @property
+    def text(self) -> str:
+        """The ``cleanupReason`` cell."""
+        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
 
     @property
     def verdict(self) -> str:
@@ -101,18 +114,24 @@ def cleanup_verdicts(
     *,
     children: Mapping[str, tuple[str, ...]] | None,
     expiring: Collection[str],
+    not_visible: str = "",
 ) -> dict[str, Verdict]:
     """The verdict of each image of one repository, by digest.
 
     ``children`` lists what each index references, from its manifest; None when no manifest was read,
     so an index's children are unknown. ``expiring`` holds the digests the repository's own lifecycle
-    policy expires.
+    policy expires. ``not_visible`` says whose use of the repository the run could not see (empty:
+    none), which keeps every image that would otherwise be ``unused``.
     """
     cutoff = days_ago(as_of, rules.reclaim_after_days)
     unread = _unread_indexes(images, children)
     own = {
         image.digest: _own_reason(image, uses.get(image.digest), rules, cutoff, unread) for image in images
     }
+    if not_visible:
+        for image in images:
+            if own[image.digest] is None and _reclaimable_reason(image, expiring) is Reason.UNUSED:
+                own[image.digest] = Reason.USAGE_NOT_VISIBLE
     kept = _kept_with_dependencies(images, own, children or {})
     verdicts: dict[str, Verdict] = {}
     for image in images:
@@ -121,12 +140,18 @@ def cleanup_verdicts(
             reason = kept.get(image.digest) or reason
         if reason is None:
             reason = _reclaimable_reason(image, expiring)
-        verdicts[image.digest] = Verdict(reason)
+        verdicts[image.digest] = Verdict(reason, not_visible if reason is Reason.USAGE_NOT_VISIBLE else "")
     return verdicts
 
 
 _LATER_KEEPS = frozenset(
-    {Reason.RECENTLY_PULLED, Reason.RECENTLY_PUSHED, Reason.INDEX_CHILDREN_UNKNOWN, Reason.USAGE_UNKNOWN}
+    {
+        Reason.RECENTLY_PULLED,
+        Reason.RECENTLY_PUSHED,
+        Reason.INDEX_CHILDREN_UNKNOWN,
+        Reason.USAGE_UNKNOWN,
+        Reason.USAGE_NOT_VISIBLE,
+    }
 )
 """Own reasons that a kept image's need outranks in the report (it says more about the image)."""
 

@@ -181,6 +181,7 @@ REGISTRY_COLUMNS: tuple[Column, ...] = (
     Column("previousReportDate", Kind.DATE, optional=True),
     Column("repositoriesSizeChangeBytes", Kind.INTEGER, optional=True),
     Column("repositoriesCostChange(USD)", Kind.DECIMAL, optional=True),
+    Column("usageSources", Kind.JSON),
 )
 """One row per registry (account and region); ``core.registries`` says what each figure counts."""
 

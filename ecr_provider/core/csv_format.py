@@ -25,6 +25,9 @@ OPEN_CSV_SERDE_PARAMETERS = {"separatorChar": SEPARATOR, "quoteChar": QUOTE, "es
 DECIMAL_SEPARATORS = (".", ",")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection")."""
+_GUARDED_STARTS = (*FORMULA_TRIGGERS, "'")
+"""The starts of the cells :func:`neutralise_formula` may change."""
+_CELL_START = "\0"
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """What ends a record for Hadoop's line reader, inside quotes or not."""
@@ -79,6 +82,28 @@ def restore_formula(cell: str) -> str:
     if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_TRIGGERS):
         return cell[1:]
     return cell
+
+
+def _some_cell_starts_with(cells: Sequence[str], starts: Sequence[str]) -> bool:
+    """Whether a cell may start with one of ``starts``, in one pass over the joined row (a row with
+    none, nearly every row, is then left alone without a call per cell); a NUL in a cell can only
+    make it answer yes."""
+    joined = _CELL_START + _CELL_START.join(cells)
+    return any(_CELL_START + start in joined for start in starts)
+
+
+def neutralise_formulas(cells: list[str], numeric: Sequence[bool]) -> list[str]:
+    """:func:`neutralise_formula` of each cell (``numeric``: per cell, whether its column is a number)."""
+    if not _some_cell_starts_with(cells, _GUARDED_STARTS):
+        return cells
+    return [neutralise_formula(cell, numeric=number) for cell, number in zip(cells, numeric, strict=True)]
+
+
+def restore_formulas(cells: list[str]) -> list[str]:
+    """:func:`restore_formula` of each cell."""
+    if not _some_cell_starts_with(cells, ("'",)):
+        return cells
+    return [restore_formula(cell) for cell in cells]
 
 
 def canonical_cell(cell: str) -> str:
@@ -145,10 +170,7 @@ class ReportCsvWriter:
             for position in self._decimal_positions:
                 row[position] = row[position].replace(".", self._format.decimal_separator)
         if self._format.neutralises_formulas:
-            row = [
-                neutralise_formula(cell, numeric=numeric)
-                for cell, numeric in zip(row, self._numeric, strict=True)
-            ]
+            row = neutralise_formulas(row, self._numeric)
         self._write_line(row)
         self.rows_written += 1
 

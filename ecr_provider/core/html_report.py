@@ -452,6 +452,15 @@ def tag_list(image_tags: str) -> str:
     return ", ".join(tags) if tags else "untagged"
 
 
+def usage_sources(text: str | None) -> str:
+    """A registry's JSON list of usage sources as a person reads it; a report written before the
+    column existed says nothing of them."""
+    if text is None:
+        return "not recorded"
+    sources = json.loads(text) if text else []
+    return ", ".join(sources) if sources else "none (use unknown)"
+
+
 def athena_link(region: str) -> str:
     """The Athena console's saved queries, where the named queries ``ecr_report.*`` are listed: a named
     query's id, which a direct link needs, is known only to the account that registered it."""

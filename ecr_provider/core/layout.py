@@ -1,18 +1,27 @@
 """Every S3 key of the report lake, and the report date that names its partitions: the one place the
 layout is written, so readers and writers cannot drift apart (docs/reports.md says what each holds).
 
-    {prefix}/{report}/report_date=YYYY-MM-DD/{account}-{region}.csv      one object per report and registry
+    {prefix}/{report}/report_date=YYYY-MM-DD/generation=G/{account}-{region}.csv
+                                                                         one object per report and registry
     {prefix}/_runs/report_date=YYYY-MM-DD/preflight.json                 what the run checked before reading
+    {prefix}/_runs/report_date=YYYY-MM-DD/in_progress.json               a run of the date is writing G
     {prefix}/_runs/report_date=YYYY-MM-DD/plan.json                      the run plan
     {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json           each report task's outcomes
     {prefix}/_runs/report_date=YYYY-MM-DD/usage/{registry}/{source}.json  what a source runs of a registry
     {prefix}/_runs/report_date=YYYY-MM-DD/usage/_unknown/{source}.json    a source whose use is unknown
-    {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the run manifest
+    {prefix}/_runs/report_date=YYYY-MM-DD/generation=G/manifest.json     the manifest of the run writing G
+    {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the date's visible manifest
     {prefix}/_notifications/report_date=YYYY-MM-DD/breaches.json         the run's repositories over threshold
     {prefix}/_notifications/report_date=YYYY-MM-DD/alert.json            what the date's alerts named
     {prefix}/_notifications/report_date=YYYY-MM-DD/claims/{alert}.json   one alert claimed before it is sent
     {prefix}/_html/report_date=YYYY-MM-DD/report.html                    the date's page
     {prefix}/_manifest_cache/v1/{account}/{region}/{repository}/_segments/   the manifest cache
+
+Each run of a date writes its objects under a generation of its own, ``G``, named in its plan; the
+date's visible manifest names the generation readers (the Glue partitions, the pages, the next run's
+trend) read. Objects of dates written before generations sit directly under ``report_date=``: a
+manifest without a generation means those. The usage records are the run's, outside every
+generation: each names its run, whose report tasks join only theirs, and no collection deletes them.
 
 Records live under directories starting with ``_``, outside the report tables' locations, so Athena
 never reads them as rows.
@@ -21,7 +30,8 @@ never reads them as rows.
 from __future__ import annotations
 
 import re
-from datetime import date
+import secrets
+from datetime import date, datetime
 
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.records import Repository
@@ -32,6 +42,8 @@ PARTITION_KEY = "report_date"
 _DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 _DATE = re.compile(rf"^{_DATE_PATTERN}$")
 _PARTITION = re.compile(rf"{PARTITION_KEY}=({_DATE_PATTERN})/$")
+GENERATION_KEY = "generation"
+_GENERATION = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 
 RUNS_DIRECTORY = "_runs"
 NOTIFICATIONS_DIRECTORY = "_notifications"
@@ -43,6 +55,7 @@ OUTCOMES_DIRECTORY = "outcomes"
 USAGE_DIRECTORY = "usage"
 UNKNOWN_USAGE_DIRECTORY = "_unknown"
 MANIFEST_NAME = "manifest.json"
+IN_PROGRESS_NAME = "in_progress.json"
 BREACHES_NAME = "breaches.json"
 MARKER_NAME = "alert.json"
 CLAIMS_DIRECTORY = "claims"
@@ -58,6 +71,18 @@ def check_report_date(report_date: str) -> str:
     except ValueError as error:
         raise ValueError(f"report date {report_date!r} is not a calendar date ({error})") from None
     return report_date
+
+
+def new_generation(now: datetime) -> str:
+    """A run's generation: its start time first, so generations sort by age, and random bits, so two
+    runs started in the same second never share one."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+def check_generation(generation: str) -> str:
+    if not isinstance(generation, str) or not _GENERATION.match(generation):
+        raise ValueError(f"generation {generation!r} is not YYYYMMDDTHHMMSSZ-xxxxxxxx")
+    return generation
 
 
 def report_date_of(partition: str) -> str | None:
@@ -87,8 +112,25 @@ def partition_prefix(prefix: str, report: str, report_date: str) -> str:
     return _dated(report_prefix(prefix, report), report_date)
 
 
-def report_key(prefix: str, report: str, report_date: str, account_id: str, region: str) -> str:
-    return f"{partition_prefix(prefix, report, report_date)}{account_id}-{region}.csv"
+def generation_prefix(prefix: str, report: str, report_date: str, generation: str | None) -> str:
+    """Where one generation of a report date is: the Glue partition's location. ``None``: the objects
+    of a date written before generations, directly under the partition."""
+    base = partition_prefix(prefix, report, report_date)
+    return base if generation is None else f"{base}{GENERATION_KEY}={check_generation(generation)}/"
+
+
+def generation_of(key: str, partition: str) -> str | None:
+    """The generation of an object listed under ``partition`` (``partition_prefix``); None for an
+    object written before generations."""
+    rest = key.removeprefix(partition)
+    head, slash, _ = rest.partition("/")
+    return head.removeprefix(f"{GENERATION_KEY}=") if slash else None
+
+
+def report_key(
+    prefix: str, report: str, report_date: str, account_id: str, region: str, *, generation: str | None
+) -> str:
+    return f"{generation_prefix(prefix, report, report_date, generation)}{account_id}-{region}.csv"
 
 
 def table_location(bucket: str, prefix: str, report: str) -> str:
@@ -145,8 +187,21 @@ def unknown_usage_key(prefix: str, report_date: str, source: tuple[str, str]) ->
     return f"{unknown_usage_prefix(prefix, report_date)}{source[0]}-{source[1]}.json"
 
 
+def in_progress_key(prefix: str, report_date: str) -> str:
+    """Written when a run starts, removed when its manifest task ends."""
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, IN_PROGRESS_NAME)
+
+
 def run_manifest_key(prefix: str, report_date: str) -> str:
+    """The date's visible manifest: the one pointer readers follow to a generation."""
     return date_record_key(prefix, RUNS_DIRECTORY, report_date, MANIFEST_NAME)
+
+
+def generation_manifest_key(prefix: str, report_date: str, generation: str) -> str:
+    """The manifest of the run that wrote ``generation``, visible or not: what a failed run loaded and
+    what failed."""
+    name = f"{GENERATION_KEY}={check_generation(generation)}/{MANIFEST_NAME}"
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, name)
 
 
 def breaches_key(prefix: str, report_date: str) -> str:

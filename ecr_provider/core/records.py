@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ecr_provider.core.blobs import RepositoryStorage
+    from ecr_provider.core.visibility import PolicyRead
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
@@ -118,3 +119,5 @@ class RepositorySnapshot:
     lifecycle_policy: str | None = None
     storage: RepositoryStorage | None = None
     """Unique-blob storage, when manifests were read; None means image sizes are the basis."""
+    pull_policy: PolicyRead | None = None
+    """The repository's policy (who may pull); None when not read, as no verdict depended on it."""

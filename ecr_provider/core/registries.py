@@ -139,6 +139,7 @@ class RegistryTally:
             "asOf": context.as_of_text,
             "repositoriesMonthlyCost(USD)": units.usd(self.monthly_cost),
             **self._change(),
+            "usageSources": units.compact_json(list(context.usage_sources)),
         }
         return ordered(values, REGISTRY_COLUMNS)
 

@@ -1,10 +1,10 @@
 """The run manifest: what one run of a report date loaded, skipped and failed, kept beside its CSVs.
 
 A reader (or an auditor) must be able to tell a whole report date from a partial one without
-trusting the Airflow UI: the manifest names every registry of the run, the objects each wrote, its
-counts, the repositories it skipped and why, the error of each registry that failed, and whether
-the date is ``complete``. Written last (after stale objects are removed), so a manifest that says
-complete describes exactly the objects under the date's partitions.
+trusting the Airflow UI: the manifest names every registry of the run, the generation its objects
+are under, the objects each wrote, its counts, the repositories it skipped and why, the error of each
+registry that failed, and whether the date is ``complete``. Written once the objects of failed
+registries are removed from the generation, so a manifest describes exactly the objects under it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ecr_provider.core import units
 from ecr_provider.core.targets import RegistryTarget, TargetParams, registry_label
 from ecr_provider.core.thresholds import BreachRecord
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""2: the manifest names the generation its objects are under (1: objects directly under the date)."""
 LOADED: Literal["loaded"] = "loaded"
 FAILED: Literal["failed"] = "failed"
 ERROR_LIMIT = 2000
@@ -213,8 +214,8 @@ class RunRecord:
         return "; ".join(parts)
 
     def stale(self, listed: Iterable[str]) -> list[str]:
-        """Objects under the date's partitions that this run did not write: parts of registries no
-        longer reported, or of registries that failed this time."""
+        """Objects listed under the run's generation that no loaded registry of it recorded: parts a
+        registry wrote before it failed."""
         written = {key for target in self.targets for key in target.keys.values()}
         return sorted(set(listed) - written)
 
@@ -222,17 +223,18 @@ class RunRecord:
         self,
         *,
         reports: Sequence[str],
+        generation: str,
         removed: Sequence[str],
-        kept: Sequence[str],
         prices: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """``reports``: those the run wrote, whose partitions of the date it vouches for; ``removed``:
-        stale objects deleted; ``kept``: stale objects left because the run is incomplete (a failed
-        registry's earlier part is not thrown away before a rerun replaces it); ``prices``: per region,
-        the storage prices every registry of the run was priced at, and their source."""
+        """``reports``: those the run wrote, whose partitions of the date it vouches for, under
+        ``generation``; ``removed``: objects of failed registries deleted from the generation, so a
+        failed registry contributes nothing to it; ``prices``: per region, the storage prices every
+        registry of the run was priced at, and their source."""
         return {
             "manifest_version": MANIFEST_VERSION,
             "report_date": self.report_date,
+            "generation": generation,
             "as_of": self.as_of,
             "code_version": self.code_version,
             "complete": self.complete,
@@ -249,7 +251,7 @@ class RunRecord:
                 "findings": sum(target.findings or 0 for target in self.targets),
                 "skipped_repositories": sum(len(target.skipped) for target in self.targets),
             },
-            "stale_objects": {"removed": list(removed), "kept": list(kept)},
+            "removed_objects": list(removed),
             "storage": self.storage(),
         }
 

@@ -28,6 +28,8 @@ class PricesRecord(TypedDict):
 class RunPlan(TypedDict):
     run_id: str
     report_date: str
+    generation: str
+    """Where every report task of the run writes its objects (``core.layout.generation_prefix``)."""
     targets: list[TargetParams]
     batches: list[list[int]]
     """Target indexes of each batch; batch ``b`` is the report task of map index ``b``."""
@@ -35,6 +37,14 @@ class RunPlan(TypedDict):
     """Accounts x regions whose workloads are read for usage although no registry of theirs is reported."""
     prices: dict[str, PricesRecord]
     """Per region of the run, resolved once so every registry of the run is priced alike."""
+
+
+class InProgress(TypedDict):
+    """The mark of a run writing a date, so readers say the date is being rewritten."""
+
+    run_id: str
+    generation: str
+    started: str
 
 
 class TaskOutcomes(TypedDict):

@@ -16,6 +16,7 @@ from ecr_provider.core.lifecycle import RECOMMENDED_POLICY_TEXT, evaluate, parse
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import SEVERITIES, Image, RepositorySnapshot
 from ecr_provider.core.usage import UNKNOWN_USAGE, ImageUse, RegistryUsage, repository_use
+from ecr_provider.core.visibility import ALL_VISIBLE, RegistryVisibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,10 @@ class ReportContext:
     previous: PreviousReport | None = None
     usage: RegistryUsage = UNKNOWN_USAGE
     """Which images run in the registry; unknown when it was not read, so nothing is reclaimable."""
+    visibility: RegistryVisibility = ALL_VISIBLE
+    """Where its images may run unseen (other accounts, EKS pods): then no image is ``unused``."""
+    usage_sources: tuple[str, ...] = ()
+    """Where the registry's usage was read (``usageSources``): ECS, Lambda, Inspector's in-use counts."""
     cleanup: CleanupRules = field(default_factory=CleanupRules)
     account_id: str = ""
     region: str = ""
@@ -100,7 +105,15 @@ def repository_cleanup(snapshot: RepositorySnapshot, context: ReportContext) -> 
     lifecycle = lifecycle_savings(snapshot, context)
     expiring = lifecycle.expired_digests if lifecycle.source == "repository" else frozenset()
     rules = context.cleanup
-    verdicts = cleanup_verdicts(images, uses, rules, context.as_of, children=children, expiring=expiring)
+    verdicts = cleanup_verdicts(
+        images,
+        uses,
+        rules,
+        context.as_of,
+        children=children,
+        expiring=expiring,
+        not_visible=context.visibility.not_visible(snapshot.repository.arn, snapshot.pull_policy),
+    )
     reclaimable = [image for image in images if verdicts[image.digest].reclaimable]
     digests = {image.digest for image in reclaimable}
     freed = (
@@ -163,9 +176,13 @@ def ordered(values: dict[str, str], columns: Sequence[Column]) -> list[str]:
 _SEVERITY_HEADERS = tuple((f"findings{s.capitalize()}", s) for s in SEVERITIES)
 
 
+_NO_SEVERITIES = {header: "" for header, _ in _SEVERITY_HEADERS}
+"""An unscanned image's severity cells, made once (rows only read them)."""
+
+
 def _severity_values(counts: Mapping[str, int] | None) -> dict[str, str]:
     if counts is None:
-        return {header: "" for header, _ in _SEVERITY_HEADERS}
+        return _NO_SEVERITIES
     return {header: str(counts.get(s, 0)) for header, s in _SEVERITY_HEADERS}
 
 
@@ -187,7 +204,7 @@ def image_row(
     verdict = cleanup.verdicts[image.digest]
     values = {
         "repositoryName": image.repository_name,
-        "imageTags": units.compact_json(list(image.tags)),
+        "imageTags": units.compact_json_strings(image.tags),
         "imagePushedAt": units.timestamp(image.pushed_at),
         "imageSize(MB)": units.megabytes(image.size_bytes),
         "imageScanStatus": image.scan_status,
@@ -210,9 +227,9 @@ def image_row(
         "inUse": "" if use.in_use is None else units.boolean(use.in_use),
         "inUseCount": units.integer(use.count),
         "lastInUseAt": units.timestamp(use.last_in_use_at),
-        "inUseBy": "" if use.in_use is None else units.compact_json(list(use.places)),
+        "inUseBy": "" if use.in_use is None else units.compact_json_strings(use.places),
         "cleanupVerdict": verdict.verdict,
-        "cleanupReason": verdict.reason.value,
+        "cleanupReason": verdict.text,
     }
     return ordered(values, IMAGE_COLUMNS)
 

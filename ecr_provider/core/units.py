@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -12,6 +14,8 @@ GB = 2**30
 _CENTS = Decimal("0.01")
 _MONEY = Decimal("0.0001")
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+"""What the encoder escapes with ``ensure_ascii=False``: a quote, a backslash, a control character."""
 
 
 def megabytes(size_bytes: int) -> str:
@@ -54,6 +58,18 @@ def boolean(value: bool) -> str:
 
 def compact_json(value: Any) -> str:
     return _COMPACT_JSON.encode(value)
+
+
+def compact_json_strings(values: Sequence[str]) -> str:
+    """``compact_json(list(values))``, written directly when no string needs an escape (image tags
+    never do): in a profile of the console command the encoder took a quarter to a third of the
+    time spent making image rows."""
+    if not values:
+        return "[]"
+    joined = '","'.join(values)
+    if _JSON_ESCAPED.search(joined):
+        return compact_json(list(values))
+    return f'["{joined}"]'
 
 
 def integer(value: int | None) -> str:

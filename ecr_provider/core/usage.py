@@ -93,12 +93,14 @@ class RegistryUsage:
     ``unknown`` names the reads that failed: while it is not empty, an image nobody was seen running is
     of unknown use, never unused. ``read_accounts`` are the accounts whose workloads were read (every
     region of the run), so use from any other account is not seen.
+    ``sources`` names the runtimes read in full in every source of the run (``ECS``, ``Lambda``).
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
     needed: Mapping[ImageKey, frozenset[str]] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
     read_accounts: frozenset[str] = frozenset()
+    sources: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -125,6 +127,9 @@ class RegistryUsage:
         }
 
 
+RUNTIMES = ("ECS", "Lambda")
+"""The runtimes whose use ``aws.usage`` reads, as ``usageSources`` names them."""
+
 UNKNOWN_USAGE = RegistryUsage(unknown=("not read",))
 """For readers that do not look: every image is of unknown use."""
 
@@ -137,6 +142,8 @@ class SourceUsage:
     groups: Mapping[Registry, RegistryUsage]
     unknown: tuple[str, ...] = ()
     """The reads that failed in this source: what it runs from any registry is not known."""
+    sources: tuple[str, ...] = RUNTIMES
+    """The runtimes read in full in this source."""
 
 
 def usage_of_record(record: Mapping[str, Any]) -> RegistryUsage:
@@ -148,9 +155,14 @@ def usage_of_record(record: Mapping[str, Any]) -> RegistryUsage:
 
 
 def join_usage(
-    groups: Iterable[RegistryUsage], *, unknown: Sequence[str], read_accounts: Iterable[str]
+    groups: Iterable[RegistryUsage],
+    *,
+    unknown: Sequence[str],
+    read_accounts: Iterable[str],
+    sources: Sequence[str] = (),
 ) -> RegistryUsage:
-    """One registry's use from the groups every source found for it: counts of one place add up."""
+    """One registry's use from the groups every source found for it: counts of one place add up.
+    ``sources`` are the runtimes read in full in every source of the run."""
     running: dict[ImageKey, dict[str, int]] = {}
     needed: dict[ImageKey, set[str]] = {}
     for group in groups:
@@ -165,6 +177,7 @@ def join_usage(
         needed={key: frozenset(places) for key, places in needed.items()},
         unknown=tuple(unknown),
         read_accounts=frozenset(read_accounts),
+        sources=tuple(sources),
     )
 
 
@@ -180,7 +193,14 @@ def join_sources(sources: Sequence[SourceUsage], registry: Registry) -> Registry
             for error in source.unknown
         ],
         read_accounts={source.source[0] for source in sources} - failed,
+        sources=read_in_all(source.sources for source in sources),
     )
+
+
+def read_in_all(read: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    """The runtimes read in full in every source (none when there was no source)."""
+    each = [set(sources) for sources in read]
+    return tuple(runtime for runtime in RUNTIMES if each and all(runtime in s for s in each))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,25 +27,72 @@ class ReportCatalogHook(GlueCatalogHook):
     def catalog(self, database: str, bucket: str, prefix: str) -> ReportCatalog:
         return ReportCatalog(glue=self.conn, database=database, bucket=bucket, prefix=prefix)
 
-    def register_report_date(
-        self, database: str, bucket: str, prefix: str, report_date: str, reports: Sequence[str]
-    ) -> dict[str, Any]:
-        """The database, each report's table and typed view, then the date's partition of each."""
+    def ensure_tables(
+        self, database: str, bucket: str, prefix: str, reports: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """The database, then each report's table and typed view."""
         catalog = self.catalog(database, bucket, prefix)
         catalog.ensure_database()
-        tables: dict[str, dict[str, str]] = {}
+        return {
+            report: {
+                "table": catalog.ensure_table(report),
+                "view": ensure_view(self.conn, database, typed_view(report)),
+            }
+            for report in reports
+        }
+
+    def register_partitions(
+        self,
+        database: str,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        reports: Sequence[str],
+        *,
+        generation: str | None,
+    ) -> dict[str, str]:
+        """The date's partition of each report at ``generation`` (None: the objects of a date written
+        before generations), its tables existing."""
+        catalog = self.catalog(database, bucket, prefix)
+        partitions = {}
         for report in reports:
-            table = catalog.ensure_table(report)
-            view = ensure_view(self.conn, database, typed_view(report))
-            partition = catalog.register_partition(report, report_date)
+            partitions[report] = catalog.register_partition(report, report_date, generation)
             log.info(
-                "%s.%s: table %s, view %s, partition %s %s",
+                "%s.%s: partition %s generation %s %s",
                 database,
                 report,
-                table,
-                view,
                 report_date,
-                partition,
+                generation,
+                partitions[report],
             )
-            tables[report] = {"table": table, "view": view, "partition": partition}
-        return {"database": database, "report_date": report_date, "tables": tables}
+        return partitions
+
+    def register_report_date(
+        self,
+        database: str,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        reports: Sequence[str],
+        *,
+        generation: str | None,
+        partitioned: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The tables and views of ``reports``, then the date's partitions at ``generation`` of
+        ``partitioned`` (all of ``reports`` by default)."""
+        tables = self.ensure_tables(database, bucket, prefix, reports)
+        partitions = self.register_partitions(
+            database,
+            bucket,
+            prefix,
+            report_date,
+            reports if partitioned is None else partitioned,
+            generation=generation,
+        )
+        return {
+            "database": database,
+            "report_date": report_date,
+            "generation": generation,
+            "tables": tables,
+            "partitions": partitions,
+        }

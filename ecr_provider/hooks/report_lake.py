@@ -37,6 +37,9 @@ from ecr_provider.core.html_report import (
 )
 from ecr_provider.core.layout import (
     cache_prefix,
+    generation_of,
+    generation_prefix,
+    in_progress_key,
     outcomes_prefix,
     partition_prefix,
     report_date_of,
@@ -63,6 +66,20 @@ INCOMPLETE = (
     "This date is incomplete: a registry failed (see its run manifest); the figures cover those that loaded."
 )
 NO_MANIFEST = "This date has no run manifest yet: its run may still be going, and the figures may change."
+BEING_REWRITTEN = (
+    "This date is being rewritten by a run started {started}: the figures are those of the date's "
+    "state before it, until that run ends (or, if it was stopped, until the next run of the date)."
+)
+
+
+def visible_generation(manifest: Mapping[str, Any] | None) -> str | None:
+    """The generation a date's manifest makes visible; None for a date written before generations."""
+    return None if manifest is None else manifest.get("generation")
+
+
+def rewriting(manifest: Mapping[str, Any] | None, in_progress: Mapping[str, Any] | None) -> bool:
+    """Whether a run other than the one of the visible manifest marked the date in progress."""
+    return in_progress is not None and in_progress.get("generation") != visible_generation(manifest)
 
 
 def _url(bucket: str, key: str) -> str:
@@ -174,11 +191,13 @@ class ReportLakeHook(S3Hook):
     def previous_report(
         self, bucket: str, prefix: str, *, report_date: str, account_id: str, region: str
     ) -> PreviousReport | None:
-        """The newest earlier report of this registry, for the trend columns; None when there is none."""
+        """The newest earlier report of this registry, for the trend columns; None when there is none.
+        An earlier date is read at the generation its manifest makes visible."""
         for date in reversed(
             self._dates_before(bucket, report_prefix(prefix, REPOSITORIES_REPORT), report_date)
         ):
-            key = report_key(prefix, REPOSITORIES_REPORT, date, account_id, region)
+            generation = visible_generation(self.read_manifest(bucket, prefix, date))
+            key = report_key(prefix, REPOSITORIES_REPORT, date, account_id, region, generation=generation)
             body = self.object_body(bucket, key, missing_ok=True)
             if body is None:
                 continue
@@ -237,15 +256,44 @@ class ReportLakeHook(S3Hook):
             if (manifest := self.read_manifest(bucket, prefix, date)) is not None
         }
 
+    def read_in_progress(self, bucket: str, prefix: str, report_date: str) -> dict[str, Any] | None:
+        """The mark of a run writing the date; None when no run is (or the last one ended)."""
+        return self.read_json(bucket, in_progress_key(prefix, report_date))
+
     def date_rows(
-        self, bucket: str, prefix: str, report: str, report_date: str, *, scope: Scope = ALL_REGISTRIES
+        self,
+        bucket: str,
+        prefix: str,
+        report: str,
+        report_date: str,
+        *,
+        generation: str | None,
+        scope: Scope = ALL_REGISTRIES,
     ) -> Iterable[dict[str, str]]:
-        """A report's rows of one date, streamed object by object; only the objects of registries in
-        ``scope`` are read (one object per registry, named ``{account}-{region}.csv``)."""
-        for key in self.keys_under(bucket, partition_prefix(prefix, report, report_date)):
-            account_id, _, region = key.rsplit("/", 1)[-1].removesuffix(".csv").partition("-")
-            if key.endswith(".csv") and scope.covers(account_id, region):
+        """A report's rows of one generation of a date, streamed object by object; only the objects of
+        registries in ``scope`` are read (one object per registry, named ``{account}-{region}.csv``).
+        Generation None: the objects directly under the date's partition, none of a generation."""
+        under = generation_prefix(prefix, report, report_date, generation)
+        for key in self.keys_under(bucket, under):
+            name = key.removeprefix(under)
+            account_id, _, region = name.removesuffix(".csv").partition("-")
+            if "/" not in name and name.endswith(".csv") and scope.covers(account_id, region):
                 yield from self.read_report_rows(bucket, key)
+
+    def collect_generations(
+        self, bucket: str, prefix: str, report_date: str, reports: Sequence[str], *, keep: str | None
+    ) -> list[str]:
+        """Delete every object of ``reports`` of the date but those of generation ``keep`` (None: those
+        written before generations): older generations once a newer one is visible, and those of runs
+        that failed or were killed. Returns the deleted keys."""
+        doomed = []
+        for report in reports:
+            partition = partition_prefix(prefix, report, report_date)
+            doomed += [
+                key for key in self.keys_under(bucket, partition) if generation_of(key, partition) != keep
+            ]
+        self.delete_keys(bucket, doomed)
+        return doomed
 
     def read_report_page(
         self,
@@ -257,21 +305,28 @@ class ReportLakeHook(S3Hook):
         scope: Scope = ALL_REGISTRIES,
         policy: ThresholdPolicy | None = None,
         decision: RunDecision | None = None,
+        in_progress: Mapping[str, Any] | None = None,
     ) -> ReportPage:
-        """The page of one date: its summaries' rows (images streamed into the page's image sections),
-        and the trend from the given run manifests by date (the caller reads or caches those)."""
-        in_scope = list(self.date_rows(bucket, prefix, REPOSITORIES_REPORT, report_date, scope=scope))
-        images = page_images(
-            self.date_rows(bucket, prefix, IMAGES_REPORT, report_date, scope=scope), in_scope
-        )
-        registries = list(self.date_rows(bucket, prefix, REGISTRIES_REPORT, report_date, scope=scope))
+        """The page of one date: its summaries' rows at the generation its manifest makes visible
+        (images streamed into the page's image sections), and the trend from the given run manifests
+        by date (the caller reads or caches those, and the date's ``in_progress`` mark)."""
+        manifest = manifests.get(report_date)
+        generation = visible_generation(manifest)
+
+        def rows(report: str) -> Iterable[dict[str, str]]:
+            return self.date_rows(bucket, prefix, report, report_date, generation=generation, scope=scope)
+
+        in_scope = list(rows(REPOSITORIES_REPORT))
+        images = page_images(rows(IMAGES_REPORT), in_scope)
+        registries = list(rows(REGISTRIES_REPORT))
         trend = [
             point
             for date in sorted(manifests)
             if date <= report_date and (point := trend_point(manifests[date], scope)) is not None
         ]
-        manifest = manifests.get(report_date)
         notes = (NO_MANIFEST,) if manifest is None else () if manifest.get("complete") else (INCOMPLETE,)
+        if rewriting(manifest, in_progress):
+            notes = (BEING_REWRITTEN.format(started=(in_progress or {}).get("started")), *notes)
         return ReportPage(
             report_date,
             in_scope,

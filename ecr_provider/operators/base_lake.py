@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from ecr_provider.core.layout import DEFAULT_REPORT_PREFIX, check_report_date
 from ecr_provider.core.settings import check_bucket, check_prefix
+from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.version_compat import AirflowSkipException
 
@@ -95,4 +96,13 @@ class ReportLakeOperator(AwsBaseOperator[AwsHookType]):
             config=self.botocore_config,
             tuning=tuning,
             report_kms_key_id=self.report_kms_key_id,
+        )
+
+    def catalog_hook(self) -> ReportCatalogHook:
+        """A Glue catalog hook on the task's connection, for a task whose own hook is S3's."""
+        return ReportCatalogHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
         )

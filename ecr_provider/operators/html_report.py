@@ -22,7 +22,8 @@ class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
     Write ``{prefix}/_html/report_date=YYYY-MM-DD/report.html``: the date's figures on one page.
 
-    Reads the date's repositories and images summaries and the run manifests of up to
+    Reads the date's repositories and images summaries, at the generation its manifest makes visible
+    (and says so when a run is rewriting the date), and the run manifests of up to
     :data:`TREND_DATES` dates for the trend; no Athena query. Run it after the run manifest, which
     it takes the date's trend point from; in the DAG only once the manifest says complete (a failed
     run manifest must stay the failing leaf). The Airflow page shows an incomplete date, and says so.
@@ -69,7 +70,14 @@ class HtmlReportOperator(ReportLakeOperator[ReportLakeHook]):
         lake = self.hook
         dates = [date for date in lake.manifest_dates(bucket, prefix) if date <= report_date]
         manifests = lake.read_manifests(bucket, prefix, dates[-self.trend_dates :])
-        page = lake.read_report_page(bucket, prefix, report_date, manifests=manifests, policy=policy)
+        page = lake.read_report_page(
+            bucket,
+            prefix,
+            report_date,
+            manifests=manifests,
+            policy=policy,
+            in_progress=lake.read_in_progress(bucket, prefix, report_date),
+        )
         key = html_report_key(prefix, report_date)
         lake.write_bytes(bucket, key, render_report(page).encode("utf-8"))
         location = f"s3://{bucket}/{key}"

@@ -12,7 +12,6 @@ from botocore.exceptions import ClientError
 from ecr_provider.aws.errors import AwsCallError, aws_call, error_code
 from ecr_provider.core.layout import preflight_key
 from ecr_provider.core.settings import check_database, check_topic_arn
-from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
 from ecr_provider.version_compat import AirflowFailException
@@ -61,7 +60,7 @@ class ReportLakePreflightOperator(ReportLakeOperator[ReportLakeHook]):
         try:
             self._check_bucket(lake)
             checked_topic = self._check_topic(topic) if topic else "off"
-            self._catalog().catalog(database, lake.bucket, lake.prefix).ensure_database()
+            self.catalog_hook().catalog(database, lake.bucket, lake.prefix).ensure_database()
             record = {
                 "run_id": context["run_id"],
                 "report_date": lake.report_date,
@@ -107,11 +106,3 @@ class ReportLakePreflightOperator(ReportLakeOperator[ReportLakeHook]):
                 )
                 return "not checked"
         return "exists"
-
-    def _catalog(self) -> ReportCatalogHook:
-        return ReportCatalogHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            config=self.botocore_config,
-        )

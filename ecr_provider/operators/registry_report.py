@@ -3,11 +3,10 @@ report, and its outcome (with its repositories over threshold) beside the plan f
 
 from __future__ import annotations
 
-import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
@@ -27,6 +26,7 @@ from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import outcomes_key, partition_prefix, report_key
 from ecr_provider.core.options import RegistryOptions
+from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import (
@@ -56,6 +56,7 @@ from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
 from ecr_provider.operators.usage import RunUsage, read_plan
 from ecr_provider.report_files import write_registry_report
+from ecr_provider.task_folder import task_folder
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -70,6 +71,7 @@ class _BatchSettings:
     options: RegistryOptions
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
+    generation: str
     usage: RunUsage
     hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
     """One hook per account (its role, None for the connection's own), so one set of credentials."""
@@ -82,12 +84,12 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
     For each registry (an account in a region, read through its role when it has one) the use of its
     images is joined from what the run's usage tasks (``EcrUsageOperator``) wrote of it from every
     source, and the repositories and images reports, and image_findings when ``include_findings``,
-    stream from ECR to local files and from there to S3; a rerun of a date overwrites the same keys. Its
+    stream from ECR to local files and from there to S3, under the run's generation of the date (the
+    plan names it): readers see none of them before the run manifest makes the generation visible. Its
     outcome, loaded with its counts and the repositories over their threshold, or failed with the error
-    that names the denied action, is added to
-    ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A registry
-    that fails does not stop the batch; the task fails at its end, and its retry reports only the
-    registries this run has not loaded yet. Only small counts go to XCom.
+    that names the denied action, is added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json``
+    as soon as it is known. A registry that fails does not stop the batch; the task fails at its end,
+    and its retry reports only the registries this run has not loaded yet. Only small counts go to XCom.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -190,6 +192,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             return str(self.hook.account_id)
 
     def execute(self, context: Context) -> dict[str, int]:
+        started = time.perf_counter()
         lake = self.lake_location()
         options = RegistryOptions.parse(
             read_manifests=self.read_manifests,
@@ -225,14 +228,22 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
         usage = RunUsage.load(self.hook, lake, run_id, plan, self._own_account)
-        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), usage)
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"], usage)
         outcomes: list[OutcomeRecord] = []
         with once_per_task():
             for index in plan["batches"][batch]:
                 target = RegistryTarget.of(plan["targets"][index])
-                outcome = loaded.get(index) or self._report(index, target, run)
+                phases = PhaseTimes()
+                outcome = loaded.get(index) or self._report(index, target, run, phases)
                 outcomes.append(outcome)
                 self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+                phases.mark(OUTCOME)
+                self.log.info(
+                    "Registry %s phases: %s; outcome written %.2f s after the task started",
+                    target.label,
+                    phases.line(),
+                    time.perf_counter() - started,
+                )
         failed = [outcome for outcome in outcomes if outcome["status"] == FAILED]
         if failed:
             raise AirflowException(
@@ -251,8 +262,11 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             "breaches": sum(len(outcome["breaches"]) for outcome in outcomes),
         }
 
-    def _report(self, index: int, target: RegistryTarget, run: _BatchSettings) -> OutcomeRecord:
-        """One registry, its failure caught and named so the batch goes on."""
+    def _report(
+        self, index: int, target: RegistryTarget, run: _BatchSettings, phases: PhaseTimes
+    ) -> OutcomeRecord:
+        """One registry, its failure caught and named so the batch goes on; its set-up, read,
+        transform, write and upload timed in ``phases``."""
         outcome = OutcomeRecord(
             index=index,
             target=target.as_operator_kwargs(),
@@ -297,17 +311,24 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 usage=run.usage.of((clients.account_id, clients.region)),
             )
             keys: dict[str, str] = {}
-            with tempfile.TemporaryDirectory(prefix="ecr-report-") as workdir:
+            with task_folder() as workdir:  # a killed task's folder is reclaimed by the next task
                 report = write_registry_report(
                     [opened],
-                    Path(workdir),
+                    workdir,
                     progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
+                    phases=phases,
                 )
                 for name, path in report.files.items():
                     keys[name] = report_key(
-                        run.lake.prefix, name, run.lake.report_date, clients.account_id, clients.region
+                        run.lake.prefix,
+                        name,
+                        run.lake.report_date,
+                        clients.account_id,
+                        clients.region,
+                        generation=run.generation,
                     )
                     self.hook.write_file(run.lake.bucket, keys[name], path)
+                phases.mark(UPLOAD)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
                     breaches = find_breaches(read_canonical(rows), run.thresholds)
         except Exception as error:

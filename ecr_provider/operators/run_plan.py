@@ -5,6 +5,7 @@ number of mapped tasks stays under Airflow's ``max_map_length``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
@@ -13,9 +14,10 @@ from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.layout import plan_key
+from ecr_provider.core.layout import in_progress_key, new_generation, plan_key
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_plan import (
+    InProgress,
     RunPlan,
     plan_batches,
     prices_record,
@@ -51,6 +53,10 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     images at its last report gets one of its own. Storage prices are read once for every region of the
     run (the Price List API, else the documented table, or ``price_per_gb_month``), so every registry of
     a run is priced alike.
+
+    The plan names the run's generation, where every report task writes; before the plan,
+    ``{prefix}/_runs/report_date=YYYY-MM-DD/in_progress.json`` marks the date as being rewritten by
+    this run (:class:`~ecr_provider.operators.run_manifest.RunManifestOperator` removes it).
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -144,9 +150,17 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
             region: prices_record(resolve_storage_prices(self._pricing_client, region, override, cache))
             for region in regions
         }
+        started = datetime.now(UTC)
+        generation = new_generation(started)
+        self.hook.write_json(
+            lake.bucket,
+            in_progress_key(lake.prefix, lake.report_date),
+            InProgress(run_id=context["run_id"], generation=generation, started=started.isoformat()),
+        )
         plan = RunPlan(
             run_id=context["run_id"],
             report_date=lake.report_date,
+            generation=generation,
             targets=[target.as_operator_kwargs() for target in targets],
             batches=batches,
             workloads=[workload.as_operator_kwargs() for workload in workloads],
@@ -156,9 +170,10 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         self.hook.write_json(lake.bucket, key, plan)
         self.log.info("%d more accounts x regions read for usage only", len(workloads))
         self.log.info(
-            "%d registries in %d batches (%s): %s",
+            "%d registries in %d batches, generation %s (%s): %s",
             len(targets),
             len(batches),
+            generation,
             lake.url(key),
             ", ".join(target.label for target in targets[:50]) + (" ..." if len(targets) > 50 else ""),
         )

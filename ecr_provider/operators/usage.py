@@ -28,7 +28,7 @@ from ecr_provider.core.settings import (
     whole_number,
 )
 from ecr_provider.core.targets import RegistryTarget
-from ecr_provider.core.usage import Registry, RegistryUsage, join_usage, usage_of_record
+from ecr_provider.core.usage import RUNTIMES, Registry, RegistryUsage, join_usage, usage_of_record
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
@@ -121,7 +121,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                     read = reader.read_source()
                 except Exception as error:
                     self.log.exception("Usage in %s could not be read", target.label)
-                    self._write_unknown(lake, run_id, target, [error_line(error)])
+                    self._write_unknown(lake, run_id, target, [error_line(error)], RUNTIMES)
                     unknown += 1
                     continue
                 found = dict(read.groups)
@@ -133,7 +133,8 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                     self.hook.write_json(lake.bucket, key, record)
                 groups += len(found)
                 if read.unknown:
-                    self._write_unknown(lake, run_id, target, list(read.unknown))
+                    failed = tuple(runtime for runtime in RUNTIMES if runtime not in read.sources)
+                    self._write_unknown(lake, run_id, target, list(read.unknown), failed)
                     unknown += 1
                 self.log.info(
                     "Usage in %s: images of %d registries (%s)",
@@ -144,11 +145,22 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
         return {"batch": batch, "sources": len(sources), "groups": groups, "unknown": unknown}
 
     def _write_unknown(
-        self, lake: LakeLocation, run_id: str, target: RegistryTarget, errors: list[str]
+        self,
+        lake: LakeLocation,
+        run_id: str,
+        target: RegistryTarget,
+        errors: list[str],
+        runtimes: Sequence[str],
     ) -> None:
-        """``account`` None: the connection's own account, as in the plan."""
+        """``account`` None: the connection's own account, as in the plan; ``runtimes`` those not read."""
         source = (target.account_id or OWN_ACCOUNT, target.region)
-        record = {"run_id": run_id, "account": target.account_id, "source": target.label, "errors": errors}
+        record = {
+            "run_id": run_id,
+            "account": target.account_id,
+            "source": target.label,
+            "errors": errors,
+            "runtimes": list(runtimes),
+        }
         self.hook.write_json(lake.bucket, unknown_usage_key(lake.prefix, lake.report_date, source), record)
 
 
@@ -159,14 +171,15 @@ def read_plan(hook: ReportLakeHook, lake: LakeLocation, run_id: str) -> RunPlan:
 
 @dataclass(frozen=True, slots=True)
 class RunUsage:
-    """What a report task needs of the run's usage: the sources whose use is unknown, and the accounts
-    read; :meth:`of` joins one registry's groups."""
+    """What a report task needs of the run's usage: the sources whose use is unknown, the accounts
+    read, and the runtimes read in every source (``sources``); :meth:`of` joins one registry's groups."""
 
     hook: ReportLakeHook
     lake: LakeLocation
     run_id: str
     unknown: tuple[str, ...]
     read_accounts: frozenset[str]
+    sources: tuple[str, ...] = RUNTIMES
 
     @classmethod
     def load(
@@ -183,12 +196,15 @@ class RunUsage:
         accounts = {source.account_id or own_account() for source in sources}
         unknown: list[str] = []
         failed: set[str] = set()
+        not_read: set[str] = set()
         for key in hook.keys_under(lake.bucket, unknown_usage_prefix(lake.prefix, lake.report_date)):
             record = hook.read_json(lake.bucket, key)
             if record is not None and record["run_id"] == run_id:
                 unknown.extend(f"{record['source']}: {error}" for error in record["errors"])
                 failed.add(record["account"] or own_account())
-        return cls(hook, lake, run_id, tuple(unknown), frozenset(accounts - failed))
+                not_read.update(record.get("runtimes", RUNTIMES))
+        runtimes = tuple(runtime for runtime in RUNTIMES if runtime not in not_read)
+        return cls(hook, lake, run_id, tuple(unknown), frozenset(accounts - failed), runtimes)
 
     def of(self, registry: Registry) -> RegistryUsage:
         """The registry's use from every source of this run; unknown when its own account and region
@@ -205,4 +221,5 @@ class RunUsage:
         unknown = list(self.unknown)
         if not own_read:
             unknown.append(f"{registry[0]}/{registry[1]}: not read by this run's usage task")
-        return join_usage(groups, unknown=unknown, read_accounts=self.read_accounts)
+        sources = self.sources if own_read else ()
+        return join_usage(groups, unknown=unknown, read_accounts=self.read_accounts, sources=sources)

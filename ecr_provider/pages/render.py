@@ -8,7 +8,7 @@ import hashlib
 from functools import cache
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ecr_provider.core import units
@@ -23,6 +23,7 @@ from ecr_provider.core.html_report import (
     days_ago,
     gigabytes,
     tag_list,
+    usage_sources,
 )
 from ecr_provider.pages.charts import BarChart, LineChart, bar_chart, line_chart
 
@@ -37,17 +38,31 @@ CONTENT_SECURITY_POLICY = f"{DOCUMENT_POLICY}; frame-ancestors 'self'"
 page from its own origin)."""
 
 
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Jinja2's per-user cache folder under the temporary folder, keyed by each template's source;
+    None where no private folder can be made there, and the templates are compiled in each process."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @cache
 def environment() -> Environment:
+    """The templates, their compiled code kept between processes: compiling them took longer than
+    rendering a page."""
     templates = Environment(
         loader=PackageLoader(__package__, "templates"),
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(("html", "svg"), default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    templates.filters.update(gigabytes=gigabytes, usd=units.usd, days_ago=days_ago, tag_list=tag_list)
+    templates.filters.update(
+        gigabytes=gigabytes, usd=units.usd, days_ago=days_ago, tag_list=tag_list, usage_sources=usage_sources
+    )
     templates.globals.update(
         athena_link=athena_link,
         query_prefix=ATHENA_QUERY_PREFIX,

@@ -5,7 +5,8 @@ Variable), never Athena, and only for users allowed to read the ``ecr_report`` D
 manager decides, as for the DAG's own pages). A year of daily reports stays fast: a page reads one
 date's repositories and images summaries and the small run manifests, and both are cached. Breaches
 and the alert are those the date's run wrote (its breaches record and alert marker), never derived
-again from today's Variable.
+again from today's Variable. A date shows at the generation its manifest makes visible; while a run
+rewrites it (its in-progress mark), the page shows that state and says the date is being rewritten.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ecr_provider.core.html_report import ALL_REGISTRIES, PageChoices, RunDecisi
 from ecr_provider.core.layout import breaches_key, check_report_date, notification_marker_key
 from ecr_provider.core.settings import CONFIG_VARIABLE, DEFAULTS, check_bucket, check_prefix
 from ecr_provider.core.thresholds import Breach
-from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook
+from ecr_provider.hooks.report_lake import TREND_DATES, ReportLakeHook, rewriting
 from ecr_provider.pages.render import CONTENT_SECURITY_POLICY, render_report
 from ecr_provider.plugins import URL_PREFIX
 
@@ -160,8 +161,12 @@ def create_app(
             for target in manifest.get("targets", ())
             if target.get("account_id")
         )
+        in_progress = pages.record(
+            (*base, chosen, "in_progress"), partial(hook.read_in_progress, where.bucket, where.prefix, chosen)
+        )
         decision = pages.record(
-            (*base, chosen, scope, "decision"), partial(_run_decision, hook, where, chosen, scope)
+            (*base, chosen, scope, manifest.get("run_id"), "decision"),
+            partial(_run_decision, hook, where, chosen, scope, manifest.get("run_id")),
         )
         alert = decision.alert or {}
         key = (
@@ -170,6 +175,8 @@ def create_app(
             scope,
             manifest.get("as_of"),
             manifest.get("complete"),
+            manifest.get("generation"),
+            in_progress.get("started") if rewriting(manifest, in_progress) else None,
             None if decision.breaches is None else len(decision.breaches),
             tuple(alert.get("alerted", ())),
         )
@@ -183,6 +190,7 @@ def create_app(
                     manifests=manifests,
                     scope=scope,
                     decision=decision,
+                    in_progress=in_progress,
                 ),
                 PageChoices(sorted(manifests, reverse=True), registries),
             ),
@@ -192,12 +200,16 @@ def create_app(
     return app
 
 
-def _run_decision(hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope) -> RunDecision:
-    """What the date's run decided, from what it wrote: never today's Variable, which may differ."""
+def _run_decision(
+    hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope, run_id: str | None
+) -> RunDecision:
+    """What the date's visible run (``run_id``, None for a manifest that does not name it) decided,
+    from what it wrote: never today's Variable, which may differ, nor the breaches of a run that
+    rewrites the date or did not make it visible."""
     found = hook.read_json(where.bucket, breaches_key(where.prefix, day))
     breaches = (
         None
-        if found is None
+        if found is None or (run_id is not None and found.get("run_id") != run_id)
         else [
             breach
             for record in found.get("breaches", ())

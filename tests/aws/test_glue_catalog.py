@@ -175,6 +175,9 @@ def test_ensure_table_updates_a_table_missing_an_appended_column_or_the_escape_c
     assert catalog.ensure_table(REPORT) == "updated"
 
 
+GENERATION = "20250304T010203Z-0a1b2c3d"
+
+
 def partition_params() -> dict[str, Any]:
     return {"DatabaseName": DATABASE, "TableName": REPORT, "PartitionInputList": ANY}
 
@@ -187,13 +190,13 @@ def test_register_partition_creates_it(glue: tuple[ReportCatalog, Stubber]) -> N
         "before-parameter-build.glue.BatchCreatePartition", lambda params, **_: sent.append(params)
     )
 
-    assert catalog.register_partition(REPORT, "2025-03-04") == "created"
+    assert catalog.register_partition(REPORT, "2025-03-04", GENERATION) == "created"
 
     (partition,) = sent[0]["PartitionInputList"]
     assert partition["Values"] == ["2025-03-04"]
     assert (
         partition["StorageDescriptor"]["Location"]
-        == "s3://bucket/prefix/repositories_summary/report_date=2025-03-04/"
+        == f"s3://bucket/prefix/repositories_summary/report_date=2025-03-04/generation={GENERATION}/"
     )
     assert partition["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == OPEN_CSV_SERDE
 
@@ -236,7 +239,9 @@ GET_PARTITION = {"DatabaseName": DATABASE, "TableName": REPORT, "PartitionValues
 
 def wanted_partition() -> dict[str, Any]:
     descriptor = table_input(REPORT, BUCKET, PREFIX)["StorageDescriptor"]
-    descriptor["Location"] = "s3://bucket/prefix/repositories_summary/report_date=2025-03-04/"
+    descriptor["Location"] = (
+        f"s3://bucket/prefix/repositories_summary/report_date=2025-03-04/generation={GENERATION}/"
+    )
     return {"Values": ["2025-03-04"], "StorageDescriptor": descriptor}
 
 
@@ -247,7 +252,7 @@ def test_register_partition_twice_is_harmless(glue: tuple[ReportCatalog, Stubber
         "get_partition", stored_partition(wanted_partition()["StorageDescriptor"]), GET_PARTITION
     )
 
-    assert catalog.register_partition(REPORT, "2025-03-04") == "existing"
+    assert catalog.register_partition(REPORT, "2025-03-04", GENERATION) == "existing"
 
 
 @pytest.mark.parametrize("stale", ["columns", "escape"])
@@ -270,7 +275,29 @@ def test_a_partition_registered_by_an_older_release_takes_the_tables_definition(
         },
     )
 
-    assert catalog.register_partition(REPORT, "2025-03-04") == "updated"
+    assert catalog.register_partition(REPORT, "2025-03-04", GENERATION) == "updated"
+
+
+def test_a_partition_on_another_generation_is_switched_in_one_update(
+    glue: tuple[ReportCatalog, Stubber],
+) -> None:
+    catalog, stubber = glue
+    wanted = wanted_partition()
+    previous = copy.deepcopy(wanted["StorageDescriptor"])
+    previous["Location"] = previous["Location"].replace(GENERATION, "20250303T000000Z-00000000")
+    already_exists(stubber)
+    stubber.add_response("get_partition", stored_partition(previous), GET_PARTITION)
+    stubber.add_response(
+        "batch_update_partition",
+        {},
+        {
+            "DatabaseName": DATABASE,
+            "TableName": REPORT,
+            "Entries": [{"PartitionValueList": ["2025-03-04"], "PartitionInput": wanted}],
+        },
+    )
+
+    assert catalog.register_partition(REPORT, "2025-03-04", GENERATION) == "updated"
 
 
 def test_a_failed_partition_update_names_the_action(glue: tuple[ReportCatalog, Stubber]) -> None:
@@ -297,7 +324,7 @@ def test_a_failed_partition_update_names_the_action(glue: tuple[ReportCatalog, S
         match=r"glue:BatchUpdatePartition on ecr_reports\.repositories_summary report_date=2025-03-04 "
         r"failed with EntityNotFoundException: gone",
     ):
-        catalog.register_partition(REPORT, "2025-03-04")
+        catalog.register_partition(REPORT, "2025-03-04", GENERATION)
 
 
 def test_a_denied_partition_read_names_the_action(glue: tuple[ReportCatalog, Stubber]) -> None:
@@ -312,7 +339,7 @@ def test_a_denied_partition_read_names_the_action(glue: tuple[ReportCatalog, Stu
     )
 
     with pytest.raises(AwsCallError, match=r"glue:GetPartition on .* failed with AccessDeniedException"):
-        catalog.register_partition(REPORT, "2025-03-04")
+        catalog.register_partition(REPORT, "2025-03-04", GENERATION)
 
 
 def test_the_serde_sets_every_character_the_canonical_csv_is_written_for() -> None:
@@ -340,7 +367,7 @@ def test_register_partition_reports_other_entry_errors(glue: tuple[ReportCatalog
     )
 
     with pytest.raises(AwsCallError) as caught:
-        catalog.register_partition(REPORT, "2025-03-04")
+        catalog.register_partition(REPORT, "2025-03-04", GENERATION)
 
     message = str(caught.value)
     assert "glue:BatchCreatePartition" in message
@@ -400,7 +427,7 @@ def user_catalog(emulator: Emulator, name: str, policy: str) -> ReportCatalog:
 
 def make_stale(admin: ReportCatalog) -> None:
     """The date's partition as an older release registered it: one column fewer than the table."""
-    admin.register_partition(REPORT, ENFORCED_DATE)
+    admin.register_partition(REPORT, ENFORCED_DATE, GENERATION)
     stored = admin.glue.get_partition(
         DatabaseName=DATABASE, TableName=REPORT, PartitionValues=[ENFORCED_DATE]
     )["Partition"]["StorageDescriptor"]
@@ -426,8 +453,8 @@ def test_the_policy_lets_a_stale_partition_be_updated(enforced_glue: tuple[Emula
     user = user_catalog(emulator, "glue-whole-policy", policy_for(ACCOUNT_ID, REGION))
 
     with iam_enforced():
-        outcome = user.register_partition(REPORT, ENFORCED_DATE)
-        again = user.register_partition(REPORT, ENFORCED_DATE)
+        outcome = user.register_partition(REPORT, ENFORCED_DATE, GENERATION)
+        again = user.register_partition(REPORT, ENFORCED_DATE, GENERATION)
 
     assert (outcome, again) == ("updated", "existing")
     assert stored_columns(admin) == len(REPORTS[REPORT])
@@ -443,7 +470,7 @@ def test_without_the_action_updating_a_stale_partition_fails_naming_it(
     user = user_catalog(emulator, name, policy_for(ACCOUNT_ID, REGION, without=action))
 
     with iam_enforced(), pytest.raises(AwsCallError) as caught:
-        user.register_partition(REPORT, ENFORCED_DATE)
+        user.register_partition(REPORT, ENFORCED_DATE, GENERATION)
 
     assert str(caught.value).startswith(
         f"{action} on {DATABASE}.{REPORT} report_date={ENFORCED_DATE} failed with AccessDeniedException"

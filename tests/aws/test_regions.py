@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
-from ecr_provider.aws.regions import ecr_regions
+from ecr_provider.aws.regions import ecr_regions, ecr_regions_of
 from ecr_provider.core.settings import check_regions, check_settings
 
 
@@ -22,3 +23,7 @@ def test_a_well_formed_but_unknown_region_is_rejected(region: str) -> None:
 
 def test_known_regions_pass_in_order_without_duplicates() -> None:
     assert check_regions(["eu-west-1", "us-east-1", "eu-west-1"], ecr_regions()) == ("eu-west-1", "us-east-1")
+
+
+def test_a_sessions_regions_are_those_of_a_session_of_its_own() -> None:
+    assert ecr_regions_of(boto3.session.Session(region_name="eu-west-1")) == ecr_regions()

@@ -39,6 +39,7 @@ def verdicts(
     *,
     children: dict[str, tuple[str, ...]] | None = None,
     expiring: frozenset[str] = frozenset(),
+    not_visible: str = "",
 ) -> dict[str, tuple[str, str]]:
     found = cleanup_verdicts(
         images,
@@ -47,8 +48,9 @@ def verdicts(
         AS_OF,
         children=children if children is not None else {},
         expiring=expiring,
+        not_visible=not_visible,
     )
-    return {digest: (verdict.verdict, verdict.reason.value) for digest, verdict in found.items()}
+    return {digest: (verdict.verdict, verdict.text) for digest, verdict in found.items()}
 
 
 @pytest.mark.parametrize(
@@ -160,3 +162,39 @@ def test_protected_patterns_are_case_sensitive_globs() -> None:
     protected = [("v1.2",), ("Latest",), ("x", "latest")]
     unprotected = [("v10.2",), ("LATEST",), ()]
     assert [rules.protects(tags) for tags in protected + unprotected] == [True] * 3 + [False] * 3
+
+
+NOT_VISIBLE = "use from account 444455556666 is not visible"
+
+
+def test_use_not_visible_keeps_only_what_would_be_unused_and_says_whose_use() -> None:
+    found = verdicts(
+        (
+            image("unused", "v1"),
+            image("running", "v2"),
+            image("archived", "v3", imageStatus="ARCHIVED"),
+            image("expiring", "v4"),
+        ),
+        {"running": RUNNING},
+        expiring=frozenset({"expiring"}),
+        not_visible=NOT_VISIBLE,
+    )
+    assert found == {
+        "unused": ("keep", f"usage-not-visible: {NOT_VISIBLE}"),
+        "running": ("keep", "in-use"),
+        "archived": ("reclaimable", "archived"),
+        "expiring": ("reclaimable", "lifecycle-expiring"),
+    }
+
+
+def test_an_index_kept_as_not_visible_keeps_its_children() -> None:
+    index = image("index", "v1", imageManifestMediaType=OCI_INDEX)
+    found = verdicts(
+        (index, image("child")),
+        children={"index": ("child",)},
+        not_visible=NOT_VISIBLE,
+    )
+    assert found == {
+        "index": ("keep", f"usage-not-visible: {NOT_VISIBLE}"),
+        "child": ("keep", "child-of-kept-index"),
+    }

@@ -7,6 +7,8 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any, cast
 
+import pytest
+
 from ecr_provider.core.columns import IMAGE_COLUMNS, REPOSITORY_COLUMNS
 from ecr_provider.core.html_report import (
     PageChoices,
@@ -17,6 +19,7 @@ from ecr_provider.core.html_report import (
     degraded_registries,
     page_images,
     trend_point,
+    usage_sources,
 )
 from ecr_provider.core.run_manifest import OutcomeRecord, RunRecord, target_outcomes
 from ecr_provider.core.targets import RegistryTarget
@@ -257,6 +260,7 @@ def test_context_change_roll_ups_and_registries() -> None:
         "reclaimableBytes": "0",
         "reclaimableCost(USD)": "0.0000",
         "archivedBytes": "0",
+        "usageSources": '["ECS","Inspector"]',
     }
     page = ReportPage("2026-11-20", rows, registries=[registry], degraded=("222222222222 eu-west-1: denied",))
     change = page.change()
@@ -281,6 +285,17 @@ def test_context_change_roll_ups_and_registries() -> None:
     assert "<dd data-figure='accounts'>2</dd>" in document
     assert "<dd data-figure='unit'>GiB = 2^30 bytes</dd>" in document
     assert "<td>price-list</td><td class='num'>0.1000</td>" in document
+    assert "<td>ECS, Inspector</td></tr>" in document
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [('["ECS","Lambda"]', "ECS, Lambda"), ("[]", "none (use unknown)"), (None, "not recorded")],
+)
+def test_usage_sources_read_as_a_person_reads_them_also_in_reports_from_before_the_column(
+    cell: str | None, shown: str
+) -> None:
+    assert usage_sources(cell) == shown
 
 
 def test_degraded_registries_come_from_the_manifest_targets() -> None:
@@ -342,7 +357,7 @@ def test_the_trend_comes_from_the_run_manifests_storage_in_all_or_per_registry()
     }
     outcomes = target_outcomes(targets, cast("dict[int, OutcomeRecord]", records))
     run = RunRecord("2026-11-20", "2026-11-20T00:00:00+00:00", "0.1.0", outcomes)
-    manifest = run.manifest(reports=[], removed=[], kept=[])
+    manifest = run.manifest(reports=[], generation="20261120T000000Z-00000000", removed=[])
 
     assert manifest["storage"]["monthly_cost_usd"] == "0.7500"
     assert trend_point(manifest) == TrendPoint("2026-11-20", 14, 8, Decimal("0.7500"))

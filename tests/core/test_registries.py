@@ -100,6 +100,7 @@ def registry(
         account_id=ACCOUNT,
         region=REGION,
         blob_mounting=blob_mounting,
+        usage_sources=("ECS", "Lambda"),
     )
     a = snapshot("a", (image("a", "a1", imageTags=["v1"]), image("a", "a2")), read=read)
     b_images = (
@@ -158,6 +159,7 @@ def test_blob_mounting_enabled_prices_each_blob_once_per_registry() -> None:
         "previousReportDate": "",
         "repositoriesSizeChangeBytes": "",
         "repositoriesCostChange(USD)": "",
+        "usageSources": '["ECS","Lambda"]',
     }
 
 

@@ -25,9 +25,10 @@ from ecr_provider.core.targets import RegistryTarget
 OWN = {"region_name": "us-east-1", "role_arn": None}
 ROLE = "arn:aws:iam::222222222222:role/ecr-report"
 OTHER = {"region_name": "eu-west-1", "role_arn": ROLE}
+GENERATION = "20261120T010203Z-0a1b2c3d"
 KEYS = {
-    "repositories_summary": "p/repositories_summary/report_date=2026-11-20/111111111111-us-east-1.csv",
-    "images_summary": "p/images_summary/report_date=2026-11-20/111111111111-us-east-1.csv",
+    report: f"p/{report}/report_date=2026-11-20/generation={GENERATION}/111111111111-us-east-1.csv"
+    for report in ("repositories_summary", "images_summary")
 }
 SUMMARY = {
     "account_id": "111111111111",
@@ -137,9 +138,9 @@ def test_error_line_is_one_line_with_its_type_and_bounded() -> None:
     assert len(error_line(ValueError("x" * 5000))) == ERROR_LIMIT
 
 
-def test_stale_objects_are_those_this_run_did_not_write() -> None:
+def test_stale_objects_are_those_no_loaded_registry_of_the_run_recorded() -> None:
     run = record([SUMMARY, {**SUMMARY, "account_id": "222222222222", "keys": {}}], [None, None])
-    old = "p/images_summary/report_date=2026-11-20/333333333333-us-east-1.csv"
+    old = f"p/images_summary/report_date=2026-11-20/generation={GENERATION}/333333333333-us-east-1.csv"
 
     assert run.complete
     assert run.stale([*KEYS.values(), old]) == [old]
@@ -151,13 +152,14 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
 
     manifest = run.manifest(
         reports=["repositories_summary", "images_summary"],
-        removed=[],
-        kept=["p/old.csv"],
+        generation=GENERATION,
+        removed=["p/failed.csv"],
         prices={"us-east-1": {"standard": "0.10", "archive": None, "source": "override"}},
     )
 
     assert json.loads(json.dumps(manifest)) == manifest
     assert manifest["complete"] is False
+    assert (manifest["manifest_version"], manifest["generation"]) == (2, GENERATION)
     assert manifest["reports"] == ["repositories_summary", "images_summary"]
     assert manifest["prices"] == {"us-east-1": {"standard": "0.10", "archive": None, "source": "override"}}
     assert manifest["code_version"] == "0.1.0"
@@ -173,7 +175,7 @@ def test_manifest_is_json_with_counts_version_and_completeness() -> None:
         "skipped_repositories": 1,
     }
     assert manifest["targets"][0]["findings"] == 42
-    assert manifest["stale_objects"] == {"removed": [], "kept": ["p/old.csv"]}
+    assert manifest["removed_objects"] == ["p/failed.csv"]
     assert [target["status"] for target in manifest["targets"]] == [LOADED, FAILED]
     assert manifest["targets"][1] == {
         "account_id": "222222222222",
@@ -214,7 +216,7 @@ def test_a_registry_whose_findings_failed_loaded_its_summaries_and_leaves_the_da
     assert run.gaps() == (
         f"image_findings of 1 of 2 registries failed (222222222222/eu-west-1: {FINDINGS_DENIED})"
     )
-    manifest = run.manifest(reports=["repositories_summary"], removed=[], kept=[])
+    manifest = run.manifest(reports=["repositories_summary"], generation=GENERATION, removed=[])
     assert manifest["targets"][1]["findings_error"] == FINDINGS_DENIED
     assert (manifest["totals"]["loaded"], manifest["totals"]["findings_failed"]) == (2, 1)
     assert run.stale([*KEYS.values()]) == []

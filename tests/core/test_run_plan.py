@@ -67,6 +67,7 @@ def test_prices_travel_as_text_and_come_back_exact() -> None:
     plan = RunPlan(
         run_id="r",
         report_date="2026-11-20",
+        generation="20261120T000000Z-00000000",
         targets=[],
         batches=[],
         workloads=[],
@@ -116,6 +117,7 @@ def test_each_usage_batch_reads_its_registries_and_every_nth_workload_source() -
             RegistryTarget(region, f"arn:aws:iam::{C}:role/r").as_operator_kwargs() for region in "wxyz"
         ],
         prices={},
+        generation="20261120T000000Z-00000000",
     )
 
     first, second = usage_sources(plan, 0), usage_sources(plan, 1)

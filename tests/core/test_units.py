@@ -41,3 +41,11 @@ def test_an_amount_too_large_to_round_is_named() -> None:
 
     with pytest.raises(ValueError, match=re.escape(f"USD amount {amount} has more digits")):
         units.usd(amount)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [(), ("latest",), ("v1.2", "release-3_x"), ('a"b',), ("a\\b",), ("line\nbreak", "tab\t"), ("é", "\x7f")],
+)
+def test_compact_json_strings_is_the_encoders_text(values: tuple[str, ...]) -> None:
+    assert units.compact_json_strings(values) == units.compact_json(list(values))

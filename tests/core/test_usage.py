@@ -195,11 +195,13 @@ def test_a_group_travels_as_json_and_the_groups_of_sources_add_up() -> None:
 def test_a_source_whose_reads_failed_leaves_every_registry_unknown_and_its_account_unread() -> None:
     registry = (ACCOUNT, REGION)
     found = SourceUsage(registry, {registry: RegistryUsage(running={("web", ARM): {"ecs:a/b": 1}})})
-    failed = SourceUsage(("999988887777", REGION), {}, ("ecs:ListClusters denied",))
+    failed = SourceUsage(("999988887777", REGION), {}, ("ecs:ListClusters denied",), ("Lambda",))
 
     usage = join_sources([found, failed], registry)
 
     assert usage.running == {("web", ARM): {"ecs:a/b": 1}}
     assert usage.unknown == (f"999988887777/{REGION}: ecs:ListClusters denied",)
     assert usage.read_accounts == {ACCOUNT}
+    assert usage.sources == ("Lambda",)  # ECS was not read in every source
+    assert join_sources([found], registry).sources == ("ECS", "Lambda")
     assert repository_use([image(OLD, "v1")], usage, {})[OLD] == ImageUse(None, None, None, ())

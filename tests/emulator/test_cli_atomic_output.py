@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,8 +32,13 @@ EMULATOR_OPTIONS = {"latency_ms": 10}
 """Read by the ``emulator`` fixture: slow enough answers that a run lasts seconds, to be killed in."""
 FIRST = ("--reclaim-after-days", "90")
 RERUN = ("--reclaim-after-days", "30")
-KILL_AT = (0.15, 0.5, 0.85)
-"""Moments of a rerun, as shares of a whole run's time, at which it is killed."""
+KILL_AT = {
+    "reading": lambda staged: not staged,
+    "writing": lambda staged: any(path.suffix == ".csv" and path.stat().st_size for path in staged),
+    "publishing": lambda staged: any(path.name == "report.html" for path in staged),
+}
+"""Moments of a rerun at which it is killed, told by what its temporary folder holds (not by time, which
+a loaded machine stretches): nothing yet, report rows, the page written after every CSV."""
 
 Report = dict[str, bytes]
 Reports = tuple[Path, Report, Report, float]
@@ -148,13 +154,30 @@ def complete(reports: Reports, tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("share", KILL_AT)
+def wait_until(process: subprocess.Popen[str], folder: Path, moment: str) -> None:
+    """Until the run holding ``folder``'s lock has reached ``moment`` of :data:`KILL_AT`."""
+    reached = KILL_AT[moment]
+    deadline = time.monotonic() + 120
+    while not _reached(reached, folder, process.pid):
+        assert process.poll() is None, f"the run ended before {moment}"
+        assert time.monotonic() < deadline, f"the run never reached {moment}"
+        time.sleep(0.005)
+
+
+def _reached(reached: Callable[[list[Path]], bool], folder: Path, pid: int) -> bool:
+    try:
+        return any(reached(list(staging.iterdir())) for staging in folder.glob(f"{STAGING_PREFIX}{pid}-*"))
+    except FileNotFoundError:  # a file renamed into place while it was looked at
+        return False
+
+
+@pytest.mark.parametrize("moment", KILL_AT)
 def test_a_rerun_killed_leaves_the_previous_report_whole(
-    share: float, emulator: Emulator, reports: Reports, complete: Path
+    moment: str, emulator: Emulator, reports: Reports, complete: Path
 ) -> None:
-    _, first, rerun, seconds = reports
-    process = start(emulator, complete, *RERUN)
-    time.sleep(seconds * share)
+    _, first, rerun, _ = reports
+    process = start_holding_the_lock(emulator, complete, *RERUN)
+    wait_until(process, complete, moment)
     process.kill()
 
     assert process.wait() == -signal.SIGKILL  # killed while it ran

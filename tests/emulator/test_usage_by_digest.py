@@ -100,6 +100,7 @@ def test_services_naming_a_digest_keep_that_digest_whatever_its_tags_do(emulator
 
     places = {digest: use.places for digest, use in uses.items() if use.in_use}
     assert usage.known
+    assert usage.sources == ("ECS", "Lambda")
     assert places == {
         pinned: ("ecs:shop/idle-by-digest",),
         tagged: ("ecs:shop/idle-by-tag",),

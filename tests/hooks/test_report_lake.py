@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPOSITORIES_REPORT
-from ecr_provider.core.layout import cache_prefix, report_key, report_prefix
+from ecr_provider.core.layout import cache_prefix, report_key, report_prefix, run_manifest_key
 from ecr_provider.core.transform import PreviousReport
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from tests.aws.test_manifests import REPOSITORY
@@ -40,8 +40,8 @@ def body(data: bytes) -> StreamingBody:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
-def registry_report(date: str) -> str:
-    return report_key("p", REPOSITORIES_REPORT, date, ACCOUNT, REGION)
+def registry_report(date: str, generation: str | None) -> str:
+    return report_key("p", REPOSITORIES_REPORT, date, ACCOUNT, REGION, generation=generation)
 
 
 def test_a_missing_document_is_none(lake: tuple[ReportLakeHook, Stubber]) -> None:
@@ -186,27 +186,47 @@ def test_the_previous_report_is_the_newest_earlier_one_of_this_registry(
         {"CommonPrefixes": partitions},
         {"Bucket": BUCKET, "Prefix": report_prefix("p", REPOSITORIES_REPORT), "Delimiter": "/"},
     )
-    # The 19th has no report of this registry (its run failed here): the 18th is the previous one.
+    # The 19th, at the generation its manifest makes visible, has no report of this registry (it
+    # failed there): the 18th, written before generations, is the previous one.
+    generation = "20261119T010203Z-0a1b2c3d"
+    manifests = {
+        "2026-11-19": {"complete": False, "generation": generation},
+        "2026-11-18": {"complete": True},
+    }
+
+    def read_manifest(date: str) -> None:
+        stubber.add_response(
+            "get_object",
+            {"Body": body(json.dumps(manifests[date]).encode())},
+            {"Bucket": BUCKET, "Key": run_manifest_key("p", date)},
+        )
+
+    read_manifest("2026-11-19")
     stubber.add_client_error(
         "get_object",
         "NoSuchKey",
         http_status_code=404,
-        expected_params={"Bucket": BUCKET, "Key": registry_report("2026-11-19")},
+        expected_params={"Bucket": BUCKET, "Key": registry_report("2026-11-19", generation)},
     )
+    read_manifest("2026-11-18")
     stubber.add_response(
         "get_object",
         {"Body": body(f"{HEADER}team/api,1073741824,0.10\r\n".encode())},
-        {"Bucket": BUCKET, "Key": registry_report("2026-11-18")},
+        {"Bucket": BUCKET, "Key": registry_report("2026-11-18", None)},
     )
 
     previous = hook.previous_report(BUCKET, "p", report_date="2026-11-20", account_id=ACCOUNT, region=REGION)
 
     assert previous == PreviousReport("2026-11-18", {"team/api": (1073741824, Decimal("0.10"))})
-    # Another registry of the batch: the dates are not listed again, only its own object is read.
+    # Another registry of the batch: the dates are not listed again, only the manifest and its object.
+    read_manifest("2026-11-19")
+    other_key = report_key(
+        "p", REPOSITORIES_REPORT, "2026-11-19", "999999999999", REGION, generation=generation
+    )
     stubber.add_response(
         "get_object",
         {"Body": body(f"{HEADER}team/db,2147483648,0.20\r\n".encode())},
-        {"Bucket": BUCKET, "Key": report_key("p", REPOSITORIES_REPORT, "2026-11-19", "999999999999", REGION)},
+        {"Bucket": BUCKET, "Key": other_key},
     )
     other = hook.previous_report(
         BUCKET, "p", report_date="2026-11-20", account_id="999999999999", region=REGION

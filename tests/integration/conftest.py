@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG
 
+from ecr_provider.core.layout import run_manifest_key
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
-from emulator.server import Emulator
+from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
 
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
@@ -65,6 +66,16 @@ class DagRunResult:
 
 
 RunDag = Callable[..., DagRunResult]
+
+
+def visible_generation(emulator: Emulator, bucket: str, prefix: str, report_date: str = REPORT_DATE) -> str:
+    """The generation the date's run manifest makes visible: where its report objects are."""
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=run_manifest_key(prefix, report_date))["Body"].read()
+    )
+    generation: str = manifest["generation"]
+    return generation
 
 
 def aws_connection(endpoint_url: str, **fields: Any) -> str:

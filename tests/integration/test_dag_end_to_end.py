@@ -22,7 +22,7 @@ from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
 from tests.core.test_transform import SEED_FIRST_IMAGE_COLUMNS, SEED_FIRST_REPOSITORY_COLUMNS
-from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag
+from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +43,12 @@ def conf(destination: ReportDestination, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def key(report: str, account_id: str, report_date: str = REPORT_DATE) -> str:
-    return f"{PREFIX}/{report}/report_date={report_date}/{account_id}-{REGION}.csv"
+def key(report: str, account_id: str, generation: str, report_date: str = REPORT_DATE) -> str:
+    return f"{PREFIX}/{report}/report_date={report_date}/generation={generation}/{account_id}-{REGION}.csv"
+
+
+def visible(emulator: Emulator, destination: ReportDestination) -> str:
+    return visible_generation(emulator, destination.bucket, PREFIX)
 
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -95,15 +99,21 @@ def test_reports_land_under_the_spec_layout_with_the_seed_headers(
         for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
     ]
     assert sorted(item["Key"] for item in listed) == [
-        key("image_findings", demo_registry.account_id),
-        key("images_summary", demo_registry.account_id),
-        key("registries_summary", demo_registry.account_id),
-        key("repositories_summary", demo_registry.account_id),
+        key("image_findings", demo_registry.account_id, visible(emulator, destination)),
+        key("images_summary", demo_registry.account_id, visible(emulator, destination)),
+        key("registries_summary", demo_registry.account_id, visible(emulator, destination)),
+        key("repositories_summary", demo_registry.account_id, visible(emulator, destination)),
     ]
     repositories = read_object(
-        emulator, destination.bucket, key("repositories_summary", demo_registry.account_id)
+        emulator,
+        destination.bucket,
+        key("repositories_summary", demo_registry.account_id, visible(emulator, destination)),
     )
-    images = read_object(emulator, destination.bucket, key("images_summary", demo_registry.account_id))
+    images = read_object(
+        emulator,
+        destination.bucket,
+        key("images_summary", demo_registry.account_id, visible(emulator, destination)),
+    )
     assert repositories.startswith((",".join(SEED_FIRST_REPOSITORY_COLUMNS) + ",").encode())
     assert images.startswith((",".join(SEED_FIRST_IMAGE_COLUMNS) + ",").encode())
 
@@ -111,7 +121,11 @@ def test_reports_land_under_the_spec_layout_with_the_seed_headers(
 def test_repository_rows_match_what_was_seeded(
     first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
 ) -> None:
-    data = read_object(emulator, destination.bucket, key("repositories_summary", demo_registry.account_id))
+    data = read_object(
+        emulator,
+        destination.bucket,
+        key("repositories_summary", demo_registry.account_id, visible(emulator, destination)),
+    )
     by_name = {row["repositoryName"]: row for row in rows(data)}
     assert set(by_name) == {repository.name for repository in demo_registry.repositories}
     for seeded in demo_registry.repositories:
@@ -146,7 +160,11 @@ def test_repository_rows_match_what_was_seeded(
 def test_image_rows_match_what_was_seeded(
     first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
 ) -> None:
-    data = read_object(emulator, destination.bucket, key("images_summary", demo_registry.account_id))
+    data = read_object(
+        emulator,
+        destination.bucket,
+        key("images_summary", demo_registry.account_id, visible(emulator, destination)),
+    )
     by_digest = {(row["repositoryName"], row["imageDigest"]): row for row in rows(data)}
     assert len(by_digest) == len(demo_registry.images)
     for seeded in demo_registry.images:
@@ -201,7 +219,13 @@ def expected_findings(registry: DemoRegistry, max_age_days: int = 30) -> list[di
 def test_image_findings_rows_are_the_seeded_findings_of_recent_images(
     first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
 ) -> None:
-    written = rows(read_object(emulator, destination.bucket, key("image_findings", demo_registry.account_id)))
+    written = rows(
+        read_object(
+            emulator,
+            destination.bucket,
+            key("image_findings", demo_registry.account_id, visible(emulator, destination)),
+        )
+    )
     expected = expected_findings(demo_registry)
 
     assert len(expected) > 1000
@@ -214,14 +238,15 @@ def test_image_findings_rows_are_the_seeded_findings_of_recent_images(
 
 
 def test_partitions_and_one_alert_naming_exactly_the_repositories_over_threshold(
-    first_run: dict[str, Any], emulator: Emulator, demo_registry: DemoRegistry
+    first_run: dict[str, Any], emulator: Emulator, destination: ReportDestination, demo_registry: DemoRegistry
 ) -> None:
     glue = client("glue", emulator.endpoint_url, REGION)
+    generation = visible(emulator, destination)
     for table in REPORTS:
         partitions = glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]
         assert [p["Values"] for p in partitions] == [[REPORT_DATE]]
         assert partitions[0]["StorageDescriptor"]["Location"] == (
-            f"s3://ecr-reports-demo/{PREFIX}/{table}/report_date={REPORT_DATE}/"
+            f"s3://ecr-reports-demo/{PREFIX}/{table}/report_date={REPORT_DATE}/generation={generation}/"
         )
     notifications = first_run["notifications"]
     expected = expected_over_threshold(demo_registry)
@@ -253,27 +278,34 @@ def test_the_run_manifest_records_a_complete_date_and_the_alert_is_marked_sent(
     assert set(marker["repositories"]) == expected_over_threshold(demo_registry)
 
 
-def test_rerun_of_a_date_replaces_the_same_objects_and_partitions(
+def test_a_rerun_of_a_date_replaces_its_generation_with_the_same_bytes_and_moves_the_partitions(
     first_run: dict[str, Any],
     run_dag: RunDag,
     emulator: Emulator,
     destination: ReportDestination,
     demo_registry: DemoRegistry,
 ) -> None:
-    keys = [key(report, demo_registry.account_id) for report in sorted(REPORTS)]
-    before = [read_object(emulator, destination.bucket, k) for k in keys]
+    previous = visible(emulator, destination)
+    before = [
+        read_object(emulator, destination.bucket, key(report, demo_registry.account_id, previous))
+        for report in sorted(REPORTS)
+    ]
     run_dag(conf(destination, include_findings=True))
+    generation = visible(emulator, destination)
+    keys = [key(report, demo_registry.account_id, generation) for report in sorted(REPORTS)]
     s3 = client("s3", emulator.endpoint_url, REGION)
     listed = [
         item
         for report in REPORTS
         for item in s3.list_objects_v2(Bucket=destination.bucket, Prefix=f"{PREFIX}/{report}/")["Contents"]
     ]
-    assert sorted(item["Key"] for item in listed) == keys
+    assert generation > previous
+    assert sorted(item["Key"] for item in listed) == keys  # the previous generation is collected
     assert [read_object(emulator, destination.bucket, k) for k in keys] == before
     glue = client("glue", emulator.endpoint_url, REGION)
     for table in REPORTS:
-        assert len(glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]) == 1
+        (partition,) = glue.get_partitions(DatabaseName="ecr_reports", TableName=table)["Partitions"]
+        assert f"/generation={generation}/" in partition["StorageDescriptor"]["Location"]
     assert receive_notifications(emulator.endpoint_url, REGION, destination.queue_url) == []  # sent once
 
 
@@ -305,7 +337,11 @@ def test_cli_writes_the_same_rows_as_the_dag(
     arguments = ["--output-dir", str(tmp_path), "--region", REGION, "--as-of", AS_OF.isoformat()]
     assert run_cli([*arguments, "--include-findings"]) == 0
     for report in REPORTS:
-        from_dag = read_object(emulator, destination.bucket, key(report, demo_registry.account_id))
+        from_dag = read_object(
+            emulator,
+            destination.bucket,
+            key(report, demo_registry.account_id, visible(emulator, destination)),
+        )
         with (tmp_path / f"{report}.csv").open(encoding="utf-8", newline="") as from_cli:
             # The CLI writes what a spreadsheet opens (RFC 4180, formulas neutralised, line breaks kept).
             cli_rows = [

@@ -42,6 +42,7 @@ from ecr_provider.core.columns import (
     REGISTRIES_REPORT,
     REPORTS,
     REPOSITORIES_REPORT,
+    reports_written,
 )
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key, run_manifest_key
@@ -171,7 +172,16 @@ class Lake:
         return f"arn:aws:sns:{REGION}:{self.account_id}:{case.topic}"
 
     def key(self, case: Case, report: str, report_date: str) -> str:
-        return report_key(case.prefix, report, report_date, self.account_id, REGION)
+        """The registry's object at the generation the date's manifest makes visible; directly under
+        the date when it has no manifest (a date written before generations)."""
+        s3 = self.client("s3")
+        try:
+            body = s3.get_object(Bucket=BUCKET, Key=run_manifest_key(case.prefix, report_date))["Body"]
+        except s3.exceptions.NoSuchKey:
+            generation = None
+        else:
+            generation = json.loads(body.read())["generation"]
+        return report_key(case.prefix, report, report_date, self.account_id, REGION, generation=generation)
 
     def policy(self, case: Case) -> dict[str, Any]:
         text = POLICY_FILE.read_text()
@@ -225,7 +235,9 @@ class Lake:
         # A part of a registry no longer reported: a complete run removes it (s3:DeleteObject).
         self.client("s3").copy_object(
             Bucket=BUCKET,
-            Key=report_key(case.prefix, REPOSITORIES_REPORT, DAILY_DATE, "999999999999", REGION),
+            Key=report_key(
+                case.prefix, REPOSITORIES_REPORT, DAILY_DATE, "999999999999", REGION, generation=None
+            ),
             CopySource={"Bucket": BUCKET, "Key": earlier_report},
         )
         glue = self.client("glue")
@@ -328,7 +340,8 @@ def assert_report_landed(lake: Lake, case: Case, report_date: str, registry: Dem
     glue = lake.client("glue")
     for report in REPORTS:
         partitions = glue.get_partitions(DatabaseName=case.database, TableName=report)["Partitions"]
-        assert [report_date] in [partition["Values"] for partition in partitions]
+        registered = [report_date] in [partition["Values"] for partition in partitions]
+        assert registered == (report in reports_written(case.include_findings)), report
         table = glue.get_table(DatabaseName=case.database, Name=report)["Table"]
         current = table_input(report, BUCKET, case.prefix)["StorageDescriptor"]["Columns"]
         assert table["StorageDescriptor"]["Columns"] == current
@@ -437,11 +450,14 @@ def test_image_use_on_the_policy_and_its_optional_file(
     daily_runs: dict[str, DagRunResult], lake: Lake
 ) -> None:
     """With image-usage.json the ECS reads are allowed and show what runs; on the policy alone use is
-    unknown and nothing is reclaimable. Lambda cannot be proven here: under IAM enforcement moto refuses
-    every Lambda request's signature (SignatureDoesNotMatch), so no Lambda action is denied by policy."""
+    unknown, nothing is reclaimable, and who may pull is not asked (tests/integration/
+    test_visibility_least_privilege.py proves those reads). Lambda cannot be proven here: under IAM
+    enforcement moto refuses every Lambda request's signature (SignatureDoesNotMatch), so no Lambda
+    action is denied by policy."""
     run = daily_runs[USAGE.name]
     assert_succeeded(run)
     assert not {action for action in denied_actions(run.output) if action.startswith("ecs:")}
+    assert "the use it would show is not visible" not in daily_runs[DAILY.name].output
     assert "is not authorized to perform: lambda:" not in run.output
     used = images_of(lake, USAGE)
     assert any(row["inUse"] == "true" and row["inUseBy"].startswith('["ecs:') for row in used)

@@ -12,7 +12,7 @@ from ecr_provider.core.csv_format import read_canonical
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client
 from emulator.synthetic_registry import seed_synthetic_registry
-from tests.integration.conftest import REGION, RunDag
+from tests.integration.conftest import REGION, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,8 @@ def test_two_accounts_by_two_regions_write_four_parts_and_one_partition(
         "2026-11-18",
     )
     for report in ("repositories_summary", "images_summary"):
-        prefix = f"org-reports/{report}/report_date=2026-11-18/"
+        generation = visible_generation(emulator, destination.bucket, "org-reports", "2026-11-18")
+        prefix = f"org-reports/{report}/report_date=2026-11-18/generation={generation}/"
         expected = [f"{prefix}{account}-{region}.csv" for account in ACCOUNTS for region in REGIONS]
         assert keys(emulator, destination.bucket, prefix) == expected
         for (account, region), images in IMAGES.items():
@@ -84,7 +85,8 @@ def test_discovered_organisation_accounts_are_reported(
         },
         "2026-11-17",
     )
-    prefix = "discovered/images_summary/report_date=2026-11-17/"
+    generation = visible_generation(emulator, destination.bucket, "discovered", "2026-11-17")
+    prefix = f"discovered/images_summary/report_date=2026-11-17/generation={generation}/"
     assert keys(emulator, destination.bucket, prefix) == sorted(
         f"{prefix}{account}-eu-west-1.csv" for account in (ACCOUNT_ID, member_id)
     )
@@ -128,7 +130,8 @@ def test_an_organisation_larger_than_the_map_limit_is_reported_whole(
     mapped = [task for task in result.task_states if task.startswith("registry_report[")]
     assert 1 < len(mapped) <= MAP_LIMIT
     for report, per_registry in (("repositories_summary", 2), ("images_summary", None)):
-        prefix = f"large-org/{report}/report_date=2026-11-16/"
+        generation = visible_generation(emulator, destination.bucket, "large-org", "2026-11-16")
+        prefix = f"large-org/{report}/report_date=2026-11-16/generation={generation}/"
         assert keys(emulator, destination.bucket, prefix) == sorted(
             f"{prefix}{account}-{region}.csv" for account, region in images
         )

@@ -27,7 +27,7 @@ from ecr_provider.core.layout import run_manifest_key
 from emulator.demo_registry import DemoRegistry, SeededImage, seed_demo_registry
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client
-from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag
+from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -91,8 +91,10 @@ def dag_run(
     run_dag({"regions": sorted(MOUNTING), "report_bucket": destination.bucket, "report_prefix": PREFIX})
     s3 = client("s3", emulator.endpoint_url, "us-east-1")
 
+    generation = visible_generation(emulator, destination.bucket, PREFIX)
+
     def read(report: str, region: str) -> str:
-        key = f"{PREFIX}/{report}/report_date={REPORT_DATE}/{ACCOUNT_ID}-{region}.csv"
+        key = f"{PREFIX}/{report}/report_date={REPORT_DATE}/generation={generation}/{ACCOUNT_ID}-{region}.csv"
         return str(s3.get_object(Bucket=destination.bucket, Key=key)["Body"].read().decode("utf-8"))
 
     manifest = json.loads(

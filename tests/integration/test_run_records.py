@@ -1,5 +1,5 @@
-"""The DAG's run records end to end in the emulator: the run manifest, the date's objects replaced as a
-set, the alert sent once per date, objects under the run's KMS key, and no secret in any log (DEBUG
+"""The DAG's run records end to end in the emulator: the run manifest, the date's generation replaced
+as a set, the alert sent once per date, objects under the run's KMS key, and no secret in any log (DEBUG
 included), XCom or object a run leaves.
 
 Runs are ``dag.test()`` in process without task retries, as one AWS identity whose keys
@@ -30,6 +30,7 @@ from ecr_provider.core.columns import (
 )
 from ecr_provider.core.layout import (
     breaches_key,
+    generation_manifest_key,
     notification_marker_key,
     outcomes_key,
     partition_prefix,
@@ -120,14 +121,16 @@ def runs(
     emulator.inject_faults({})
 
 
-GONE_FINDINGS = report_key(PREFIX, FINDINGS_REPORT, REPORT_DATE, GONE_ACCOUNT, REGION)
+GONE_FINDINGS = report_key(PREFIX, FINDINGS_REPORT, REPORT_DATE, GONE_ACCOUNT, REGION, generation=None)
 
 
 @pytest.fixture(scope="module")
 def stale_keys(runs: Runs) -> list[str]:
-    """Parts of a registry that an earlier run of the date reported and this one no longer does; its
-    image_findings part stays, as these runs write no findings."""
-    keys = [report_key(PREFIX, report, REPORT_DATE, GONE_ACCOUNT, REGION) for report in REPORTS]
+    """Parts of a registry that an earlier run of the date, before generations, reported and this one
+    no longer does; its image_findings part stays, as these runs write no findings."""
+    keys = [
+        report_key(PREFIX, report, REPORT_DATE, GONE_ACCOUNT, REGION, generation=None) for report in REPORTS
+    ]
     for key in keys:
         runs.s3().put_object(Bucket=runs.destination.bucket, Key=key, Body=b"repositoryName\r\nold\r\n")
     return sorted(key for key in keys if key != GONE_FINDINGS)
@@ -147,6 +150,7 @@ def test_the_manifest_records_a_complete_run(
     complete_run: dict[str, Any], demo_registry: DemoRegistry, stale_keys: list[str], runs: Runs
 ) -> None:
     manifest = complete_run["manifest"]
+    generation = manifest["generation"]
     assert manifest["complete"] is True
     assert (manifest["report_date"], manifest["as_of"]) == (REPORT_DATE, "2026-11-20T00:00:00+00:00")
     assert manifest["code_version"] == ecr_provider.__version__
@@ -157,7 +161,9 @@ def test_the_manifest_records_a_complete_run(
             "role_arn": None,
             "status": "loaded",
             "keys": {  # include_findings is off: no image_findings object of its own
-                report: report_key(PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
+                report: report_key(
+                    PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION, generation=generation
+                )
                 for report in (REPOSITORIES_REPORT, IMAGES_REPORT, REGISTRIES_REPORT)
             },
             "repositories": len(demo_registry.repositories),
@@ -168,7 +174,8 @@ def test_the_manifest_records_a_complete_run(
             "findings_error": None,
         }
     ]
-    assert manifest["stale_objects"] == {"removed": stale_keys, "kept": []}
+    assert manifest["removed_objects"] == []
+    assert not set(stale_keys) & set(runs.partition_keys())  # collected once the generation is visible
     assert manifest["reports"] == [REPOSITORIES_REPORT, IMAGES_REPORT, REGISTRIES_REPORT]
     findings = runs.s3().list_objects_v2(
         Bucket=runs.destination.bucket, Prefix=partition_prefix(PREFIX, FINDINGS_REPORT, REPORT_DATE)
@@ -200,11 +207,10 @@ def test_the_alert_goes_out_once_and_a_rerun_does_not_repeat_it(
         key: runs.s3().get_object(Bucket=runs.destination.bucket, Key=key)["Body"].read()
         for key in runs.partition_keys()
     }
-    assert after == before
-    assert runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))["stale_objects"] == {
-        "removed": [],
-        "kept": [],
-    }
+    assert list(after.values()) == list(before.values())  # the same bytes, under the rerun's generation
+    rerun = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
+    assert rerun["generation"] > complete_run["manifest"]["generation"]
+    assert runs.partition_keys() == sorted(rerun["targets"][0]["keys"].values())
 
 
 def test_force_resend_sends_the_dates_alert_again(complete_run: dict[str, Any], runs: Runs) -> None:
@@ -217,10 +223,11 @@ def test_force_resend_sends_the_dates_alert_again(complete_run: dict[str, Any], 
     assert (marker["message_id"], marker["resent"]) == (resent[0]["MessageId"], True)
 
 
-def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
+def test_a_failed_registry_makes_the_run_incomplete_and_leaves_the_complete_date_as_it_was(
     complete_run: dict[str, Any], runs: Runs, emulator: Emulator, demo_registry: DemoRegistry
 ) -> None:
-    earlier = sorted(complete_run["manifest"]["targets"][0]["keys"].values())
+    visible = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
+    earlier = runs.partition_keys()
     emulator.inject_faults({"ecr:DescribeRepositories": ["denied"]})
 
     run = runs.run([REGION, OTHER_REGION])
@@ -230,7 +237,10 @@ def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
     # Both registries are one batch: its task fails, after the other registry loaded.
     assert [s for task, s in run.task_states.items() if task.startswith("registry_report[")] == ["failed"]
     assert "1 of 2 registries of batch 0 failed" in run.output
-    manifest = runs.json_object(run_manifest_key(PREFIX, REPORT_DATE))
+    assert runs.json_object(run_manifest_key(PREFIX, REPORT_DATE)) == visible
+    assert runs.partition_keys() == earlier  # the failed run's generation is collected
+    generation = runs.json_object(plan_key(PREFIX, REPORT_DATE))["generation"]
+    manifest = runs.json_object(generation_manifest_key(PREFIX, REPORT_DATE, generation))
     assert [target["status"] for target in manifest["targets"]].count("loaded") == 1
     assert manifest["complete"] is False
     failed = [target for target in manifest["targets"] if target["status"] == "failed"]
@@ -239,10 +249,9 @@ def test_a_failed_registry_makes_the_run_and_the_manifest_incomplete(
         "AwsCallError: ecr:DescribeRepositories failed with AccessDeniedException: "
         "User is not authorized to perform: ecr:DescribeRepositories"
     )
-    loaded_keys = [key for target in manifest["targets"] for key in target["keys"].values()]
-    assert sorted(manifest["stale_objects"]["kept"]) == sorted(set(earlier) - set(loaded_keys))
-    assert manifest["stale_objects"]["removed"] == []
+    assert manifest["removed_objects"] == []  # the denied registry wrote nothing
     assert f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed" in run.output
+    assert "the date's previous complete state stays visible" in run.output
 
 
 def test_a_rerun_once_fixed_completes_the_date(runs: Runs, demo_registry: DemoRegistry) -> None:
@@ -272,18 +281,22 @@ def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
     run = runs.run([REGION], report_prefix=KMS_PREFIX, report_kms_key_id=key["Arn"], read_manifests="always")
 
     assert run.state == "success", run.tail()
+    generation = runs.json_object(run_manifest_key(KMS_PREFIX, REPORT_DATE))["generation"]
     s3 = runs.s3()
     listed = s3.list_objects_v2(Bucket=runs.destination.bucket, Prefix=f"{KMS_PREFIX}/")["Contents"]
     written = {item["Key"] for item in listed}
     assert {
         preflight_key(KMS_PREFIX, REPORT_DATE),
         run_manifest_key(KMS_PREFIX, REPORT_DATE),
+        generation_manifest_key(KMS_PREFIX, REPORT_DATE, generation),
         plan_key(KMS_PREFIX, REPORT_DATE),
         outcomes_key(KMS_PREFIX, REPORT_DATE, 0),
         breaches_key(KMS_PREFIX, REPORT_DATE),
         notification_marker_key(KMS_PREFIX, REPORT_DATE),
         *(
-            report_key(KMS_PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION)
+            report_key(
+                KMS_PREFIX, report, REPORT_DATE, demo_registry.account_id, REGION, generation=generation
+            )
             for report in (REPOSITORIES_REPORT, IMAGES_REPORT)
         ),
     } < written

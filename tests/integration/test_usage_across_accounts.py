@@ -19,11 +19,12 @@ from moto.backends import get_backend
 from moto.ecr import models as ecr_models
 
 from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.layout import report_key
 from emulator import moto_ecr_gaps
 from emulator.demo_usage import DemoContainer, DemoFunction, DemoUsage, DemoWorkload, seed_demo_usage
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag
+from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +34,8 @@ WORKLOAD_A, WORKLOAD_B = "720000000002", "730000000003"
 """Workload accounts: read for usage only (``workload_accounts``)."""
 HOME, AWAY = "eu-central-1", "ca-central-1"
 """No other test uses them: every workload and image here is this scenario's."""
+UNREAD = "740000000004"
+"""Granted pull on one repository, but its workloads are not read."""
 PREFIX = "usage-across-accounts"
 ROLE = "ecr-report"
 PUSHED = AS_OF - timedelta(days=200)
@@ -87,6 +90,19 @@ IMAGES = {
     ),
     "away-unused": Seeded(AWAY, "tools/cli", "v0", (), 0),
 }
+GRANTS = {
+    (HOME, "platform/api"): (WORKLOAD_A, WORKLOAD_B),
+    (AWAY, "tools/cli"): (WORKLOAD_A, UNREAD),
+}
+"""Repository policies letting accounts pull (as cross-account pulls need): a grant to an account whose
+workloads were read leaves an image nobody runs ``unused``; one to an unread account does not."""
+NOT_VISIBLE = {"away-unused": f"usage-not-visible: use from account {UNREAD} is not visible"}
+
+
+def pull_policy(accounts: tuple[str, ...]) -> str:
+    principals = [f"arn:aws:iam::{account}:root" for account in accounts]
+    statement = {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": ["ecr:BatchGetImage"]}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def seed_image(image: Seeded) -> None:
@@ -96,6 +112,9 @@ def seed_image(image: Seeded) -> None:
     model = ecr_models.Image(SHARED, image.tag, _MANIFEST, image.repository, None, image.digest)
     moto_ecr_gaps.fill_image_model(model, size_bytes=2**20, pushed_at=PUSHED, last_recorded_pull_time=PULLED)
     backend.repositories[image.repository].images.append(model)
+    accounts = GRANTS.get((image.region, image.repository))
+    if accounts:
+        backend.repositories[image.repository].policy = pull_policy(accounts)
 
 
 def workloads() -> list[DemoUsage]:
@@ -166,9 +185,10 @@ def rows(emulator: Emulator, destination: ReportDestination, run_dag: RunDag) ->
     mapped = {"usage[0]", "usage[1]", "registry_report[0]", "registry_report[1]"}
     assert mapped <= set(result.tasks_in("success")), result.tail()
     s3 = client("s3", emulator.endpoint_url, REGION)
+    generation = visible_generation(emulator, destination.bucket, PREFIX)
     found = {}
     for region in (HOME, AWAY):
-        key = f"{PREFIX}/images_summary/report_date={REPORT_DATE}/{SHARED}-{region}.csv"
+        key = report_key(PREFIX, "images_summary", REPORT_DATE, SHARED, region, generation=generation)
         body = s3.get_object(Bucket=destination.bucket, Key=key)["Body"].read().decode("utf-8")
         for row in read_canonical(io.StringIO(body, newline="")):
             found[row["imageDigest"]] = row
@@ -187,7 +207,9 @@ def test_every_image_is_in_use_where_the_organisation_runs_it(
     assert json.loads(row["inUseBy"]) == list(image.places)
     if image.places:
         assert (row["cleanupVerdict"], row["cleanupReason"]) == ("keep", "in-use")
-    else:
+    elif name in NOT_VISIBLE:
+        assert (row["cleanupVerdict"], row["cleanupReason"]) == ("keep", NOT_VISIBLE[name])
+    else:  # "unused": its repository lets the workload accounts pull, and their workloads were read
         assert (row["cleanupVerdict"], row["cleanupReason"]) == ("reclaimable", "unused")
 
 
@@ -212,3 +234,16 @@ def test_usage_travels_through_s3_grouped_by_registry(
             f"{SHARED}-{AWAY}/{WORKLOAD_B}-{AWAY}.json",
         ]
     )
+
+
+def test_each_registry_names_the_runtimes_read_in_every_account(
+    rows: dict[str, dict[str, str]], emulator: Emulator, destination: ReportDestination
+) -> None:
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    generation = visible_generation(emulator, destination.bucket, PREFIX)
+    for region in (HOME, AWAY):
+        key = report_key(PREFIX, "registries_summary", REPORT_DATE, SHARED, region, generation=generation)
+        body = s3.get_object(Bucket=destination.bucket, Key=key)["Body"].read().decode("utf-8")
+        assert [row["usageSources"] for row in read_canonical(io.StringIO(body, newline=""))] == [
+            '["ECS","Lambda"]'
+        ]

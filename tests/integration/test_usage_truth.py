@@ -26,7 +26,7 @@ from emulator.demo_usage import ECS_SERVICE, ECS_TASK, LAMBDA
 from emulator.destination import ReportDestination
 from emulator.moto_inspector_gaps import CoveredImage, fill_coverage
 from emulator.server import ACCOUNT_ID, Emulator, client
-from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag
+from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,8 @@ class World:
 
 
 def read_report(emulator: Emulator, bucket: str, report: str) -> list[dict[str, str]]:
-    key = f"{PREFIX}/{report}/report_date={REPORT_DATE}/{ACCOUNT_ID}-{REGION}.csv"
+    generation = visible_generation(emulator, bucket, PREFIX)
+    key = f"{PREFIX}/{report}/report_date={REPORT_DATE}/generation={generation}/{ACCOUNT_ID}-{REGION}.csv"
     body = client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
     return list(read_canonical(io.StringIO(body.decode("utf-8"), newline="")))
 
@@ -324,7 +325,9 @@ def test_denied_ecs_makes_use_unknown_and_nothing_reclaimable(
         )
     finally:
         emulator.inject_faults({})
-    key = f"{PREFIX}-denied/images_summary/report_date={REPORT_DATE}/{ACCOUNT_ID}-{REGION}.csv"
+    generation = visible_generation(emulator, destination.bucket, f"{PREFIX}-denied")
+    partition = f"{PREFIX}-denied/images_summary/report_date={REPORT_DATE}/generation={generation}/"
+    key = f"{partition}{ACCOUNT_ID}-{REGION}.csv"
     body = client("s3", emulator.endpoint_url, REGION).get_object(Bucket=destination.bucket, Key=key)["Body"]
     rows = list(read_canonical(io.StringIO(body.read().decode("utf-8"), newline="")))
     assert "ecs:ListClusters failed with AccessDeniedException" in result.output

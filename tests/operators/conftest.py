@@ -35,6 +35,8 @@ STALL_SECONDS = 3.0
 
 
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
+GENERATION = "20261120T000000Z-0a1b2c3d"
+"""The generation the run plans of these tests name."""
 
 
 def task_context(map_index: int = -1) -> Context:
@@ -58,6 +60,7 @@ def plan_one_registry(bucket: str, prefix: str) -> None:
     plan = RunPlan(
         run_id=RUN_ID,
         report_date=REPORT_DATE,
+        generation=GENERATION,
         targets=[TargetParams(region_name=REGION, role_arn=None)],
         batches=[[0]],
         workloads=[],

@@ -1,5 +1,5 @@
 """AthenaReportPartitionsOperator on the emulator's Glue: a table, a typed view and the date's partition
-per report, and nothing added by running it again."""
+at the generation its manifest makes visible per report, and nothing added by running it again."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pytest
 
 from ecr_provider.aws.errors import AwsCallError
 from ecr_provider.core.columns import REPORTS
-from ecr_provider.core.layout import partition_prefix
+from ecr_provider.core.layout import generation_prefix, run_manifest_key
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.athena_partitions import AthenaReportPartitionsOperator
 from ecr_provider.queries.views import typed_view
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, lake_arguments, task_context
+from tests.operators.conftest import GENERATION, REGION, REPORT_DATE, lake_arguments, task_context
 
 PREFIX = "operator-partitions"
 DATABASE = "ecr_operator_partitions"
@@ -26,28 +27,37 @@ def partitions_operator(bucket: str, **arguments: Any) -> AthenaReportPartitions
     )
 
 
-def test_every_report_gets_a_table_a_view_and_the_dates_partition_once(
+def test_every_report_gets_a_table_a_view_and_the_partition_of_the_visible_generation_once(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
+    without_manifest = partitions_operator(destination.bucket).execute(task_context())
+    ReportLakeHook(aws_conn_id="emulator").write_json(
+        destination.bucket,
+        run_manifest_key(PREFIX, REPORT_DATE),
+        {"complete": True, "generation": GENERATION, "reports": list(REPORTS)},
+    )
     first = partitions_operator(destination.bucket).execute(task_context())
     again = partitions_operator(destination.bucket).execute(task_context())
 
-    assert first == {
+    assert without_manifest == {
         "database": DATABASE,
         "report_date": REPORT_DATE,
-        "tables": {
-            report: {"table": "created", "view": "created", "partition": "created"} for report in REPORTS
-        },
+        "generation": None,
+        "tables": {report: {"table": "created", "view": "created"} for report in REPORTS},
+        "partitions": {},
     }
-    assert again["tables"] == {
-        report: {"table": "unchanged", "view": "unchanged", "partition": "existing"} for report in REPORTS
-    }
+    assert (first["generation"], first["partitions"]) == (
+        GENERATION,
+        dict.fromkeys(REPORTS, "created"),
+    )
+    assert again["tables"] == {report: {"table": "unchanged", "view": "unchanged"} for report in REPORTS}
+    assert again["partitions"] == dict.fromkeys(REPORTS, "existing")
     glue = client("glue", emulator.endpoint_url, REGION)
     for report in REPORTS:
         (partition,) = glue.get_partitions(DatabaseName=DATABASE, TableName=report)["Partitions"]
         assert partition["Values"] == [REPORT_DATE]
         assert partition["StorageDescriptor"]["Location"] == (
-            f"s3://{destination.bucket}/{partition_prefix(PREFIX, report, REPORT_DATE)}"
+            f"s3://{destination.bucket}/{generation_prefix(PREFIX, report, REPORT_DATE, GENERATION)}"
         )
 
 

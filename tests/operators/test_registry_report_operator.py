@@ -19,6 +19,7 @@ from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
 from tests.operators.conftest import (
     AS_OF,
+    GENERATION,
     REGION,
     REPORT_DATE,
     plan_one_registry,
@@ -88,7 +89,10 @@ def test_a_rendered_age_bound_writes_a_third_object_with_the_findings_of_recent_
     summary = report_one(destination.bucket, PREFIX, include_findings=True, findings_max_age_days="7")
 
     key = summary["keys"]["image_findings"]
-    assert key == f"{PREFIX}/image_findings/report_date={REPORT_DATE}/{registry.account_id}-{REGION}.csv"
+    assert key == (  # under the generation the run plan names
+        f"{PREFIX}/image_findings/report_date={REPORT_DATE}/generation={GENERATION}/"
+        f"{registry.account_id}-{REGION}.csv"
+    )
     _, rows = findings_rows(emulator, destination.bucket, key)
     assert summary["findings"] == len(rows) == recent_findings(registry, 7)
     assert 0 < len(rows) < recent_findings(registry, 30)
@@ -144,6 +148,27 @@ def test_denied_findings_leave_the_summaries_loaded_and_fail_the_task_naming_the
     assert sorted(summary["keys"]) == [IMAGES_REPORT, REGISTRIES_REPORT, REPOSITORIES_REPORT]
     for key in summary["keys"].values():
         assert s3.head_object(Bucket=destination.bucket, Key=key)["ContentLength"] > 0
-    findings = report_key(prefix, FINDINGS_REPORT, REPORT_DATE, registry.account_id, REGION)
+    findings = report_key(
+        prefix, FINDINGS_REPORT, REPORT_DATE, registry.account_id, REGION, generation=GENERATION
+    )
     assert s3.list_objects_v2(Bucket=destination.bucket, Prefix=findings)["KeyCount"] == 0
     assert summary["repositories"] == len(registry.repositories)
+
+
+@pytest.mark.integration
+def test_each_registry_logs_its_phases_up_to_its_outcome(
+    registry: DemoRegistry, destination: ReportDestination, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_one(destination.bucket, PREFIX, include_findings=True)
+
+    timed = r"\d+\.\d\d s"
+    phases = ", ".join(
+        f"{phase} {timed}"
+        for phase in ("set-up", "read", "transform", "write", "findings", "upload", "outcome")
+    )
+    captured = capsys.readouterr()
+    lines = re.findall(
+        f"Registry .+ phases: {phases}; {timed} in all; outcome written {timed} after the task started",
+        captured.out + captured.err,
+    )
+    assert len(lines) == 1

@@ -12,7 +12,14 @@ from ecr_provider.core.run_manifest import OutcomeRecord, RegistrySummary
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION, REPORT_DATE, plan_one_registry, recorded_outcome, report_one
+from tests.operators.conftest import (
+    GENERATION,
+    REGION,
+    REPORT_DATE,
+    plan_one_registry,
+    recorded_outcome,
+    report_one,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +95,7 @@ def test_put_object_failing_past_the_retries_fails_the_task_and_its_retry_rewrit
         run_report(destination.bucket)
     failed = recorded(destination.bucket)
     assert (failed["status"], failed["summary"]) == ("failed", None)
-    key = rf"{PREFIX}/\w+/report_date={REPORT_DATE}/\d{{12}}-{REGION}\.csv"
+    key = rf"{PREFIX}/\w+/report_date={REPORT_DATE}/generation={GENERATION}/\d{{12}}-{REGION}\.csv"
     assert failed["error"] is not None
     assert re.match(
         rf"AwsCallError: s3:PutObject on s3://{destination.bucket}/{key} failed with InternalError",

@@ -1,4 +1,5 @@
-"""RunManifestOperator against the emulator, with the report tasks' outcome records put in S3.
+"""RunManifestOperator against the emulator, with the report tasks' outcome records put in S3: which
+generation of the date becomes visible (manifest and Glue partitions), and what is collected.
 
 The records a real run's report tasks leave (and ``all_done``) are covered end to end in
 ``tests/integration/test_run_records.py``.
@@ -21,13 +22,21 @@ from ecr_provider.core.columns import (
     REPORTS,
     REPOSITORIES_REPORT,
 )
-from ecr_provider.core.layout import outcomes_key, plan_key, report_key, run_manifest_key
+from ecr_provider.core.layout import (
+    generation_manifest_key,
+    in_progress_key,
+    outcomes_key,
+    plan_key,
+    report_key,
+    run_manifest_key,
+)
+from ecr_provider.hooks.report_catalog import ReportCatalogHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 from emulator.destination import ReportDestination
 from emulator.server import Emulator, client
-from tests.operators.conftest import AS_OF, REGION, REPORT_DATE
+from tests.operators.conftest import AS_OF, GENERATION, REGION, REPORT_DATE
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -44,6 +53,10 @@ DENIED = f"AwsCallError: sts:AssumeRole on {ROLE} failed with AccessDenied: not 
 
 
 RUN_ID = "manual__2026-11-20T00:00:00+00:00"
+PREVIOUS = "20261119T230000Z-00000000"
+"""The generation of the date's previous run."""
+KILLED = "20261119T235900Z-ffffffff"
+"""The generation of a run that was killed before its manifest task."""
 PRICES = {REGION: {"standard": "0.10", "archive": None, "source": "override"}}
 
 
@@ -70,8 +83,13 @@ def record(
     )
 
 
-def keys(prefix: str, account: str, region: str, report_date: str = REPORT_DATE) -> dict[str, str]:
-    return {report: report_key(prefix, report, report_date, account, region) for report in REPORTS}
+def keys(
+    prefix: str, account: str, region: str, generation: str = GENERATION, report_date: str = REPORT_DATE
+) -> dict[str, str]:
+    return {
+        report: report_key(prefix, report, report_date, account, region, generation=generation)
+        for report in REPORTS
+    }
 
 
 def summary(prefix: str, account: str, region: str) -> dict[str, Any]:
@@ -104,11 +122,46 @@ def plan_run(bucket: str, prefix: str, targets: list[dict[str, Any]] = TARGETS) 
     plan = {
         "run_id": RUN_ID,
         "report_date": REPORT_DATE,
+        "generation": GENERATION,
         "targets": targets,
         "batches": [[index] for index in range(len(targets))],
         "prices": PRICES,
     }
-    ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, REPORT_DATE), plan)
+    hook = ReportLakeHook(aws_conn_id="emulator")
+    hook.write_json(bucket, plan_key(prefix, REPORT_DATE), plan)
+    hook.write_json(
+        bucket, in_progress_key(prefix, REPORT_DATE), {"run_id": RUN_ID, "generation": GENERATION}
+    )
+
+
+def previous_state(
+    emulator: Emulator, bucket: str, prefix: str, *, complete: bool, reports: Iterable[str] = REPORTS
+) -> list[str]:
+    """The date as a previous run left it visible at ``PREVIOUS``, and a killed run's objects at
+    ``KILLED``; returns the previous generation's keys."""
+    visible = [keys(prefix, ACCOUNT, REGION, PREVIOUS)[report] for report in reports]
+    put(emulator, bucket, [*visible, *keys(prefix, ACCOUNT, REGION, KILLED).values()])
+    ReportLakeHook(aws_conn_id="emulator").write_json(
+        bucket,
+        run_manifest_key(prefix, REPORT_DATE),
+        {"complete": complete, "generation": PREVIOUS, "reports": list(reports)},
+    )
+    return visible
+
+
+def partition_locations(emulator: Emulator, database: str) -> dict[str, str]:
+    glue = client("glue", emulator.endpoint_url, REGION)
+    return {
+        report: glue.get_partition(DatabaseName=database, TableName=report, PartitionValues=[REPORT_DATE])[
+            "Partition"
+        ]["StorageDescriptor"]["Location"]
+        for report in REPORTS
+        if glue.get_partitions(DatabaseName=database, TableName=report)["Partitions"]
+    }
+
+
+def location(bucket: str, prefix: str, report: str, generation: str) -> str:
+    return f"s3://{bucket}/{prefix}/{report}/report_date={REPORT_DATE}/generation={generation}/"
 
 
 def operator(bucket: str, prefix: str, **overrides: Any) -> RunManifestOperator:
@@ -122,59 +175,67 @@ def operator(bucket: str, prefix: str, **overrides: Any) -> RunManifestOperator:
     return RunManifestOperator(task_id="run_manifest", aws_conn_id="emulator", **arguments)
 
 
-def manifest(emulator: Emulator, bucket: str, prefix: str) -> dict[str, Any]:
+def manifest(emulator: Emulator, bucket: str, prefix: str, key: str = "") -> dict[str, Any]:
+    """The date's visible manifest, or the one at ``key``."""
     s3 = client("s3", emulator.endpoint_url, REGION)
     document: dict[str, Any] = json.loads(
-        s3.get_object(Bucket=bucket, Key=run_manifest_key(prefix, REPORT_DATE))["Body"].read()
+        s3.get_object(Bucket=bucket, Key=key or run_manifest_key(prefix, REPORT_DATE))["Body"].read()
     )
     return document
 
 
-def test_a_complete_run_removes_stale_parts_of_its_date_only(
+def test_a_complete_run_becomes_visible_in_glue_then_the_manifest_and_collects_other_generations(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
     prefix = "manifest-complete"
+    database = "manifest_complete"
+    bucket = destination.bucket
+    previous_state(emulator, bucket, prefix, complete=True)
     written = [*keys(prefix, ACCOUNT, REGION).values(), *keys(prefix, "222222222222", "eu-west-1").values()]
-    stale = list(keys(prefix, "333333333333", REGION).values())
-    other_date = list(keys(prefix, "333333333333", REGION, "2026-11-19").values())
-    put(emulator, destination.bucket, [*written, *stale, *other_date])
-    plan_run(destination.bucket, prefix)
-    record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
-    record(emulator, destination.bucket, prefix, 1, summary(prefix, "222222222222", "eu-west-1"))
+    other_date = list(keys(prefix, ACCOUNT, REGION, PREVIOUS, "2026-11-19").values())
+    put(emulator, bucket, [*written, *other_date])
+    plan_run(bucket, prefix)
+    record(emulator, bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, bucket, prefix, 1, summary(prefix, "222222222222", "eu-west-1"))
 
-    outcome = operator(destination.bucket, prefix, include_findings=True).execute(context())
+    outcome = operator(bucket, prefix, include_findings=True, database=database).execute(context())
 
-    assert outcome == {"manifest_key": run_manifest_key(prefix, REPORT_DATE), "removed": sorted(stale)}
-    assert listed(emulator, destination.bucket, prefix) == sorted(
-        [*written, *other_date, run_manifest_key(prefix, REPORT_DATE), *outcome_keys(prefix, 2)]
-    )
-    recorded = manifest(emulator, destination.bucket, prefix)
-    assert recorded["complete"] is True
+    assert outcome == {"manifest_key": run_manifest_key(prefix, REPORT_DATE), "generation": GENERATION}
+    own = generation_manifest_key(prefix, REPORT_DATE, GENERATION)
+    assert listed(emulator, bucket, prefix) == sorted(
+        [*written, *other_date, run_manifest_key(prefix, REPORT_DATE), own, *outcome_keys(prefix, 2)]
+    )  # the previous and the killed run's generations are gone, the in-progress mark too
+    recorded = manifest(emulator, bucket, prefix)
+    assert recorded == manifest(emulator, bucket, prefix, own)
+    assert (recorded["complete"], recorded["generation"], recorded["run_id"]) == (True, GENERATION, RUN_ID)
     assert recorded["reports"] == list(REPORTS)
-    assert recorded["stale_objects"] == {"removed": sorted(stale), "kept": []}
+    assert recorded["removed_objects"] == []
+    assert partition_locations(emulator, database) == {
+        report: location(bucket, prefix, report, GENERATION) for report in REPORTS
+    }
 
 
-def test_a_run_without_findings_leaves_the_dates_findings_alone(
+def test_a_run_without_findings_leaves_the_dates_findings_where_they_are(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
     """An earlier run of the date wrote image_findings; this one did not ask for them."""
     prefix = "manifest-no-findings"
+    bucket = destination.bucket
+    earlier = previous_state(emulator, bucket, prefix, complete=True)
     summaries = {
         report: key for report, key in keys(prefix, ACCOUNT, REGION).items() if report != FINDINGS_REPORT
     }
-    earlier_findings = [
-        keys(prefix, account, REGION)[FINDINGS_REPORT] for account in (ACCOUNT, "333333333333")
-    ]
-    gone = [key for report, key in keys(prefix, "333333333333", REGION).items() if report != FINDINGS_REPORT]
-    put(emulator, destination.bucket, [*summaries.values(), *earlier_findings, *gone])
-    plan_run(destination.bucket, prefix, TARGETS[:1])
-    record(emulator, destination.bucket, prefix, 0, {**summary(prefix, ACCOUNT, REGION), "keys": summaries})
+    put(emulator, bucket, summaries.values())
+    plan_run(bucket, prefix, TARGETS[:1])
+    record(emulator, bucket, prefix, 0, {**summary(prefix, ACCOUNT, REGION), "keys": summaries})
 
-    outcome = operator(destination.bucket, prefix).execute(context())
+    operator(bucket, prefix).execute(context())
 
-    assert outcome["removed"] == sorted(gone)
-    assert set(earlier_findings) <= set(listed(emulator, destination.bucket, prefix))
-    assert manifest(emulator, destination.bucket, prefix)["reports"] == [
+    earlier_findings = keys(prefix, ACCOUNT, REGION, PREVIOUS)[FINDINGS_REPORT]
+    remaining = set(listed(emulator, bucket, f"{prefix}/"))
+    assert {earlier_findings, *summaries.values()} <= remaining
+    assert not set(earlier) - {earlier_findings} & remaining
+    assert manifest(emulator, bucket, prefix)["reports"] == [
         REPOSITORIES_REPORT,
         IMAGES_REPORT,
         REGISTRIES_REPORT,
@@ -188,33 +249,73 @@ def test_a_run_whose_settings_were_never_resolved_is_skipped_saying_so() -> None
         task.execute(context())
 
 
-def test_an_incomplete_run_keeps_every_object_records_why_and_fails(
+def test_an_incomplete_first_run_is_visible_without_what_the_failed_registry_wrote(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
+    """The failed registry's object that was written before its other one was refused goes."""
     prefix = "manifest-incomplete"
+    database = "manifest_incomplete"
+    bucket = destination.bucket
     written = list(keys(prefix, ACCOUNT, REGION).values())
-    earlier = list(keys(prefix, "222222222222", "eu-west-1").values())
-    put(emulator, destination.bucket, [*written, *earlier])
-    plan_run(destination.bucket, prefix)
-    record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
-    record(emulator, destination.bucket, prefix, 1, None, DENIED)
+    partial = keys(prefix, "222222222222", "eu-west-1")[REPOSITORIES_REPORT]
+    put(emulator, bucket, [*written, partial])
+    plan_run(bucket, prefix)
+    record(emulator, bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, bucket, prefix, 1, None, DENIED)
 
     with pytest.raises(AirflowFailException) as caught:
-        operator(destination.bucket, prefix, include_findings=True).execute(context())
+        operator(bucket, prefix, include_findings=True, database=database).execute(context())
 
+    own = generation_manifest_key(prefix, REPORT_DATE, GENERATION)
     assert str(caught.value) == (
         f"Report date {REPORT_DATE} is incomplete: 1 of 2 registries failed "
         f"(222222222222/eu-west-1: {DENIED}). "
-        f"The manifest s3://{destination.bucket}/{run_manifest_key(prefix, REPORT_DATE)} records it; "
-        "rerun the date once fixed."
+        f"The manifest s3://{bucket}/{own} records it; it is the date's visible state, marked incomplete. "
+        "Rerun the date once fixed."
     )
-    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(
-        [*written, *earlier, run_manifest_key(prefix, REPORT_DATE), *outcome_keys(prefix, 2)]
+    assert listed(emulator, bucket, f"{prefix}/") == sorted(
+        [*written, run_manifest_key(prefix, REPORT_DATE), own, *outcome_keys(prefix, 2)]
     )
-    recorded = manifest(emulator, destination.bucket, prefix)
-    assert recorded["complete"] is False
-    assert recorded["stale_objects"] == {"removed": [], "kept": sorted(earlier)}
+    recorded = manifest(emulator, bucket, prefix)
+    assert (recorded["complete"], recorded["generation"]) == (False, GENERATION)
+    assert recorded["removed_objects"] == [partial]
     assert [(t["status"], t["error"]) for t in recorded["targets"]] == [("loaded", None), ("failed", DENIED)]
+    assert partition_locations(emulator, database) == {
+        report: location(bucket, prefix, report, GENERATION) for report in REPORTS
+    }
+
+
+def test_an_incomplete_rerun_leaves_the_complete_date_as_it_was_and_its_own_manifest_names_the_failure(
+    emulator: Emulator, destination: ReportDestination
+) -> None:
+    prefix = "manifest-incomplete-rerun"
+    database = "manifest_incomplete_rerun"
+    bucket = destination.bucket
+    earlier = previous_state(emulator, bucket, prefix, complete=True)
+    # The partitions as the previous run's manifest task left them.
+    ReportCatalogHook(aws_conn_id="emulator").register_report_date(
+        database, bucket, prefix, REPORT_DATE, list(REPORTS), generation=PREVIOUS
+    )
+    before = manifest(emulator, bucket, prefix)
+    put(emulator, bucket, [*keys(prefix, ACCOUNT, REGION).values()])
+    plan_run(bucket, prefix)
+    record(emulator, bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, bucket, prefix, 1, None, DENIED)
+
+    with pytest.raises(AirflowFailException, match="the date's previous complete state stays visible"):
+        operator(bucket, prefix, include_findings=True, database=database).execute(context())
+
+    own = generation_manifest_key(prefix, REPORT_DATE, GENERATION)
+    assert manifest(emulator, bucket, prefix) == before
+    assert listed(emulator, bucket, f"{prefix}/") == sorted(
+        [*earlier, run_manifest_key(prefix, REPORT_DATE), own, *outcome_keys(prefix, 2)]
+    )
+    attempt = manifest(emulator, bucket, prefix, own)
+    assert (attempt["complete"], attempt["generation"]) == (False, GENERATION)
+    assert [(t["status"], t["error"]) for t in attempt["targets"]] == [("loaded", None), ("failed", DENIED)]
+    assert partition_locations(emulator, database) == {
+        report: location(bucket, prefix, report, PREVIOUS) for report in REPORTS
+    }
 
 
 FINDINGS_DENIED = (
@@ -228,8 +329,8 @@ def test_a_registry_without_its_findings_keeps_the_run_incomplete_and_fails_nami
     prefix = "manifest-findings-failed"
     loaded = summary(prefix, ACCOUNT, REGION)
     other = summary(prefix, "222222222222", "eu-west-1")
-    findings = other["keys"].pop(FINDINGS_REPORT)
-    put(emulator, destination.bucket, [*loaded["keys"].values(), *other["keys"].values(), findings])
+    other["keys"].pop(FINDINGS_REPORT)
+    put(emulator, destination.bucket, [*loaded["keys"].values(), *other["keys"].values()])
     plan_run(destination.bucket, prefix)
     record(emulator, destination.bucket, prefix, 0, loaded)
     record(emulator, destination.bucket, prefix, 1, {**other, "findings_error": FINDINGS_DENIED})
@@ -248,17 +349,18 @@ def test_a_registry_without_its_findings_keeps_the_run_incomplete_and_fails_nami
         ("loaded", FINDINGS_DENIED),
     ]
     assert recorded["targets"][1]["keys"] == other["keys"]
-    assert recorded["stale_objects"] == {"removed": [], "kept": [findings]}  # the earlier findings stay
+    assert recorded["removed_objects"] == []
 
 
-def test_a_refused_delete_fails_before_the_manifest_is_written(
+def test_a_refused_delete_fails_before_any_manifest_is_written(
     emulator: Emulator, destination: ReportDestination
 ) -> None:
     prefix = "manifest-refused"
-    stale = list(keys(prefix, "333333333333", REGION).values())
-    put(emulator, destination.bucket, stale)
-    plan_run(destination.bucket, prefix, TARGETS[:1])
+    partial = keys(prefix, "222222222222", "eu-west-1")[REPOSITORIES_REPORT]
+    put(emulator, destination.bucket, [partial])
+    plan_run(destination.bucket, prefix)
     record(emulator, destination.bucket, prefix, 0, summary(prefix, ACCOUNT, REGION))
+    record(emulator, destination.bucket, prefix, 1, None, DENIED)
     emulator.inject_faults({"s3:DeleteObject": ["denied"]})
 
     with pytest.raises(
@@ -266,7 +368,9 @@ def test_a_refused_delete_fails_before_the_manifest_is_written(
     ):
         operator(destination.bucket, prefix).execute(context())
 
-    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted([*stale, *outcome_keys(prefix, 1)])
+    assert listed(emulator, destination.bucket, f"{prefix}/") == sorted(
+        [partial, in_progress_key(prefix, REPORT_DATE), *outcome_keys(prefix, 2)]
+    )
 
 
 @pytest.mark.parametrize(

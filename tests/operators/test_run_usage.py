@@ -30,6 +30,7 @@ def plan(*workloads: str) -> RunPlan:
         batches=[[0]],
         workloads=[RegistryTarget(REGION, role(account)).as_operator_kwargs() for account in workloads],
         prices={},
+        generation="20261120T000000Z-00000000",
     )
 
 
@@ -55,6 +56,7 @@ def test_the_groups_of_this_run_are_joined_and_another_runs_are_not(destination:
     assert usage.running == {("web", DIGEST): {"lambda:own": 1, f"ecs:{WORKLOAD}/{REGION}/c/s": 1}}
     assert usage.known
     assert usage.read_accounts == {SHARED, WORKLOAD}
+    assert usage.sources == ("ECS", "Lambda")
 
 
 def test_a_failed_source_or_an_unread_registry_leaves_the_use_unknown(destination: ReportDestination) -> None:

@@ -13,6 +13,7 @@ from ecr_provider.version_compat import AirflowSkipException
 from emulator.demo_registry import DemoRegistry
 from emulator.destination import ReportDestination
 from tests.operators.conftest import (
+    GENERATION,
     REGION,
     REPORT_DATE,
     RUN_ID,
@@ -49,9 +50,10 @@ def test_repositories_over_threshold_are_recorded_largest_first_for_the_notifier
     assert record is not None
     assert record["run_id"] == RUN_ID
     lake = ReportLakeHook(aws_conn_id="emulator")
-    rows = lake.read_report_rows(
-        destination.bucket, report_key(PREFIX, REPOSITORIES_REPORT, REPORT_DATE, registry.account_id, REGION)
+    key = report_key(
+        PREFIX, REPOSITORIES_REPORT, REPORT_DATE, registry.account_id, REGION, generation=GENERATION
     )
+    rows = lake.read_report_rows(destination.bucket, key)
     over = sorted(row["repositoryName"] for row in rows if int(row["billableSizeBytes"]) > 0)
     assert over
     assert outcome == {"breaches": len(over)}

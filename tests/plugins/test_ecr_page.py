@@ -3,6 +3,7 @@ lake's numbers read from S3 (the emulator) through the AWS connection, cached pe
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -14,8 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecr_provider.core.html_report import gigabytes
-from ecr_provider.core.layout import breaches_key, notification_marker_key, run_manifest_key
-from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.core.layout import (
+    breaches_key,
+    in_progress_key,
+    notification_marker_key,
+    report_key,
+    run_manifest_key,
+)
+from ecr_provider.hooks.report_lake import BEING_REWRITTEN, ReportLakeHook
 from emulator.server import Emulator, client
 from tests.browser.test_html_report_in_chromium import csv_rows
 from tests.queries.lake import Lake
@@ -236,3 +243,41 @@ def test_the_page_shows_what_the_run_decided_not_todays_variable(
     section = undecided.split("<section id='breaches'>", 1)[1].split("</section>", 1)[0]
     assert "That run recorded no repository over its threshold." in section
     assert "No SNS alert went out for this date." in section
+
+
+def test_a_date_being_rewritten_shows_its_visible_generation_and_not_the_reruns_breaches(
+    emulator: Emulator, demo_lake: Lake, s3_lake: list[str], auth_tokens: dict[str, str]
+) -> None:
+    """A rerun has marked the date and written its breaches; its generation is not visible yet."""
+    from ecr_provider.plugins.ecr_page import LakeSettings, create_app
+
+    prefix, date, generation = "rewritten", s3_lake[0], "20261021T000000Z-0a1b2c3d"
+    s3 = client("s3", emulator.endpoint_url, REGION)
+    for report in ("repositories_summary", "images_summary", "registries_summary"):
+        for path in (demo_lake.root / report / f"report_date={date}").glob("*.csv"):
+            key = report_key(prefix, report, date, *path.stem.split("-", 1), generation=generation)
+            s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+    manifest = {"report_date": date, "complete": True, "generation": generation, "run_id": "manual__visible"}
+    started = "2026-10-22T06:00:00+00:00"
+    rerun = {"run_id": "manual__rerun", "generation": "20261022T060000Z-00000001", "started": started}
+    for key, document in (
+        (run_manifest_key(prefix, date), manifest),
+        (in_progress_key(prefix, date), rerun),
+        (breaches_key(prefix, date), {**RUN_BREACHES, "run_id": "manual__rerun"}),
+    ):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
+    settings = LakeSettings(bucket=BUCKET, prefix=prefix, aws_conn_id="ecr_lake")
+    connection = json.dumps(
+        {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_CONN_ECR_LAKE", connection)
+        app = create_app(settings=lambda: settings, lake=lambda conn_id: ReportLakeHook(aws_conn_id=conn_id))
+        viewer = {"Authorization": f"Bearer {auth_tokens['viewer']}"}
+        document = TestClient(app).get("/", headers=viewer).text
+
+    assert f"<h1>ECR report {date} (all registries)</h1>" in document
+    rows = csv_rows(demo_lake.root, "repositories_summary", date)
+    assert figure(document, "repositories") == str(len(rows))
+    assert BEING_REWRITTEN.format(started=started) in html.unescape(document)
+    assert "That run recorded no repository over its threshold." in document

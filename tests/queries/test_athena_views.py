@@ -125,6 +125,7 @@ def test_the_partitions_operator_creates_the_views(
 ) -> None:
     connection = {"conn_type": "aws", "extra": {"endpoint_url": emulator.endpoint_url, "region_name": REGION}}
     monkeypatch.setenv("AIRFLOW_CONN_EMULATOR", json.dumps(connection))
+    client("s3", emulator.endpoint_url, REGION).create_bucket(Bucket="ecr-reports-demo")  # no manifest in it
     operator = AthenaReportPartitionsOperator(
         task_id="register_partitions",
         aws_conn_id="emulator",
