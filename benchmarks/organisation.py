@@ -1,9 +1,9 @@
 """Organisation benchmark: the ecr_report DAG over 2,000 registries (200 accounts x 10 regions, most
 empty, five large) against the emulator in its own process, the DAG run in this one with
-``dag.test()``. Prints the registries, the mapped tasks, wall time, the XCom bytes the run stored,
-the client CPU per empty and per large registry, the warnings logged, the CPU of this process and of
-the emulator, and peak RSS (this process: the DAG's tasks run in it one after the other, so the
-figure bounds a task's).
+``dag.test()``. Prints the registries, the mapped tasks (report and usage: every account and region
+is read for usage too), wall time, the XCom bytes the run stored, the client CPU per empty and per
+large registry, the warnings logged, the CPU of this process and of the emulator, and peak RSS (this
+process: the DAG's tasks run in it one after the other, so the figure bounds a task's).
 
 Client CPU is this process's (every thread's) user + system time over each registry of a report
 task, from its hook to its outcome: the emulator runs in a process of its own, so none of its CPU is
@@ -121,6 +121,12 @@ def _print_registries(cpu: list[tuple[int, float]], warnings: _Warnings, process
         print(f"    {count} x {template[:100]!r}")
 
 
+def _task_seconds(run: Any, task_id: str) -> tuple[list[Any], list[float]]:
+    """The run's mapped instances of ``task_id``, and how long each that finished took."""
+    instances = [ti for ti in run.get_task_instances() if ti.task_id == task_id]
+    return instances, [(ti.end_date - ti.start_date).total_seconds() for ti in instances if ti.end_date]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.organisation")
     parser.add_argument("--accounts", type=int, default=200)
@@ -177,8 +183,8 @@ def main() -> None:
             )
         seconds = time.perf_counter() - started
         logging.getLogger("ecr_provider").removeHandler(warnings)
-        reports = [ti for ti in run.get_task_instances() if ti.task_id == "registry_report"]
-        durations = [(ti.end_date - ti.start_date).total_seconds() for ti in reports if ti.end_date]
+        reports, durations = _task_seconds(run, "registry_report")
+        usage, usage_durations = _task_seconds(run, "usage")
         with create_session() as session:
             xcom_bytes = (
                 session.query(func.sum(func.length(XComModel.value)))
@@ -198,12 +204,13 @@ def main() -> None:
     print(f"{len(members)} accounts x {len(regions)} regions: {registries} registries, {len(large)} large")
     print(f"  run {run.state}, manifest complete: {manifest['complete']}, {totals['loaded']} loaded")
     print(f"  {totals['repositories']} repositories, {totals['images']} images")
-    print(f"  mapped report tasks: {len(reports)} (batch size {args.batch_size})")
-    print(
-        f"  report task seconds: median {statistics.median(durations):.1f}, max {max(durations):.1f}"
-        if durations
-        else "  no report task finished"
-    )
+    print(f"  mapped report tasks: {len(reports)}, usage tasks: {len(usage)} (batch size {args.batch_size})")
+    for name, seconds_of in (("report", durations), ("usage", usage_durations)):
+        print(
+            f"  {name} task seconds: median {statistics.median(seconds_of):.1f}, max {max(seconds_of):.1f}"
+            if seconds_of
+            else f"  no {name} task finished"
+        )
     print(
         f"  wall time of the run: {seconds:.1f} s ({seconds / totals['targets'] * 1000:.1f} ms per registry)"
     )

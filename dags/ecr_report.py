@@ -7,7 +7,10 @@ registered in Athena; one SNS alert per run when repositories are over their sto
 A preflight first checks where the run writes (bucket and KMS key, alert topic, Glue database) and
 fails the run at once, naming what is missing, before any registry is read. Then the run is planned
 in S3: every registry (account x region), in batches, and the storage prices of every region. One
-mapped task per batch reports its registries one after the other; a registry that fails fails its
+mapped usage task per batch reads which images run in its accounts and regions (and its share of the
+workload accounts) and writes it to S3 grouped by the registry the images are in; then one mapped
+task per batch reports its registries one after the other, each joining its images' use from every
+source; a registry that fails fails its
 batch's task only after the batch's other registries loaded, the date's partitions are still
 registered for what landed, the alert covers the registries that reported, and the run ends failed
 so the gap is visible.
@@ -45,6 +48,7 @@ from ecr_provider.operators.run_manifest import RunManifestOperator
 from ecr_provider.operators.run_plan import EcrRunPlanOperator
 from ecr_provider.operators.storage_threshold import RepositoriesOverThresholdOperator
 from ecr_provider.operators.threshold_notification import StorageThresholdAlertOperator
+from ecr_provider.operators.usage import EcrUsageOperator
 from ecr_provider.version_compat import AirflowFailException
 
 REPORT_COMPLETE = Asset("ecr_report_complete")
@@ -115,9 +119,21 @@ with DAG(
         accounts=run["accounts"],
         role_name=run["role_name"],
         discover_accounts=run["discover_accounts"],
+        workload_accounts=run["workload_accounts"],
+        discover_workload_accounts=run["discover_workload_accounts"],
         price_per_gb_month=run["price_per_gb_month"],
         batch_size=run["batch_size"],
     )
+
+    usage: Any = EcrUsageOperator.partial(
+        task_id="usage",
+        **lake,
+        max_concurrency=run["max_concurrency"],
+        max_requests_per_second=run["max_requests_per_second"],
+        pool=REPORT_POOL,
+        max_active_tis_per_dagrun=REPORT_TASKS_AT_ONCE,
+        execution_timeout=REPORT_TASK_TIMEOUT,
+    ).expand(batch=batches.output)
 
     registry_reports: Any = EcrRegistryReportOperator.partial(
         task_id="registry_report",
@@ -182,6 +198,7 @@ with DAG(
     )
 
     preflight >> batches
+    usage >> registry_reports  # every report joins the use read in every source of the run
     registry_reports >> partitions >> named_queries
     registry_reports >> over_threshold >> notify
     partitions >> run_manifest  # every leaf's failure fails the run: the manifest's and the alert's

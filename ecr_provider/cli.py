@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +25,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider import log_redaction
 from ecr_provider.aws.ecr import ecr_client_config
-from ecr_provider.aws.errors import AwsCallError
+from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.manifests import InMemoryManifestCache
 from ecr_provider.aws.pricing import PRICING_REGION
+from ecr_provider.aws.rate_limit import pace_registry
 from ecr_provider.aws.regions import ecr_regions_of
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
+from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
@@ -39,6 +41,8 @@ from ecr_provider.core.phase_times import HTML, OUTCOME, STARTUP, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
 from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
+from ecr_provider.core.targets import RegistryTarget, check_accounts
+from ecr_provider.core.usage import RegistryUsage, SourceUsage, join_sources
 from ecr_provider.exports import EXPORT_FORMATS, check_export_format, write_json, write_parquet
 from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
 from ecr_provider.output_folder import FolderBusyError, replaced_as_a_whole
@@ -191,24 +195,100 @@ def _progress_sink() -> tuple[ProgressSink, float]:
     return draw, BAR_REDRAW_SECONDS
 
 
+def _clients(session: boto3.Session, region: str, options: RegistryOptions) -> RegistryClients:
+    """One region's registry through the standard credential chain."""
+    config = ecr_client_config(options.max_concurrency)
+    return RegistryClients.connect(
+        lambda service: session.client(service, region_name=region, config=config), region
+    )
+
+
+def _read_usage(
+    session: boto3.Session,
+    registries: Sequence[RegistryClients],
+    workload_roles: Sequence[str],
+    options: RegistryOptions,
+) -> list[SourceUsage]:
+    """What runs in every region of the run, in its own account and in each workload account (through
+    its role), before any registry is read: every registry joins its images' use from all of them."""
+    config = ecr_client_config(options.max_concurrency)
+    readers = {
+        each.registry: UsageReader(each.ecs, each.lambda_, *each.registry, options.max_concurrency)
+        for each in registries
+    }
+    for role in workload_roles:
+        account = RegistryTarget("", role).account_id or ""
+        if any(account == own_account for own_account, _ in readers):
+            continue  # the account's workloads are read already, as a registry of the run
+        assumed = _role_session(session, role)
+        for each in registries:
+            ecs = assumed.client("ecs", region_name=each.region, config=config)
+            lambda_ = assumed.client("lambda", region_name=each.region, config=config)
+            readers[account, each.region] = UsageReader(
+                ecs, lambda_, account, each.region, options.max_concurrency
+            )
+    for reader in readers.values():
+        pace = pace_registry(options.max_requests_per_second)
+        pace.attach(reader.ecs_client)
+        pace.attach(reader.lambda_client)
+    return [reader.read_source() for reader in readers.values()]
+
+
+def _registries(
+    session: boto3.Session,
+    regions: Sequence[str],
+    workload_roles: Sequence[str],
+    options: RegistryOptions,
+    *,
+    as_of: datetime,
+) -> list[OpenRegistry]:
+    """Every region's registry, each joining its images' use from every source of the run; each
+    region priced once."""
+    price_cache: dict[str, StoragePrices] = {}
+    clients = [_clients(session, region, options) for region in regions]
+    sources = _read_usage(session, clients, workload_roles, options)
+    return [
+        _registry(
+            session,
+            each,
+            options,
+            as_of=as_of,
+            price_cache=price_cache,
+            usage=join_sources(sources, each.registry),
+        )
+        for each in clients
+    ]
+
+
+def _role_session(session: boto3.Session, role: str) -> boto3.Session:
+    """A workload account's session: its usage is read in seconds, well within the role's hour."""
+    with aws_call("sts", role):
+        credentials = session.client("sts").assume_role(RoleArn=role, RoleSessionName="ecr-report-usage")
+    return boto3.Session(
+        aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
+        aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
+        aws_session_token=credentials["Credentials"]["SessionToken"],
+    )
+
+
 def _registry(
     session: boto3.Session,
-    region: str,
+    clients: RegistryClients,
     options: RegistryOptions,
+    *,
     as_of: datetime,
     price_cache: dict[str, StoragePrices],
+    usage: RegistryUsage,
 ) -> OpenRegistry:
-    """One region's registry through the standard credential chain; manifests cached in memory."""
-    config = ecr_client_config(options.max_concurrency)
+    """One region's registry, its use joined from every source; manifests cached in memory."""
     return open_registry(
-        RegistryClients.connect(
-            lambda service: session.client(service, region_name=region, config=config), region
-        ),
+        clients,
         options,
         as_of=as_of,
         manifest_cache=InMemoryManifestCache(),
         pricing_client=lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG),
         price_cache=price_cache,
+        usage=usage,
     )
 
 
@@ -292,6 +372,7 @@ def run(argv: list[str] | None = None) -> int:
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
         requested_regions = values.pop("regions")
+        workload_roles = check_accounts(values.pop("workload_accounts"), "")
         options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
         session = boto3.Session()
         regions = check_regions(
@@ -300,11 +381,10 @@ def run(argv: list[str] | None = None) -> int:
         )
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
-    price_cache: dict[str, StoragePrices] = {}
     try:
         with replaced_as_a_whole(args.output_dir) as staging:
             try:
-                registries = [_registry(session, region, options, as_of, price_cache) for region in regions]
+                registries = _registries(session, regions, workload_roles, options, as_of=as_of)
                 sink, interval = _progress_sink()
                 report = write_registry_report(
                     registries,

@@ -27,6 +27,7 @@ def get_provider_info() -> dict[str, Any]:
                     "ecr_provider.operators.base_lake",
                     "ecr_provider.operators.preflight",
                     "ecr_provider.operators.run_plan",
+                    "ecr_provider.operators.usage",
                     "ecr_provider.operators.registry_report",
                     "ecr_provider.operators.athena_partitions",
                     "ecr_provider.operators.storage_threshold",

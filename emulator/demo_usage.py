@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from emulator.clients import client
+from emulator.clients import account_client
 
 ECS_SERVICE = "ecs-service"
 ECS_TASK = "ecs-task"
@@ -231,9 +231,10 @@ def plan_demo_usage(account_id: str, region: str, images: Iterable[_Image]) -> D
 
 
 def seed_demo_usage(endpoint_url: str, usage: DemoUsage) -> None:
-    """Create the workloads in the emulator at ``endpoint_url``, which must run in this process."""
-    ecs = client("ecs", endpoint_url, usage.region)
-    network = _default_network(client("ec2", endpoint_url, usage.region))
+    """Create the workloads in the emulator at ``endpoint_url``, which must run in this process, in the
+    usage's account (which may be another than the registry's)."""
+    ecs = account_client("ecs", endpoint_url, usage.region, usage.account_id)
+    network = _default_network(account_client("ec2", endpoint_url, usage.region, usage.account_id))
     for cluster in usage.clusters:
         ecs.create_cluster(clusterName=cluster)
     for workload in usage.workloads:
@@ -302,8 +303,8 @@ def _lambda_role(iam: Any) -> str:
 
 
 def _create_functions(endpoint_url: str, usage: DemoUsage) -> None:
-    role = _lambda_role(client("iam", endpoint_url, usage.region))
-    functions = client("lambda", endpoint_url, usage.region)
+    role = _lambda_role(account_client("iam", endpoint_url, usage.region, usage.account_id))
+    functions = account_client("lambda", endpoint_url, usage.region, usage.account_id)
     for function in usage.functions:
         functions.create_function(
             FunctionName=function.name, Role=role, PackageType="Image", Code={"ImageUri": function.image}

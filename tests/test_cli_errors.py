@@ -25,7 +25,7 @@ from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.records import Repository
 from ecr_provider.core.report import ReportTally
 from ecr_provider.core.settings import CONSOLE_SETTINGS
-from ecr_provider.core.usage import RegistryUsage
+from ecr_provider.core.usage import SourceUsage
 from ecr_provider.core.visibility import ALL_VISIBLE
 from ecr_provider.output_folder import LOCK_NAME
 from ecr_provider.report_files import RegistryReport
@@ -77,7 +77,7 @@ def report_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ReportCalls
     monkeypatch.setattr(cli, "write_registry_report", write_registry_report)
     # The scan type and the caller's account are AWS's to answer: basic scanning, one account.
     monkeypatch.setattr(registry, "registry_image_scans", lambda *args: RegistryScans("BASIC"))
-    monkeypatch.setattr(UsageReader, "read", lambda self: RegistryUsage())  # nothing runs
+    monkeypatch.setattr(UsageReader, "read_source", lambda self: SourceUsage(self.source, {}))  # nothing runs
     monkeypatch.setattr(registry, "read_blob_mounting", lambda *args: "DISABLED")
     # One repository in each registry, so everything a registry with images needs is decided.
     monkeypatch.setattr(

@@ -42,5 +42,5 @@ def test_every_operator_of_the_package_has_a_section() -> None:
         for value in vars(importlib.import_module(name)).values()
         if isinstance(value, type) and issubclass(value, BaseOperator) and value.__module__ == name
     }
-    assert len(operators) == 10
+    assert len(operators) == 11
     assert operators - {ReportLakeOperator.__name__} <= sections

@@ -26,7 +26,7 @@ def test_provider_info_is_registered_and_valid_for_airflow() -> None:
 def test_every_listed_module_imports_and_holds_an_airflow_class() -> None:
     info = get_provider_info()
     modules = [m for kind in ("operators", "hooks") for group in info[kind] for m in group["python-modules"]]
-    assert len(modules) == 13
+    assert len(modules) == 14
     for name in modules:
         module = importlib.import_module(name)
         assert any(getattr(obj, "__module__", "") == name for obj in vars(module).values()), name

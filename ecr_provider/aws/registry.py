@@ -109,6 +109,10 @@ class RegistryClients:
         return self.client("lambda")
 
     @property
+    def registry(self) -> tuple[str, str]:
+        return (self.account_id, self.region)
+
+    @property
     def eks(self) -> Any:
         return self.client("eks")
 
@@ -131,12 +135,15 @@ def open_registry(
     pricing_client: Callable[[], Any],
     price_cache: dict[str, StoragePrices],
     previous: PreviousReport | None = None,
+    usage: RegistryUsage | None = None,
 ) -> OpenRegistry:
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas, and EKS). Repository policies and EKS clusters are read only when usage was: otherwise no
-    image is reclaimable on usage grounds anyway."""
+    quotas, and EKS). ``usage`` is the registry's use joined from every source of the run; None reads
+    only the registry's own account and region. Repository policies and EKS clusters are read only when
+    usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's grant being
+    visible when it names an account whose workloads were read (``usage.read_accounts``)."""
     pace = pace_registry(options.max_requests_per_second)
     calls = CallStats()
 
@@ -162,9 +169,10 @@ def open_registry(
         registry=clients.label,
     )
     log.info("Storage prices for %s: %s", clients.region, prices)
-    usage = UsageReader(
-        clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
-    ).read()
+    if usage is None:
+        usage = UsageReader(
+            clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
+        ).read()
     log.info("Registry %s: %s", clients.label, usage.summary())
     visibility = ALL_VISIBLE
     policies = None
@@ -173,7 +181,7 @@ def open_registry(
             clients.ecr,
             clients.eks,
             label=clients.label,
-            read_accounts=frozenset({clients.account_id}),
+            read_accounts=usage.read_accounts,
             eks_covered=scans.scan_type == ENHANCED,
         )
         policies = RepositoryPolicies(clients.ecr, clients.label)

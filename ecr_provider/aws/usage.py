@@ -1,6 +1,7 @@
-"""Reads which images run in a registry's own account and region: ECS tasks and services, Lambda.
+"""Reads which images run in one account and region (a source of the run): ECS tasks and services,
+Lambda; every ECR image they name is kept with its registry, whichever account and region it is in.
 
-One pass per registry, paged, the clusters and functions read concurrently:
+One pass per source, paged, the clusters and functions read concurrently:
 
 * ECS: ``ListClusters``; per cluster ``ListTasks`` (RUNNING) and ``DescribeTasks`` (100 a call) give
   each container's ``imageDigest``; ``ListServices`` and ``DescribeServices`` (10 a call) give every
@@ -10,8 +11,8 @@ One pass per registry, paged, the clusters and functions read concurrently:
   function, ``GetFunction`` for ``Code.ResolvedImageUri``.
 
 Optional, like every read beyond ECR's: a denied call, or a service the region does not offer, leaves
-the registry's use unknown (``RegistryUsage.unknown``) with one warning naming the call, and the
-cleanup verdict then never calls an image reclaimable.
+the source's use unknown (``SourceUsage.unknown``) with one warning naming the call, and the cleanup
+verdict then never calls an image reclaimable.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from ecr_provider.aws.errors import AwsCallError, aws_call
 from ecr_provider.aws.pool import ordered_map
 from ecr_provider.core.repeated_causes import warn_registry
 from ecr_provider.core.targets import registry_label
-from ecr_provider.core.usage import ECS_PREFIX, LAMBDA_PREFIX, ImageKey, RegistryUsage, ecr_reference
+from ecr_provider.core.usage import (
+    ECS_PREFIX,
+    LAMBDA_PREFIX,
+    ImageKey,
+    ImageReference,
+    Registry,
+    RegistryUsage,
+    SourceUsage,
+    ecr_reference,
+    foreign_place,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +48,23 @@ ACTIVE_SERVICE = "ACTIVE"
 SERVICE_GROUP = "service:"
 
 Item = TypeVar("Item")
+FullKey = tuple[Registry, ImageKey]
+"""An image as ``ImageReference.key`` names it, in the registry it is in."""
 
 
 @dataclass
 class _Found:
-    """What one cluster or function showed; merged into the registry's ``RegistryUsage``."""
+    """What one cluster or function showed; merged into the source's ``SourceUsage``."""
 
-    running: dict[ImageKey, dict[str, int]] = field(default_factory=dict)
-    needed: dict[ImageKey, set[str]] = field(default_factory=dict)
+    running: dict[FullKey, dict[str, int]] = field(default_factory=dict)
+    needed: dict[FullKey, set[str]] = field(default_factory=dict)
 
-    def run(self, key: ImageKey, place: str, count: int = 1) -> None:
+    def run(self, key: FullKey, place: str, count: int = 1) -> None:
         places = self.running.setdefault(key, {})
         places[place] = places.get(place, 0) + count
 
-    def need(self, key: ImageKey, place: str) -> None:
-        self.needed.setdefault(key, set()).add(place)
+    def need(self, reference: ImageReference, place: str) -> None:
+        self.needed.setdefault((reference.registry, reference.key), set()).add(place)
 
     def merge(self, other: _Found) -> None:
         for key, places in other.running.items():
@@ -63,7 +76,7 @@ class _Found:
 
 @dataclass(frozen=True, slots=True)
 class UsageReader:
-    """Reads one registry's use through its ECS and Lambda clients (the registry's own identity)."""
+    """Reads one source's use through its ECS and Lambda clients (the source account's identity)."""
 
     ecs_client: Any
     lambda_client: Any
@@ -71,7 +84,20 @@ class UsageReader:
     region: str
     max_concurrency: int
 
+    @property
+    def source(self) -> Registry:
+        return (self.account_id, self.region)
+
     def read(self) -> RegistryUsage:
+        """The use of the source's own registry by the source's own workloads: a run of one registry."""
+        read = self.read_source()
+        own = read.groups.get(self.source, RegistryUsage())
+        read_accounts = frozenset() if read.unknown else frozenset({self.account_id})
+        return RegistryUsage(own.running, own.needed, read.unknown, read_accounts, read.sources)
+
+    def read_source(self) -> SourceUsage:
+        """Every ECR image the source runs or needs, grouped by its registry; a place in another account
+        or region than the image's registry is named with the source's account and region."""
         found = _Found()
         unknown: list[str] = []
         sources: list[str] = []
@@ -81,19 +107,30 @@ class UsageReader:
                     found.merge(read())
                 sources.append("ECS" if service == "ecs" else "Lambda")
             except AwsCallError as error:
-                label = registry_label(self.account_id, self.region)
+                runtime = "ECS" if service == "ecs" else "Lambda"
                 warn_registry(
                     log,
-                    label,
-                    f"Registry {label}: which images {'ECS' if service == 'ecs' else 'Lambda'} runs is "
+                    registry_label(self.account_id, self.region),
+                    f"Account {self.account_id} in {self.region}: which images {runtime} runs is "
                     f"unknown, so no image is called reclaimable: {error}",
                     {"account": self.account_id, "region": self.region},
                 )
                 unknown.append(str(error))
-        needed = {key: frozenset(places) for key, places in found.needed.items()}
-        return RegistryUsage(
-            running=found.running, needed=needed, unknown=tuple(unknown), sources=tuple(sources)
-        )
+        running: dict[Registry, dict[ImageKey, dict[str, int]]] = {}
+        needed: dict[Registry, dict[ImageKey, frozenset[str]]] = {}
+        for (registry, key), places in found.running.items():
+            named = {self._place(place, registry): count for place, count in places.items()}
+            running.setdefault(registry, {})[key] = named
+        for (registry, key), needing in found.needed.items():
+            needed.setdefault(registry, {})[key] = frozenset(self._place(p, registry) for p in needing)
+        groups = {
+            registry: RegistryUsage(running.get(registry, {}), needed.get(registry, {}))
+            for registry in sorted(running.keys() | needed.keys())
+        }
+        return SourceUsage(self.source, groups, tuple(unknown), tuple(sources))
+
+    def _place(self, place: str, registry: Registry) -> str:
+        return place if registry == self.source else foreign_place(place, self.source)
 
     def _ecs(self) -> _Found:
         pages = self.ecs_client.get_paginator("list_clusters").paginate(
@@ -133,25 +170,25 @@ class UsageReader:
         for definition, places in sorted(unread.items()):
             response = self.ecs_client.describe_task_definition(taskDefinition=definition)
             for container in response["taskDefinition"].get("containerDefinitions", ()):
-                reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
+                reference = ecr_reference(container.get("image", ""))
                 if reference is not None:
                     for place in places:
-                        found.need(reference.key, place)
+                        found.need(reference, place)
         return found
 
     def _task(self, task: dict[str, Any], place: str, of_service: bool, found: _Found) -> None:
         """A task counts once per image it runs; a service's task also needs, at the next start, what its
         definition names (the digest when it pins one, else whatever the tag then points to)."""
-        keys: set[ImageKey] = set()
+        keys: set[FullKey] = set()
         for container in task.get("containers", ()):
-            reference = ecr_reference(container.get("image", ""), self.account_id, self.region)
+            reference = ecr_reference(container.get("image", ""))
             if reference is None:
                 continue
             digest = container.get("imageDigest") or reference.digest
             if digest:
-                keys.add((reference.repository, digest))
+                keys.add((reference.registry, (reference.repository, digest)))
             if of_service or not digest:
-                found.need(reference.key, place)
+                found.need(reference, place)
         for key in keys:
             found.run(key, place)
 
@@ -171,9 +208,9 @@ class UsageReader:
             ordered_map(self._function_code, functions, self.max_concurrency, "lambda-usage"),
             strict=True,
         ):
-            reference = ecr_reference(code.get("ResolvedImageUri", ""), self.account_id, self.region)
+            reference = ecr_reference(code.get("ResolvedImageUri", ""))
             if reference is not None and reference.digest:
-                found.running.setdefault((reference.repository, reference.digest), {})[
+                found.running.setdefault((reference.registry, (reference.repository, reference.digest)), {})[
                     f"{LAMBDA_PREFIX}{function['FunctionName']}"
                 ] = 1
         return found

@@ -7,6 +7,8 @@ layout is written, so readers and writers cannot drift apart (docs/reports.md sa
     {prefix}/_runs/report_date=YYYY-MM-DD/in_progress.json               a run of the date is writing G
     {prefix}/_runs/report_date=YYYY-MM-DD/plan.json                      the run plan
     {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json           each report task's outcomes
+    {prefix}/_runs/report_date=YYYY-MM-DD/usage/{registry}/{source}.json  what a source runs of a registry
+    {prefix}/_runs/report_date=YYYY-MM-DD/usage/_unknown/{source}.json    a source whose use is unknown
     {prefix}/_runs/report_date=YYYY-MM-DD/generation=G/manifest.json     the manifest of the run writing G
     {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the date's visible manifest
     {prefix}/_notifications/report_date=YYYY-MM-DD/breaches.json         the run's repositories over threshold
@@ -18,7 +20,8 @@ layout is written, so readers and writers cannot drift apart (docs/reports.md sa
 Each run of a date writes its objects under a generation of its own, ``G``, named in its plan; the
 date's visible manifest names the generation readers (the Glue partitions, the pages, the next run's
 trend) read. Objects of dates written before generations sit directly under ``report_date=``: a
-manifest without a generation means those.
+manifest without a generation means those. The usage records are the run's, outside every
+generation: each names its run, whose report tasks join only theirs, and no collection deletes them.
 
 Records live under directories starting with ``_``, outside the report tables' locations, so Athena
 never reads them as rows.
@@ -49,6 +52,8 @@ CACHE_DIRECTORY = "_manifest_cache/v1"
 PREFLIGHT_NAME = "preflight.json"
 PLAN_NAME = "plan.json"
 OUTCOMES_DIRECTORY = "outcomes"
+USAGE_DIRECTORY = "usage"
+UNKNOWN_USAGE_DIRECTORY = "_unknown"
 MANIFEST_NAME = "manifest.json"
 IN_PROGRESS_NAME = "in_progress.json"
 BREACHES_NAME = "breaches.json"
@@ -160,6 +165,26 @@ def outcomes_prefix(prefix: str, report_date: str) -> str:
 def outcomes_key(prefix: str, report_date: str, task: int) -> str:
     """The outcomes of the report task with map index ``task`` (0 for an unmapped one)."""
     return f"{outcomes_prefix(prefix, report_date)}{max(task, 0):05d}.json"
+
+
+def usage_group_prefix(prefix: str, report_date: str, account_id: str, region: str) -> str:
+    """Where every source's use of the registry ``{account_id}-{region}`` is."""
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{USAGE_DIRECTORY}/{account_id}-{region}/")
+
+
+def usage_group_key(prefix: str, report_date: str, registry: tuple[str, str], source: tuple[str, str]) -> str:
+    """What the source (account, region) runs of the registry (account, region)."""
+    return f"{usage_group_prefix(prefix, report_date, *registry)}{source[0]}-{source[1]}.json"
+
+
+def unknown_usage_prefix(prefix: str, report_date: str) -> str:
+    return date_record_key(
+        prefix, RUNS_DIRECTORY, report_date, f"{USAGE_DIRECTORY}/{UNKNOWN_USAGE_DIRECTORY}/"
+    )
+
+
+def unknown_usage_key(prefix: str, report_date: str, source: tuple[str, str]) -> str:
+    return f"{unknown_usage_prefix(prefix, report_date)}{source[0]}-{source[1]}.json"
 
 
 def in_progress_key(prefix: str, report_date: str) -> str:

@@ -33,6 +33,8 @@ class RepeatedCauses:
     """The causes warned about so far, by their message with the registry's own values replaced."""
 
     causes: dict[str, _Cause] = field(default_factory=dict)
+    what: str = "registries"
+    """What the task's labels name, in the grouped warning: registries, or a usage task's sources."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, logger: logging.Logger, registry: str, message: str, values: Mapping[str, str]) -> None:
@@ -47,8 +49,9 @@ class RepeatedCauses:
                 cause.logger.warning("%s", cause.first)
             else:
                 cause.logger.warning(
-                    "%d registries of this task (%s): %s",
+                    "%d %s of this task (%s): %s",
                     len(cause.registries),
+                    self.what,
                     ", ".join(cause.registries),
                     template,
                 )
@@ -67,10 +70,10 @@ def warn_registry(logger: logging.Logger, registry: str, message: str, values: M
 
 
 @contextmanager
-def once_per_task() -> Iterator[RepeatedCauses]:
+def once_per_task(what: str = "registries") -> Iterator[RepeatedCauses]:
     """Gather the registries' warnings while the block runs (in this thread) and log each cause once
-    when it ends, however it ends."""
-    causes = RepeatedCauses()
+    when it ends, however it ends; ``what`` names the labels in a grouped warning."""
+    causes = RepeatedCauses(what=what)
     token = _ACTIVE.set(causes)
     try:
         yield causes

@@ -13,7 +13,7 @@ from typing import TypedDict, cast
 
 from ecr_provider.core.price_table import PriceSource, StoragePrices
 from ecr_provider.core.run_manifest import OutcomeRecord
-from ecr_provider.core.targets import RegistryTarget, TargetParams
+from ecr_provider.core.targets import RegistryTarget, TargetParams, plan_targets
 
 LARGE_REGISTRY_IMAGES = 50_000
 """A registry that had this many images at its last report gets a batch of its own."""
@@ -33,6 +33,8 @@ class RunPlan(TypedDict):
     targets: list[TargetParams]
     batches: list[list[int]]
     """Target indexes of each batch; batch ``b`` is the report task of map index ``b``."""
+    workloads: list[TargetParams]
+    """Accounts x regions whose workloads are read for usage although no registry of theirs is reported."""
     prices: dict[str, PricesRecord]
     """Per region of the run, resolved once so every registry of the run is priced alike."""
 
@@ -59,6 +61,28 @@ def unique_registries(targets: Sequence[RegistryTarget], own_account: str) -> li
     for target in targets:
         seen.setdefault((target.account_id or own_account, target.region), target)
     return list(seen.values())
+
+
+def workload_sources(
+    targets: Sequence[RegistryTarget], role_arns: Sequence[str], regions: Sequence[str], own_account: str
+) -> list[RegistryTarget]:
+    """The workload accounts in every region, but for the registries of the run (read anyway)."""
+    if not role_arns:
+        return []
+    seen = {(target.account_id or own_account, target.region) for target in targets}
+    return [
+        workload
+        for workload in unique_registries(plan_targets(role_arns, regions), own_account)
+        if (workload.account_id or own_account, workload.region) not in seen
+    ]
+
+
+def usage_sources(plan: RunPlan, batch: int) -> list[RegistryTarget]:
+    """The sources the usage task of ``batch`` reads: its registries' own accounts and regions, and
+    every n-th workload source (n batches), so workload accounts spread over the batches."""
+    registries = [RegistryTarget.of(plan["targets"][index]) for index in plan["batches"][batch]]
+    workloads = [RegistryTarget.of(params) for params in plan["workloads"][batch :: len(plan["batches"])]]
+    return registries + workloads
 
 
 def plan_batches(

@@ -1,5 +1,10 @@
 """Which images run: what ECS, Lambda and Inspector said about a registry, judged image by image.
 
+Use is read per source (an account and region of the run, ``aws.usage``) and kept with every ECR
+reference's full registry, so a workload in one account that pulls from a shared account's registry
+counts for that registry: :class:`SourceUsage` groups what a source runs by the registry it points to,
+:func:`join_usage` puts a registry's groups from every source back together.
+
 ECR's ``lastRecordedPullTime`` misleads both ways: a service pulled its image once, long ago, and still
 runs it; a cache warmer pulled an image yesterday that nothing runs. So use comes from where images
 run, read once per registry (``aws.usage``), and is matched here by what a pull would fetch: a
@@ -14,9 +19,10 @@ same tasks, so only Inspector's count beyond them is credited to EKS.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ecr_provider.core.records import Image
 
@@ -34,12 +40,16 @@ _ECR_IMAGE = re.compile(
 
 ImageKey = tuple[str, str]
 """(repository name, digest) or (repository name, tag)."""
+Registry = tuple[str, str]
+"""(account id, region): a registry, or a source whose workloads are read."""
 
 
 @dataclass(frozen=True, slots=True)
 class ImageReference:
-    """An image as a task definition, a task or a function names it."""
+    """An image as a task definition, a task or a function names it, with the registry it is in."""
 
+    account_id: str
+    region: str
     repository: str
     tag: str | None
     digest: str | None
@@ -49,32 +59,47 @@ class ImageReference:
         """What a pull of it fetches: the digest it names, else its tag."""
         return (self.repository, self.digest or self.tag or DEFAULT_TAG)
 
+    @property
+    def registry(self) -> Registry:
+        return (self.account_id, self.region)
 
-def ecr_reference(uri: str, account_id: str, region: str) -> ImageReference | None:
-    """The reference when ``uri`` is an image of this registry (account and region); None otherwise:
-    Docker Hub, another account's registry, a pull-through alias outside ECR. A reference naming
+
+def ecr_reference(uri: str) -> ImageReference | None:
+    """The reference when ``uri`` is an image of an ECR private registry, whichever account and region;
+    None otherwise: Docker Hub, ECR Public, a pull-through alias outside ECR. A reference naming
     neither tag nor digest pulls ``latest``, as Docker does."""
     match = _ECR_IMAGE.match(uri.strip())
-    if match is None or match["account"] != account_id or match["region"] != region:
+    if match is None:
         return None
     tag = match["tag"] or (None if match["digest"] else DEFAULT_TAG)
-    return ImageReference(match["repository"], tag, match["digest"])
+    return ImageReference(match["account"], match["region"], match["repository"], tag, match["digest"])
+
+
+def foreign_place(place: str, source: Registry) -> str:
+    """``ecs:CLUSTER/SERVICE`` run in another account or region than the image's registry, named
+    ``ecs:ACCOUNT/REGION/CLUSTER/SERVICE`` (``lambda:ACCOUNT/REGION/FUNCTION`` likewise)."""
+    kind, _, name = place.partition(":")
+    return f"{kind}:{source[0]}/{source[1]}/{name}"
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryUsage:
-    """What runs in a registry's account and region, as ``aws.usage`` read it.
+    """What runs a registry's images, as ``aws.usage`` read it in the sources of the run.
 
-    ``running`` counts, per image and place (``ecs:CLUSTER/SERVICE``, ``lambda:FUNCTION``), the
-    running ECS tasks or the functions using it; ``needed`` lists the places whose next start pulls a
-    digest or a tag (services' task definitions), keyed as ``ImageReference.key``. ``unknown`` names
-    the reads that failed: while it is not empty, an image nobody was seen running is of unknown use,
-    never unused. ``sources`` names the runtimes read in full (``ECS``, ``Lambda``).
+    ``running`` counts, per image and place (``ecs:CLUSTER/SERVICE``, ``lambda:FUNCTION``, with
+    ``ACCOUNT/REGION/`` after the colon when the place is in another account or region than the
+    registry), the running ECS tasks or the functions using it; ``needed`` lists the places whose next
+    start pulls a digest or a tag (services' task definitions), keyed as ``ImageReference.key``.
+    ``unknown`` names the reads that failed: while it is not empty, an image nobody was seen running is
+    of unknown use, never unused. ``read_accounts`` are the accounts whose workloads were read (every
+    region of the run), so use from any other account is not seen.
+    ``sources`` names the runtimes read in full in every source of the run (``ECS``, ``Lambda``).
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
     needed: Mapping[ImageKey, frozenset[str]] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
+    read_accounts: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
 
     @property
@@ -88,9 +113,94 @@ class RegistryUsage:
         places.update(place for needed in self.needed.values() for place in needed)
         return f"{len(self.running)} images running, {len(places)} places running or needing images"
 
+    def as_record(self) -> dict[str, Any]:
+        """The found use as JSON, for a group in S3 (``unknown`` and ``read_accounts`` are the run's)."""
+        return {
+            "running": [
+                [repository, reference, dict(places)]
+                for (repository, reference), places in sorted(self.running.items())
+            ],
+            "needed": [
+                [repository, reference, sorted(places)]
+                for (repository, reference), places in sorted(self.needed.items())
+            ],
+        }
+
+
+RUNTIMES = ("ECS", "Lambda")
+"""The runtimes whose use ``aws.usage`` reads, as ``usageSources`` names them."""
 
 UNKNOWN_USAGE = RegistryUsage(unknown=("not read",))
 """For readers that do not look: every image is of unknown use."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUsage:
+    """What one source (an account and region) runs, grouped by the registry each image is in."""
+
+    source: Registry
+    groups: Mapping[Registry, RegistryUsage]
+    unknown: tuple[str, ...] = ()
+    """The reads that failed in this source: what it runs from any registry is not known."""
+    sources: tuple[str, ...] = RUNTIMES
+    """The runtimes read in full in this source."""
+
+
+def usage_of_record(record: Mapping[str, Any]) -> RegistryUsage:
+    """A group as :meth:`RegistryUsage.as_record` wrote it."""
+    return RegistryUsage(
+        running={(str(r), str(k)): dict(places) for r, k, places in record["running"]},
+        needed={(str(r), str(k)): frozenset(places) for r, k, places in record["needed"]},
+    )
+
+
+def join_usage(
+    groups: Iterable[RegistryUsage],
+    *,
+    unknown: Sequence[str],
+    read_accounts: Iterable[str],
+    sources: Sequence[str] = (),
+) -> RegistryUsage:
+    """One registry's use from the groups every source found for it: counts of one place add up.
+    ``sources`` are the runtimes read in full in every source of the run."""
+    running: dict[ImageKey, dict[str, int]] = {}
+    needed: dict[ImageKey, set[str]] = {}
+    for group in groups:
+        for key, places in group.running.items():
+            merged = running.setdefault(key, {})
+            for place, count in places.items():
+                merged[place] = merged.get(place, 0) + count
+        for key, more in group.needed.items():
+            needed.setdefault(key, set()).update(more)
+    return RegistryUsage(
+        running=running,
+        needed={key: frozenset(places) for key, places in needed.items()},
+        unknown=tuple(unknown),
+        read_accounts=frozenset(read_accounts),
+        sources=tuple(sources),
+    )
+
+
+def join_sources(sources: Sequence[SourceUsage], registry: Registry) -> RegistryUsage:
+    """One registry's use from the sources one process read: a source whose reads failed leaves
+    every registry's use unknown (it may run any of their images) and its account not read."""
+    failed = {source.source[0] for source in sources if source.unknown}
+    return join_usage(
+        (source.groups[registry] for source in sources if registry in source.groups),
+        unknown=[
+            f"{source.source[0]}/{source.source[1]}: {error}"
+            for source in sources
+            for error in source.unknown
+        ],
+        read_accounts={source.source[0] for source in sources} - failed,
+        sources=read_in_all(source.sources for source in sources),
+    )
+
+
+def read_in_all(read: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    """The runtimes read in full in every source (none when there was no source)."""
+    each = [set(sources) for sources in read]
+    return tuple(runtime for runtime in RUNTIMES if each and all(runtime in s for s in each))
 
 
 @dataclass(frozen=True, slots=True)

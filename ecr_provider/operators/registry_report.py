@@ -14,6 +14,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.config import Config
 
 from ecr_provider.aws.ecr import pool_size
+from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.registry import open_registry
 from ecr_provider.core.cleanup import (
@@ -23,7 +24,7 @@ from ecr_provider.core.cleanup import (
 )
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import outcomes_key, partition_prefix, plan_key, report_key
+from ecr_provider.core.layout import outcomes_key, partition_prefix, report_key
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
@@ -36,7 +37,7 @@ from ecr_provider.core.run_manifest import (
     check_loaded,
     error_line,
 )
-from ecr_provider.core.run_plan import TaskOutcomes, check_plan, prices_of
+from ecr_provider.core.run_plan import TaskOutcomes, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
@@ -53,6 +54,7 @@ from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook, S3ManifestCache
 from ecr_provider.links.reports import ReportObjectsLink
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
+from ecr_provider.operators.usage import RunUsage, read_plan
 from ecr_provider.report_files import write_registry_report
 from ecr_provider.task_folder import task_folder
 
@@ -70,6 +72,7 @@ class _BatchSettings:
     thresholds: ThresholdPolicy
     prices: dict[str, StoragePrices]
     generation: str
+    usage: RunUsage
     hooks: dict[str | None, EcrRegistryHook] = field(default_factory=dict)
     """One hook per account (its role, None for the connection's own), so one set of credentials."""
 
@@ -78,14 +81,15 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
     """
     Report the registries of batch ``batch`` of the run plan, one after the other.
 
-    For each registry (an account in a region, read through its role when it has one) the repositories
-    and images reports, and image_findings when ``include_findings``, stream from ECR to local files and
-    from there to S3, under the run's generation of the date (the plan names it): readers see none of
-    them before the run manifest makes the generation visible. Its outcome, loaded with its counts and
-    the repositories over their threshold, or failed with the error that names the denied action, is
-    added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json`` as soon as it is known. A
-    registry that fails does not stop the batch; the task fails at its end, and its retry reports only
-    the registries this run has not loaded yet. Only small counts go to XCom.
+    For each registry (an account in a region, read through its role when it has one) the use of its
+    images is joined from what the run's usage tasks (``EcrUsageOperator``) wrote of it from every
+    source, and the repositories and images reports, and image_findings when ``include_findings``,
+    stream from ECR to local files and from there to S3, under the run's generation of the date (the
+    plan names it): readers see none of them before the run manifest makes the generation visible. Its
+    outcome, loaded with its counts and the repositories over their threshold, or failed with the error
+    that names the denied action, is added to ``{prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{batch}.json``
+    as soon as it is known. A registry that fails does not stop the batch; the task fails at its end,
+    and its retry reports only the registries this run has not loaded yet. Only small counts go to XCom.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -183,6 +187,10 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             verify=self.verify,
         ).conn
 
+    def _own_account(self) -> str:
+        with aws_call("sts"):
+            return str(self.hook.account_id)
+
     def execute(self, context: Context) -> dict[str, int]:
         started = time.perf_counter()
         lake = self.lake_location()
@@ -206,8 +214,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
             bucket=lake.bucket,
             prefix=partition_prefix(lake.prefix, REPOSITORIES_REPORT, lake.report_date),
         )
-        plan_at = plan_key(lake.prefix, lake.report_date)
-        plan = check_plan(self.hook.read_json(lake.bucket, plan_at), run_id, lake.url(plan_at))
+        plan = read_plan(self.hook, lake, run_id)
         batch = whole_number(self.batch)
         if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
             raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
@@ -220,7 +227,8 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
-        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"])
+        usage = RunUsage.load(self.hook, lake, run_id, plan, self._own_account)
+        run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"], usage)
         outcomes: list[OutcomeRecord] = []
         with once_per_task():
             for index in plan["batches"][batch]:
@@ -300,6 +308,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 pricing_client=self._pricing_client,
                 price_cache=run.prices,
                 previous=previous,
+                usage=run.usage.of((clients.account_id, clients.region)),
             )
             keys: dict[str, str] = {}
             with task_folder() as workdir:  # a killed task's folder is reclaimed by the next task

@@ -22,6 +22,7 @@ from ecr_provider.core.run_plan import (
     plan_batches,
     prices_record,
     unique_registries,
+    workload_sources,
 )
 from ecr_provider.core.settings import (
     DEFAULT_BATCH_SIZE,
@@ -64,13 +65,24 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
     :param accounts: role ARNs or 12-digit account ids (templated)
     :param role_name: role to assume in accounts given by id or discovered (templated)
     :param discover_accounts: add the Organization's active accounts (templated)
+    :param workload_accounts: role ARNs or account ids whose workloads are read for usage in every region,
+        their registries not reported (templated)
+    :param discover_workload_accounts: add the Organization's active accounts to ``workload_accounts``
+        (templated)
     :param price_per_gb_month: storage price override in USD, empty for the Price List API (templated)
     :param batch_size: registries per report task (templated)
     """
 
     aws_hook_class = ReportLakeHook
     template_fields: Sequence[str] = lake_template_fields(
-        "regions", "accounts", "role_name", "discover_accounts", "price_per_gb_month", "batch_size"
+        "regions",
+        "accounts",
+        "role_name",
+        "discover_accounts",
+        "workload_accounts",
+        "discover_workload_accounts",
+        "price_per_gb_month",
+        "batch_size",
     )
 
     def __init__(
@@ -80,6 +92,8 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         accounts: Sequence[str] = (),
         role_name: str = "",
         discover_accounts: bool = False,
+        workload_accounts: Sequence[str] = (),
+        discover_workload_accounts: bool = False,
         price_per_gb_month: str | None = None,
         batch_size: int | str = DEFAULT_BATCH_SIZE,
         **kwargs: Any,
@@ -89,6 +103,8 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         self.accounts = accounts
         self.role_name = role_name
         self.discover_accounts = discover_accounts
+        self.workload_accounts = workload_accounts
+        self.discover_workload_accounts = discover_workload_accounts
         self.price_per_gb_month = price_per_gb_month
         self.batch_size = batch_size
         if isinstance(batch_size, int):
@@ -114,13 +130,15 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
         override = check_price(self.price_per_gb_month)
         batch_size = check_batch_size(whole_number(self.batch_size))
         accounts = list(check_accounts(self.accounts, role_name))
-        if self.discover_accounts:
-            discovered = active_account_ids(self._client("organizations"))
+        workload_accounts = list(check_accounts(self.workload_accounts, role_name))
+        if self.discover_accounts or self.discover_workload_accounts:
+            discovered = check_accounts(active_account_ids(self._client("organizations")), role_name)
             self.log.info("Organization has %d active accounts", len(discovered))
-            accounts.extend(check_accounts(discovered, role_name))
+            (accounts if self.discover_accounts else workload_accounts).extend(discovered)
         with aws_call("sts"):
             own_account = str(self._client("sts").get_caller_identity()["Account"])
         targets = unique_registries(plan_targets(accounts, regions), own_account)
+        workloads = workload_sources(targets, workload_accounts, regions, own_account)
         images = self.hook.last_image_counts(lake.bucket, lake.prefix, lake.report_date)
         batches = plan_batches(
             [images.get((target.account_id or own_account, target.region)) for target in targets],
@@ -145,10 +163,12 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
             generation=generation,
             targets=[target.as_operator_kwargs() for target in targets],
             batches=batches,
+            workloads=[workload.as_operator_kwargs() for workload in workloads],
             prices=prices,
         )
         key = plan_key(lake.prefix, lake.report_date)
         self.hook.write_json(lake.bucket, key, plan)
+        self.log.info("%d more accounts x regions read for usage only", len(workloads))
         self.log.info(
             "%d registries in %d batches, generation %s (%s): %s",
             len(targets),

@@ -35,10 +35,13 @@ def test_without_findings_there_is_no_age_bound_but_a_bad_one_is_still_refused()
 
 
 def test_the_console_options_of_the_settings_table_are_the_registry_options_and_the_regions() -> None:
-    """The console command hands its table-made options to ``parse`` by name, the regions aside."""
+    """The console command hands its table-made options to ``parse`` by name, the regions and the
+    workload accounts (whose usage it reads before any registry) aside."""
     console = {setting.name for setting in CONSOLE_SETTINGS}
 
-    assert console - {"regions"} == set(inspect.signature(RegistryOptions.parse).parameters)
+    assert console - {"regions", "workload_accounts"} == set(
+        inspect.signature(RegistryOptions.parse).parameters
+    )
 
 
 def test_the_request_ceiling_and_the_cleanup_rules_are_read_from_rendered_text() -> None:

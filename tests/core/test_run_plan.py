@@ -15,10 +15,13 @@ from ecr_provider.core.run_plan import (
     prices_of,
     prices_record,
     unique_registries,
+    usage_sources,
+    workload_sources,
 )
 from ecr_provider.core.targets import RegistryTarget
 
 OWN = "111111111111"
+B, C = "222222222222", "333333333333"
 
 
 def test_an_account_listed_twice_is_one_registry_per_region() -> None:
@@ -67,6 +70,7 @@ def test_prices_travel_as_text_and_come_back_exact() -> None:
         generation="20261120T000000Z-00000000",
         targets=[],
         batches=[],
+        workloads=[],
         prices={region: prices_record(p) for region, p in prices.items()},
     )
 
@@ -87,3 +91,36 @@ def test_the_plan_and_outcomes_sit_under_the_runs_records() -> None:
     assert plan_key("p", "2026-11-20") == "p/_runs/report_date=2026-11-20/plan.json"
     assert outcomes_key("p", "2026-11-20", 7) == "p/_runs/report_date=2026-11-20/outcomes/00007.json"
     assert outcomes_key("", "2026-11-20", -1) == "_runs/report_date=2026-11-20/outcomes/00000.json"
+
+
+def test_workload_accounts_add_sources_but_not_the_registries_of_the_run() -> None:
+    targets = [RegistryTarget("eu-west-1", None), RegistryTarget("eu-west-1", f"arn:aws:iam::{B}:role/r")]
+    workloads = workload_sources(
+        targets, [f"arn:aws:iam::{B}:role/r", f"arn:aws:iam::{C}:role/r"], ["eu-west-1", "us-east-1"], OWN
+    )
+
+    assert [(w.account_id, w.region) for w in workloads] == [
+        (B, "us-east-1"),
+        (C, "eu-west-1"),
+        (C, "us-east-1"),
+    ]
+    assert workload_sources(targets, [], ["eu-west-1"], OWN) == []
+
+
+def test_each_usage_batch_reads_its_registries_and_every_nth_workload_source() -> None:
+    plan = RunPlan(
+        run_id="r",
+        report_date="2026-11-20",
+        targets=[RegistryTarget(region).as_operator_kwargs() for region in ("a-1", "b-1", "c-1")],
+        batches=[[0, 1], [2]],
+        workloads=[
+            RegistryTarget(region, f"arn:aws:iam::{C}:role/r").as_operator_kwargs() for region in "wxyz"
+        ],
+        prices={},
+        generation="20261120T000000Z-00000000",
+    )
+
+    first, second = usage_sources(plan, 0), usage_sources(plan, 1)
+
+    assert [source.region for source in first] == ["a-1", "b-1", "w", "y"]
+    assert [source.region for source in second] == ["c-1", "x", "z"]

@@ -140,6 +140,8 @@ def test_defaults_fill_everything_but_the_bucket() -> None:
         "accounts": [],
         "role_name": "",
         "discover_accounts": False,
+        "workload_accounts": [],
+        "discover_workload_accounts": False,
         "report_bucket": BUCKET,
         "report_prefix": "ecr-reports",
         "athena_database": "ecr_reports",
@@ -234,6 +236,8 @@ NOT_DEFAULT: dict[str, dict[str, Any]] = {
     "accounts": {"accounts": ["123456789012", "arn:aws:iam::210987654321:role/ecr"], "role_name": "ecr"},
     "role_name": {"role_name": "path/ecr-reader"},
     "discover_accounts": {"discover_accounts": True, "role_name": "ecr"},
+    "workload_accounts": {"workload_accounts": ["333333333333"], "role_name": "ecr"},
+    "discover_workload_accounts": {"discover_workload_accounts": True, "role_name": "ecr"},
     "report_bucket": {"report_bucket": "reports.example"},
     "report_prefix": {"report_prefix": "a/b"},
     "athena_database": {"athena_database": "finops_ecr"},
@@ -285,6 +289,8 @@ def test_checked_settings_are_json_with_amounts_as_exact_text() -> None:
         "accounts": ["arn:aws:iam::123456789012:role/ecr", "arn:aws:iam::210987654321:role/ecr"],
         "role_name": "ecr",
         "discover_accounts": True,
+        "workload_accounts": ["arn:aws:iam::333333333333:role/ecr"],
+        "discover_workload_accounts": True,
         "report_bucket": "reports.example",
         "report_prefix": "a/b",
         "athena_database": "finops_ecr",
@@ -532,3 +538,10 @@ def test_a_price_too_large_for_the_reports_fails_the_first_task_not_the_writing(
             run_after=CLICKED,
         )
     assert "got 1e+24" in str(caught.value)
+
+
+def test_workload_accounts_given_by_id_or_discovered_need_the_role_name() -> None:
+    with pytest.raises(ValueError, match="workload_accounts: account '333333333333' is an account id"):
+        check_settings({"report_bucket": BUCKET, "workload_accounts": ["333333333333"]})
+    with pytest.raises(ValueError, match="discover_workload_accounts needs role_name"):
+        check_settings({"report_bucket": BUCKET, "discover_workload_accounts": True})

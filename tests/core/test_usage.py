@@ -15,13 +15,22 @@ from ecr_provider.core.usage import (
     ImageReference,
     ImageUse,
     RegistryUsage,
+    SourceUsage,
     ecr_reference,
+    foreign_place,
+    join_sources,
+    join_usage,
     repository_use,
+    usage_of_record,
 )
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 INDEX, ARM, AMD, OLD = (f"sha256:{c * 64}" for c in "1234")
+
+
+def own(repository: str, tag: str | None, digest: str | None) -> ImageReference:
+    return ImageReference(ACCOUNT, REGION, repository, tag, digest)
 
 
 def image(digest: str, *tags: str, **fields: Any) -> Image:
@@ -31,21 +40,27 @@ def image(digest: str, *tags: str, **fields: Any) -> Image:
 @pytest.mark.parametrize(
     ("uri", "reference"),
     [
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", ImageReference("team/web", "prod", None)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", ImageReference("web", None, ARM)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", ImageReference("web", "v1", ARM)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", ImageReference("web", "latest", None)),
-        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", ImageReference("web", "1", None)),
-        (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod", None),
-        (f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web:prod", None),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/web:prod", own("team/web", "prod", None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}", own("web", None, ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:v1@{ARM}", own("web", "v1", ARM)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web", own("web", "latest", None)),
+        (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com.cn/web:1", own("web", "1", None)),
+        (
+            f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod",
+            ImageReference(ACCOUNT, "us-east-1", "web", "prod", None),
+        ),
+        (
+            f"999988887777.dkr.ecr.{REGION}.amazonaws.com/web@{ARM}",
+            ImageReference("999988887777", REGION, "web", None, ARM),
+        ),
         ("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable", None),
         ("nginx:latest", None),
     ],
 )
-def test_only_images_of_the_registry_itself_are_references(
+def test_every_private_ecr_image_is_a_reference_with_its_registry(
     uri: str, reference: ImageReference | None
 ) -> None:
-    assert ecr_reference(uri, ACCOUNT, REGION) == reference
+    assert ecr_reference(uri) == reference
 
 
 def test_running_digests_tags_needed_by_services_and_nothing_else() -> None:
@@ -106,8 +121,8 @@ def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown()
 
 
 def test_a_pull_fetches_the_digest_a_reference_names_else_its_tag() -> None:
-    assert ImageReference("web", "v1", ARM).key == ("web", ARM)
-    assert ImageReference("web", "prod", None).key == ("web", "prod")
+    assert own("web", "v1", ARM).key == ("web", ARM)
+    assert own("web", "prod", None).key == ("web", "prod")
 
 
 def test_a_service_scaled_to_zero_naming_its_image_by_digest_keeps_that_image_in_use() -> None:
@@ -147,3 +162,46 @@ def test_a_service_naming_an_index_by_digest_keeps_the_index_in_use_and_its_chil
         Reason.CHILD_OF_KEPT_INDEX,
         Reason.CHILD_OF_KEPT_INDEX,
     ]
+
+
+def test_a_place_in_another_account_or_region_names_them() -> None:
+    assert (
+        foreign_place("ecs:prod/web", ("444455556666", "us-west-2")) == "ecs:444455556666/us-west-2/prod/web"
+    )
+    assert foreign_place("lambda:thumbs", ("444455556666", REGION)) == "lambda:444455556666/eu-west-1/thumbs"
+
+
+def test_a_group_travels_as_json_and_the_groups_of_sources_add_up() -> None:
+    first = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 2}}, needed={("web", "stable"): frozenset({"ecs:prod/w"})}
+    )
+    second = RegistryUsage(
+        running={("web", ARM): {"ecs:prod/web": 1, "lambda:1/r/f": 1}},
+        needed={("web", "stable"): frozenset({"ecs:1/r/c/s"})},
+    )
+
+    joined = join_usage(
+        [usage_of_record(first.as_record()), usage_of_record(second.as_record())],
+        unknown=(),
+        read_accounts=[ACCOUNT],
+    )
+
+    assert joined.running == {("web", ARM): {"ecs:prod/web": 3, "lambda:1/r/f": 1}}
+    assert joined.needed == {("web", "stable"): frozenset({"ecs:prod/w", "ecs:1/r/c/s"})}
+    assert joined.known
+    assert joined.read_accounts == {ACCOUNT}
+
+
+def test_a_source_whose_reads_failed_leaves_every_registry_unknown_and_its_account_unread() -> None:
+    registry = (ACCOUNT, REGION)
+    found = SourceUsage(registry, {registry: RegistryUsage(running={("web", ARM): {"ecs:a/b": 1}})})
+    failed = SourceUsage(("999988887777", REGION), {}, ("ecs:ListClusters denied",), ("Lambda",))
+
+    usage = join_sources([found, failed], registry)
+
+    assert usage.running == {("web", ARM): {"ecs:a/b": 1}}
+    assert usage.unknown == (f"999988887777/{REGION}: ecs:ListClusters denied",)
+    assert usage.read_accounts == {ACCOUNT}
+    assert usage.sources == ("Lambda",)  # ECS was not read in every source
+    assert join_sources([found], registry).sources == ("ECS", "Lambda")
+    assert repository_use([image(OLD, "v1")], usage, {})[OLD] == ImageUse(None, None, None, ())

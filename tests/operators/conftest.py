@@ -63,6 +63,7 @@ def plan_one_registry(bucket: str, prefix: str) -> None:
         generation=GENERATION,
         targets=[TargetParams(region_name=REGION, role_arn=None)],
         batches=[[0]],
+        workloads=[],
         prices={REGION: prices_record(StoragePrices(Decimal("0.10"), None, "override"))},
     )
     ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, REPORT_DATE), plan)

@@ -3,15 +3,17 @@ refuses before any AWS call."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 
+from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.core.layout import plan_key
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.run_plan import EcrRunPlanOperator
 from emulator.destination import ReportDestination
-from emulator.server import ACCOUNT_ID, Emulator
+from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.operators.conftest import REGION, REPORT_DATE, RUN_ID, lake_arguments, task_context
 
 PREFIX = "operator-targets"
@@ -100,3 +102,49 @@ def test_a_bad_rendered_value_is_refused_before_any_aws_call(
     operator = plan_operator(destination.bucket, **{"regions": [REGION], **arguments})
     with pytest.raises(ValueError, match=named):
         operator.execute(task_context())
+
+
+def test_workload_accounts_are_usage_sources_in_every_region_but_not_registries(
+    destination: ReportDestination,
+) -> None:
+    plan_operator(
+        destination.bucket,
+        regions=[REGION, OTHER_REGION],
+        accounts=[ROLE_B],
+        workload_accounts=["333333333333", ROLE_B],
+        role_name="reader",
+    ).execute(task_context())
+
+    plan = written_plan(destination.bucket)
+    assert [(t["role_arn"], t["region_name"]) for t in plan["targets"]] == [
+        (ROLE_B, REGION),
+        (ROLE_B, OTHER_REGION),
+    ]
+    assert [(w["role_arn"], w["region_name"]) for w in plan["workloads"]] == [
+        ("arn:aws:iam::333333333333:role/reader", REGION),
+        ("arn:aws:iam::333333333333:role/reader", OTHER_REGION),
+    ]
+
+
+def test_discovered_organisation_accounts_can_be_read_for_usage_only(
+    destination: ReportDestination, emulator: Emulator
+) -> None:
+    organizations = client("organizations", emulator.endpoint_url, REGION)
+    with contextlib.suppress(organizations.exceptions.AlreadyInOrganizationException):
+        organizations.create_organization(FeatureSet="ALL")  # unless another test of the session did
+    members = active_account_ids(organizations)
+
+    plan_operator(
+        destination.bucket,
+        regions=[REGION],
+        accounts=[ROLE_B],
+        discover_workload_accounts=True,
+        role_name="r",
+    ).execute(task_context())
+
+    plan = written_plan(destination.bucket)
+    assert [t["role_arn"] for t in plan["targets"]] == [ROLE_B]
+    assert [w["role_arn"] for w in plan["workloads"]] == [
+        f"arn:aws:iam::{member}:role/r" for member in members if member != "222222222222"
+    ]
+    assert members

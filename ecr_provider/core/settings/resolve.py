@@ -44,8 +44,13 @@ def check_settings(values: Mapping[str, Any], known_regions: Collection[str] = (
             checked["accounts"] = check_accounts(merged["accounts"], role_name)
         except ValueError as error:
             problems.append(str(error))
-    if checked.get("discover_accounts") and role_name == "":
-        problems.append("discover_accounts needs role_name: the role to assume in each account it finds")
+        try:
+            checked["workload_accounts"] = check_accounts(merged["workload_accounts"], role_name)
+        except ValueError as error:
+            problems.append(f"workload_accounts: {error}")
+    for discover in ("discover_accounts", "discover_workload_accounts"):
+        if checked.get(discover) and role_name == "":
+            problems.append(f"{discover} needs role_name: the role to assume in each account it finds")
     if problems:
         raise ValueError("; ".join(problems))
     return cast(

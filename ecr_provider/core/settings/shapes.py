@@ -22,6 +22,8 @@ class CheckedSettings(TypedDict):
     accounts: list[str]
     role_name: str
     discover_accounts: bool
+    workload_accounts: list[str]
+    discover_workload_accounts: bool
     read_manifests: ReadManifests
     include_findings: bool
     findings_max_age_days: int

@@ -216,6 +216,25 @@ SETTINGS: tuple[Setting, ...] = (
         Section.SOURCE,
     ),
     Setting(
+        "workload_accounts",
+        [],
+        check=None,
+        schema={"type": "array", "items": {"type": "string"}},
+        description="Role ARNs or 12-digit account ids (completed by role_name) whose ECS and Lambda "
+        "workloads are read in every region, for the images they run from the reported registries, "
+        "although their own registries are not reported.",
+        section=Section.SOURCE,
+        json_type="list[str]",
+        to_json=list,
+        flag="--workload-account",
+    ),
+    _flag(
+        "discover_workload_accounts",
+        "Also read the workloads of the Organization's active accounts (assuming role_name in each) "
+        "for usage, without reporting their registries.",
+        Section.SOURCE,
+    ),
+    Setting(
         "read_manifests",
         "if-excluded",
         check=check_read_manifests,

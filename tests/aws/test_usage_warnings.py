@@ -1,0 +1,70 @@
+"""ECS or Lambda denied in several accounts and regions of one usage task: one warning per cause, in
+the words of an account and region (a source is not only a registry), the sources it covers named."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ecr_provider.aws import usage as aws_usage
+from ecr_provider.aws.usage import UsageReader
+from ecr_provider.core.repeated_causes import once_per_task
+
+SOURCES = [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
+
+
+def denied(stack: ExitStack, service: str, operation: str, region: str) -> Any:
+    client = boto3.client(
+        service, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stubber = stack.enter_context(Stubber(client))
+    stubber.add_client_error(operation, "AccessDeniedException", "denied", 400)
+    return client
+
+
+def test_a_denial_repeated_across_sources_is_one_warning_a_service(caplog: pytest.LogCaptureFixture) -> None:
+    with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
+        readers = [
+            UsageReader(
+                denied(stack, "ecs", "list_clusters", region),
+                denied(stack, "lambda", "list_functions", region),
+                account,
+                region,
+                2,
+            )
+            for account, region in SOURCES
+        ]
+        with once_per_task("accounts and regions"):
+            reads = [reader.read_source() for reader in readers]
+
+    assert all(len(read.unknown) == 2 for read in reads)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    ecs, lambda_ = warnings
+    sources = "111111111111/eu-west-1, 222222222222/us-east-1"
+    assert ecs.startswith(f"2 accounts and regions of this task ({sources}): ")
+    assert "Account <account> in <region>: which images ECS runs is unknown" in ecs
+    assert "Account <account> in <region>: which images Lambda runs is unknown" in lambda_
+
+
+def test_one_source_is_warned_about_in_its_own_words(caplog: pytest.LogCaptureFixture) -> None:
+    account, region = SOURCES[0]
+    with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
+        reader = UsageReader(
+            denied(stack, "ecs", "list_clusters", region),
+            denied(stack, "lambda", "list_functions", region),
+            account,
+            region,
+            2,
+        )
+        reader.read_source()
+
+    assert [record.getMessage().split(":")[0] for record in caplog.records] == [
+        f"Account {account} in {region}",
+        f"Account {account} in {region}",
+    ]
