@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
+from ecr_provider.aws.eks_pods import read_pods
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import BASIC, ENHANCED, RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
@@ -135,8 +136,8 @@ def open_registry(
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas, and EKS). Repository policies and EKS clusters are read only when usage was: otherwise no
-    image is reclaimable on usage grounds anyway."""
+    quotas, and EKS). Repository policies, EKS clusters and their pods are read only when usage was:
+    otherwise no image is reclaimable on usage grounds anyway."""
     pace = pace_registry(options.max_requests_per_second)
     calls = CallStats()
 
@@ -176,6 +177,16 @@ def open_registry(
             read_accounts=frozenset({clients.account_id}),
             eks_covered=scans.scan_type == ENHANCED,
         )
+        pods = read_pods(
+            clients.eks,
+            clients.sts,
+            visibility.eks_clusters,
+            account_id=clients.account_id,
+            region=clients.region,
+            label=clients.label,
+        )
+        usage = pods.joined(usage)
+        visibility = replace(visibility, eks_clusters=pods.refused)
         policies = RepositoryPolicies(clients.ecr, clients.label)
     reader = replace(reader, scans=scans, manifests=manifests, findings=findings, policies=policies)
     context = ReportContext(
