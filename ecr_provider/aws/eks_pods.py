@@ -42,6 +42,7 @@ TOKEN_EXPIRES_IN = 60
 """Seconds: the token is made just before a cluster's pages are read, and EKS caps it at 15 minutes."""
 TIMEOUT_SECONDS = 30
 _HANDLER_ID = "ecr-report-x-k8s-aws-id"
+"""Handlers registered once per client (botocore keeps one handler per id, whatever the event)."""
 _WORKLOAD_OWNERS = frozenset({"DaemonSet", "StatefulSet", "Job", "ReplicaSet"})
 
 
@@ -63,9 +64,9 @@ class EksPods:
     def joined(self, usage: RegistryUsage) -> RegistryUsage:
         """``usage`` with the pods' images; ``EKS`` a source only when every cluster was read."""
         running = {key: dict(places) for key, places in usage.running.items()}
-        for key, places in self.running.items():
+        for key, counts in self.running.items():
             merged = running.setdefault(key, {})
-            for place, count in places.items():
+            for place, count in counts.items():
                 merged[place] = merged.get(place, 0) + count
         needed = dict(usage.needed)
         for key, places in self.needed.items():
@@ -156,8 +157,10 @@ def cluster_token(sts_client: Any, cluster: str) -> str:
     """A bearer token for ``cluster``: STS ``GetCallerIdentity`` presigned with the cluster's name in
     the signed ``x-k8s-aws-id`` header; the API server has STS run it to learn who calls."""
     events = sts_client.meta.events
-    events.register("provide-client-params.sts.GetCallerIdentity", _take_cluster_id, unique_id=_HANDLER_ID)
-    events.register("before-sign.sts.GetCallerIdentity", _sign_cluster_id, unique_id=_HANDLER_ID)
+    events.register(
+        "provide-client-params.sts.GetCallerIdentity", _take_cluster_id, unique_id=f"{_HANDLER_ID}-take"
+    )
+    events.register("before-sign.sts.GetCallerIdentity", _sign_cluster_id, unique_id=f"{_HANDLER_ID}-sign")
     url = sts_client.generate_presigned_url(
         "get_caller_identity",
         Params={CLUSTER_ID_HEADER: cluster},
