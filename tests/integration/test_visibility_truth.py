@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.csv_format import read_canonical
+from ecr_provider.core.layout import report_key
 from emulator.demo_registry import DemoRegistry, seed_demo_registry
 from emulator.destination import ReportDestination
 from emulator.server import ACCOUNT_ID, Emulator, client
-from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag
+from tests.integration.conftest import AS_OF, REPORT_DATE, RunDag, visible_generation
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,8 @@ def pull_policy(principal: Any, **more: Any) -> str:
 
 
 def read_report(emulator: Emulator, bucket: str, prefix: str, report: str) -> list[dict[str, str]]:
-    key = f"{prefix}/{report}/report_date={REPORT_DATE}/{ACCOUNT_ID}-{REGION}.csv"
+    generation = visible_generation(emulator, bucket, prefix)
+    key = report_key(prefix, report, REPORT_DATE, ACCOUNT_ID, REGION, generation=generation)
     body = client("s3", emulator.endpoint_url, REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
     return list(read_canonical(io.StringIO(body.decode("utf-8"), newline="")))
 
