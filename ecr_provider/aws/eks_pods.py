@@ -216,8 +216,10 @@ def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[se
         reference = ecr_reference(named.get(name) or str(container.get("image", "")), account_id, region)
         if reference is None:
             continue
-        _, _, digest = str(container.get("imageID", "")).rpartition("@")
-        digest = digest if digest.startswith("sha256:") else reference.digest or ""
+        # REPOSITORY@DIGEST (docker-pullable:// before it under Docker); a bare sha256 is the
+        # image's config, not its manifest, and says nothing of which manifest runs.
+        _, at, digest = str(container.get("imageID", "")).rpartition("@")
+        digest = digest if at and digest.startswith("sha256:") else reference.digest or ""
         if digest:
             by_digest.add((reference.repository, digest))
         else:

@@ -96,6 +96,9 @@ def test_a_pods_images_are_its_containers_and_init_containers_digests_from_image
     # No digest known: the tag it pulls (latest when none is named).
     assert pod_images(PODS[3], ACCOUNT, REGION) == (set(), {("ops/shell", "latest")})
     assert pod_images(PODS[0], "444455556666", REGION) == (set(), set())
+    # A bare sha256 imageID is the image's config digest, not a manifest: the tag is kept instead.
+    config_only = pod("web", [("web", f"{REGISTRY}/shop/web:1.2", "sha256:" + "e" * 64)])
+    assert pod_images(config_only, ACCOUNT, REGION) == (set(), {("shop/web", "1.2")})
 
 
 def test_the_token_is_a_presigned_get_caller_identity_signing_the_cluster_header(sts: Any) -> None:
