@@ -28,7 +28,14 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from emulator import moto_athena_gaps, moto_ecr_gaps, moto_ecs_gaps, moto_inspector_gaps, moto_lambda_gaps
+from emulator import (
+    moto_athena_gaps,
+    moto_ecr_gaps,
+    moto_ecs_gaps,
+    moto_eks_gaps,
+    moto_inspector_gaps,
+    moto_lambda_gaps,
+)
 from emulator.clients import ACCOUNT_ID, DUMMY_CREDENTIALS, client
 from emulator.demo_registry import seed_demo_registry
 from emulator.faults import FaultInjector, delayed, json_error, replaying_reads, throttled
@@ -172,6 +179,7 @@ class Emulator:
         moto_ecs_gaps.install()
         moto_lambda_gaps.install()
         moto_inspector_gaps.install()
+        moto_eks_gaps.install()
         moto_api_backend.reset()
         app: WSGIApplication = _TargetCachedDispatcher()
         if self._replay_reads:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
+from ecr_provider.aws.eks_pods import read_pods
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import BASIC, ENHANCED, RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
@@ -141,9 +142,9 @@ def open_registry(
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
     quotas, and EKS). ``usage`` is the registry's use joined from every source of the run; None reads
-    only the registry's own account and region. Repository policies and EKS clusters are read only when
-    usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's grant being
-    visible when it names an account whose workloads were read (``usage.read_accounts``)."""
+    only the registry's own account and region. Repository policies, EKS clusters and their pods are
+    read only when usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's
+    grant being visible when it names an account whose workloads were read (``usage.read_accounts``)."""
     pace = pace_registry(options.max_requests_per_second)
     calls = CallStats()
 
@@ -184,6 +185,16 @@ def open_registry(
             read_accounts=usage.read_accounts,
             eks_covered=scans.scan_type == ENHANCED,
         )
+        pods = read_pods(
+            clients.eks,
+            clients.sts,
+            visibility.eks_clusters,
+            account_id=clients.account_id,
+            region=clients.region,
+            label=clients.label,
+        )
+        usage = pods.joined(usage)
+        visibility = replace(visibility, eks_clusters=pods.refused)
         policies = RepositoryPolicies(clients.ecr, clients.label)
     reader = replace(reader, scans=scans, manifests=manifests, findings=findings, policies=policies)
     context = ReportContext(

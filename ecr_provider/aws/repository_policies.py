@@ -4,7 +4,7 @@
 * ``ecr:GetRegistryPolicy`` once per registry and ``ecr:GetRepositoryPolicy`` per repository: the
   principals a policy lets pull. A missing policy grants nothing.
 * ``eks:ListClusters`` once per registry, skipped under enhanced scanning (Inspector's in-use count
-  covers EKS pods): the clusters whose pods the run does not read.
+  covers EKS pods): the clusters whose pods ``aws.eks_pods`` reads where allowed.
 
 They matter only where an image could otherwise be called ``unused``, so ``open_registry`` makes
 them only when the registry's usage was read. Optional, like every read beyond ECR's: a refused
@@ -57,7 +57,7 @@ def read_visibility(
             log.warning(NOT_VISIBLE_WARNING, label, "its EKS clusters are unknown", error)
             denied = ("eks:ListClusters",)
     if clusters:
-        log.info("Registry %s: EKS clusters whose pods are not read: %s", label, ", ".join(clusters))
+        log.info("Registry %s: EKS clusters: %s", label, ", ".join(clusters))
     return RegistryVisibility(
         read_accounts, registry_policy=registry_policy, eks_clusters=clusters, denied=denied
     )

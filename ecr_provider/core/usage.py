@@ -12,8 +12,8 @@ service none of whose tasks runs (scaled to zero) needs the digest its task defi
 whatever its tag points to at the next start; and through image indexes (a task runs a platform's
 child manifest; the index that lists it is in use as well).
 
-Inspector counts ECS tasks and EKS pods alike (``inUseCount``); the ECS tasks found directly are the
-same tasks, so only Inspector's count beyond them is credited to EKS.
+Inspector counts ECS tasks and EKS pods alike (``inUseCount``); the ECS tasks and EKS pods found
+directly are the same ones, so only Inspector's count beyond them is credited to ``EKS (Inspector)``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ INSPECTOR_PLACE = "EKS (Inspector)"
 """Where the use Inspector counts beyond the ECS tasks found is: EKS pods (or tasks of other accounts)."""
 ECS_PREFIX = "ecs:"
 LAMBDA_PREFIX = "lambda:"
+EKS_PREFIX = "eks:"
 DEFAULT_TAG = "latest"
 
 _ECR_IMAGE = re.compile(
@@ -86,14 +87,15 @@ def foreign_place(place: str, source: Registry) -> str:
 class RegistryUsage:
     """What runs a registry's images, as ``aws.usage`` read it in the sources of the run.
 
-    ``running`` counts, per image and place (``ecs:CLUSTER/SERVICE``, ``lambda:FUNCTION``, with
-    ``ACCOUNT/REGION/`` after the colon when the place is in another account or region than the
-    registry), the running ECS tasks or the functions using it; ``needed`` lists the places whose next
-    start pulls a digest or a tag (services' task definitions), keyed as ``ImageReference.key``.
-    ``unknown`` names the reads that failed: while it is not empty, an image nobody was seen running is
-    of unknown use, never unused. ``read_accounts`` are the accounts whose workloads were read (every
-    region of the run), so use from any other account is not seen.
-    ``sources`` names the runtimes read in full in every source of the run (``ECS``, ``Lambda``).
+    ``running`` counts, per image and place (``ecs:CLUSTER/SERVICE``, ``lambda:FUNCTION``,
+    ``eks:CLUSTER/NAMESPACE/OWNER``, with ``ACCOUNT/REGION/`` after the colon when the place is in another
+    account or region than the registry), the running ECS tasks, functions or EKS pods using it;
+    ``needed`` lists the places whose next start pulls a digest or a tag (services' task definitions),
+    keyed as ``ImageReference.key``. ``unknown`` names the reads that failed: while it is not empty, an
+    image nobody was seen running is of unknown use, never unused. ``read_accounts`` are the accounts
+    whose workloads were read (every region of the run), so use from any other account is not seen.
+    ``sources`` names the runtimes read in full in every source of the run (``ECS``, ``Lambda``, ``EKS``
+    when every cluster's pods were read).
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
@@ -251,12 +253,12 @@ def repository_use(
 def _use(
     places: dict[str, int], inspector_count: int, last_in_use_at: datetime | None, known: bool
 ) -> ImageUse:
-    tasks = sum(count for place, count in places.items() if place.startswith(ECS_PREFIX))
+    tasks_and_pods = sum(n for place, n in places.items() if place.startswith((ECS_PREFIX, EKS_PREFIX)))
     functions = sum(count for place, count in places.items() if place.startswith(LAMBDA_PREFIX))
     named = sorted(places)
-    if inspector_count > tasks:
+    if inspector_count > tasks_and_pods:
         named.append(INSPECTOR_PLACE)
-    count = max(inspector_count, tasks) + functions
+    count = max(inspector_count, tasks_and_pods) + functions
     if named:
         return ImageUse(True, count, last_in_use_at, tuple(named))
     if known:

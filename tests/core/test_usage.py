@@ -104,6 +104,24 @@ def test_inspector_beyond_the_ecs_tasks_found_is_eks() -> None:
     assert uses[OLD] == ImageUse(False, 0, None, ())
 
 
+def test_eks_pods_read_count_beside_ecs_tasks_and_inspector_only_beyond_both() -> None:
+    usage = RegistryUsage(
+        running={
+            ("web", ARM): {"ecs:prod/web": 1, "eks:apps/shop/web": 2, "lambda:resize": 1},
+            ("web", AMD): {"eks:apps/shop/web": 2},
+        }
+    )
+    images = (
+        replace(image(ARM), inspector_use=InspectorUse(3, None)),
+        replace(image(AMD), inspector_use=InspectorUse(4, None)),
+    )
+
+    uses = repository_use(images, usage, {})
+
+    assert uses[ARM] == ImageUse(True, 4, None, ("ecs:prod/web", "eks:apps/shop/web", "lambda:resize"))
+    assert uses[AMD] == ImageUse(True, 4, None, ("eks:apps/shop/web", INSPECTOR_PLACE))
+
+
 def test_when_ecs_or_lambda_could_not_be_read_an_image_seen_nowhere_is_unknown() -> None:
     usage = RegistryUsage(
         running={("web", ARM): {"ecs:prod/web": 1}}, unknown=("lambda:ListFunctions denied",)

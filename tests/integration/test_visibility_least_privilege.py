@@ -3,7 +3,8 @@ emulator: with the file, the policy reads are allowed and leave nothing "not vis
 of its ECR actions, that read is refused and named. (The DAG's least-privilege runs cannot show it:
 moto refuses every Lambda request's signature under enforcement, so usage is unknown there and these
 reads are rightly not made. It refuses EKS requests' signatures alike (SignatureDoesNotMatch), so
-``eks:ListClusters`` is proven only against botocore's model, in tests/test_iam_policies.py.)"""
+``eks:ListClusters`` and ``eks:DescribeCluster`` are proven only against botocore's model, in
+tests/test_iam_policies.py.)"""
 
 from __future__ import annotations
 

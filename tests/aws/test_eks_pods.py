@@ -1,0 +1,173 @@
+"""EKS pods read through the Kubernetes API: DescribeCluster as the real API takes it (the Stubber checks
+it against botocore's model), the pods listing paged and authenticated as EKS expects (the stand-in
+checks the token's shape), each pod's images and place, and a refused cluster left not visible."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ecr_provider.aws import eks_pods
+from ecr_provider.aws.eks_pods import EksPods, cluster_token, pod_images, pod_place, read_pods
+from ecr_provider.core.usage import RegistryUsage
+from tests.kubernetes_stand_in import KubernetesApi, pod, serving, token_is_eks_shaped
+
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+LABEL = f"{ACCOUNT}/{REGION}"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+WEB = "sha256:" + "a" * 64
+AGENT = "sha256:" + "b" * 64
+MIGRATE = "sha256:" + "c" * 64
+KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def web_pod(name: str) -> dict[str, Any]:
+    return pod(
+        name,
+        [("web", f"{REGISTRY}/shop/web:1.2", f"docker-pullable://{REGISTRY}/shop/web@{WEB}")],
+        namespace="shop",
+        owner=("ReplicaSet", "web-5d8f7c9b4"),
+        labels={"pod-template-hash": "5d8f7c9b4"},
+        init=[("migrate", f"{REGISTRY}/shop/migrate:7", f"{REGISTRY}/shop/migrate@{MIGRATE}")],
+    )
+
+
+PODS = [
+    web_pod("web-5d8f7c9b4-x1"),
+    web_pod("web-5d8f7c9b4-x2"),
+    pod(
+        "agent-q9",
+        [
+            ("agent", f"{REGISTRY}/ops/agent@{AGENT}", ""),
+            ("proxy", "public.ecr.aws/envoy/envoy:v1", "public.ecr.aws/envoy/envoy@sha256:" + "d" * 64),
+        ],
+        namespace="kube-system",
+        owner=("DaemonSet", "agent"),
+    ),
+    pod("debug", [("shell", f"{REGISTRY}/ops/shell", "")]),
+]
+
+
+@pytest.fixture
+def sts() -> Any:
+    return boto3.client("sts", region_name=REGION, **KEYS)
+
+
+@pytest.fixture
+def eks() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("eks", region_name=REGION, **KEYS)
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def describe(stub: Stubber, name: str, api: KubernetesApi) -> None:
+    cluster = {
+        "name": name,
+        "status": "ACTIVE",
+        "endpoint": api.endpoint,
+        "certificateAuthority": {"data": api.certificate_authority},
+    }
+    stub.add_response("describe_cluster", {"cluster": cluster}, {"name": name})
+
+
+def test_a_pod_is_placed_by_the_workload_that_keeps_it_running() -> None:
+    assert [pod_place(found) for found in PODS] == [
+        "shop/web",
+        "shop/web",
+        "kube-system/agent",
+        "default/debug",
+    ]
+    job = pod("report-29100-abcde", [], owner=("Job", "report-29100"), namespace="batch")
+    assert pod_place(job) == "batch/report-29100"
+
+
+def test_a_pods_images_are_its_containers_and_init_containers_digests_from_image_id() -> None:
+    assert pod_images(PODS[0], ACCOUNT, REGION) == ({("shop/web", WEB), ("shop/migrate", MIGRATE)}, set())
+    # Another registry's image is not this registry's; a digest named in the image needs no imageID.
+    assert pod_images(PODS[2], ACCOUNT, REGION) == ({("ops/agent", AGENT)}, set())
+    # No digest known: the tag it pulls (latest when none is named).
+    assert pod_images(PODS[3], ACCOUNT, REGION) == (set(), {("ops/shell", "latest")})
+    assert pod_images(PODS[0], "444455556666", REGION) == (set(), set())
+    # A bare sha256 imageID is the image's config digest, not a manifest: the tag is kept instead.
+    config_only = pod("web", [("web", f"{REGISTRY}/shop/web:1.2", "sha256:" + "e" * 64)])
+    assert pod_images(config_only, ACCOUNT, REGION) == (set(), {("shop/web", "1.2")})
+
+
+def test_the_token_is_a_presigned_get_caller_identity_signing_the_cluster_header(sts: Any) -> None:
+    token = cluster_token(sts, "apps")
+    assert token_is_eks_shaped(f"Bearer {token}")
+    assert cluster_token(sts, "apps").startswith("k8s-aws-v1.aHR0cHM6Ly9zdHMu")  # "https://sts."
+
+
+def test_running_pods_are_read_page_by_page(
+    eks: tuple[Any, Stubber], sts: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, stub = eks
+    monkeypatch.setattr(eks_pods, "PODS_PAGE_SIZE", 3)
+    with serving(KubernetesApi(PODS)) as api:
+        describe(stub, "apps", api)
+        found = read_pods(client, sts, ["apps"], account_id=ACCOUNT, region=REGION, label=LABEL)
+
+    assert [(query["limit"], query.get("continue")) for query in api.requests] == [
+        (["3"], None),
+        (["3"], ["3"]),
+    ]
+    assert all(token_is_eks_shaped(token) for token in api.tokens)
+    assert found == EksPods(
+        running={
+            ("shop/web", WEB): {"eks:apps/shop/web": 2},
+            ("shop/migrate", MIGRATE): {"eks:apps/shop/web": 2},
+            ("ops/agent", AGENT): {"eks:apps/kube-system/agent": 1},
+        },
+        needed={("ops/shell", "latest"): frozenset({"eks:apps/default/debug"})},
+        read=("apps",),
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_refused_unreachable_or_undescribed_clusters_warn_once_each_and_stay_unread(
+    eks: tuple[Any, Stubber], sts: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, stub = eks
+    with serving(KubernetesApi(PODS, allowed=False)) as refusing, serving(KubernetesApi(PODS)) as gone:
+        describe(stub, "locked", refusing)
+        gone.endpoint = f"https://127.0.0.1:{closed_port()}"
+        describe(stub, "gone", gone)
+        stub.add_client_error("describe_cluster", "AccessDeniedException", expected_params={"name": "hidden"})
+        with caplog.at_level(logging.WARNING):
+            found = read_pods(
+                client, sts, ["locked", "gone", "hidden"], account_id=ACCOUNT, region=REGION, label=LABEL
+            )
+
+    assert found == EksPods(refused=("locked", "gone", "hidden"))
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 3
+    assert "EKS cluster locked" in warnings[0]
+    assert "GET /api/v1/pods on EKS cluster locked failed with HTTP 403" in warnings[0]
+    assert "GET /api/v1/pods on EKS cluster gone failed" in warnings[1]
+    assert "eks:DescribeCluster on hidden failed with AccessDeniedException" in warnings[2]
+
+
+def test_pods_join_usage_and_eks_is_a_source_only_when_every_cluster_was_read() -> None:
+    usage = RegistryUsage(running={("shop/web", WEB): {"ecs:main/web": 1}}, sources=("ECS", "Lambda"))
+    pods = EksPods(running={("shop/web", WEB): {"eks:apps/shop/web": 2}}, read=("apps",))
+
+    joined = pods.joined(usage)
+
+    assert joined.running == {("shop/web", WEB): {"ecs:main/web": 1, "eks:apps/shop/web": 2}}
+    assert joined.sources == ("ECS", "Lambda", "EKS")
+    assert EksPods(read=("apps",), refused=("locked",)).joined(usage).sources == ("ECS", "Lambda")
+    assert EksPods().joined(usage).sources == ("ECS", "Lambda")
