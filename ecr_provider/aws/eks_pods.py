@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.core.usage import EKS_PREFIX, ImageKey, RegistryUsage, ecr_reference
+from ecr_provider.core.usage import EKS_PREFIX, ImageKey, ImageReference, RegistryUsage, ecr_reference
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[se
     for container in statuses:
         name = str(container.get("name"))
         seen.add(name)
-        reference = ecr_reference(named.get(name) or str(container.get("image", "")), account_id, region)
+        reference = _registry_image(named.get(name) or str(container.get("image", "")), account_id, region)
         if reference is None:
             continue
         # REPOSITORY@DIGEST (docker-pullable:// before it under Docker); a bare sha256 is the
@@ -225,7 +225,15 @@ def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[se
         else:
             by_tag.add(reference.key)
     for name, image in named.items():
-        reference = ecr_reference(image, account_id, region)
+        reference = _registry_image(image, account_id, region)
         if name not in seen and reference is not None:
             (by_digest if reference.digest else by_tag).add(reference.key)
     return by_digest, by_tag
+
+
+def _registry_image(uri: str, account_id: str, region: str) -> ImageReference | None:
+    """The reference when ``uri`` is an image of the registry of ``account_id`` in ``region``."""
+    reference = ecr_reference(uri)
+    if reference is None or (reference.account_id, reference.region) != (account_id, region):
+        return None
+    return reference
