@@ -1,12 +1,13 @@
-"""Usage benchmark: the ECS and Lambda calls a registry's "which images run" read makes, against the
-minimum, and its wall time at a per-request latency.
+"""Usage benchmark: the ECS, Lambda and EKS calls a registry's "which images run" read makes, against
+the minimum, and its wall time at a per-request latency.
 
 An account with many clusters, services, tasks and image functions is seeded in the emulator (in this
 process: the ECS and Lambda gap modules run the tasks and resolve the digests); the product's
 ``UsageReader`` then reads it once with its call counters attached. The minimum follows the APIs'
 page sizes: ListClusters and ListTasks and ListServices 100 a page, DescribeTasks 100 tasks a call,
 DescribeServices 10, ListFunctions 50, one GetFunction per image function, and no
-DescribeTaskDefinition while every service has a running task.
+DescribeTaskDefinition while every service has a running task; EKS's ListClusters once (no cluster is
+seeded; its pods are read through each cluster's Kubernetes API, outside AWS).
 
 Run ``python -m benchmarks.usage [--clusters N] [--services N] [--tasks N] [--functions N]``.
 """
@@ -23,7 +24,7 @@ import boto3
 
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import ecr_client_config
-from ecr_provider.aws.usage import UsageReader
+from ecr_provider.aws.usage import USAGE_SERVICES, UsageReader
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 
 REGION = "us-east-1"
@@ -119,7 +120,7 @@ def seed(endpoint_url: str, clusters: int, services: int, tasks: int, functions:
 def minimum_calls(clusters: int, services: int, tasks: int, functions: int) -> dict[str, int]:
     per_cluster_tasks = services * tasks
     return {
-        "ListClusters": max(1, math.ceil(clusters / 100)),
+        "ListClusters": max(1, math.ceil(clusters / 100)) + 1,  # ECS's, and EKS's once
         "ListTasks": clusters * max(1, math.ceil(per_cluster_tasks / 100)),
         "DescribeTasks": clusters * math.ceil(per_cluster_tasks / 100),
         "ListServices": clusters * max(1, math.ceil(services / 100)),
@@ -142,8 +143,8 @@ def main() -> None:
         seed(emulator.endpoint_url, args.clusters, args.services, args.tasks, args.functions)
         seeded = time.monotonic() - started
         stats = CallStats()
-        clients: list[Any] = []
-        for service in ("ecs", "lambda"):
+        clients: dict[str, Any] = {}
+        for service in USAGE_SERVICES:
             made = boto3.client(
                 service,
                 endpoint_url=emulator.endpoint_url,
@@ -152,9 +153,9 @@ def main() -> None:
                 **DUMMY_CREDENTIALS,
             )
             stats.attach(made)
-            clients.append(made)
+            clients[service] = made
         started = time.monotonic()
-        usage = UsageReader(clients[0], clients[1], ACCOUNT_ID, REGION, CONCURRENCY).read()
+        usage = UsageReader(clients.__getitem__, ACCOUNT_ID, REGION, CONCURRENCY).read()
         wall = time.monotonic() - started
     running_tasks = sum(
         count

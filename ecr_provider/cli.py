@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import boto3
@@ -31,7 +32,7 @@ from ecr_provider.aws.pricing import PRICING_REGION
 from ecr_provider.aws.rate_limit import pace_registry
 from ecr_provider.aws.regions import ecr_regions_of
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
-from ecr_provider.aws.usage import UsageReader
+from ecr_provider.aws.usage import USAGE_SERVICES, UsageReader
 from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
 from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
@@ -212,25 +213,21 @@ def _read_usage(
     """What runs in every region of the run, in its own account and in each workload account (through
     its role), before any registry is read: every registry joins its images' use from all of them."""
     config = ecr_client_config(options.max_concurrency)
-    readers = {
-        each.registry: UsageReader(each.ecs, each.lambda_, *each.registry, options.max_concurrency)
-        for each in registries
-    }
+    concurrency = options.max_concurrency
+    readers = {each.registry: UsageReader(each.client, *each.registry, concurrency) for each in registries}
     for role in workload_roles:
         account = RegistryTarget("", role).account_id or ""
         if any(account == own_account for own_account, _ in readers):
             continue  # the account's workloads are read already, as a registry of the run
         assumed = _role_session(session, role)
         for each in registries:
-            ecs = assumed.client("ecs", region_name=each.region, config=config)
-            lambda_ = assumed.client("lambda", region_name=each.region, config=config)
-            readers[account, each.region] = UsageReader(
-                ecs, lambda_, account, each.region, options.max_concurrency
-            )
+            make_client = partial(assumed.client, region_name=each.region, config=config)
+            workload = RegistryClients.connect(make_client, each.region, account)
+            readers[account, each.region] = UsageReader(workload.client, account, each.region, concurrency)
     for reader in readers.values():
         pace = pace_registry(options.max_requests_per_second)
-        pace.attach(reader.ecs_client)
-        pace.attach(reader.lambda_client)
+        for service in USAGE_SERVICES:
+            pace.attach(reader.client(service))
     return [reader.read_source() for reader in readers.values()]
 
 

@@ -1,13 +1,14 @@
 """Which images EKS pods run, read through each cluster's Kubernetes API where the reporting role has
 access (an EKS access entry allowing ``get``/``list`` on pods, e.g. ``AmazonEKSViewPolicy``).
 
-Per cluster of the registry's account and region: ``eks:DescribeCluster`` (the API endpoint and its
-CA), a bearer token, then ``GET /api/v1/pods`` of the running pods, paged with ``limit`` and
-``continue``. Each container's and init container's ``image`` names the repository, its status's
-``imageID`` the digest it runs. The token is the one ``aws eks get-token`` and the amazon provider's
-EKS hook make (a presigned STS ``GetCallerIdentity`` URL signing the ``x-k8s-aws-id`` header,
-base64url, prefixed ``k8s-aws-v1.``), made here from the registry's own STS client because the
-provider's helper takes an Airflow connection (9.10) or a session (later) rather than a client.
+Per cluster of a source of the run (an account and region whose workloads ``aws.usage`` reads):
+``eks:DescribeCluster`` (the API endpoint and its CA), a bearer token, then ``GET /api/v1/pods`` of
+the running pods, paged with ``limit`` and ``continue``. Each container's and init container's
+``image`` names the repository, its status's ``imageID`` the digest it runs, in whichever registry.
+The token is the one ``aws eks get-token`` and the amazon provider's EKS hook make (a presigned STS
+``GetCallerIdentity`` URL signing the ``x-k8s-aws-id`` header, base64url, prefixed ``k8s-aws-v1.``),
+made here from the source's own STS client because the provider's helper takes an Airflow connection
+(9.10) or a session (later) rather than a client.
 
 Optional, like every read beyond ECR's: a refused or unreachable cluster gives one warning naming it
 and the call, and its use stays not visible (``core.visibility``), so no image is called reclaimable
@@ -22,16 +23,17 @@ import json
 import logging
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ecr_provider.aws.errors import AwsCallError, aws_call
-from ecr_provider.core.usage import EKS_PREFIX, ImageKey, ImageReference, RegistryUsage, ecr_reference
+from ecr_provider.core.repeated_causes import warn_registry
+from ecr_provider.core.targets import registry_label
+from ecr_provider.core.usage import EKS_PREFIX, FoundUse, FullKey, ecr_reference
 
 log = logging.getLogger(__name__)
 
-EKS_SOURCE = "EKS"
 PODS_PATH = "/api/v1/pods"
 PODS_CALL = f"GET {PODS_PATH}"
 PODS_PAGE_SIZE = 500
@@ -52,62 +54,46 @@ class PodsRefused(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class EksPods:
-    """What the clusters' pods run: ``running`` counts pods per image and place
-    (``eks:CLUSTER/NAMESPACE/OWNER``), ``needed`` the places whose containers name a tag with no
-    digest known; ``read`` and ``refused`` are the clusters whose pods were read or not."""
+    """What the clusters' pods run, by image in whichever registry, at places
+    ``eks:CLUSTER/NAMESPACE/OWNER`` (``needed``: containers naming a tag with no digest known);
+    ``read`` and ``refused`` are the clusters whose pods were read or not."""
 
-    running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
-    needed: Mapping[ImageKey, frozenset[str]] = field(default_factory=dict)
+    found: FoundUse = field(default_factory=FoundUse)
     read: tuple[str, ...] = ()
     refused: tuple[str, ...] = ()
 
-    def joined(self, usage: RegistryUsage) -> RegistryUsage:
-        """``usage`` with the pods' images; ``EKS`` a source only when every cluster was read."""
-        running = {key: dict(places) for key, places in usage.running.items()}
-        for key, counts in self.running.items():
-            merged = running.setdefault(key, {})
-            for place, count in counts.items():
-                merged[place] = merged.get(place, 0) + count
-        needed = dict(usage.needed)
-        for key, places in self.needed.items():
-            needed[key] = needed.get(key, frozenset()) | places
-        sources = usage.sources + ((EKS_SOURCE,) if self.read and not self.refused else ())
-        return replace(usage, running=running, needed=needed, sources=sources)
-
 
 def read_pods(
-    eks_client: Any, sts_client: Any, clusters: Sequence[str], *, account_id: str, region: str, label: str
+    eks_client: Any, sts_client: Any, clusters: Sequence[str], *, account_id: str, region: str
 ) -> EksPods:
-    """The running pods' images of ``clusters``, each cluster read or refused as a whole."""
-    running: dict[ImageKey, dict[str, int]] = {}
-    needed: dict[ImageKey, set[str]] = {}
+    """The running pods' ECR images of ``clusters`` (of ``account_id`` in ``region``), each cluster
+    read or refused as a whole."""
+    found = FoundUse()
     read: list[str] = []
     refused: list[str] = []
+    label = registry_label(account_id, region)
     for cluster in clusters:
         try:
             pods = list(_cluster_pods(eks_client, sts_client, cluster))
         except (AwsCallError, PodsRefused) as error:
-            log.warning(
-                "Registry %s: the pods of EKS cluster %s are not read, so the use they would show is not "
-                "visible (no image unused): %s",
+            warn_registry(
+                log,
                 label,
-                cluster,
-                error,
+                f"Account {account_id} in {region}: the pods of EKS cluster {cluster} are not read, so "
+                f"the use they would show is not visible (no image unused): {error}",
+                {"account": account_id, "region": region, "cluster": cluster},
             )
             refused.append(cluster)
             continue
         for pod in pods:
             place = f"{EKS_PREFIX}{cluster}/{pod_place(pod)}"
-            keys, tags = pod_images(pod, account_id, region)
-            for key in keys:
-                places = running.setdefault(key, {})
-                places[place] = places.get(place, 0) + 1
+            running, tags = pod_images(pod)
+            for key in running:
+                found.run(key, place)
             for key in tags:
-                needed.setdefault(key, set()).add(place)
+                found.need(key, place)
         read.append(cluster)
-    return EksPods(
-        running, {key: frozenset(places) for key, places in needed.items()}, tuple(read), tuple(refused)
-    )
+    return EksPods(found, tuple(read), tuple(refused))
 
 
 def _cluster_pods(eks_client: Any, sts_client: Any, cluster: str) -> Iterator[dict[str, Any]]:
@@ -197,9 +183,9 @@ def pod_place(pod: Mapping[str, Any]) -> str:
     return f"{metadata.get('namespace', 'default')}/{name}"
 
 
-def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[set[ImageKey], set[ImageKey]]:
-    """The registry's images a pod runs, by digest (its containers' and init containers' status
-    ``imageID``), and the tags it names whose digest is not known yet."""
+def pod_images(pod: Mapping[str, Any]) -> tuple[set[FullKey], set[FullKey]]:
+    """The ECR images a pod runs, by digest (its containers' and init containers' status ``imageID``),
+    and the tags it names whose digest is not known yet, each with its registry."""
     status = pod.get("status") or {}
     statuses = [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
     spec = pod.get("spec") or {}
@@ -207,13 +193,13 @@ def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[se
         str(container.get("name")): str(container.get("image", ""))
         for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
     }
-    by_digest: set[ImageKey] = set()
-    by_tag: set[ImageKey] = set()
+    by_digest: set[FullKey] = set()
+    by_tag: set[FullKey] = set()
     seen: set[str] = set()
     for container in statuses:
         name = str(container.get("name"))
         seen.add(name)
-        reference = _registry_image(named.get(name) or str(container.get("image", "")), account_id, region)
+        reference = ecr_reference(named.get(name) or str(container.get("image", "")))
         if reference is None:
             continue
         # REPOSITORY@DIGEST (docker-pullable:// before it under Docker); a bare sha256 is the
@@ -221,19 +207,11 @@ def pod_images(pod: Mapping[str, Any], account_id: str, region: str) -> tuple[se
         _, at, digest = str(container.get("imageID", "")).rpartition("@")
         digest = digest if at and digest.startswith("sha256:") else reference.digest or ""
         if digest:
-            by_digest.add((reference.repository, digest))
+            by_digest.add((reference.registry, (reference.repository, digest)))
         else:
-            by_tag.add(reference.key)
+            by_tag.add((reference.registry, reference.key))
     for name, image in named.items():
-        reference = _registry_image(image, account_id, region)
+        reference = ecr_reference(image)
         if name not in seen and reference is not None:
-            (by_digest if reference.digest else by_tag).add(reference.key)
+            (by_digest if reference.digest else by_tag).add((reference.registry, reference.key))
     return by_digest, by_tag
-
-
-def _registry_image(uri: str, account_id: str, region: str) -> ImageReference | None:
-    """The reference when ``uri`` is an image of the registry of ``account_id`` in ``region``."""
-    reference = ecr_reference(uri)
-    if reference is None or (reference.account_id, reference.region) != (account_id, region):
-        return None
-    return reference

@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 from ecr_provider.aws.account_settings import read_blob_mounting
 from ecr_provider.aws.call_stats import CallStats
 from ecr_provider.aws.ecr import RegistryReader, parse_epochs_in_utc
-from ecr_provider.aws.eks_pods import read_pods
 from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.inspector import BASIC, ENHANCED, RegistryFindings, registry_image_scans
 from ecr_provider.aws.manifests import ManifestCache, plan_manifest_reads
@@ -36,9 +35,9 @@ INSPECTOR_SOURCE = "Inspector"
 
 
 class RegistryClients:
-    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), ECS and
-    Lambda (which images run) and EKS (whose pods run unseen), each built when first asked for, so an
-    empty registry builds ECR alone (and STS when its account is not known)."""
+    """Clients with the registry's own identity: ECR, Amazon Inspector, STS (who is reading), ECS,
+    Lambda and EKS (which images run), each built when first asked for, so an empty registry builds
+    ECR alone (and STS when its account is not known)."""
 
     READERS = frozenset({"ecr", "inspector2", "ecs", "lambda", "eks"})
     """The services that read the registry: paced, counted and prepared by :meth:`prepare_readers`."""
@@ -141,10 +140,10 @@ def open_registry(
     """``pricing_client`` is only called when the Price List API is asked (no override, not cached);
     ``price_cache`` lives for one run, so a region is priced once. The ECR and Inspector clients share
     the registry's pace and its optional ceiling (ECS and Lambda too: they are the same account's
-    quotas, and EKS). ``usage`` is the registry's use joined from every source of the run; None reads
-    only the registry's own account and region. Repository policies, EKS clusters and their pods are
-    read only when usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's
-    grant being visible when it names an account whose workloads were read (``usage.read_accounts``)."""
+    quotas, and EKS). ``usage`` is the registry's use joined from every source of the run (EKS pods
+    included); None reads only the registry's own account and region. Policies are read only when
+    usage was (otherwise no image is reclaimable on usage grounds anyway), a policy's grant being
+    visible when it names an account whose workloads were read (``usage.read_accounts``)."""
     pace = pace_registry(options.max_requests_per_second)
     calls = CallStats()
 
@@ -171,30 +170,18 @@ def open_registry(
     )
     log.info("Storage prices for %s: %s", clients.region, prices)
     if usage is None:
-        usage = UsageReader(
-            clients.ecs, clients.lambda_, clients.account_id, clients.region, options.max_concurrency
-        ).read()
+        reader_of_usage = UsageReader(clients.client, *clients.registry, options.max_concurrency)
+        usage = reader_of_usage.read()
     log.info("Registry %s: %s", clients.label, usage.summary())
     visibility = ALL_VISIBLE
     policies = None
     if usage.known:
+        unseen = usage.unseen_eks
+        if scans.scan_type == ENHANCED:  # Inspector's in-use count covers the pods of its own clusters
+            unseen = tuple(each for each in unseen if (each.account_id, each.region) != clients.registry)
         visibility = read_visibility(
-            clients.ecr,
-            clients.eks,
-            label=clients.label,
-            read_accounts=usage.read_accounts,
-            eks_covered=scans.scan_type == ENHANCED,
+            clients.ecr, label=clients.label, read_accounts=usage.read_accounts, unseen_eks=unseen
         )
-        pods = read_pods(
-            clients.eks,
-            clients.sts,
-            visibility.eks_clusters,
-            account_id=clients.account_id,
-            region=clients.region,
-            label=clients.label,
-        )
-        usage = pods.joined(usage)
-        visibility = replace(visibility, eks_clusters=pods.refused)
         policies = RepositoryPolicies(clients.ecr, clients.label)
     reader = replace(reader, scans=scans, manifests=manifests, findings=findings, policies=policies)
     context = ReportContext(

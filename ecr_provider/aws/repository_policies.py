@@ -1,10 +1,8 @@
-"""Who may pull a registry's images, and whether EKS runs them unseen: the reads behind
-``core.visibility``.
+"""Who may pull a registry's images: the reads behind ``core.visibility``.
 
-* ``ecr:GetRegistryPolicy`` once per registry and ``ecr:GetRepositoryPolicy`` per repository: the
-  principals a policy lets pull. A missing policy grants nothing.
-* ``eks:ListClusters`` once per registry, skipped under enhanced scanning (Inspector's in-use count
-  covers EKS pods): the clusters whose pods ``aws.eks_pods`` reads where allowed.
+``ecr:GetRegistryPolicy`` once per registry and ``ecr:GetRepositoryPolicy`` per repository: the
+principals a policy lets pull. A missing policy grants nothing. (The EKS clusters whose pods went
+unread come with the run's usage, ``aws.usage``.)
 
 They matter only where an image could otherwise be called ``unused``, so ``open_registry`` makes
 them only when the registry's usage was read. Optional, like every read beyond ECR's: a refused
@@ -23,11 +21,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_provider.aws.errors import AwsCallError, aws_call, describe_failure, error_code
 from ecr_provider.core.records import Repository
+from ecr_provider.core.usage import UnseenEks
 from ecr_provider.core.visibility import NO_POLICY, PolicyRead, RegistryVisibility
 
 log = logging.getLogger(__name__)
 
-LIST_CLUSTERS_PAGE_SIZE = 100
 REGISTRY_POLICY_NOT_FOUND = "RegistryPolicyNotFoundException"
 REPOSITORY_POLICY_NOT_FOUND = "RepositoryPolicyNotFoundException"
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
@@ -36,30 +34,14 @@ NOT_VISIBLE_WARNING = "Registry %s: %s, so the use it would show is not visible 
 
 def read_visibility(
     ecr_client: Any,
-    eks_client: Any,
     *,
     label: str,
     read_accounts: frozenset[str],
-    eks_covered: bool,
+    unseen_eks: tuple[UnseenEks, ...],
 ) -> RegistryVisibility:
-    """The registry's policy and, unless Inspector covers them (``eks_covered``), its EKS clusters."""
-    registry_policy = _registry_policy(ecr_client, label)
-    clusters: tuple[str, ...] = ()
-    denied: tuple[str, ...] = ()
-    if not eks_covered:
-        try:
-            with aws_call("eks"):
-                pages = eks_client.get_paginator("list_clusters").paginate(
-                    PaginationConfig={"PageSize": LIST_CLUSTERS_PAGE_SIZE}
-                )
-                clusters = tuple(sorted(name for page in pages for name in page["clusters"]))
-        except AwsCallError as error:
-            log.warning(NOT_VISIBLE_WARNING, label, "its EKS clusters are unknown", error)
-            denied = ("eks:ListClusters",)
-    if clusters:
-        log.info("Registry %s: EKS clusters: %s", label, ", ".join(clusters))
+    """The registry's policy, with what the run read and the EKS pods it could not."""
     return RegistryVisibility(
-        read_accounts, registry_policy=registry_policy, eks_clusters=clusters, denied=denied
+        read_accounts, registry_policy=_registry_policy(ecr_client, label), unseen_eks=unseen_eks
     )
 
 

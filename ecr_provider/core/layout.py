@@ -9,6 +9,7 @@ layout is written, so readers and writers cannot drift apart (docs/reports.md sa
     {prefix}/_runs/report_date=YYYY-MM-DD/outcomes/{task}.json           each report task's outcomes
     {prefix}/_runs/report_date=YYYY-MM-DD/usage/{registry}/{source}.json  what a source runs of a registry
     {prefix}/_runs/report_date=YYYY-MM-DD/usage/_unknown/{source}.json    a source whose use is unknown
+    {prefix}/_runs/report_date=YYYY-MM-DD/usage/_eks/{source}.json        a source's EKS clusters, read or not
     {prefix}/_runs/report_date=YYYY-MM-DD/generation=G/manifest.json     the manifest of the run writing G
     {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the date's visible manifest
     {prefix}/_notifications/report_date=YYYY-MM-DD/breaches.json         the run's repositories over threshold
@@ -54,6 +55,7 @@ PLAN_NAME = "plan.json"
 OUTCOMES_DIRECTORY = "outcomes"
 USAGE_DIRECTORY = "usage"
 UNKNOWN_USAGE_DIRECTORY = "_unknown"
+EKS_USAGE_DIRECTORY = "_eks"
 MANIFEST_NAME = "manifest.json"
 IN_PROGRESS_NAME = "in_progress.json"
 BREACHES_NAME = "breaches.json"
@@ -178,13 +180,24 @@ def usage_group_key(prefix: str, report_date: str, registry: tuple[str, str], so
 
 
 def unknown_usage_prefix(prefix: str, report_date: str) -> str:
-    return date_record_key(
-        prefix, RUNS_DIRECTORY, report_date, f"{USAGE_DIRECTORY}/{UNKNOWN_USAGE_DIRECTORY}/"
-    )
+    return _usage_records(prefix, report_date, UNKNOWN_USAGE_DIRECTORY)
 
 
 def unknown_usage_key(prefix: str, report_date: str, source: tuple[str, str]) -> str:
     return f"{unknown_usage_prefix(prefix, report_date)}{source[0]}-{source[1]}.json"
+
+
+def eks_usage_prefix(prefix: str, report_date: str) -> str:
+    return _usage_records(prefix, report_date, EKS_USAGE_DIRECTORY)
+
+
+def eks_usage_key(prefix: str, report_date: str, source: tuple[str, str]) -> str:
+    """Written only for a source with EKS clusters, or whose cluster listing was refused."""
+    return f"{eks_usage_prefix(prefix, report_date)}{source[0]}-{source[1]}.json"
+
+
+def _usage_records(prefix: str, report_date: str, directory: str) -> str:
+    return date_record_key(prefix, RUNS_DIRECTORY, report_date, f"{USAGE_DIRECTORY}/{directory}/")
 
 
 def in_progress_key(prefix: str, report_date: str) -> str:

@@ -32,6 +32,9 @@ ECS_PREFIX = "ecs:"
 LAMBDA_PREFIX = "lambda:"
 EKS_PREFIX = "eks:"
 DEFAULT_TAG = "latest"
+EKS_SOURCE = "EKS"
+LIST_CLUSTERS = "eks:ListClusters"
+"""In ``usageSources`` when the run read EKS pods and no cluster's pods went unread."""
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -43,6 +46,8 @@ ImageKey = tuple[str, str]
 """(repository name, digest) or (repository name, tag)."""
 Registry = tuple[str, str]
 """(account id, region): a registry, or a source whose workloads are read."""
+FullKey = tuple[Registry, ImageKey]
+"""An image as ``ImageReference.key`` names it, in the registry it is in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,56 @@ def ecr_reference(uri: str) -> ImageReference | None:
 
 def foreign_place(place: str, source: Registry) -> str:
     """``ecs:CLUSTER/SERVICE`` run in another account or region than the image's registry, named
-    ``ecs:ACCOUNT/REGION/CLUSTER/SERVICE`` (``lambda:ACCOUNT/REGION/FUNCTION`` likewise)."""
+    ``ecs:ACCOUNT/REGION/CLUSTER/SERVICE`` (``lambda:`` and ``eks:`` likewise)."""
     kind, _, name = place.partition(":")
     return f"{kind}:{source[0]}/{source[1]}/{name}"
+
+
+@dataclass
+class FoundUse:
+    """What one cluster, function or set of pods showed, by image in whichever registry; merged into
+    a source's :class:`SourceUsage`."""
+
+    running: dict[FullKey, dict[str, int]] = field(default_factory=dict)
+    needed: dict[FullKey, set[str]] = field(default_factory=dict)
+
+    def run(self, key: FullKey, place: str, count: int = 1) -> None:
+        places = self.running.setdefault(key, {})
+        places[place] = places.get(place, 0) + count
+
+    def need(self, key: FullKey, place: str) -> None:
+        self.needed.setdefault(key, set()).add(place)
+
+    def merge(self, other: FoundUse) -> None:
+        for key, places in other.running.items():
+            for place, count in places.items():
+                self.run(key, place, count)
+        for key, needed in other.needed.items():
+            self.needed.setdefault(key, set()).update(needed)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class UnseenEks:
+    """EKS use in a source the run could not read: a cluster whose pods were not read, or (``cluster``
+    empty) the source's every cluster, when ``eks:ListClusters`` was refused. It may run the images of
+    any registry of its account, or of one whose policy lets its account pull."""
+
+    account_id: str
+    region: str
+    cluster: str = ""
+
+    def named_from(self, registry: Registry) -> str:
+        """The cluster's name, after ``ACCOUNT/REGION/`` when not in ``registry``'s account and region."""
+        where = (self.account_id, self.region)
+        return self.cluster if where == registry else f"{self.account_id}/{self.region}/{self.cluster}"
+
+    def listing_from(self, registry: Registry) -> str:
+        """The refused listing, as ``cleanupReason`` names a denied call."""
+        where = (self.account_id, self.region)
+        return LIST_CLUSTERS if where == registry else f"{LIST_CLUSTERS} in {self.account_id}/{self.region}"
+
+    def as_record(self) -> list[str]:
+        return [self.account_id, self.region, self.cluster]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +147,9 @@ class RegistryUsage:
     image nobody was seen running is of unknown use, never unused. ``read_accounts`` are the accounts
     whose workloads were read (every region of the run), so use from any other account is not seen.
     ``sources`` names the runtimes read in full in every source of the run (``ECS``, ``Lambda``, ``EKS``
-    when every cluster's pods were read).
+    when pods were read and no cluster's went unread). ``unseen_eks`` are the run's clusters (and
+    refused cluster listings) whose pods were not read: ``core.visibility`` weighs those that could
+    pull from the registry.
     """
 
     running: Mapping[ImageKey, Mapping[str, int]] = field(default_factory=dict)
@@ -103,6 +157,7 @@ class RegistryUsage:
     unknown: tuple[str, ...] = ()
     read_accounts: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
+    unseen_eks: tuple[UnseenEks, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -145,7 +200,9 @@ class SourceUsage:
     unknown: tuple[str, ...] = ()
     """The reads that failed in this source: what it runs from any registry is not known."""
     sources: tuple[str, ...] = RUNTIMES
-    """The runtimes read in full in this source."""
+    """The runtimes read in full in this source (``EKS`` when it had clusters and read them all)."""
+    unseen_eks: tuple[UnseenEks, ...] = ()
+    """The source's clusters whose pods were not read, or its refused cluster listing."""
 
 
 def usage_of_record(record: Mapping[str, Any]) -> RegistryUsage:
@@ -162,9 +219,10 @@ def join_usage(
     unknown: Sequence[str],
     read_accounts: Iterable[str],
     sources: Sequence[str] = (),
+    unseen_eks: Iterable[UnseenEks] = (),
 ) -> RegistryUsage:
     """One registry's use from the groups every source found for it: counts of one place add up.
-    ``sources`` are the runtimes read in full in every source of the run."""
+    ``sources`` are the runtimes read in full in every source of the run, ``unseen_eks`` the run's."""
     running: dict[ImageKey, dict[str, int]] = {}
     needed: dict[ImageKey, set[str]] = {}
     for group in groups:
@@ -180,6 +238,7 @@ def join_usage(
         unknown=tuple(unknown),
         read_accounts=frozenset(read_accounts),
         sources=tuple(sources),
+        unseen_eks=tuple(sorted(set(unseen_eks))),
     )
 
 
@@ -187,6 +246,7 @@ def join_sources(sources: Sequence[SourceUsage], registry: Registry) -> Registry
     """One registry's use from the sources one process read: a source whose reads failed leaves
     every registry's use unknown (it may run any of their images) and its account not read."""
     failed = {source.source[0] for source in sources if source.unknown}
+    unseen = [unseen for source in sources for unseen in source.unseen_eks]
     return join_usage(
         (source.groups[registry] for source in sources if registry in source.groups),
         unknown=[
@@ -195,14 +255,21 @@ def join_sources(sources: Sequence[SourceUsage], registry: Registry) -> Registry
             for error in source.unknown
         ],
         read_accounts={source.source[0] for source in sources} - failed,
-        sources=read_in_all(source.sources for source in sources),
+        sources=read_in_all([source.sources for source in sources], eks_unseen=bool(unseen)),
+        unseen_eks=unseen,
     )
 
 
-def read_in_all(read: Iterable[Sequence[str]]) -> tuple[str, ...]:
+def read_in_all(read: Sequence[Sequence[str]], *, eks_unseen: bool) -> tuple[str, ...]:
     """The runtimes read in full in every source (none when there was no source)."""
     each = [set(sources) for sources in read]
-    return tuple(runtime for runtime in RUNTIMES if each and all(runtime in s for s in each))
+    found = tuple(runtime for runtime in RUNTIMES if each and all(runtime in s for s in each))
+    return with_eks(found, eks_read=any(EKS_SOURCE in s for s in each), eks_unseen=eks_unseen)
+
+
+def with_eks(runtimes: Sequence[str], *, eks_read: bool, eks_unseen: bool) -> tuple[str, ...]:
+    """``runtimes``, and ``EKS`` when some source's pods were read and no cluster's went unread."""
+    return (*runtimes, *((EKS_SOURCE,) if eks_read and not eks_unseen else ()))
 
 
 @dataclass(frozen=True, slots=True)

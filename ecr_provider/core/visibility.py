@@ -3,9 +3,10 @@
 Usage is read in the accounts the run reads (``read_accounts``: the registry's own by default). A
 repository policy, or the registry's policy, may let others pull: another account, the whole
 organisation (``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths``) or any principal (``*``). Their
-workloads were not read, so an image nobody was seen running may still run there. Likewise the
-registry's own account and region may run EKS clusters whose pods the run does not read (Inspector
-enhanced scanning's in-use count covers them; then they are not listed).
+workloads were not read, so an image nobody was seen running may still run there. Likewise an EKS
+cluster whose pods the run could not read (``UnseenEks``), in the registry's own account or in one its
+policies let pull, may run any of its images (in the registry's own account and region, Inspector
+enhanced scanning's in-use count covers them; then they are not passed here).
 
 The policy reading is deliberately generous, as a wrong ``reclaimable`` costs more than a wrong
 ``keep``: every ``Allow`` statement whose actions cover a pull (``ecr:BatchGetImage``, wildcards
@@ -24,6 +25,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
+
+from ecr_provider.core.usage import Registry, UnseenEks
 
 PULL_ACTION = "ecr:batchgetimage"
 """The call every pull makes (the manifest); without it nothing can be pulled."""
@@ -131,16 +134,15 @@ class RegistryVisibility:
     """What a registry's report knows of where its images may run unseen.
 
     ``read_accounts`` are the accounts whose workloads the run read; ``read_organisations`` the
-    organisations all of whose accounts it read. ``eks_clusters`` are the clusters of the registry's
-    own account and region whose pods were not read; ``denied`` the calls refused (the registry's
-    policy, ``eks:ListClusters``), each leaving that much unknown.
+    organisations all of whose accounts it read. ``unseen_eks`` are the run's EKS clusters whose pods
+    were not read (and refused cluster listings); those of the registry's account, or of an account
+    its policies let pull, count.
     """
 
     read_accounts: frozenset[str]
     read_organisations: frozenset[str] = frozenset()
     registry_policy: PolicyRead = NO_POLICY
-    eks_clusters: tuple[str, ...] = ()
-    denied: tuple[str, ...] = ()
+    unseen_eks: tuple[UnseenEks, ...] = ()
 
     def not_visible(self, repository_arn: str, repository_policy: PolicyRead | None) -> str:
         """Why use of the repository's images may be unseen, for ``cleanupReason``; empty when all of
@@ -148,12 +150,24 @@ class RegistryVisibility:
         own = repository_policy or NO_POLICY
         grants = pull_grants(self.registry_policy.text, repository_arn) | pull_grants(own.text)
         parts = _grant_parts(grants, self.read_accounts, self.read_organisations)
-        if self.eks_clusters:
-            parts.append(f"EKS {_plural('cluster', self.eks_clusters)} (pods not read)")
-        denied = [*self.denied, *(p.denied for p in (self.registry_policy, own) if p.denied)]
+        registry = _registry_of(repository_arn)
+        unseen = [u for u in self.unseen_eks if u.account_id in {registry[0], *grants.accounts}]
+        clusters = [u.named_from(registry) for u in unseen if u.cluster]
+        if clusters:
+            parts.append(f"EKS {_plural('cluster', clusters)} (pods not read)")
+        denied = [
+            *(u.listing_from(registry) for u in unseen if not u.cluster),
+            *(p.denied for p in (self.registry_policy, own) if p.denied),
+        ]
         if denied:
             parts.append(f"what {', '.join(denied)} would show (denied)")
         return f"{NOT_VISIBLE_PREFIX}{' and '.join(parts)} is not visible" if parts else ""
+
+
+def _registry_of(repository_arn: str) -> Registry:
+    """``arn:aws:ecr:REGION:ACCOUNT:repository/NAME`` to (ACCOUNT, REGION)."""
+    fields = repository_arn.split(":", 5)
+    return (fields[4], fields[3]) if len(fields) == 6 else ("", "")
 
 
 def _grant_parts(

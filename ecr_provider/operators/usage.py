@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecr_provider.aws.rate_limit import pace_registry
-from ecr_provider.aws.usage import UsageReader
+from ecr_provider.aws.usage import USAGE_SERVICES, UsageReader
 from ecr_provider.core.layout import (
+    eks_usage_key,
+    eks_usage_prefix,
     plan_key,
     unknown_usage_key,
     unknown_usage_prefix,
@@ -28,7 +30,16 @@ from ecr_provider.core.settings import (
     whole_number,
 )
 from ecr_provider.core.targets import RegistryTarget
-from ecr_provider.core.usage import RUNTIMES, Registry, RegistryUsage, join_usage, usage_of_record
+from ecr_provider.core.usage import (
+    EKS_SOURCE,
+    RUNTIMES,
+    Registry,
+    RegistryUsage,
+    UnseenEks,
+    join_usage,
+    usage_of_record,
+    with_eks,
+)
 from ecr_provider.hooks.ecr_registry import EcrRegistryHook
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import LakeLocation, ReportLakeOperator, lake_template_fields
@@ -45,15 +56,17 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
     Read which images run in the sources of batch ``batch`` of the run plan: the accounts and regions
     of its registries, and its share of the plan's workload accounts (``workload_accounts``).
 
-    Each source's ECS tasks and services and Lambda functions are read with the source's own identity
-    (its role, as its registry's report reads it; one hook per account, so one set of credentials for
-    its regions), and every ECR image they name is kept with its full registry: what a source runs of
-    registry ``R`` is written to
+    Each source's ECS tasks and services, Lambda functions and EKS pods are read with the source's own
+    identity (its role, as its registry's report reads it; one hook per account, so one set of
+    credentials for its regions), and every ECR image they name is kept with its full registry: what a
+    source runs of registry ``R`` is written to
     ``{prefix}/_runs/report_date=YYYY-MM-DD/usage/{R account}-{R region}/{account}-{region}.json``, the
     source's own registry always (so its report knows it was read). A source whose reads failed (denied,
     a role that cannot be assumed) is recorded under ``usage/_unknown/``: no registry of the run then
-    calls an image reclaimable on usage grounds, as an image may run there; a warning repeated across
-    the task's sources (ECS or Lambda denied) is logged once per task. Only counts go to XCom.
+    calls an image reclaimable on usage grounds, as an image may run there. A source with EKS clusters
+    is recorded under ``usage/_eks/`` (the clusters whose pods were not read, if any: their use is not
+    visible to the registries they could pull from). A warning repeated across the task's sources (ECS,
+    Lambda or EKS denied) is logged once per task. Only counts go to XCom.
 
     ``report_bucket``, ``report_prefix``, ``report_date`` and ``report_kms_key_id`` are those of
     :class:`~ecr_provider.operators.base_lake.ReportLakeOperator`.
@@ -111,13 +124,12 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                         config=self.botocore_config,
                     ),
                 )
-                try:  # ECS and Lambda only: building a client costs more than an empty account's reads
-                    ecs = hook.registry_client("ecs", target.region)
-                    lambda_ = hook.registry_client("lambda", target.region)
+                try:  # the usage services only: building a client costs more than an empty account's reads
+                    clients = hook.registry_clients(target.region)
                     pace = pace_registry(ceiling)
-                    pace.attach(ecs)
-                    pace.attach(lambda_)
-                    reader = UsageReader(ecs, lambda_, hook.account_id, target.region, concurrency)
+                    for service in USAGE_SERVICES:
+                        pace.attach(clients.client(service))
+                    reader = UsageReader(clients.client, hook.account_id, target.region, concurrency)
                     read = reader.read_source()
                 except Exception as error:
                     self.log.exception("Usage in %s could not be read", target.label)
@@ -136,6 +148,14 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                     failed = tuple(runtime for runtime in RUNTIMES if runtime not in read.sources)
                     self._write_unknown(lake, run_id, target, list(read.unknown), failed)
                     unknown += 1
+                if read.unseen_eks or EKS_SOURCE in read.sources:
+                    record = {
+                        "run_id": run_id,
+                        "read": EKS_SOURCE in read.sources,
+                        "unseen": [each.as_record() for each in read.unseen_eks],
+                    }
+                    key = eks_usage_key(lake.prefix, lake.report_date, read.source)
+                    self.hook.write_json(lake.bucket, key, record)
                 self.log.info(
                     "Usage in %s: images of %d registries (%s)",
                     target.label,
@@ -180,6 +200,7 @@ class RunUsage:
     unknown: tuple[str, ...]
     read_accounts: frozenset[str]
     sources: tuple[str, ...] = RUNTIMES
+    unseen_eks: tuple[UnseenEks, ...] = ()
 
     @classmethod
     def load(
@@ -190,8 +211,8 @@ class RunUsage:
         plan: RunPlan,
         own_account: Callable[[], str],
     ) -> RunUsage:
-        """One listing of the unknown records; ``own_account`` is asked only when the plan has sources
-        of the connection's own account."""
+        """One listing each of the unknown and the EKS records; ``own_account`` is asked only when the
+        plan has sources of the connection's own account."""
         sources = [RegistryTarget.of(params) for params in (*plan["targets"], *plan["workloads"])]
         accounts = {source.account_id or own_account() for source in sources}
         unknown: list[str] = []
@@ -203,8 +224,23 @@ class RunUsage:
                 unknown.extend(f"{record['source']}: {error}" for error in record["errors"])
                 failed.add(record["account"] or own_account())
                 not_read.update(record.get("runtimes", RUNTIMES))
-        runtimes = tuple(runtime for runtime in RUNTIMES if runtime not in not_read)
-        return cls(hook, lake, run_id, tuple(unknown), frozenset(accounts - failed), runtimes)
+        eks_read = False
+        unseen: list[UnseenEks] = []
+        for key in hook.keys_under(lake.bucket, eks_usage_prefix(lake.prefix, lake.report_date)):
+            record = hook.read_json(lake.bucket, key)
+            if record is not None and record["run_id"] == run_id:
+                eks_read = eks_read or bool(record["read"])
+                unseen.extend(UnseenEks(*each) for each in record["unseen"])
+        runtimes = [runtime for runtime in RUNTIMES if runtime not in not_read]
+        return cls(
+            hook,
+            lake,
+            run_id,
+            tuple(unknown),
+            frozenset(accounts - failed),
+            with_eks(runtimes, eks_read=eks_read, eks_unseen=bool(unseen)),
+            tuple(sorted(unseen)),
+        )
 
     def of(self, registry: Registry) -> RegistryUsage:
         """The registry's use from every source of this run; unknown when its own account and region
@@ -222,4 +258,10 @@ class RunUsage:
         if not own_read:
             unknown.append(f"{registry[0]}/{registry[1]}: not read by this run's usage task")
         sources = self.sources if own_read else ()
-        return join_usage(groups, unknown=unknown, read_accounts=self.read_accounts, sources=sources)
+        return join_usage(
+            groups,
+            unknown=unknown,
+            read_accounts=self.read_accounts,
+            sources=sources,
+            unseen_eks=self.unseen_eks,
+        )

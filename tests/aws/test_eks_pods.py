@@ -1,12 +1,14 @@
 """EKS pods read through the Kubernetes API: DescribeCluster as the real API takes it (the Stubber checks
 it against botocore's model), the pods listing paged and authenticated as EKS expects (the stand-in
-checks the token's shape), each pod's images and place, and a refused cluster left not visible."""
+checks the token's shape), each pod's images with their registry and place, a refused cluster left
+not visible, and a source's pods grouped by the registry they pull from."""
 
 from __future__ import annotations
 
 import logging
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -15,13 +17,16 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws import eks_pods
 from ecr_provider.aws.eks_pods import EksPods, cluster_token, pod_images, pod_place, read_pods
-from ecr_provider.core.usage import RegistryUsage
+from ecr_provider.aws.usage import UsageReader
+from ecr_provider.core.usage import FoundUse, RegistryUsage, UnseenEks
 from tests.kubernetes_stand_in import KubernetesApi, pod, serving, token_is_eks_shaped
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
-LABEL = f"{ACCOUNT}/{REGION}"
+OWN = (ACCOUNT, REGION)
+SHARED = ("444455556666", "us-east-1")
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+SHARED_REGISTRY = f"{SHARED[0]}.dkr.ecr.{SHARED[1]}.amazonaws.com"
 WEB = "sha256:" + "a" * 64
 AGENT = "sha256:" + "b" * 64
 MIGRATE = "sha256:" + "c" * 64
@@ -90,15 +95,17 @@ def test_a_pod_is_placed_by_the_workload_that_keeps_it_running() -> None:
 
 
 def test_a_pods_images_are_its_containers_and_init_containers_digests_from_image_id() -> None:
-    assert pod_images(PODS[0], ACCOUNT, REGION) == ({("shop/web", WEB), ("shop/migrate", MIGRATE)}, set())
-    # Another registry's image is not this registry's; a digest named in the image needs no imageID.
-    assert pod_images(PODS[2], ACCOUNT, REGION) == ({("ops/agent", AGENT)}, set())
+    assert pod_images(PODS[0]) == ({(OWN, ("shop/web", WEB)), (OWN, ("shop/migrate", MIGRATE))}, set())
+    # ECR Public is no registry's; a digest named in the image needs no imageID.
+    assert pod_images(PODS[2]) == ({(OWN, ("ops/agent", AGENT))}, set())
     # No digest known: the tag it pulls (latest when none is named).
-    assert pod_images(PODS[3], ACCOUNT, REGION) == (set(), {("ops/shell", "latest")})
-    assert pod_images(PODS[0], "444455556666", REGION) == (set(), set())
+    assert pod_images(PODS[3]) == (set(), {(OWN, ("ops/shell", "latest"))})
+    # Another account's registry: kept with it.
+    shared = pod("web", [("web", f"{SHARED_REGISTRY}/base:1", f"{SHARED_REGISTRY}/base@{WEB}")])
+    assert pod_images(shared) == ({(SHARED, ("base", WEB))}, set())
     # A bare sha256 imageID is the image's config digest, not a manifest: the tag is kept instead.
     config_only = pod("web", [("web", f"{REGISTRY}/shop/web:1.2", "sha256:" + "e" * 64)])
-    assert pod_images(config_only, ACCOUNT, REGION) == (set(), {("shop/web", "1.2")})
+    assert pod_images(config_only) == (set(), {(OWN, ("shop/web", "1.2"))})
 
 
 def test_the_token_is_a_presigned_get_caller_identity_signing_the_cluster_header(sts: Any) -> None:
@@ -114,7 +121,7 @@ def test_running_pods_are_read_page_by_page(
     monkeypatch.setattr(eks_pods, "PODS_PAGE_SIZE", 3)
     with serving(KubernetesApi(PODS)) as api:
         describe(stub, "apps", api)
-        found = read_pods(client, sts, ["apps"], account_id=ACCOUNT, region=REGION, label=LABEL)
+        found = read_pods(client, sts, ["apps"], account_id=ACCOUNT, region=REGION)
 
     assert [(query["limit"], query.get("continue")) for query in api.requests] == [
         (["3"], None),
@@ -122,12 +129,14 @@ def test_running_pods_are_read_page_by_page(
     ]
     assert all(token_is_eks_shaped(token) for token in api.tokens)
     assert found == EksPods(
-        running={
-            ("shop/web", WEB): {"eks:apps/shop/web": 2},
-            ("shop/migrate", MIGRATE): {"eks:apps/shop/web": 2},
-            ("ops/agent", AGENT): {"eks:apps/kube-system/agent": 1},
-        },
-        needed={("ops/shell", "latest"): frozenset({"eks:apps/default/debug"})},
+        FoundUse(
+            running={
+                (OWN, ("shop/web", WEB)): {"eks:apps/shop/web": 2},
+                (OWN, ("shop/migrate", MIGRATE)): {"eks:apps/shop/web": 2},
+                (OWN, ("ops/agent", AGENT)): {"eks:apps/kube-system/agent": 1},
+            },
+            needed={(OWN, ("ops/shell", "latest")): {"eks:apps/default/debug"}},
+        ),
         read=("apps",),
     )
 
@@ -148,9 +157,7 @@ def test_refused_unreachable_or_undescribed_clusters_warn_once_each_and_stay_unr
         describe(stub, "gone", gone)
         stub.add_client_error("describe_cluster", "AccessDeniedException", expected_params={"name": "hidden"})
         with caplog.at_level(logging.WARNING):
-            found = read_pods(
-                client, sts, ["locked", "gone", "hidden"], account_id=ACCOUNT, region=REGION, label=LABEL
-            )
+            found = read_pods(client, sts, ["locked", "gone", "hidden"], account_id=ACCOUNT, region=REGION)
 
     assert found == EksPods(refused=("locked", "gone", "hidden"))
     warnings = [record.getMessage() for record in caplog.records]
@@ -161,13 +168,69 @@ def test_refused_unreachable_or_undescribed_clusters_warn_once_each_and_stay_unr
     assert "eks:DescribeCluster on hidden failed with AccessDeniedException" in warnings[2]
 
 
-def test_pods_join_usage_and_eks_is_a_source_only_when_every_cluster_was_read() -> None:
-    usage = RegistryUsage(running={("shop/web", WEB): {"ecs:main/web": 1}}, sources=("ECS", "Lambda"))
-    pods = EksPods(running={("shop/web", WEB): {"eks:apps/shop/web": 2}}, read=("apps",))
+def listed_clusters(stub: Stubber, *names: str) -> None:
+    stub.add_response("list_clusters", {"clusters": list(names)}, {"maxResults": 100})
 
-    joined = pods.joined(usage)
 
-    assert joined.running == {("shop/web", WEB): {"ecs:main/web": 1, "eks:apps/shop/web": 2}}
-    assert joined.sources == ("ECS", "Lambda", "EKS")
-    assert EksPods(read=("apps",), refused=("locked",)).joined(usage).sources == ("ECS", "Lambda")
-    assert EksPods().joined(usage).sources == ("ECS", "Lambda")
+def nothing_else(stack: ExitStack, service: str, operation: str, member: str) -> Any:
+    """A source's ECS or Lambda with nothing running."""
+    client = boto3.client(service, region_name=REGION, **KEYS)
+    stub = stack.enter_context(Stubber(client))
+    stub.add_response(operation, {member: []})
+    return client
+
+
+def test_a_sources_pods_are_grouped_by_the_registry_they_pull_from_and_unread_clusters_named(
+    eks: tuple[Any, Stubber], sts: Any
+) -> None:
+    client, stub = eks
+    pulls_shared = pod(
+        "api-1",
+        [("api", f"{SHARED_REGISTRY}/base:1", f"{SHARED_REGISTRY}/base@{AGENT}")],
+        namespace="shop",
+        owner=("StatefulSet", "api"),
+    )
+    with ExitStack() as stack:
+        clients = {
+            "ecs": nothing_else(stack, "ecs", "list_clusters", "clusterArns"),
+            "lambda": nothing_else(stack, "lambda", "list_functions", "Functions"),
+            "eks": client,
+            "sts": sts,
+        }
+        apps = stack.enter_context(serving(KubernetesApi([PODS[0], pulls_shared])))
+        locked = stack.enter_context(serving(KubernetesApi(PODS, allowed=False)))
+        listed_clusters(stub, "apps", "locked")
+        describe(stub, "apps", apps)
+        describe(stub, "locked", locked)
+        read = UsageReader(clients.__getitem__, ACCOUNT, REGION, 2).read_source()
+
+    assert read.groups == {
+        SHARED: RegistryUsage(running={("base", AGENT): {f"eks:{ACCOUNT}/{REGION}/apps/shop/api": 1}}),
+        OWN: RegistryUsage(
+            running={
+                ("shop/web", WEB): {"eks:apps/shop/web": 1},
+                ("shop/migrate", MIGRATE): {"eks:apps/shop/web": 1},
+            }
+        ),
+    }
+    assert (read.sources, read.unseen_eks) == (("ECS", "Lambda"), (UnseenEks(ACCOUNT, REGION, "locked"),))
+
+
+def test_eks_is_a_source_when_every_cluster_was_read_and_not_when_there_is_none(
+    eks: tuple[Any, Stubber], sts: Any
+) -> None:
+    client, stub = eks
+    for clusters in (("apps",), ()):
+        with ExitStack() as stack:
+            clients = {
+                "ecs": nothing_else(stack, "ecs", "list_clusters", "clusterArns"),
+                "lambda": nothing_else(stack, "lambda", "list_functions", "Functions"),
+                "eks": client,
+                "sts": sts,
+            }
+            apps = stack.enter_context(serving(KubernetesApi(PODS)))
+            listed_clusters(stub, *clusters)
+            if clusters:
+                describe(stub, "apps", apps)
+            read = UsageReader(clients.__getitem__, ACCOUNT, REGION, 2).read_source()
+        assert (read.sources, read.unseen_eks) == (("ECS", "Lambda", *(("EKS",) if clusters else ())), ())

@@ -1,5 +1,5 @@
-"""Policy and EKS cluster reads: calls the real API accepts (the Stubber checks them against botocore's
-model); a missing policy grants nothing, a refused call warns once and leaves that use not visible."""
+"""Policy reads: calls the real API accepts (the Stubber checks them against botocore's model); a missing
+policy grants nothing, a refused call warns once and leaves that use not visible."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws.repository_policies import RepositoryPolicies, read_visibility
 from ecr_provider.core.records import Repository
+from ecr_provider.core.usage import UnseenEks
 from ecr_provider.core.visibility import NO_POLICY, PolicyRead, RegistryVisibility
 
 ACCOUNT = "111122223333"
@@ -31,13 +32,11 @@ POLICY = json.dumps(
 
 
 @pytest.fixture
-def stubbed() -> Iterator[tuple[Any, Stubber, Any, Stubber]]:
+def stubbed() -> Iterator[tuple[Any, Stubber]]:
     ecr = boto3.client("ecr", region_name=REGION)
-    eks = boto3.client("eks", region_name=REGION)
-    with Stubber(ecr) as ecr_stub, Stubber(eks) as eks_stub:
-        yield ecr, ecr_stub, eks, eks_stub
+    with Stubber(ecr) as ecr_stub:
+        yield ecr, ecr_stub
         ecr_stub.assert_no_pending_responses()
-        eks_stub.assert_no_pending_responses()
 
 
 def repository(name: str) -> Repository:
@@ -45,51 +44,42 @@ def repository(name: str) -> Repository:
     return Repository.from_api({"repositoryName": name, "repositoryArn": arn, "registryId": ACCOUNT})
 
 
-def test_the_registry_policy_and_the_clusters_are_read_once(stubbed: tuple[Any, ...]) -> None:
-    ecr, ecr_stub, eks, eks_stub = stubbed
+def test_the_registry_policy_is_read_once_beside_the_runs_unseen_clusters(stubbed: tuple[Any, ...]) -> None:
+    ecr, ecr_stub = stubbed
     ecr_stub.add_response("get_registry_policy", {"registryId": ACCOUNT, "policyText": POLICY}, {})
-    eks_stub.add_response("list_clusters", {"clusters": ["tools", "prod"]}, {"maxResults": 100})
+    unseen = (UnseenEks(ACCOUNT, REGION, "prod"),)
 
-    found = read_visibility(ecr, eks, label=LABEL, read_accounts=READ, eks_covered=False)
+    found = read_visibility(ecr, label=LABEL, read_accounts=READ, unseen_eks=unseen)
 
-    assert found == RegistryVisibility(
-        READ, registry_policy=PolicyRead(POLICY), eks_clusters=("prod", "tools")
-    )
+    assert found == RegistryVisibility(READ, registry_policy=PolicyRead(POLICY), unseen_eks=unseen)
 
 
-def test_under_enhanced_scanning_eks_is_not_asked_and_no_registry_policy_grants_nothing(
-    stubbed: tuple[Any, ...],
-) -> None:
-    ecr, ecr_stub, eks, _ = stubbed
+def test_no_registry_policy_grants_nothing(stubbed: tuple[Any, ...]) -> None:
+    ecr, ecr_stub = stubbed
     ecr_stub.add_client_error("get_registry_policy", "RegistryPolicyNotFoundException")
 
-    assert read_visibility(ecr, eks, label=LABEL, read_accounts=READ, eks_covered=True) == RegistryVisibility(
-        READ
-    )
+    assert read_visibility(ecr, label=LABEL, read_accounts=READ, unseen_eks=()) == RegistryVisibility(READ)
 
 
-def test_refused_reads_warn_once_each_and_are_named(
+def test_a_refused_registry_policy_warns_once_and_is_named(
     stubbed: tuple[Any, ...], caplog: pytest.LogCaptureFixture
 ) -> None:
-    ecr, ecr_stub, eks, eks_stub = stubbed
+    ecr, ecr_stub = stubbed
     ecr_stub.add_client_error("get_registry_policy", "AccessDeniedException")
-    eks_stub.add_client_error("list_clusters", "AccessDeniedException")
 
     with caplog.at_level(logging.WARNING):
-        found = read_visibility(ecr, eks, label=LABEL, read_accounts=READ, eks_covered=False)
+        found = read_visibility(ecr, label=LABEL, read_accounts=READ, unseen_eks=())
 
     assert found.registry_policy == PolicyRead(None, "ecr:GetRegistryPolicy")
-    assert found.denied == ("eks:ListClusters",)
     warnings = [record.getMessage() for record in caplog.records]
-    assert len(warnings) == 2
+    assert len(warnings) == 1
     assert "ecr:GetRegistryPolicy failed with AccessDeniedException" in warnings[0]
-    assert "eks:ListClusters failed with AccessDeniedException" in warnings[1]
 
 
 def test_repository_policies_found_missing_and_refused_once(
     stubbed: tuple[Any, ...], caplog: pytest.LogCaptureFixture
 ) -> None:
-    ecr, ecr_stub, _, _ = stubbed
+    ecr, ecr_stub = stubbed
     names = {"repositoryName": "web", "registryId": ACCOUNT}
     ecr_stub.add_response("get_repository_policy", {"policyText": POLICY, **names}, names)
     ecr_stub.add_client_error(
@@ -115,7 +105,7 @@ def test_repository_policies_found_missing_and_refused_once(
 
 
 def test_a_vanished_repository_is_left_to_the_reader(stubbed: tuple[Any, ...]) -> None:
-    ecr, ecr_stub, _, _ = stubbed
+    ecr, ecr_stub = stubbed
     ecr_stub.add_client_error("get_repository_policy", "RepositoryNotFoundException")
 
     with pytest.raises(ClientError):

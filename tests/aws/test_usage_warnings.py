@@ -1,9 +1,10 @@
-"""ECS or Lambda denied in several accounts and regions of one usage task: one warning per cause, in
+"""ECS, Lambda or EKS denied in several accounts and regions of one usage task: one warning per cause, in
 the words of an account and region (a source is not only a registry), the sources it covers named."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -14,6 +15,7 @@ from botocore.stub import Stubber
 from ecr_provider.aws import usage as aws_usage
 from ecr_provider.aws.usage import UsageReader
 from ecr_provider.core.repeated_causes import once_per_task
+from ecr_provider.core.usage import UnseenEks
 
 SOURCES = [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
 
@@ -27,44 +29,38 @@ def denied(stack: ExitStack, service: str, operation: str, region: str) -> Any:
     return client
 
 
+def denying(stack: ExitStack, region: str) -> Callable[[str], Any]:
+    """A source whose every usage listing is refused."""
+    return {
+        "ecs": denied(stack, "ecs", "list_clusters", region),
+        "lambda": denied(stack, "lambda", "list_functions", region),
+        "eks": denied(stack, "eks", "list_clusters", region),
+    }.__getitem__
+
+
 def test_a_denial_repeated_across_sources_is_one_warning_a_service(caplog: pytest.LogCaptureFixture) -> None:
     with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
-        readers = [
-            UsageReader(
-                denied(stack, "ecs", "list_clusters", region),
-                denied(stack, "lambda", "list_functions", region),
-                account,
-                region,
-                2,
-            )
-            for account, region in SOURCES
-        ]
+        readers = [UsageReader(denying(stack, region), account, region, 2) for account, region in SOURCES]
         with once_per_task("accounts and regions"):
             reads = [reader.read_source() for reader in readers]
 
     assert all(len(read.unknown) == 2 for read in reads)
+    assert [read.unseen_eks for read in reads] == [(UnseenEks(*source),) for source in SOURCES]
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert len(warnings) == 2, warnings
-    ecs, lambda_ = warnings
+    assert len(warnings) == 3, warnings
+    ecs, lambda_, eks = warnings
     sources = "111111111111/eu-west-1, 222222222222/us-east-1"
     assert ecs.startswith(f"2 accounts and regions of this task ({sources}): ")
     assert "Account <account> in <region>: which images ECS runs is unknown" in ecs
     assert "Account <account> in <region>: which images Lambda runs is unknown" in lambda_
+    assert "Account <account> in <region>: its EKS clusters are unknown" in eks
 
 
 def test_one_source_is_warned_about_in_its_own_words(caplog: pytest.LogCaptureFixture) -> None:
     account, region = SOURCES[0]
     with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
-        reader = UsageReader(
-            denied(stack, "ecs", "list_clusters", region),
-            denied(stack, "lambda", "list_functions", region),
-            account,
-            region,
-            2,
-        )
-        reader.read_source()
+        UsageReader(denying(stack, region), account, region, 2).read_source()
 
     assert [record.getMessage().split(":")[0] for record in caplog.records] == [
-        f"Account {account} in {region}",
-        f"Account {account} in {region}",
-    ]
+        f"Account {account} in {region}"
+    ] * 3

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ecr_provider.core.usage import UnseenEks
 from ecr_provider.core.visibility import (
     ALL_VISIBLE,
     NO_POLICY,
@@ -129,14 +130,36 @@ def visibility(**fields: Any) -> RegistryVisibility:
             "",
         ),
         (
-            visibility(eks_clusters=("prod", "tools")),
+            visibility(
+                unseen_eks=(UnseenEks(OWN, "eu-west-1", "prod"), UnseenEks(OWN, "eu-west-1", "tools"))
+            ),
             NO_POLICY,
             "use from EKS clusters prod, tools (pods not read) is not visible",
         ),
         (
-            visibility(denied=("eks:ListClusters",)),
+            visibility(unseen_eks=(UnseenEks(OWN, "eu-west-1"),)),
             PolicyRead(None, "ecr:GetRepositoryPolicy"),
             "use from what eks:ListClusters, ecr:GetRepositoryPolicy would show (denied) is not visible",
+        ),
+        # The registry's account pulls from every region; another account only where a policy lets it.
+        (
+            RegistryVisibility(
+                frozenset({OWN, OTHER, THIRD}),
+                unseen_eks=(
+                    UnseenEks(OWN, "us-east-1", "batch"),
+                    UnseenEks(OTHER, "eu-west-1", "apps"),
+                    UnseenEks(THIRD, "eu-west-1", "edge"),
+                    UnseenEks(OTHER, "us-east-1"),
+                ),
+            ),
+            PolicyRead(policy(allow({"AWS": OTHER}))),
+            f"use from EKS clusters {OWN}/us-east-1/batch, {OTHER}/eu-west-1/apps (pods not read) and what "
+            f"eks:ListClusters in {OTHER}/us-east-1 would show (denied) is not visible",
+        ),
+        (
+            RegistryVisibility(frozenset({OWN, THIRD}), unseen_eks=(UnseenEks(THIRD, "eu-west-1", "edge"),)),
+            NO_POLICY,
+            "",
         ),
     ],
 )

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from ecr_provider.aws.eks_pods import EksPods, read_pods
+from ecr_provider.core.usage import FoundUse
 from emulator.moto_eks_gaps import serve_cluster
 from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.kubernetes_stand_in import KubernetesApi, pod, serving
@@ -15,7 +16,6 @@ from tests.kubernetes_stand_in import KubernetesApi, pod, serving
 pytestmark = pytest.mark.integration
 
 REGION = "eu-west-1"
-LABEL = f"{ACCOUNT_ID}/{REGION}"
 DIGEST = "sha256:" + "f" * 64
 IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/shop/web"
 
@@ -31,7 +31,7 @@ def test_a_cluster_is_read_only_once_served_on_loopback(
     assert {"endpoint", "certificateAuthority"}.isdisjoint(eks.describe_cluster(name="apps")["cluster"])
 
     with caplog.at_level(logging.WARNING):
-        unserved = read_pods(eks, sts, ["apps"], account_id=ACCOUNT_ID, region=REGION, label=LABEL)
+        unserved = read_pods(eks, sts, ["apps"], account_id=ACCOUNT_ID, region=REGION)
     assert unserved == EksPods(refused=("apps",))
     assert "EKS cluster apps has no API endpoint or CA yet (status ACTIVE)" in caplog.text
 
@@ -40,5 +40,6 @@ def test_a_cluster_is_read_only_once_served_on_loopback(
         serve_cluster(
             ACCOUNT_ID, REGION, "apps", endpoint=api.endpoint, certificate_authority=api.certificate_authority
         )
-        served = read_pods(eks, sts, ["apps"], account_id=ACCOUNT_ID, region=REGION, label=LABEL)
-    assert served == EksPods(running={("shop/web", DIGEST): {"eks:apps/default/web": 1}}, read=("apps",))
+        served = read_pods(eks, sts, ["apps"], account_id=ACCOUNT_ID, region=REGION)
+    running = {((ACCOUNT_ID, REGION), ("shop/web", DIGEST)): {"eks:apps/default/web": 1}}
+    assert served == EksPods(FoundUse(running=running), read=("apps",))

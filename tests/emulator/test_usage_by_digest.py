@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -88,8 +89,7 @@ def test_services_naming_a_digest_keep_that_digest_whatever_its_tags_do(emulator
     images = [Image.from_api(detail) for detail in details]
 
     usage = UsageReader(
-        client("ecs", emulator.endpoint_url, REGION),
-        client("lambda", emulator.endpoint_url, REGION),
+        partial(client, endpoint_url=emulator.endpoint_url, region=REGION),
         ACCOUNT_ID,
         REGION,
         max_concurrency=2,

@@ -1,9 +1,11 @@
 """Issue 25's organisation, through the DAG: a shared account's registries, workloads in two other
 accounts (one in another region) pulling from them by tag and by digest, in batches of one registry.
+Workload account A also runs an EKS cluster whose pods the reporting role may list (served by the
+Kubernetes API stand-in); workload account B one whose pods it cannot read.
 
 The truth is the scenario's own table (``IMAGES``): which workload runs which image, written here and
-seeded through the real ECS and Lambda APIs in each workload account; nothing is read back through the
-code under test.
+seeded through the real ECS, Lambda and EKS APIs in each workload account (the pods through the
+stand-in); nothing is read back through the code under test.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from moto.ecr import models as ecr_models
 from ecr_provider.core.csv_format import read_canonical
 from ecr_provider.core.layout import report_key
 from emulator import moto_ecr_gaps
+from emulator.clients import account_client
 from emulator.demo_usage import DemoContainer, DemoFunction, DemoUsage, DemoWorkload, seed_demo_usage
 from emulator.destination import ReportDestination
+from emulator.moto_eks_gaps import serve_cluster
 from emulator.server import Emulator, client
 from tests.integration.conftest import AS_OF, REGION, REPORT_DATE, RunDag, visible_generation
+from tests.kubernetes_stand_in import KubernetesApi, pod, serving
 
 pytestmark = pytest.mark.integration
 
@@ -89,14 +94,24 @@ IMAGES = {
         AWAY, "tools/cli", "v1", (f"ecs:{WORKLOAD_A}/{HOME}/prod/family:cli-job",), 1
     ),
     "away-unused": Seeded(AWAY, "tools/cli", "v0", (), 0),
+    "a-pods-by-digest": Seeded(HOME, "platform/api", "v4", (f"eks:{WORKLOAD_A}/{HOME}/pods/shop/api",), 2),
+    "worker-unused": Seeded(HOME, "platform/worker", "v0", (), 0),
 }
+READ_CLUSTER, LOCKED_CLUSTER = "pods", "locked"
+"""A's cluster (its pods listed) and B's (no access: its pods are never read)."""
 GRANTS = {
     (HOME, "platform/api"): (WORKLOAD_A, WORKLOAD_B),
     (AWAY, "tools/cli"): (WORKLOAD_A, UNREAD),
 }
 """Repository policies letting accounts pull (as cross-account pulls need): a grant to an account whose
-workloads were read leaves an image nobody runs ``unused``; one to an unread account does not."""
-NOT_VISIBLE = {"away-unused": f"usage-not-visible: use from account {UNREAD} is not visible"}
+workloads were read in full leaves an image nobody runs ``unused``; one to an unread account, or to one
+with a cluster whose pods were not read, does not. ``platform/worker`` has no policy: only the shared
+account's own workloads, all read, could pull it."""
+NOT_VISIBLE = {
+    "away-unused": f"usage-not-visible: use from account {UNREAD} is not visible",
+    "unused": f"usage-not-visible: use from EKS cluster {WORKLOAD_B}/{AWAY}/{LOCKED_CLUSTER} (pods not read) "
+    "is not visible",
+}
 
 
 def pull_policy(accounts: tuple[str, ...]) -> str:
@@ -162,26 +177,55 @@ def workloads() -> list[DemoUsage]:
     ]
 
 
+def create_cluster(emulator: Emulator, account: str, region: str, name: str) -> None:
+    account_client("eks", emulator.endpoint_url, region, account).create_cluster(
+        name=name,
+        roleArn=f"arn:aws:iam::{account}:role/eks",
+        resourcesVpcConfig={"subnetIds": ["subnet-1"]},
+    )
+
+
 @pytest.fixture(scope="module")
 def rows(emulator: Emulator, destination: ReportDestination, run_dag: RunDag) -> dict[str, dict[str, str]]:
     for image in IMAGES.values():
         seed_image(image)
     for usage in workloads():
         seed_demo_usage(emulator.endpoint_url, usage)
-    result = run_dag(
-        {
-            "regions": [HOME, AWAY],
-            "accounts": [SHARED],
-            "workload_accounts": [WORKLOAD_A, WORKLOAD_B],
-            "role_name": ROLE,
-            "batch_size": 1,
-            "report_bucket": destination.bucket,
-            "report_prefix": PREFIX,
-            "athena_database": "usage_across_accounts",
-            "reclaim_after_days": 90,
-            "storage_threshold_gb": 100_000,
-        }
-    )
+    by_pods = IMAGES["a-pods-by-digest"].by_digest("api")
+    pods = [
+        pod(
+            f"api-{n}",
+            [("api", by_pods.image, by_pods.image)],
+            namespace="shop",
+            owner=("StatefulSet", "api"),
+        )
+        for n in range(2)
+    ]
+    create_cluster(emulator, WORKLOAD_A, HOME, READ_CLUSTER)
+    # Never served: its DescribeCluster gives no endpoint, so its pods cannot be read.
+    create_cluster(emulator, WORKLOAD_B, AWAY, LOCKED_CLUSTER)
+    with serving(KubernetesApi(pods)) as api:
+        serve_cluster(
+            WORKLOAD_A,
+            HOME,
+            READ_CLUSTER,
+            endpoint=api.endpoint,
+            certificate_authority=api.certificate_authority,
+        )
+        result = run_dag(
+            {
+                "regions": [HOME, AWAY],
+                "accounts": [SHARED],
+                "workload_accounts": [WORKLOAD_A, WORKLOAD_B],
+                "role_name": ROLE,
+                "batch_size": 1,
+                "report_bucket": destination.bucket,
+                "report_prefix": PREFIX,
+                "athena_database": "usage_across_accounts",
+                "reclaim_after_days": 90,
+                "storage_threshold_gb": 100_000,
+            }
+        )
     mapped = {"usage[0]", "usage[1]", "registry_report[0]", "registry_report[1]"}
     assert mapped <= set(result.tasks_in("success")), result.tail()
     s3 = client("s3", emulator.endpoint_url, REGION)
@@ -232,6 +276,8 @@ def test_usage_travels_through_s3_grouped_by_registry(
             f"{SHARED}-{AWAY}/{SHARED}-{AWAY}.json",
             f"{SHARED}-{AWAY}/{WORKLOAD_A}-{HOME}.json",
             f"{SHARED}-{AWAY}/{WORKLOAD_B}-{AWAY}.json",
+            f"_eks/{WORKLOAD_A}-{HOME}.json",
+            f"_eks/{WORKLOAD_B}-{AWAY}.json",
         ]
     )
 

@@ -61,11 +61,7 @@ def read_as(emulator: Emulator, user: str, document: dict[str, Any]) -> tuple[Re
     label = f"{repository.account_id}/{REGION}"
     with iam_enforced():
         visibility = read_visibility(
-            ecr,
-            as_user("eks"),
-            label=label,
-            read_accounts=frozenset({repository.account_id}),
-            eks_covered=True,
+            ecr, label=label, read_accounts=frozenset({repository.account_id}), unseen_eks=()
         )
         return visibility, RepositoryPolicies(ecr, label).read(repository)
 
@@ -76,7 +72,7 @@ def test_with_the_optional_file_every_read_is_allowed(
     with caplog.at_level(logging.WARNING):
         visibility, policy = read_as(emulator, "visibility-allowed", POLICY)
     assert caplog.records == []
-    assert (visibility.registry_policy, visibility.denied, policy) == (NO_POLICY, (), NO_POLICY)
+    assert (visibility.registry_policy, policy) == (NO_POLICY, NO_POLICY)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -87,7 +83,7 @@ def test_without_each_action_its_read_is_refused_and_named(
         visibility, policy = read_as(
             emulator, f"visibility-without-{action.replace(':', '-')}", without(action)
         )
-    refused = {visibility.registry_policy.denied, *visibility.denied, policy.denied} - {""}
+    refused = {visibility.registry_policy.denied, policy.denied} - {""}
     assert refused == {action}
     assert [
         f"{action}" in record.getMessage() and "failed with AccessDenied" in record.getMessage()
