@@ -109,7 +109,8 @@ class UsageReader:
                     {"account": self.account_id, "region": self.region},
                 )
                 unknown.append(str(error))
-        unseen = self._eks(found)
+        # Once ECS or Lambda failed, every registry's use is unknown: what EKS shows could change nothing.
+        unseen = () if unknown else self._eks(found)
         if unseen is None:
             sources.append(EKS_SOURCE)
         running: dict[Registry, dict[ImageKey, dict[str, int]]] = {}

@@ -29,11 +29,28 @@ def denied(stack: ExitStack, service: str, operation: str, region: str) -> Any:
     return client
 
 
+def answered(stack: ExitStack, service: str, operation: str, region: str, member: str) -> Any:
+    """A source's ECS or Lambda with nothing running."""
+    client = boto3.client(
+        service, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stack.enter_context(Stubber(client)).add_response(operation, {member: []})
+    return client
+
+
 def denying(stack: ExitStack, region: str) -> Callable[[str], Any]:
-    """A source whose every usage listing is refused."""
+    """A source whose ECS and Lambda listings are refused: EKS is not asked, as its use is unknown."""
     return {
         "ecs": denied(stack, "ecs", "list_clusters", region),
         "lambda": denied(stack, "lambda", "list_functions", region),
+    }.__getitem__
+
+
+def denying_eks(stack: ExitStack, region: str) -> Callable[[str], Any]:
+    """A source whose ECS and Lambda answer, and whose EKS clusters may not be listed."""
+    return {
+        "ecs": answered(stack, "ecs", "list_clusters", region, "clusterArns"),
+        "lambda": answered(stack, "lambda", "list_functions", region, "Functions"),
         "eks": denied(stack, "eks", "list_clusters", region),
     }.__getitem__
 
@@ -44,16 +61,30 @@ def test_a_denial_repeated_across_sources_is_one_warning_a_service(caplog: pytes
         with once_per_task("accounts and regions"):
             reads = [reader.read_source() for reader in readers]
 
-    assert all(len(read.unknown) == 2 for read in reads)
-    assert [read.unseen_eks for read in reads] == [(UnseenEks(*source),) for source in SOURCES]
+    assert all(len(read.unknown) == 2 and read.unseen_eks == () for read in reads)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert len(warnings) == 3, warnings
-    ecs, lambda_, eks = warnings
+    assert len(warnings) == 2, warnings
+    ecs, lambda_ = warnings
     sources = "111111111111/eu-west-1, 222222222222/us-east-1"
     assert ecs.startswith(f"2 accounts and regions of this task ({sources}): ")
     assert "Account <account> in <region>: which images ECS runs is unknown" in ecs
     assert "Account <account> in <region>: which images Lambda runs is unknown" in lambda_
-    assert "Account <account> in <region>: its EKS clusters are unknown" in eks
+
+
+def test_a_refused_cluster_listing_leaves_use_known_and_the_source_unseen_warned_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
+        readers = [UsageReader(denying_eks(stack, region), account, region, 2) for account, region in SOURCES]
+        with once_per_task("accounts and regions"):
+            reads = [reader.read_source() for reader in readers]
+
+    assert [(read.unknown, read.sources) for read in reads] == [((), ("ECS", "Lambda"))] * 2
+    assert [read.unseen_eks for read in reads] == [(UnseenEks(*source),) for source in SOURCES]
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("2 accounts and regions of this task (")
+    assert "Account <account> in <region>: its EKS clusters are unknown" in warnings[0]
 
 
 def test_one_source_is_warned_about_in_its_own_words(caplog: pytest.LogCaptureFixture) -> None:
@@ -63,4 +94,4 @@ def test_one_source_is_warned_about_in_its_own_words(caplog: pytest.LogCaptureFi
 
     assert [record.getMessage().split(":")[0] for record in caplog.records] == [
         f"Account {account} in {region}"
-    ] * 3
+    ] * 2
