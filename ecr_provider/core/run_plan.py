@@ -51,7 +51,24 @@ class TaskOutcomes(TypedDict):
     """What one report task left: the outcomes of its registries so far (a retry keeps the loaded)."""
 
     run_id: str
+    generation: str
+    """The plan's: a run cleared and run again keeps its run id, not its generation."""
     outcomes: list[OutcomeRecord]
+
+
+def planned_outcomes(document: Mapping[str, object] | None, plan: RunPlan) -> list[OutcomeRecord]:
+    """The outcomes of a report task's record when the run of ``plan`` wrote it, else none.
+
+    A task retried within a run keeps what it loaded; a run cleared and run again (Airflow's Clear keeps
+    the run id) planned another generation, and what an earlier, killed or failed attempt loaded lies
+    under the old one, which this run's manifest task deletes: counting it would publish the date
+    complete without that registry's objects."""
+    if document is None or (document.get("run_id"), document.get("generation")) != (
+        plan["run_id"],
+        plan["generation"],
+    ):
+        return []
+    return cast("list[OutcomeRecord]", document["outcomes"])
 
 
 def unique_registries(targets: Sequence[RegistryTarget], own_account: str) -> list[RegistryTarget]:
