@@ -4,8 +4,9 @@ moments told by what the run wrote to the emulator's S3 (polled, never timed):
 
 - ``marked``: the date's ``in_progress.json`` names the run's generation (the plan is being written,
   nothing reported yet);
-- ``reporting``: the first report object of the run's generation exists;
-- ``recorded``: the first report task recorded its registry loaded (the second one not yet);
+- ``reporting``: the first report object of the run's generation exists (its registry's outcome
+  follows within tens of milliseconds: the kill lands before or after it);
+- ``recorded``: a report task recorded its registry's outcome (the other report task may have too);
 - ``switching``: the run's own manifest ``generation=G/manifest.json`` exists, while the Glue
   partitions and then the date's manifest move to G (a few calls: the kill may land after them).
 
@@ -32,10 +33,12 @@ from typing import Any
 import pytest
 
 from ecr_provider.core.layout import (
+    GENERATION_KEY,
+    RUNS_DIRECTORY,
     generation_manifest_key,
     generation_of,
     in_progress_key,
-    outcomes_key,
+    outcomes_prefix,
     partition_prefix,
 )
 from ecr_provider.task_folder import TASKS_DIRECTORY
@@ -49,7 +52,7 @@ pytestmark = pytest.mark.integration
 
 RUN_AFTER = "2026-11-21T06:00:00+00:00"
 """Of every run in the child: one run id, a run cleared and run again."""
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.005
 PATIENCE_SECONDS = 300
 """How long a child run may take to reach a moment (Airflow starts in it first) on a loaded machine."""
 
@@ -59,15 +62,15 @@ def marked(lake: Lake, generation: str) -> bool:
 
 
 def reporting(lake: Lake, generation: str) -> bool:
-    return generation in lake.objects()
+    """One listing of the lake (the report objects of a registry are written within milliseconds)."""
+    written = lake.hook.keys_under(lake.bucket, f"{lake.prefix}/")
+    return any(f"/{GENERATION_KEY}={generation}/" in key for key in written if RUNS_DIRECTORY not in key)
 
 
 def recorded(lake: Lake, generation: str) -> bool:
-    outcomes = lake.hook.read_json(lake.bucket, outcomes_key(lake.prefix, REPORT_DATE, 0)) or {}
     return any(
-        f"generation={generation}/" in key
-        for outcome in outcomes.get("outcomes", ())
-        for key in (outcome["summary"] or {}).get("keys", {}).values()
+        (lake.hook.read_json(lake.bucket, key) or {}).get("generation") == generation
+        for key in lake.hook.keys_under(lake.bucket, outcomes_prefix(lake.prefix, REPORT_DATE))
     )
 
 
