@@ -7,8 +7,10 @@ moments told by what the run wrote to the emulator's S3 (polled, never timed):
 - ``reporting``: the first report object of the run's generation exists (its registry's outcome
   follows within tens of milliseconds: the kill lands before or after it);
 - ``recorded``: a report task recorded its registry's outcome (the other report task may have too);
-- ``switching``: the run's own manifest ``generation=G/manifest.json`` exists, while the Glue
-  partitions and then the date's manifest move to G (a few calls: the kill may land after them).
+- ``switching``: the run's own manifest ``generation=G/manifest.json`` exists, before the Glue
+  partitions move to G;
+- ``moved``: a Glue partition of the date points to G, before the date's manifest does (about a
+  tenth of a second: the kill may land after the date's manifest moved too).
 
 Each rerun is the killed run cleared and run again under the same run id, as Airflow's Clear does.
 After each kill Athena and the page show one complete state (tests/integration/lake.py) and every
@@ -83,12 +85,27 @@ def own_manifest(lake: Lake, generation: str) -> dict[str, Any] | None:
     return lake.hook.read_json(lake.bucket, generation_manifest_key(lake.prefix, REPORT_DATE, generation))
 
 
+def moved(lake: Lake, generation: str) -> bool:
+    return generation in followed(lake).values()
+
+
+def followed(lake: Lake) -> dict[str, str | None]:
+    """The generation each report's Glue partition of the date points to: what Athena reads."""
+    return {
+        report: generation_of(location, partition_prefix(lake.prefix, report, REPORT_DATE))
+        for report, location in lake.locations().items()
+    }
+
+
 MOMENTS: dict[str, Callable[[Lake, str], bool]] = {
     "marked": marked,
     "reporting": reporting,
     "recorded": recorded,
     "switching": switching,
+    "moved": moved,
 }
+CLOSING = ("switching", "moved")
+"""The moments in the run's ``run_manifest`` task."""
 
 
 class Child:
@@ -154,11 +171,10 @@ class Child:
 def assert_followed(lake: Lake, visible: dict[str, Any], killed: str) -> None:
     """Each Glue partition is on the visible generation, or on the killed run's when it was killed
     after moving it: a generation its own manifest calls complete, whose objects are all there."""
-    for report, location in lake.locations().items():
-        generation = generation_of(location, partition_prefix(lake.prefix, report, REPORT_DATE))
+    for report, generation in followed(lake).items():
         if generation != visible["generation"]:
             manifest = own_manifest(lake, killed)
-            assert generation == killed, location
+            assert generation == killed, report
             assert manifest is not None
             assert manifest["complete"] is True
             named = {key for target in manifest["targets"] for key in target["keys"].values()}
@@ -178,12 +194,14 @@ def test_a_rerun_killed_at_any_moment_leaves_one_complete_state_and_the_next_run
         generations.add(killed)
         visible, own = lake.visible(), own_manifest(lake, killed)
         if visible["generation"] == killed:  # killed after the date's manifest moved: the new state
-            assert (moment, visible) == ("switching", own)
+            assert moment in CLOSING
+            assert visible == own
         else:
             assert visible == previous["manifest"], moment
-            assert (own is not None) == (moment == "switching"), moment  # killed at that moment
+            assert (own is not None) == (moment in CLOSING), moment  # killed at that moment
             lake.assert_being_rewritten()
-        lake.assert_one_complete_state({**previous, "manifest": visible})
+        previous = {**previous, "manifest": visible}  # the same rows and repositories either way
+        lake.assert_one_complete_state(previous)
         assert_followed(lake, visible, killed)
 
     child.run()
