@@ -56,17 +56,19 @@ class TaskOutcomes(TypedDict):
     outcomes: list[OutcomeRecord]
 
 
-def planned_outcomes(document: Mapping[str, object] | None, plan: RunPlan) -> list[OutcomeRecord]:
-    """The outcomes of a report task's record when the run of ``plan`` wrote it, else none.
+def written_by(record: Mapping[str, object], run_id: str, generation: str) -> bool:
+    """Whether ``record`` is of the attempt of run ``run_id`` that planned ``generation``.
 
-    A task retried within a run keeps what it loaded; a run cleared and run again (Airflow's Clear keeps
-    the run id) planned another generation, and what an earlier, killed or failed attempt loaded lies
-    under the old one, which this run's manifest task deletes: counting it would publish the date
-    complete without that registry's objects."""
-    if document is None or (document.get("run_id"), document.get("generation")) != (
-        plan["run_id"],
-        plan["generation"],
-    ):
+    A task retried within a run keeps what it recorded; a run cleared and run again (Airflow's Clear
+    keeps the run id) plans another generation, and what an earlier, killed or failed attempt recorded
+    is not this one's: a registry it loaded lies under the old generation, which this attempt's
+    manifest task deletes, and the use it read may have changed since."""
+    return record.get("run_id") == run_id and record.get("generation") == generation
+
+
+def planned_outcomes(document: Mapping[str, object] | None, plan: RunPlan) -> list[OutcomeRecord]:
+    """The outcomes of a report task's record when the run of ``plan`` wrote it (:func:`written_by`)."""
+    if document is None or not written_by(document, plan["run_id"], plan["generation"]):
         return []
     return cast("list[OutcomeRecord]", document["outcomes"])
 
