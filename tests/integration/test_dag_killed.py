@@ -47,7 +47,7 @@ from ecr_provider.task_folder import TASKS_DIRECTORY
 from emulator import demo
 from emulator.demo_registry import DemoRegistry
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import DAG_FILE, DAG_TEST, REPORT_DATE
+from tests.integration.conftest import DAG_FILE, DAG_TEST, REPORT_DATE, aws_connection
 from tests.integration.lake import Lake, complete_state
 
 pytestmark = pytest.mark.integration
@@ -119,6 +119,7 @@ class Child:
         self.log = folder / "child.log"
         self.environ = {
             **demo.airflow_env(lake.emulator.endpoint_url, folder / "airflow"),
+            "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(lake.emulator.endpoint_url),
             "PYTHONPATH": str(REPO_ROOT),
             "TMPDIR": str(self.tmp),
         }
