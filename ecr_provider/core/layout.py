@@ -22,7 +22,8 @@ Each run of a date writes its objects under a generation of its own, ``G``, name
 date's visible manifest names the generation readers (the Glue partitions, the pages, the next run's
 trend) read. Objects of dates written before generations sit directly under ``report_date=``: a
 manifest without a generation means those. The usage records are the run's, outside every
-generation: each names its run, whose report tasks join only theirs, and no collection deletes them.
+generation: each names its run and the generation it planned, whose report tasks join only theirs,
+and no collection deletes them.
 
 Records live under directories starting with ``_``, outside the report tables' locations, so Athena
 never reads them as rows.

@@ -51,7 +51,26 @@ class TaskOutcomes(TypedDict):
     """What one report task left: the outcomes of its registries so far (a retry keeps the loaded)."""
 
     run_id: str
+    generation: str
+    """The plan's: a run cleared and run again keeps its run id, not its generation."""
     outcomes: list[OutcomeRecord]
+
+
+def written_by(record: Mapping[str, object], run_id: str, generation: str) -> bool:
+    """Whether ``record`` is of the attempt of run ``run_id`` that planned ``generation``.
+
+    A task retried within a run keeps what it recorded; a run cleared and run again (Airflow's Clear
+    keeps the run id) plans another generation, and what an earlier, killed or failed attempt recorded
+    is not this one's: a registry it loaded lies under the old generation, which this attempt's
+    manifest task deletes, and the use it read may have changed since."""
+    return record.get("run_id") == run_id and record.get("generation") == generation
+
+
+def planned_outcomes(document: Mapping[str, object] | None, plan: RunPlan) -> list[OutcomeRecord]:
+    """The outcomes of a report task's record when the run of ``plan`` wrote it (:func:`written_by`)."""
+    if document is None or not written_by(document, plan["run_id"], plan["generation"]):
+        return []
+    return cast("list[OutcomeRecord]", document["outcomes"])
 
 
 def unique_registries(targets: Sequence[RegistryTarget], own_account: str) -> list[RegistryTarget]:

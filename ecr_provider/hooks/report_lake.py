@@ -50,6 +50,7 @@ from ecr_provider.core.layout import (
 )
 from ecr_provider.core.records import Repository
 from ecr_provider.core.run_manifest import OutcomeRecord
+from ecr_provider.core.run_plan import RunPlan, planned_outcomes
 from ecr_provider.core.settings import check_kms_key_id
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.transform import PreviousReport
@@ -173,15 +174,14 @@ class ReportLakeHook(S3Hook):
                 self.conn.delete_object(Bucket=bucket, Key=key)
 
     def run_outcomes(
-        self, bucket: str, prefix: str, report_date: str, run_id: str
+        self, bucket: str, prefix: str, report_date: str, plan: RunPlan
     ) -> dict[int, OutcomeRecord]:
-        """The registries' outcomes the report tasks of run ``run_id`` recorded, by target index: a
-        listing and one read per task, however many registries each reported."""
+        """The registries' outcomes the report tasks of the run of ``plan`` recorded, by target index:
+        a listing and one read per task, however many registries each reported."""
         outcomes: dict[int, OutcomeRecord] = {}
         for key in self.keys_under(bucket, outcomes_prefix(prefix, report_date)):
-            document = self.read_json(bucket, key)
-            if document is not None and document.get("run_id") == run_id:
-                outcomes.update((outcome["index"], outcome) for outcome in document["outcomes"])
+            planned = planned_outcomes(self.read_json(bucket, key), plan)
+            outcomes.update((outcome["index"], outcome) for outcome in planned)
         return outcomes
 
     def read_report_rows(self, bucket: str, key: str) -> Iterator[dict[str, str]]:

@@ -37,7 +37,7 @@ from ecr_provider.core.run_manifest import (
     check_loaded,
     error_line,
 )
-from ecr_provider.core.run_plan import TaskOutcomes, prices_of
+from ecr_provider.core.run_plan import TaskOutcomes, planned_outcomes, prices_of
 from ecr_provider.core.settings import (
     DEFAULT_FINDINGS_MAX_AGE_DAYS,
     DEFAULT_MAX_CONCURRENCY,
@@ -219,11 +219,10 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
             raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
         key = outcomes_key(lake.prefix, lake.report_date, batch)
-        earlier = self.hook.read_json(lake.bucket, key)
         loaded = {
             outcome["index"]: outcome
-            for outcome in (earlier or {}).get("outcomes", [])
-            if earlier is not None and earlier["run_id"] == run_id and outcome["status"] == LOADED
+            for outcome in planned_outcomes(self.hook.read_json(lake.bucket, key), plan)
+            if outcome["status"] == LOADED
         }
         if loaded:
             self.log.info("Keeping %d registries this run already loaded (a retry)", len(loaded))
@@ -236,7 +235,11 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 phases = PhaseTimes()
                 outcome = loaded.get(index) or self._report(index, target, run, phases)
                 outcomes.append(outcome)
-                self.hook.write_json(lake.bucket, key, TaskOutcomes(run_id=run_id, outcomes=outcomes))
+                self.hook.write_json(
+                    lake.bucket,
+                    key,
+                    TaskOutcomes(run_id=run_id, generation=plan["generation"], outcomes=outcomes),
+                )
                 phases.mark(OUTCOME)
                 self.log.info(
                     "Registry %s phases: %s; outcome written %.2f s after the task started",

@@ -103,7 +103,7 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
             code_version=ecr_provider.__version__,
             targets=target_outcomes(
                 [RegistryTarget.of(target) for target in plan["targets"]],
-                lake.run_outcomes(bucket, prefix, report_date, run_id),
+                lake.run_outcomes(bucket, prefix, report_date, plan),
             ),
         )
         listed = [

@@ -11,6 +11,7 @@ from ecr_provider.core.layout import breaches_key
 from ecr_provider.core.thresholds import Breach, largest_first
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
+from ecr_provider.operators.usage import read_plan
 from ecr_provider.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ class RepositoriesOverThresholdOperator(ReportLakeOperator[ReportLakeHook]):
     template_fields: Sequence[str] = lake_template_fields()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        bucket, prefix, report_date = self.lake_location()
-        outcomes = self.hook.run_outcomes(bucket, prefix, report_date, context["run_id"])
+        lake = self.lake_location()
+        bucket, prefix, report_date = lake
+        plan = read_plan(self.hook, lake, context["run_id"])
+        outcomes = self.hook.run_outcomes(bucket, prefix, report_date, plan)
         breaches = largest_first(
             Breach.from_record(record) for outcome in outcomes.values() for record in outcome["breaches"]
         )

@@ -4,7 +4,7 @@ images from every account and region of the run, however large the organisation 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from ecr_provider.core.layout import (
 )
 from ecr_provider.core.repeated_causes import once_per_task
 from ecr_provider.core.run_manifest import error_line
-from ecr_provider.core.run_plan import RunPlan, check_plan, usage_sources
+from ecr_provider.core.run_plan import RunPlan, check_plan, usage_sources, written_by
 from ecr_provider.core.settings import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_REQUESTS_PER_SECOND,
@@ -107,6 +107,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
         if not isinstance(batch, int) or not 0 <= batch < len(plan["batches"]):
             raise ValueError(f"batch {self.batch!r} is not one of the plan's {len(plan['batches'])} batches")
         sources = usage_sources(plan, batch)
+        stamp = {"run_id": run_id, "generation": plan["generation"]}
         registries = len(plan["batches"][batch])  # the first sources; the rest are workload accounts
         unknown = 0
         groups = 0
@@ -133,7 +134,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                     read = reader.read_source()
                 except Exception as error:
                     self.log.exception("Usage in %s could not be read", target.label)
-                    self._write_unknown(lake, run_id, target, [error_line(error)], RUNTIMES)
+                    self._write_unknown(lake, stamp, target, [error_line(error)], RUNTIMES)
                     unknown += 1
                     continue
                 found = dict(read.groups)
@@ -141,16 +142,16 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
                     found.setdefault(read.source, RegistryUsage())
                 for registry, usage in found.items():
                     key = usage_group_key(lake.prefix, lake.report_date, registry, read.source)
-                    record = {"run_id": run_id, "source": list(read.source), **usage.as_record()}
+                    record = {**stamp, "source": list(read.source), **usage.as_record()}
                     self.hook.write_json(lake.bucket, key, record)
                 groups += len(found)
                 if read.unknown:
                     failed = tuple(runtime for runtime in RUNTIMES if runtime not in read.sources)
-                    self._write_unknown(lake, run_id, target, list(read.unknown), failed)
+                    self._write_unknown(lake, stamp, target, list(read.unknown), failed)
                     unknown += 1
                 if read.unseen_eks or EKS_SOURCE in read.sources:
                     record = {
-                        "run_id": run_id,
+                        **stamp,
                         "read": EKS_SOURCE in read.sources,
                         "unseen": [each.as_record() for each in read.unseen_eks],
                     }
@@ -167,7 +168,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
     def _write_unknown(
         self,
         lake: LakeLocation,
-        run_id: str,
+        stamp: Mapping[str, str],
         target: RegistryTarget,
         errors: list[str],
         runtimes: Sequence[str],
@@ -175,7 +176,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
         """``account`` None: the connection's own account, as in the plan; ``runtimes`` those not read."""
         source = (target.account_id or OWN_ACCOUNT, target.region)
         record = {
-            "run_id": run_id,
+            **stamp,
             "account": target.account_id,
             "source": target.label,
             "errors": errors,
@@ -197,6 +198,7 @@ class RunUsage:
     hook: ReportLakeHook
     lake: LakeLocation
     run_id: str
+    generation: str
     unknown: tuple[str, ...]
     read_accounts: frozenset[str]
     sources: tuple[str, ...] = RUNTIMES
@@ -220,7 +222,7 @@ class RunUsage:
         not_read: set[str] = set()
         for key in hook.keys_under(lake.bucket, unknown_usage_prefix(lake.prefix, lake.report_date)):
             record = hook.read_json(lake.bucket, key)
-            if record is not None and record["run_id"] == run_id:
+            if record is not None and written_by(record, run_id, plan["generation"]):
                 unknown.extend(f"{record['source']}: {error}" for error in record["errors"])
                 failed.add(record["account"] or own_account())
                 not_read.update(record.get("runtimes", RUNTIMES))
@@ -228,7 +230,7 @@ class RunUsage:
         unseen: list[UnseenEks] = []
         for key in hook.keys_under(lake.bucket, eks_usage_prefix(lake.prefix, lake.report_date)):
             record = hook.read_json(lake.bucket, key)
-            if record is not None and record["run_id"] == run_id:
+            if record is not None and written_by(record, run_id, plan["generation"]):
                 eks_read = eks_read or bool(record["read"])
                 unseen.extend(UnseenEks(*each) for each in record["unseen"])
         runtimes = [runtime for runtime in RUNTIMES if runtime not in not_read]
@@ -236,6 +238,7 @@ class RunUsage:
             hook,
             lake,
             run_id,
+            plan["generation"],
             tuple(unknown),
             frozenset(accounts - failed),
             with_eks(runtimes, eks_read=eks_read, eks_unseen=bool(unseen)),
@@ -250,7 +253,7 @@ class RunUsage:
         own_read = False
         for key in self.hook.keys_under(self.lake.bucket, prefix):
             record = self.hook.read_json(self.lake.bucket, key)
-            if record is None or record["run_id"] != self.run_id:
+            if record is None or not written_by(record, self.run_id, self.generation):
                 continue
             own_read = own_read or tuple(record["source"]) == registry
             groups.append(usage_of_record(record))

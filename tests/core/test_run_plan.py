@@ -12,6 +12,7 @@ from ecr_provider.core.run_plan import (
     RunPlan,
     check_plan,
     plan_batches,
+    planned_outcomes,
     prices_of,
     prices_record,
     unique_registries,
@@ -85,6 +86,27 @@ def test_a_plan_of_another_run_or_none_is_refused_saying_which() -> None:
         check_plan(plan, "manual__x", "s3://b/k")
     with pytest.raises(ValueError, match="no run plan at s3://b/k"):
         check_plan(None, "manual__x", "s3://b/k")
+
+
+def test_outcomes_count_only_for_the_run_and_generation_of_the_plan() -> None:
+    """A run cleared and run again keeps its run id and plans a new generation: what its killed attempt
+    recorded is not this attempt's (its objects are under the old generation, which this run deletes)."""
+    plan = RunPlan(
+        run_id="manual__x",
+        report_date="2026-11-20",
+        generation="20261120T000000Z-0a1b2c3d",
+        targets=[],
+        batches=[],
+        workloads=[],
+        prices={},
+    )
+    outcomes = [{"index": 0, "status": "loaded"}]
+    recorded = {"run_id": "manual__x", "generation": plan["generation"], "outcomes": outcomes}
+    assert planned_outcomes(recorded, plan) == outcomes
+    assert planned_outcomes({**recorded, "generation": "20261119T000000Z-0a1b2c3d"}, plan) == []
+    assert planned_outcomes({**recorded, "run_id": "manual__y"}, plan) == []
+    assert planned_outcomes({"run_id": "manual__x", "outcomes": outcomes}, plan) == []  # before generations
+    assert planned_outcomes(None, plan) == []
 
 
 def test_the_plan_and_outcomes_sit_under_the_runs_records() -> None:

@@ -23,6 +23,7 @@ from emulator.demo_registry import seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.conftest import REPO_ROOT
+from tests.integration.conftest import DAG_TEST
 
 pytestmark = pytest.mark.integration
 
@@ -36,20 +37,6 @@ SECRETS = (SECRET_ACCESS_KEY, SESSION_TOKEN, EXTERNAL_ID)
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ecr-report"
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = AS_OF.date().isoformat()
-DAG_TEST = """
-import json, sys
-from datetime import datetime, UTC
-from airflow.utils.db import initdb
-initdb()
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag(dag_folder=sys.argv[1]).get_dag("ecr_report")
-for task in dag.tasks:
-    task.retries = 0
-logical_date = datetime.fromisoformat(sys.argv[2]).replace(tzinfo=UTC)
-run = dag.test(logical_date=logical_date, run_conf=json.loads(sys.argv[3]))
-print("dag.test() run state:", run.state)
-"""
-"""``dag.test()`` as tests/integration run it, in a process whose Airflow logs at DEBUG from the start."""
 
 
 @pytest.fixture(scope="module")

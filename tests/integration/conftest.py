@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from airflow.sdk import DAG
@@ -29,12 +29,32 @@ from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import Emulator, client
 from tests.conftest import REPO_ROOT
 
+if TYPE_CHECKING:
+    from tests.integration.lake import Lake
+
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
 REPORT_DATE = "2026-11-20"
 REGION = "us-east-1"
 DAG_FILE = REPO_ROOT / "dags" / "ecr_report.py"
 TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+DAG_TEST = """
+import json, sys
+from datetime import datetime, UTC
+from airflow.utils.db import initdb
+initdb()
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).get_dag("ecr_report")
+for task in dag.tasks:
+    task.retries = 0
+logical_date = datetime.fromisoformat(sys.argv[2]).replace(tzinfo=UTC)
+run_after = datetime.fromisoformat(sys.argv[4]) if sys.argv[4:] else None
+run = dag.test(logical_date=logical_date, run_conf=json.loads(sys.argv[3]), run_after=run_after)
+print("dag.test() run state:", run.state)
+"""
+"""``dag.test()`` as these tests run it, in a process of its own: ``python -c DAG_TEST dags_folder
+report_date conf_json [run_after]``. One ``run_after`` gives every run the same run id, as Airflow's
+Clear reruns a run under its id."""
 
 
 @dataclass(frozen=True)
@@ -201,3 +221,14 @@ def run_dag(dag_runner: RunDag) -> RunDag:
         return result
 
     return run
+
+
+@pytest.fixture
+def lake_of(
+    emulator: Emulator, destination: ReportDestination, dag_runner: RunDag, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], Lake]:
+    """A lake named ``name`` (tests/integration/lake.py), read as ``aws_default`` at the emulator."""
+    from tests.integration.lake import Lake  # it imports this module
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(emulator.endpoint_url))
+    return lambda name: Lake(emulator, destination, dag_runner, name)

@@ -79,7 +79,7 @@ def record(
     client("s3", emulator.endpoint_url, REGION).put_object(
         Bucket=bucket,
         Key=outcomes_key(prefix, REPORT_DATE, index),
-        Body=json.dumps({"run_id": RUN_ID, "outcomes": [outcome]}).encode(),
+        Body=json.dumps({"run_id": RUN_ID, "generation": GENERATION, "outcomes": [outcome]}).encode(),
     )
 
 
