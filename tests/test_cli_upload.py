@@ -23,6 +23,7 @@ from ecr_provider.core.layout import (
     report_key,
     run_manifest_key,
 )
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.report_files import report_rows
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 from emulator.synthetic_registry import seed_synthetic_registry
@@ -31,6 +32,7 @@ from tests.core.test_csv_opencsv import athena_rows
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 REPORT_DATE = "2026-11-01"
 REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
 BUCKET = "console-lake"
 PREFIX = "team/ecr"
 DATABASE = "console_reports"
@@ -39,9 +41,10 @@ REPORTED = reports_written(False)
 
 @pytest.fixture(scope="module")
 def seeded(emulator: Emulator) -> Emulator:
-    """One registry (5 repositories, 40 images), a bucket, and a Glue database whose report tables
-    read ``s3://BUCKET/PREFIX`` (as the DAG's first run makes them)."""
+    """Two registries (5 repositories and 40 images; 2 and 10), a bucket, and a Glue database whose
+    report tables read ``s3://BUCKET/PREFIX`` (as the DAG's first run makes them)."""
     seed_synthetic_registry(ACCOUNT_ID, REGION, repositories=5, images=40, as_of=AS_OF)
+    seed_synthetic_registry(ACCOUNT_ID, OTHER_REGION, repositories=2, images=10, as_of=AS_OF)
     client("s3", emulator.endpoint_url, REGION).create_bucket(Bucket=BUCKET)
     catalog = ReportCatalog(client("glue", emulator.endpoint_url, REGION), DATABASE, BUCKET, PREFIX)
     catalog.ensure_database()
@@ -94,24 +97,31 @@ def partition_rows(emulator: Emulator, report_name: str) -> tuple[str, list[list
 
 
 def test_an_upload_is_the_dags_date_and_a_second_one_replaces_it(console: Emulator, tmp_path: Path) -> None:
-    report(tmp_path / "first", "--upload", f"s3://{BUCKET}/{PREFIX}", "--athena-database", DATABASE)
+    both = ("--region", OTHER_REGION, "--upload", f"s3://{BUCKET}/{PREFIX}", "--athena-database", DATABASE)
+    report(tmp_path / "first", *both)
 
     lake = objects(console, f"{PREFIX}/")
     first = manifest(lake, PREFIX)
     generation = first["generation"]
     assert first["complete"] is True
     assert first["reports"] == list(REPORTED)
-    [target] = first["targets"]
-    assert (target["account_id"], target["region"], target["status"]) == (ACCOUNT_ID, REGION, "loaded")
-    assert target["repositories"] == 5
-    assert target["images"] == 40
+    assert sorted(first["prices"]) == [OTHER_REGION, REGION]
     keys = {
-        name: report_key(PREFIX, name, REPORT_DATE, ACCOUNT_ID, REGION, generation=generation)
-        for name in REPORTED
+        region: {
+            name: report_key(PREFIX, name, REPORT_DATE, ACCOUNT_ID, region, generation=generation)
+            for name in REPORTED
+        }
+        for region in (REGION, OTHER_REGION)
     }
-    assert target["keys"] == keys
+    counts = {REGION: (5, 40), OTHER_REGION: (2, 10)}
+    for target in first["targets"]:
+        region = target["region"]
+        assert (target["account_id"], target["status"]) == (ACCOUNT_ID, "loaded")
+        assert (target["repositories"], target["images"]) == counts[region]
+        assert target["keys"] == keys[region]
+    assert sorted(target["region"] for target in first["targets"]) == [OTHER_REGION, REGION]
     assert set(lake) == {
-        *keys.values(),
+        *(key for registry in keys.values() for key in registry.values()),
         generation_manifest_key(PREFIX, REPORT_DATE, generation),
         run_manifest_key(PREFIX, REPORT_DATE),
     }
@@ -119,13 +129,14 @@ def test_an_upload_is_the_dags_date_and_a_second_one_replaces_it(console: Emulat
         lake[generation_manifest_key(PREFIX, REPORT_DATE, generation)]
         == lake[run_manifest_key(PREFIX, REPORT_DATE)]
     )
-    for name, key in keys.items():
-        uploaded = list(read_canonical(io.StringIO(lake[key].decode("utf-8"), newline="")))
+    for name in REPORTED:
         local = list(report_rows(tmp_path / "first" / f"{name}.csv", SPREADSHEET))
-        assert uploaded == local
-        assert uploaded
+        assert {row["region"] for row in local} == {REGION, OTHER_REGION}
+        for region, registry in keys.items():
+            uploaded = list(read_canonical(io.StringIO(lake[registry[name]].decode("utf-8"), newline="")))
+            assert uploaded == [row for row in local if row["region"] == region]
         location, read = partition_rows(console, name)
-        assert location == f"s3://{BUCKET}/{key.rsplit('/', 1)[0]}/"
+        assert location == f"s3://{BUCKET}/{keys[REGION][name].rsplit('/', 1)[0]}/"
         headers = [column.header for column in REPORTS[name]]
         assert read == sorted([row[header] for header in headers] for row in local)
 
@@ -204,3 +215,50 @@ def test_bad_upload_values_fail_before_any_call(
     assert error.startswith("ecr-report: error: ")
     assert named in error
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_upload_leaves_the_dates_previous_state_visible(
+    console: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """S3 refuses the second report object: the date keeps the first upload's generation, the local
+    files are written, and the next upload collects what the failed one left."""
+    prefix = "failed-upload"
+    report(tmp_path / "first", "--upload", f"s3://{BUCKET}/{prefix}")
+    before = objects(console, f"{prefix}/")
+    written = ReportLakeHook.write_file
+    calls = []
+
+    def refused_second(hook: ReportLakeHook, bucket: str, key: str, path: Path) -> None:
+        calls.append(key)
+        if len(calls) == 2:
+            console.inject_faults({"s3:PutObject": ["denied"]})
+        written(hook, bucket, key, path)
+
+    monkeypatch.setattr(ReportLakeHook, "write_file", refused_second)
+    with pytest.raises(SystemExit) as caught:
+        report(tmp_path / "failed", "--upload", f"s3://{BUCKET}/{prefix}")
+
+    assert caught.value.code == 1
+    error = capsys.readouterr().err
+    assert f"upload to s3://{BUCKET}/{prefix} failed" in error
+    assert f"s3:PutObject on s3://{BUCKET}/{calls[1]}" in error
+    assert (tmp_path / "failed" / "repositories_summary.csv").exists()
+    after = objects(console, f"{prefix}/")
+    assert manifest(after, prefix) == manifest(before, prefix)
+    assert {key: after[key] for key in before} == before
+    left = sorted(set(after) - set(before))
+    assert left == sorted([calls[0], in_progress_key(prefix, REPORT_DATE)])
+
+    monkeypatch.setattr(ReportLakeHook, "write_file", written)
+    report(tmp_path / "again", "--upload", f"s3://{BUCKET}/{prefix}")
+
+    again = objects(console, f"{prefix}/")
+    assert calls[0] not in again
+    assert in_progress_key(prefix, REPORT_DATE) not in again
+    assert manifest(again, prefix)["generation"] not in (
+        manifest(before, prefix)["generation"],
+        calls[0].split("generation=")[1].split("/")[0],
+    )
