@@ -357,20 +357,28 @@ class Upload(NamedTuple):
     database: str
 
 
-def _upload(url: str | None, database: str) -> Upload | None:
+def _upload(url: str | None, database: str, repository: str | None) -> Upload | None:
     """``--upload``'s bucket and prefix; without it, the bucket ``AWS_S3_BUCKET`` names (the original's
-    variable named a bucket alone) under the DAG's default prefix; None: no upload."""
+    variable named a bucket alone) under the DAG's default prefix; None: no upload. An upload replaces
+    the whole date, so one repository's rows cannot be one."""
     if url is not None:
-        return Upload(*check_report_url(url), database)
-    bucket = os.environ.get("AWS_S3_BUCKET", "")
-    if not bucket:
-        return None
-    try:
-        return Upload(check_bucket(bucket), DEFAULT_REPORT_PREFIX, database)
-    except ValueError:
+        upload = Upload(*check_report_url(url), database)
+    else:
+        bucket = os.environ.get("AWS_S3_BUCKET", "")
+        if not bucket:
+            return None
+        try:
+            upload = Upload(check_bucket(bucket), DEFAULT_REPORT_PREFIX, database)
+        except ValueError:
+            raise ValueError(
+                f"AWS_S3_BUCKET {bucket!r} is not an S3 bucket name (for a prefix: --upload s3://bucket/prefix)"
+            ) from None
+    if repository is not None:
         raise ValueError(
-            f"AWS_S3_BUCKET {bucket!r} is not an S3 bucket name (for a prefix: --upload s3://bucket/prefix)"
-        ) from None
+            f"--repository {repository!r} reports one repository, and an upload to s3://{upload.bucket}/"
+            f"{upload.prefix} replaces the date's every repository: give one or the other"
+        )
+    return upload
 
 
 @contextmanager
@@ -462,10 +470,10 @@ def run(argv: list[str] | None = None) -> int:
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
-        requested_regions = values.pop("regions")
-        upload = _upload(args.upload, check_database(values.pop("athena_database")))
+        requested_regions, database = values.pop("regions"), check_database(values.pop("athena_database"))
         workload_roles = check_accounts(values.pop("workload_accounts"), "")
         options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
+        upload = _upload(args.upload, database, options.repository)
         session = boto3.Session()
         regions = check_regions(
             requested_regions or ([session.region_name] if session.region_name else []),

@@ -190,6 +190,8 @@ def test_aws_s3_bucket_uploads_under_the_dags_default_prefix_and_the_flag_wins(
         (["--upload", "s3://bucket//reports"], {}, "'/reports'"),
         (["--upload", "s3://bucket/x", "--athena-database", "Bad-Name"], {}, "'Bad-Name'"),
         ([], {"AWS_S3_BUCKET": "s3://bucket"}, "'s3://bucket'"),
+        (["--upload", "s3://bucket/x", "--repository", "team/api"], {}, "'team/api'"),
+        (["--repository", "team/api"], {"AWS_S3_BUCKET": "bucket"}, "s3://bucket/ecr-reports"),
     ],
 )
 def test_bad_upload_values_fail_before_any_call(
