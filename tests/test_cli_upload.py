@@ -33,6 +33,8 @@ AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 REPORT_DATE = "2026-11-01"
 REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
+EMPTY_REGION = "ap-southeast-2"
+"""A registry without a repository: its objects hold the header alone (but its registries_summary row)."""
 BUCKET = "console-lake"
 PREFIX = "team/ecr"
 DATABASE = "console_reports"
@@ -97,29 +99,29 @@ def partition_rows(emulator: Emulator, report_name: str) -> tuple[str, list[list
 
 
 def test_an_upload_is_the_dags_date_and_a_second_one_replaces_it(console: Emulator, tmp_path: Path) -> None:
-    both = ("--region", OTHER_REGION, "--upload", f"s3://{BUCKET}/{PREFIX}", "--athena-database", DATABASE)
-    report(tmp_path / "first", *both)
+    regions = ("--region", OTHER_REGION, "--region", EMPTY_REGION)
+    report(tmp_path / "first", *regions, "--upload", f"s3://{BUCKET}/{PREFIX}", "--athena-database", DATABASE)
 
     lake = objects(console, f"{PREFIX}/")
     first = manifest(lake, PREFIX)
     generation = first["generation"]
     assert first["complete"] is True
     assert first["reports"] == list(REPORTED)
-    assert sorted(first["prices"]) == [OTHER_REGION, REGION]
+    assert sorted(first["prices"]) == sorted([REGION, OTHER_REGION, EMPTY_REGION])
     keys = {
         region: {
             name: report_key(PREFIX, name, REPORT_DATE, ACCOUNT_ID, region, generation=generation)
             for name in REPORTED
         }
-        for region in (REGION, OTHER_REGION)
+        for region in (REGION, OTHER_REGION, EMPTY_REGION)
     }
-    counts = {REGION: (5, 40), OTHER_REGION: (2, 10)}
+    counts = {REGION: (5, 40), OTHER_REGION: (2, 10), EMPTY_REGION: (0, 0)}
     for target in first["targets"]:
         region = target["region"]
         assert (target["account_id"], target["status"]) == (ACCOUNT_ID, "loaded")
         assert (target["repositories"], target["images"]) == counts[region]
         assert target["keys"] == keys[region]
-    assert sorted(target["region"] for target in first["targets"]) == [OTHER_REGION, REGION]
+    assert sorted(target["region"] for target in first["targets"]) == sorted(counts)
     assert set(lake) == {
         *(key for registry in keys.values() for key in registry.values()),
         generation_manifest_key(PREFIX, REPORT_DATE, generation),
@@ -131,10 +133,13 @@ def test_an_upload_is_the_dags_date_and_a_second_one_replaces_it(console: Emulat
     )
     for name in REPORTED:
         local = list(report_rows(tmp_path / "first" / f"{name}.csv", SPREADSHEET))
-        assert {row["region"] for row in local} == {REGION, OTHER_REGION}
+        assert {REGION, OTHER_REGION} <= {row["region"] for row in local}
         for region, registry in keys.items():
             uploaded = list(read_canonical(io.StringIO(lake[registry[name]].decode("utf-8"), newline="")))
             assert uploaded == [row for row in local if row["region"] == region]
+            assert lake[registry[name]].startswith(
+                ",".join(column.header for column in REPORTS[name]).encode()
+            )
         location, read = partition_rows(console, name)
         assert location == f"s3://{BUCKET}/{keys[REGION][name].rsplit('/', 1)[0]}/"
         headers = [column.header for column in REPORTS[name]]
@@ -264,3 +269,20 @@ def test_a_failed_upload_leaves_the_dates_previous_state_visible(
         manifest(before, prefix)["generation"],
         calls[0].split("generation=")[1].split("/")[0],
     )
+
+
+def test_tables_reading_another_prefix_keep_their_partitions(
+    console: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database's tables read ``PREFIX``: an upload elsewhere must not move their partitions."""
+    report(tmp_path / "lake", "--upload", f"s3://{BUCKET}/{PREFIX}", "--athena-database", DATABASE)
+    before = {name: partition_rows(console, name)[0] for name in REPORTED}
+
+    with caplog.at_level(logging.WARNING, logger="ecr_report"):
+        report(tmp_path / "elsewhere", "--upload", f"s3://{BUCKET}/elsewhere", "--athena-database", DATABASE)
+
+    assert {name: partition_rows(console, name)[0] for name in REPORTED} == before
+    assert (
+        f"repositories_summary: the table reads s3://{BUCKET}/{PREFIX}/repositories_summary/" in caplog.text
+    )
+    assert manifest(objects(console, "elsewhere/"), "elsewhere")["complete"] is True
