@@ -14,6 +14,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -391,6 +392,34 @@ def _upload_folder(upload: Upload | None) -> Iterator[Path | None]:
         yield Path(folder)
 
 
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Importing Airflow sets up the process's logging for Airflow: the root logger's handlers,
+    structlog printing to stdout, Python warnings and uncaught exceptions. The command keeps its own
+    (every line on stderr, in ``--log-format``), and structlog's lines (Airflow's hooks log through
+    it) go to the standard loggers, hence to the command's handler."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    showwarning, excepthook = warnings.showwarning, sys.excepthook
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        warnings.showwarning, sys.excepthook = showwarning, excepthook
+        if "structlog" in sys.modules:
+            import structlog
+
+            structlog.configure(
+                processors=[
+                    structlog.stdlib.PositionalArgumentsFormatter(),
+                    structlog.stdlib.render_to_log_kwargs,
+                ],
+                logger_factory=structlog.stdlib.LoggerFactory(),
+                wrapper_class=structlog.stdlib.BoundLogger,
+            )
+
+
 def _publish_upload(
     parser: argparse.ArgumentParser,
     parts: dict[tuple[str, str], RegistryReport],
@@ -403,7 +432,8 @@ def _publish_upload(
 ) -> None:
     """The upload, after the local files are in place. Airflow's amazon provider is imported only
     here: start-up is most of a small run's time."""
-    from ecr_provider.console_upload import upload_reports
+    with _logging_kept():
+        from ecr_provider.console_upload import upload_reports
 
     report_date = as_of.date().isoformat()
     try:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -286,3 +290,37 @@ def test_tables_reading_another_prefix_keep_their_partitions(
         f"repositories_summary: the table reads s3://{BUCKET}/{PREFIX}/repositories_summary/" in caplog.text
     )
     assert manifest(objects(console, "elsewhere/"), "elsewhere")["complete"] is True
+
+
+def test_the_command_keeps_its_logging_when_the_upload_imports_airflow(
+    console: Emulator, tmp_path: Path
+) -> None:
+    """A process of its own (Airflow is imported here already): Airflow's logging set-up, on import,
+    would print its hooks' lines on stdout in its own format; every line stays JSON on stderr."""
+    environ = {name: value for name, value in os.environ.items() if name != "AWS_S3_BUCKET"}
+    environ.update(AIRFLOW_HOME=str(tmp_path / "airflow"), PYTHONWARNINGS="ignore")
+    argv = [
+        *("--output-dir", str(tmp_path / "out"), "--region", REGION, "--as-of", AS_OF.isoformat()),
+        *("--price-per-gb-month", "0.10", "--read-manifests", "never", "--log-format", "json"),
+        *("--upload", f"s3://{BUCKET}/subprocess"),
+    ]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ecr_provider.cli", *argv],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    messages = [line["message"] for line in lines]
+    assert any(message.startswith("No connection ID provided") for message in messages)
+    assert any(
+        message.startswith(f"Uploaded {REPORT_DATE} to s3://{BUCKET}/subprocess/") for message in messages
+    )
+    assert re.fullmatch(r"phases: .*, upload \d+\.\d\d s, outcome .*", messages[-2])
+    assert manifest(objects(console, "subprocess/"), "subprocess")["complete"] is True
