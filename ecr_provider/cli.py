@@ -397,7 +397,11 @@ def _logging_kept() -> Iterator[None]:
     """Importing Airflow sets up the process's logging for Airflow: the root logger's handlers,
     structlog printing to stdout, Python warnings and uncaught exceptions. The command keeps its own
     (every line on stderr, in ``--log-format``), and structlog's lines (Airflow's hooks log through
-    it) go to the standard loggers, hence to the command's handler."""
+    it) go to the standard loggers, hence to the command's handler. A process that imported Airflow
+    before (a test's, a DAG task's) keeps its set-up."""
+    if "airflow" in sys.modules:
+        yield
+        return
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     showwarning, excepthook = warnings.showwarning, sys.excepthook

@@ -79,9 +79,9 @@ def upload_reports(
     )
     if unreadable:
         log.warning(
-            "Glue partitions of %s not registered in %s: %s. The objects are written; the DAG's first "
-            "run with this bucket, prefix and athena_database creates the tables, and registers the "
-            "date at its visible generation",
+            "Glue partitions of %s not registered in %s: %s. The objects are written. A missing table "
+            "is created by the DAG's first run with this bucket, prefix and athena_database, which also "
+            "registers the date at its visible generation",
             report_date,
             database,
             "; ".join(f"{report}: {why}" for report, why in unreadable.items()),

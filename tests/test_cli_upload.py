@@ -324,3 +324,19 @@ def test_the_command_keeps_its_logging_when_the_upload_imports_airflow(
     )
     assert re.fullmatch(r"phases: .*, upload \d+\.\d\d s, outcome .*", messages[-2])
     assert manifest(objects(console, "subprocess/"), "subprocess")["complete"] is True
+
+
+def test_tables_that_may_not_be_read_leave_the_partitions_alone(
+    console: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without glue:GetTable the upload is still made; the warning names the refusal."""
+    console.inject_faults({"glue:GetTable": ["denied"] * len(REPORTED)})
+    try:
+        with caplog.at_level(logging.WARNING, logger="ecr_report"):
+            report(tmp_path / "out", "--upload", f"s3://{BUCKET}/no-glue", "--athena-database", DATABASE)
+    finally:
+        console.inject_faults({})
+
+    assert manifest(objects(console, "no-glue/"), "no-glue")["complete"] is True
+    [warning] = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert "repositories_summary: glue:GetTable was refused (AccessDeniedException)" in warning

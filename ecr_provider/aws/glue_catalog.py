@@ -83,17 +83,23 @@ class ReportCatalog:
         )
 
     def unreadable_tables(self, reports: Sequence[str]) -> dict[str, str]:
-        """The reports whose table is missing or reads another bucket or prefix, each with why: a
-        partition registered there would not show these objects (or would move another lake's)."""
+        """The reports whose table is missing, reads another bucket or prefix, or may not be read,
+        each with why: a partition registered there would not show these objects (or would move
+        another lake's)."""
         unreadable = {}
         for report in reports:
             with aws_call("glue", f"{self.database}.{report}"):
                 try:
                     table = self.glue.get_table(DatabaseName=self.database, Name=report)["Table"]
                 except ClientError as error:
-                    if error_code(error) != "EntityNotFoundException":
+                    code = error_code(error)
+                    if code not in ("EntityNotFoundException", "AccessDeniedException"):
                         raise
-                    unreadable[report] = "no such table"
+                    unreadable[report] = (
+                        "no such table"
+                        if code == "EntityNotFoundException"
+                        else f"glue:GetTable was refused ({code}): allow it, and the partition calls"
+                    )
                     continue
             location = table.get("StorageDescriptor", {}).get("Location")
             if location != table_location(self.bucket, self.prefix, report):
