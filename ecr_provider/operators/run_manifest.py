@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ecr_provider
@@ -101,17 +100,6 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
                 lake.run_outcomes(bucket, prefix, report_date, run_id),
             ),
         )
-        register = None
-        if database:
-            register = partial(
-                self.catalog_hook().register_report_date,
-                database,
-                bucket,
-                prefix,
-                report_date,
-                reports,
-                generation=generation,
-            )
         published = lake.publish_generation(
             bucket,
             prefix,
@@ -121,7 +109,14 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
             generation=generation,
             prices=plan["prices"],
             run_id=run_id,
-            register=register,
+            # Glue is reached only when the date switches: a run that does not switch never touches it
+            register=(
+                lambda: self.catalog_hook().register_report_date(
+                    database, bucket, prefix, report_date, reports, generation=generation
+                )
+            )
+            if database
+            else None,
         )
         self.log.info(
             "Run manifest s3://%s/%s: %d of %d registries loaded, %d object(s) of failed registries "
