@@ -7,18 +7,21 @@ standard AWS chain, so profiles, roles and ``AWS_ENDPOINT_URL`` all work.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
 import re
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -33,22 +36,30 @@ from ecr_provider.aws.rate_limit import pace_registry
 from ecr_provider.aws.regions import ecr_regions_of
 from ecr_provider.aws.registry import OpenRegistry, RegistryClients, open_registry
 from ecr_provider.aws.usage import USAGE_SERVICES, UsageReader
-from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT, Kind
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, read_canonical, restore_formulas
+from ecr_provider.core.columns import FINDINGS_REPORT, IMAGES_REPORT, REPORTS, REPOSITORIES_REPORT
+from ecr_provider.core.csv_format import CsvFormat
 from ecr_provider.core.html_report import ReportPage, TrendPoint, page_images
-from ecr_provider.core.layout import HTML_NAME
+from ecr_provider.core.layout import DEFAULT_REPORT_PREFIX, HTML_NAME
 from ecr_provider.core.options import RegistryOptions
-from ecr_provider.core.phase_times import HTML, OUTCOME, STARTUP, PhaseTimes
+from ecr_provider.core.phase_times import HTML, OUTCOME, STARTUP, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
-from ecr_provider.core.settings import CONSOLE_SETTINGS, Setting, check_as_of, check_regions
+from ecr_provider.core.settings import (
+    CONSOLE_SETTINGS,
+    Setting,
+    check_as_of,
+    check_bucket,
+    check_database,
+    check_regions,
+    check_report_url,
+)
 from ecr_provider.core.targets import RegistryTarget, check_accounts
 from ecr_provider.core.usage import RegistryUsage, SourceUsage, join_sources
 from ecr_provider.exports import EXPORT_FORMATS, check_export_format, write_json, write_parquet
 from ecr_provider.json_logs import DEFAULT_SERVICE, JsonLogFormatter
 from ecr_provider.output_folder import FolderBusyError, replaced_as_a_whole
 from ecr_provider.pages.render import render_report
-from ecr_provider.report_files import RegistryReport, write_registry_report
+from ecr_provider.report_files import RegistryReport, report_rows, split_by_registry, write_registry_report
 
 log = logging.getLogger("ecr_report")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -61,9 +72,6 @@ BAR_REDRAW_SECONDS = 0.5
 SINGLE_RUN_NOTE = (
     "One run of ecr-report: the trend shows this run alone; the DAG's page has every report date. "
     "Thresholds are the DAG's settings, so none is applied here."
-)
-_DECIMALS = frozenset(
-    column.header for columns in REPORTS.values() for column in columns if column.kind is Kind.DECIMAL
 )
 LOG_PROGRESS_SECONDS = 10.0
 EXIT_FINDINGS_FAILED = 3
@@ -99,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("EXPORT_FORMAT", "csv").lower(),
         help="csv (default), json or parquet (the 'parquet' extra), columns typed as in the Athena views; "
         "env EXPORT_FORMAT",
+    )
+    parser.add_argument(
+        "--upload",
+        help="also write the reports to s3://bucket/prefix as the DAG does (its layout, generations and "
+        "manifest; Glue partitions in --athena-database when its tables read there); env AWS_S3_BUCKET "
+        f"(a bucket name: s3://BUCKET/{DEFAULT_REPORT_PREFIX})",
     )
     parser.add_argument(
         "--log-format",
@@ -289,35 +303,17 @@ def _registry(
     )
 
 
-def _rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
-    """A report written in ``csv_format`` read back with its cells as they were before the formula
-    guard, and ``.`` decimals, as the HTML builder takes them."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        if csv_format == CANONICAL:
-            yield from read_canonical(handle)
-            return
-        reader = csv.reader(handle, delimiter=csv_format.delimiter)
-        headers = next(reader)
-        separator = csv_format.decimal_separator
-        decimals = [i for i, header in enumerate(headers) if header in _DECIMALS] if separator != "." else []
-        for cells in reader:
-            restored = restore_formulas(cells)
-            for position in decimals:
-                restored[position] = restored[position].replace(separator, ".")
-            yield dict(zip(headers, restored, strict=True))
-
-
 def write_html_report(
     report: RegistryReport, directory: Path, csv_format: CsvFormat, report_date: str
 ) -> None:
     """``report.html`` beside the CSVs, from the CSVs just written (read back a row at a time)."""
     tally = report.tally
-    repositories = list(_rows(report.files[REPOSITORIES_REPORT], csv_format))
+    repositories = list(report_rows(report.files[REPOSITORIES_REPORT], csv_format))
     page = ReportPage(
         report_date,
         repositories,
         [TrendPoint(report_date, tally.total_size_bytes, tally.billable_size_bytes, tally.monthly_cost)],
-        page_images(_rows(report.files[IMAGES_REPORT], csv_format), repositories),
+        page_images(report_rows(report.files[IMAGES_REPORT], csv_format), repositories),
         notes=(SINGLE_RUN_NOTE,),
     )
     (directory / HTML_NAME).write_text(render_report(page), encoding="utf-8")
@@ -331,7 +327,7 @@ def export_files(files: dict[str, Path], csv_format: CsvFormat, export_format: s
     exported = {}
     for report, path in files.items():
         exported[report] = path.with_suffix(f".{export_format}")
-        write(_rows(path, csv_format), REPORTS[report], exported[report])
+        write(report_rows(path, csv_format), REPORTS[report], exported[report])
         path.unlink()
     return exported
 
@@ -354,6 +350,146 @@ def _misleading(written: dict[str, Path], no_html: bool, findings_failed: bool) 
     return stale
 
 
+class Upload(NamedTuple):
+    """Where ``--upload`` writes: the bucket, the prefix and the Glue database of the partitions."""
+
+    bucket: str
+    prefix: str
+    database: str
+
+
+def _upload(url: str | None, database: str, repository: str | None) -> Upload | None:
+    """``--upload``'s bucket and prefix; without it, the bucket ``AWS_S3_BUCKET`` names (the original's
+    variable named a bucket alone) under the DAG's default prefix; None: no upload. An upload replaces
+    the whole date, so one repository's rows cannot be one."""
+    if url is not None:
+        upload = Upload(*check_report_url(url), database)
+    else:
+        bucket = os.environ.get("AWS_S3_BUCKET", "")
+        if not bucket:
+            return None
+        try:
+            upload = Upload(check_bucket(bucket), DEFAULT_REPORT_PREFIX, database)
+        except ValueError:
+            raise ValueError(
+                f"AWS_S3_BUCKET {bucket!r} is not an S3 bucket name (for a prefix: --upload s3://bucket/prefix)"
+            ) from None
+    if repository is not None:
+        raise ValueError(
+            f"--repository {repository!r} reports one repository, and an upload to s3://{upload.bucket}/"
+            f"{upload.prefix} replaces the date's every repository: give one or the other"
+        )
+    return upload
+
+
+@contextmanager
+def _upload_folder(upload: Upload | None) -> Iterator[Path | None]:
+    """Where each registry's canonical files wait for the upload; None without one."""
+    if upload is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="ecr-report-upload-") as folder:
+        yield Path(folder)
+
+
+@contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Importing Airflow sets up the process's logging for Airflow: the root logger's handlers,
+    structlog printing to stdout, Python warnings and uncaught exceptions. The command keeps its own
+    (every line on stderr, in ``--log-format``), and structlog's lines (Airflow's hooks log through
+    it) go to the standard loggers, hence to the command's handler. A process that imported Airflow
+    before (a test's, a DAG task's) keeps its set-up."""
+    if "airflow" in sys.modules:
+        yield
+        return
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    showwarning, excepthook = warnings.showwarning, sys.excepthook
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        warnings.showwarning, sys.excepthook = showwarning, excepthook
+        if "structlog" in sys.modules:
+            import structlog
+
+            structlog.configure(
+                processors=[
+                    structlog.stdlib.PositionalArgumentsFormatter(),
+                    structlog.stdlib.render_to_log_kwargs,
+                ],
+                logger_factory=structlog.stdlib.LoggerFactory(),
+                wrapper_class=structlog.stdlib.BoundLogger,
+            )
+
+
+def _publish_upload(
+    parser: argparse.ArgumentParser,
+    parts: dict[tuple[str, str], RegistryReport],
+    registries: Sequence[OpenRegistry],
+    upload: Upload,
+    *,
+    as_of: datetime,
+    options: RegistryOptions,
+    phases: PhaseTimes,
+) -> None:
+    """The upload, after the local files are in place. Airflow's amazon provider is imported only
+    here: start-up is most of a small run's time."""
+    with _logging_kept():
+        from ecr_provider.console_upload import upload_reports
+
+    report_date = as_of.date().isoformat()
+    try:
+        published = upload_reports(
+            parts,
+            registries,
+            bucket=upload.bucket,
+            prefix=upload.prefix,
+            report_date=report_date,
+            as_of=as_of,
+            include_findings=options.findings_max_age_days is not None,
+            database=upload.database,
+        )
+    except (AwsCallError, ClientError, BotoCoreError) as error:
+        parser.exit(
+            1,
+            f"ecr-report: error: upload to s3://{upload.bucket}/{upload.prefix} failed ({error}); the "
+            "local files were written, and the date's previous state in the bucket stays visible\n",
+        )
+    phases.mark(UPLOAD)
+    log.info(
+        "Uploaded %s to s3://%s/%s: %s; %d object(s) of other generations deleted",
+        report_date,
+        upload.bucket,
+        published.manifest_key,
+        "visible" if published.shown else f"not made visible (the date stays at {published.kept})",
+        len(published.collected),
+    )
+
+
+def _log_report(
+    report: RegistryReport,
+    registries: Sequence[OpenRegistry],
+    regions: Sequence[str],
+    files: dict[str, Path],
+    phases: PhaseTimes,
+) -> None:
+    tally = report.tally
+    for (reader, _), region in zip(registries, regions, strict=True):
+        log.info("ECR calls in %s: %s", region, reader.calls.summary())
+    for skipped in report.skipped:
+        log.warning("skipped repository %s: %s", skipped.name, skipped.reason)
+    log.info(
+        "%d repositories, %d images, USD %s per month -> %s",
+        tally.repositories,
+        tally.images,
+        tally.as_dict()["monthly_cost_usd"],
+        ", ".join(str(path) for path in files.values()),
+    )
+    log.info("phases: %s", phases.line())
+
+
 def run(argv: list[str] | None = None) -> int:
     phases = _phases()
     parser = _parser()
@@ -368,9 +504,10 @@ def run(argv: list[str] | None = None) -> int:
         now = datetime.now(UTC)
         as_of = check_as_of(args.as_of or now.isoformat(), now=now)
         values = {setting.name: getattr(args, setting.name) for setting in CONSOLE_SETTINGS}
-        requested_regions = values.pop("regions")
+        requested_regions, database = values.pop("regions"), check_database(values.pop("athena_database"))
         workload_roles = check_accounts(values.pop("workload_accounts"), "")
         options = replace(RegistryOptions.parse(**values), repository=_repository(args.repository))
+        upload = _upload(args.upload, database, options.repository)
         session = boto3.Session()
         regions = check_regions(
             requested_regions or ([session.region_name] if session.region_name else []),
@@ -379,7 +516,7 @@ def run(argv: list[str] | None = None) -> int:
     except (ValueError, BotoCoreError) as error:
         parser.exit(2, f"ecr-report: error: {error}\n")
     try:
-        with replaced_as_a_whole(args.output_dir) as staging:
+        with replaced_as_a_whole(args.output_dir) as staging, _upload_folder(upload) as upload_folder:
             try:
                 registries = _registries(session, regions, workload_roles, options, as_of=as_of)
                 sink, interval = _progress_sink()
@@ -396,25 +533,22 @@ def run(argv: list[str] | None = None) -> int:
             if not args.no_html:
                 write_html_report(report, staging.path, csv_format, as_of.date().isoformat())
                 phases.mark(HTML)
+            parts = (
+                None
+                if upload_folder is None
+                else split_by_registry(report, registries, csv_format, upload_folder)
+            )
             written = export_files(report.files, csv_format, export_format)
             staging.publish(remove=_misleading(written, args.no_html, report.findings_error is not None))
+            if upload is not None and parts is not None:
+                _publish_upload(
+                    parser, parts, registries, upload, as_of=as_of, options=options, phases=phases
+                )
     except FolderBusyError as error:
         parser.exit(1, f"ecr-report: error: {error}\n")
     phases.mark(OUTCOME)
     files = {name: args.output_dir / path.name for name, path in written.items()}
-    tally = report.tally
-    for (reader, _), region in zip(registries, regions, strict=True):
-        log.info("ECR calls in %s: %s", region, reader.calls.summary())
-    for skipped in report.skipped:
-        log.warning("skipped repository %s: %s", skipped.name, skipped.reason)
-    log.info(
-        "%d repositories, %d images, USD %s per month -> %s",
-        tally.repositories,
-        tally.images,
-        tally.as_dict()["monthly_cost_usd"],
-        ", ".join(str(path) for path in files.values()),
-    )
-    log.info("phases: %s", phases.line())
+    _log_report(report, registries, regions, files, phases)
     if report.findings_error is not None:
         parser.exit(
             EXIT_FINDINGS_FAILED,

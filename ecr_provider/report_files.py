@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,10 +20,18 @@ from ecr_provider.core.columns import (
     IMAGES_REPORT,
     REGISTRIES_REPORT,
     REGISTRY_COLUMNS,
+    REPORTS,
     REPOSITORIES_REPORT,
     REPOSITORY_COLUMNS,
+    Kind,
 )
-from ecr_provider.core.csv_format import CANONICAL, CsvFormat, ReportCsvWriter
+from ecr_provider.core.csv_format import (
+    CANONICAL,
+    CsvFormat,
+    ReportCsvWriter,
+    read_canonical,
+    restore_formulas,
+)
 from ecr_provider.core.findings import finding_row, images_with_findings
 from ecr_provider.core.phase_times import FINDINGS, READ, SETUP, PhaseTimes
 from ecr_provider.core.progress import Progress, ProgressSink, ProgressState
@@ -36,6 +46,10 @@ behind every busy reader thread, so the main thread flushes a few times per repo
 8 KB. With the formula guard's one-pass check, the console's write phase on 300 repositories and
 6,000 images at concurrency 32 went from 1.3-1.9 s to 0.3-0.6 s (benchmarks.end_to_end, a 2-core
 machine loaded by other work, 5 December 2026)."""
+
+_DECIMALS = frozenset(
+    column.header for columns in REPORTS.values() for column in columns if column.kind is Kind.DECIMAL
+)
 
 if TYPE_CHECKING:
     from ecr_provider.aws.call_stats import CallStats
@@ -214,3 +228,61 @@ def _noting(
 
 def _ignore(state: ProgressState) -> None:
     return
+
+
+def report_rows(path: Path, csv_format: CsvFormat) -> Iterator[dict[str, str]]:
+    """A report written in ``csv_format`` read back with its cells as they were before the formula
+    guard, and ``.`` decimals: the cells the canonical form holds."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        if csv_format == CANONICAL:
+            yield from read_canonical(handle)
+            return
+        reader = csv.reader(handle, delimiter=csv_format.delimiter)
+        headers = next(reader)
+        separator = csv_format.decimal_separator
+        decimals = [i for i, header in enumerate(headers) if header in _DECIMALS] if separator != "." else []
+        for cells in reader:
+            restored = restore_formulas(cells)
+            for position in decimals:
+                restored[position] = restored[position].replace(separator, ".")
+            yield dict(zip(headers, restored, strict=True))
+
+
+def split_by_registry(
+    report: RegistryReport,
+    registries: Sequence[tuple[RegistryReader, ReportContext]],
+    csv_format: CsvFormat,
+    directory: Path,
+) -> dict[tuple[str, str], RegistryReport]:
+    """Each registry's part of ``report`` (written in ``csv_format``, every registry in each file) as
+    the report task writes one registry: canonical files in a folder of its own under ``directory``,
+    its own counts, skipped repositories and calls. By (account, region), in the registries' order."""
+    parts: dict[tuple[str, str], RegistryReport] = {}
+    for reader, context in registries:
+        folder = directory / f"{context.account_id}-{context.region}"
+        folder.mkdir(parents=True)
+        parts[context.account_id, context.region] = RegistryReport(
+            {name: folder / f"{name}.csv" for name in report.files},
+            report.tally.of(context.account_id, context.region),
+            list(reader.skipped),
+            [reader.calls],
+            findings_error=report.findings_error,
+        )
+    for name, path in report.files.items():
+        with ExitStack() as files:
+            writers = {
+                registry: ReportCsvWriter(
+                    files.enter_context(
+                        part.files[name].open("w", buffering=WRITE_BUFFER_BYTES, encoding="utf-8", newline="")
+                    ),
+                    REPORTS[name],
+                )
+                for registry, part in parts.items()
+            }
+            headers = [column.header for column in REPORTS[name]]
+            for row in report_rows(path, csv_format):
+                writers[row["accountId"], row["region"]].write([row[header] for header in headers])
+        if name == FINDINGS_REPORT:
+            for registry, part in parts.items():
+                part.findings = writers[registry].rows_written
+    return parts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,30 @@ class ReportCatalog:
         return ensure_glue_table(
             self.glue, self.database, table_input(report, self.bucket, self.prefix), _differs
         )
+
+    def unreadable_tables(self, reports: Sequence[str]) -> dict[str, str]:
+        """The reports whose table is missing, reads another bucket or prefix, or may not be read,
+        each with why: a partition registered there would not show these objects (or would move
+        another lake's)."""
+        unreadable = {}
+        for report in reports:
+            with aws_call("glue", f"{self.database}.{report}"):
+                try:
+                    table = self.glue.get_table(DatabaseName=self.database, Name=report)["Table"]
+                except ClientError as error:
+                    code = error_code(error)
+                    if code not in ("EntityNotFoundException", "AccessDeniedException"):
+                        raise
+                    unreadable[report] = (
+                        "no such table"
+                        if code == "EntityNotFoundException"
+                        else f"glue:GetTable was refused ({code}): allow it, and the partition calls"
+                    )
+                    continue
+            location = table.get("StorageDescriptor", {}).get("Location")
+            if location != table_location(self.bucket, self.prefix, report):
+                unreadable[report] = f"the table reads {location}"
+        return unreadable
 
     def register_partition(self, report: str, report_date: str, generation: str | None) -> str:
         """Register ``report_date`` at ``generation``'s location: ``created``, or for an existing

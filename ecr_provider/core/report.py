@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,12 @@ class ReportTally:
     total_size_bytes: int = 0
     billable_size_bytes: int = 0
     monthly_cost: Decimal = Decimal(0)
+    registries: dict[tuple[str, str], ReportTally] = field(default_factory=dict)
+    """Each registry's own tally by (account, region): what its summary in a run manifest counts."""
+
+    def of(self, account_id: str, region: str) -> ReportTally:
+        """One registry's tally; zero for a registry without a repository."""
+        return self.registries.get((account_id, region)) or ReportTally()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe form for XCom and logs."""
@@ -44,6 +50,13 @@ class ReportTally:
 
     def close(self, registry: RegistryTally) -> list[str]:
         """Count a registry whose repositories are all added; its row."""
+        self.registries[registry.context.account_id, registry.context.region] = ReportTally(
+            registry.repositories,
+            registry.images,
+            registry.total_size_bytes,
+            registry.billable_size_bytes,
+            registry.monthly_cost,
+        )
         self.repositories += registry.repositories
         self.images += registry.images
         self.total_size_bytes += registry.total_size_bytes

@@ -41,6 +41,12 @@ class ReportCatalogHook(GlueCatalogHook):
             for report in reports
         }
 
+    def unreadable_tables(
+        self, database: str, bucket: str, prefix: str, reports: Sequence[str]
+    ) -> dict[str, str]:
+        """The reports whose table in ``database`` is missing or reads another bucket or prefix."""
+        return self.catalog(database, bucket, prefix).unreadable_tables(reports)
+
     def register_partitions(
         self,
         database: str,

@@ -10,12 +10,13 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from botocore.config import Config
@@ -37,9 +38,11 @@ from ecr_provider.core.html_report import (
 )
 from ecr_provider.core.layout import (
     cache_prefix,
+    generation_manifest_key,
     generation_of,
     generation_prefix,
     in_progress_key,
+    new_generation,
     outcomes_prefix,
     partition_prefix,
     report_date_of,
@@ -49,8 +52,8 @@ from ecr_provider.core.layout import (
     runs_prefix,
 )
 from ecr_provider.core.records import Repository
-from ecr_provider.core.run_manifest import OutcomeRecord
-from ecr_provider.core.run_plan import RunPlan, planned_outcomes
+from ecr_provider.core.run_manifest import OutcomeRecord, RunRecord
+from ecr_provider.core.run_plan import InProgress, RunPlan, planned_outcomes
 from ecr_provider.core.settings import check_kms_key_id
 from ecr_provider.core.thresholds import ThresholdPolicy
 from ecr_provider.core.transform import PreviousReport
@@ -85,6 +88,21 @@ def rewriting(manifest: Mapping[str, Any] | None, in_progress: Mapping[str, Any]
 
 def _url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+class Published(NamedTuple):
+    """What closing a run of a date did (:meth:`ReportLakeHook.publish_generation`)."""
+
+    manifest_key: str
+    """The run's own manifest, beside its generation."""
+    removed: list[str]
+    """Objects of failed registries deleted from the run's generation."""
+    shown: bool
+    """Whether the run's generation became the date's visible one."""
+    kept: str | None
+    """The generation the date shows now."""
+    collected: list[str]
+    """Objects of every other generation, deleted."""
 
 
 class ReportLakeHook(S3Hook):
@@ -279,6 +297,78 @@ class ReportLakeHook(S3Hook):
             account_id, _, region = name.removesuffix(".csv").partition("-")
             if "/" not in name and name.endswith(".csv") and scope.covers(account_id, region):
                 yield from self.read_report_rows(bucket, key)
+
+    def begin_generation(self, bucket: str, prefix: str, report_date: str, *, run_id: str) -> str:
+        """A new generation for a run of the date, marked in progress before any of its objects is
+        written, so readers say the date is being rewritten."""
+        started = datetime.now(UTC)
+        generation = new_generation(started)
+        self.write_json(
+            bucket,
+            in_progress_key(prefix, report_date),
+            InProgress(run_id=run_id, generation=generation, started=started.isoformat()),
+        )
+        return generation
+
+    def write_registry_objects(
+        self,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        *,
+        generation: str,
+        account_id: str,
+        region: str,
+        files: Mapping[str, Path],
+    ) -> dict[str, str]:
+        """One registry's canonical report files, one object each under the run's generation; their
+        keys by report."""
+        keys = {}
+        for report, path in files.items():
+            keys[report] = report_key(prefix, report, report_date, account_id, region, generation=generation)
+            self.write_file(bucket, keys[report], path)
+        return keys
+
+    def publish_generation(
+        self,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        *,
+        record: RunRecord,
+        reports: Sequence[str],
+        generation: str,
+        prices: Mapping[str, Mapping[str, Any]],
+        run_id: str,
+        register: Callable[[], object] | None = None,
+    ) -> Published:
+        """Close a run of the date: objects of its failed registries deleted from its generation, its
+        manifest written beside it, then, when the run is complete or the date has no complete state
+        to keep, ``register`` (the Glue partitions) and the date's manifest replaced by the run's,
+        last; every other generation collected and the in-progress mark removed."""
+        listed = [
+            key
+            for report in reports
+            for key in self.keys_under(bucket, generation_prefix(prefix, report, report_date, generation))
+        ]
+        removed = record.stale(listed)
+        self.delete_keys(bucket, removed)
+        manifest = {
+            **record.manifest(reports=reports, generation=generation, removed=removed, prices=prices),
+            "run_id": run_id,
+        }
+        own = generation_manifest_key(prefix, report_date, generation)
+        self.write_json(bucket, own, manifest)
+        visible = self.read_manifest(bucket, prefix, report_date)
+        shown = record.complete or visible is None or not visible.get("complete")
+        if shown:
+            if register is not None:
+                register()
+            self.write_json(bucket, run_manifest_key(prefix, report_date), manifest)
+        kept = generation if shown else visible_generation(visible)
+        collected = self.collect_generations(bucket, prefix, report_date, reports, keep=kept)
+        self.delete_keys(bucket, [in_progress_key(prefix, report_date)])
+        return Published(own, removed, shown, kept, collected)
 
     def collect_generations(
         self, bucket: str, prefix: str, report_date: str, reports: Sequence[str], *, keep: str | None

@@ -24,7 +24,7 @@ from ecr_provider.core.cleanup import (
 )
 from ecr_provider.core.columns import REPOSITORIES_REPORT
 from ecr_provider.core.csv_format import read_canonical
-from ecr_provider.core.layout import outcomes_key, partition_prefix, report_key
+from ecr_provider.core.layout import outcomes_key, partition_prefix
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
@@ -313,7 +313,6 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                 previous=previous,
                 usage=run.usage.of((clients.account_id, clients.region)),
             )
-            keys: dict[str, str] = {}
             with task_folder() as workdir:  # a killed task's folder is reclaimed by the next task
                 report = write_registry_report(
                     [opened],
@@ -321,16 +320,15 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
                     progress=lambda state: self.log.info("Progress of %s: %s", clients.label, state.line()),
                     phases=phases,
                 )
-                for name, path in report.files.items():
-                    keys[name] = report_key(
-                        run.lake.prefix,
-                        name,
-                        run.lake.report_date,
-                        clients.account_id,
-                        clients.region,
-                        generation=run.generation,
-                    )
-                    self.hook.write_file(run.lake.bucket, keys[name], path)
+                keys = self.hook.write_registry_objects(
+                    run.lake.bucket,
+                    run.lake.prefix,
+                    run.lake.report_date,
+                    generation=run.generation,
+                    account_id=clients.account_id,
+                    region=clients.region,
+                    files=report.files,
+                )
                 phases.mark(UPLOAD)
                 with report.files[REPOSITORIES_REPORT].open(encoding="utf-8", newline="") as rows:
                     breaches = find_breaches(read_canonical(rows), run.thresholds)

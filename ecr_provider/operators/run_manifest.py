@@ -11,18 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import ecr_provider
 from ecr_provider.core.columns import reports_written
-from ecr_provider.core.layout import (
-    generation_manifest_key,
-    generation_prefix,
-    in_progress_key,
-    plan_key,
-    run_manifest_key,
-)
+from ecr_provider.core.layout import plan_key, run_manifest_key
 from ecr_provider.core.run_manifest import RunRecord, target_outcomes
 from ecr_provider.core.run_plan import check_plan
 from ecr_provider.core.settings import check_as_of, check_database, check_flag
 from ecr_provider.core.targets import RegistryTarget
-from ecr_provider.hooks.report_lake import ReportLakeHook, visible_generation
+from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
 from ecr_provider.version_compat import AirflowFailException
 
@@ -106,50 +100,44 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
                 lake.run_outcomes(bucket, prefix, report_date, plan),
             ),
         )
-        listed = [
-            key
-            for report in reports
-            for key in lake.keys_under(bucket, generation_prefix(prefix, report, report_date, generation))
-        ]
-        removed = record.stale(listed)
-        lake.delete_keys(bucket, removed)
-        manifest = {
-            **record.manifest(reports=reports, generation=generation, removed=removed, prices=plan["prices"]),
-            "run_id": run_id,
-        }
-        own = generation_manifest_key(prefix, report_date, generation)
-        lake.write_json(bucket, own, manifest)
-        visible = lake.read_manifest(bucket, prefix, report_date)
-        shown = record.complete or visible is None or not visible.get("complete")
-        if shown:
-            if database:
-                self.catalog_hook().register_report_date(
+        published = lake.publish_generation(
+            bucket,
+            prefix,
+            report_date,
+            record=record,
+            reports=reports,
+            generation=generation,
+            prices=plan["prices"],
+            run_id=run_id,
+            # Glue is reached only when the date switches: a run that does not switch never touches it
+            register=(
+                lambda: self.catalog_hook().register_report_date(
                     database, bucket, prefix, report_date, reports, generation=generation
                 )
-            lake.write_json(bucket, run_manifest_key(prefix, report_date), manifest)
-        keep = generation if shown else visible_generation(visible)
-        collected = lake.collect_generations(bucket, prefix, report_date, reports, keep=keep)
-        lake.delete_keys(bucket, [in_progress_key(prefix, report_date)])
+            )
+            if database
+            else None,
+        )
         self.log.info(
             "Run manifest s3://%s/%s: %d of %d registries loaded, %d object(s) of failed registries "
             "removed; generation %s %s; %d object(s) of other generations deleted",
             bucket,
-            own,
+            published.manifest_key,
             len(record.targets) - len(record.failed),
             len(record.targets),
-            len(removed),
+            len(published.removed),
             generation,
-            "visible" if shown else f"not made visible (the date stays at {keep})",
-            len(collected),
+            "visible" if published.shown else f"not made visible (the date stays at {published.kept})",
+            len(published.collected),
         )
         if not record.complete:
             state = (
                 "it is the date's visible state, marked incomplete"
-                if shown
+                if published.shown
                 else "the date's previous complete state stays visible"
             )
             raise AirflowFailException(
                 f"Report date {report_date} is incomplete: {record.gaps()}. The manifest "
-                f"s3://{bucket}/{own} records it; {state}. Rerun the date once fixed."
+                f"s3://{bucket}/{published.manifest_key} records it; {state}. Rerun the date once fixed."
             )
         return {"manifest_key": run_manifest_key(prefix, report_date), "generation": generation}

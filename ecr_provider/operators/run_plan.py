@@ -5,7 +5,6 @@ number of mapped tasks stays under Airflow's ``max_map_length``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
@@ -14,10 +13,9 @@ from ecr_provider.aws.errors import aws_call
 from ecr_provider.aws.organizations import active_account_ids
 from ecr_provider.aws.pricing import PRICING_REGION, resolve_storage_prices
 from ecr_provider.aws.regions import ecr_regions
-from ecr_provider.core.layout import in_progress_key, new_generation, plan_key
+from ecr_provider.core.layout import plan_key
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.run_plan import (
-    InProgress,
     RunPlan,
     plan_batches,
     prices_record,
@@ -150,12 +148,8 @@ class EcrRunPlanOperator(ReportLakeOperator[ReportLakeHook]):
             region: prices_record(resolve_storage_prices(self._pricing_client, region, override, cache))
             for region in regions
         }
-        started = datetime.now(UTC)
-        generation = new_generation(started)
-        self.hook.write_json(
-            lake.bucket,
-            in_progress_key(lake.prefix, lake.report_date),
-            InProgress(run_id=context["run_id"], generation=generation, started=started.isoformat()),
+        generation = self.hook.begin_generation(
+            lake.bucket, lake.prefix, lake.report_date, run_id=context["run_id"]
         )
         plan = RunPlan(
             run_id=context["run_id"],

@@ -35,11 +35,12 @@ def test_without_findings_there_is_no_age_bound_but_a_bad_one_is_still_refused()
 
 
 def test_the_console_options_of_the_settings_table_are_the_registry_options_and_the_regions() -> None:
-    """The console command hands its table-made options to ``parse`` by name, the regions and the
-    workload accounts (whose usage it reads before any registry) aside."""
+    """The console command hands its table-made options to ``parse`` by name, the regions, the
+    workload accounts (whose usage it reads before any registry) and the Glue database of
+    ``--upload`` aside."""
     console = {setting.name for setting in CONSOLE_SETTINGS}
 
-    assert console - {"regions", "workload_accounts"} == set(
+    assert console - {"regions", "workload_accounts", "athena_database"} == set(
         inspect.signature(RegistryOptions.parse).parameters
     )
 

@@ -72,6 +72,19 @@ def check_prefix(prefix: object) -> str:
     return prefix
 
 
+def check_report_url(url: object) -> tuple[str, str]:
+    """``s3://bucket`` or ``s3://bucket/prefix``: the bucket and the key prefix of the reports."""
+    if not isinstance(url, str) or not url.startswith("s3://"):
+        raise ValueError(f"upload {url!r} is not an s3://bucket/prefix URL")
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise ValueError(f"upload {url!r} names no bucket (s3://bucket/prefix)")
+    try:
+        return check_bucket(bucket), check_prefix(prefix.removesuffix("/"))
+    except ValueError as error:
+        raise ValueError(f"upload {url!r}: {error}") from None
+
+
 def check_database(name: object) -> str:
     if not isinstance(name, str) or not GLUE_NAME.match(name):
         raise ValueError(f"athena_database {name!r} must be lowercase letters, digits and '_'")

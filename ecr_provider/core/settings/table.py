@@ -116,7 +116,13 @@ class Setting:
 
 
 def _text(
-    name: str, default: str, check: Callable[[Any], Any], description: str, section: Section
+    name: str,
+    default: str,
+    check: Callable[[Any], Any],
+    description: str,
+    section: Section,
+    *,
+    flag: str | None = None,
 ) -> Setting:
     return Setting(
         name,
@@ -126,6 +132,7 @@ def _text(
         description=description,
         section=section,
         json_type="str",
+        flag=flag,
     )
 
 
@@ -163,6 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
         check_database,
         "Glue database the report tables and their partitions are registered in.",
         Section.DESTINATION,
+        flag="--athena-database",
     ),
     _text(
         "report_kms_key_id",
