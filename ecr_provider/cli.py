@@ -438,6 +438,7 @@ def _publish_upload(
     here: start-up is most of a small run's time."""
     with _logging_kept():
         from ecr_provider.console_upload import upload_reports
+        from ecr_provider.hooks.report_lake import publication
 
     report_date = as_of.date().isoformat()
     try:
@@ -458,12 +459,13 @@ def _publish_upload(
             "local files were written, and the date's previous state in the bucket stays visible\n",
         )
     phases.mark(UPLOAD)
-    log.info(
+    log.log(
+        logging.INFO if published.superseded_by is None else logging.WARNING,
         "Uploaded %s to s3://%s/%s: %s; %d object(s) of other generations deleted",
         report_date,
         upload.bucket,
         published.manifest_key,
-        "visible" if published.shown else f"not made visible (the date stays at {published.kept})",
+        publication(published),
         len(published.collected),
     )
 

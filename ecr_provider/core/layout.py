@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from ecr_provider.core.columns import REPORTS
 from ecr_provider.core.records import Repository
@@ -46,6 +46,9 @@ _DATE = re.compile(rf"^{_DATE_PATTERN}$")
 _PARTITION = re.compile(rf"{PARTITION_KEY}=({_DATE_PATTERN})/$")
 GENERATION_KEY = "generation"
 _GENERATION = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+_STAMP = "%Y%m%dT%H%M%SZ"
+_STAMP_LENGTH = len("20261120T000000Z")
+_SECOND = timedelta(seconds=1)
 
 RUNS_DIRECTORY = "_runs"
 NOTIFICATIONS_DIRECTORY = "_notifications"
@@ -76,10 +79,15 @@ def check_report_date(report_date: str) -> str:
     return report_date
 
 
-def new_generation(now: datetime) -> str:
+def new_generation(now: datetime, *, after: str | None = None) -> str:
     """A run's generation: its start time first, so generations sort by age, and random bits, so two
-    runs started in the same second never share one."""
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    runs started in the same second never share one. ``after``, the date's newest generation known
+    (its in-progress mark or visible one), is passed by a second when ``now`` does not pass it (the
+    same second, or a slower clock): a run begun later always sorts after it, so what an earlier,
+    killed run left is always older."""
+    if after is not None:
+        now = max(now, datetime.strptime(after[:_STAMP_LENGTH], _STAMP).replace(tzinfo=UTC) + _SECOND)
+    return f"{now:{_STAMP}}-{secrets.token_hex(4)}"
 
 
 def check_generation(generation: str) -> str:

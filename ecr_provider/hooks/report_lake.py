@@ -86,6 +86,13 @@ def rewriting(manifest: Mapping[str, Any] | None, in_progress: Mapping[str, Any]
     return in_progress is not None and in_progress.get("generation") != visible_generation(manifest)
 
 
+def publication(published: Published) -> str:
+    """What became of a run's generation, for its log."""
+    if published.superseded_by is not None:
+        return f"superseded by the newer generation {published.superseded_by} (its objects deleted)"
+    return "visible" if published.shown else f"not made visible (the date stays at {published.kept})"
+
+
 def _url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
@@ -102,7 +109,9 @@ class Published(NamedTuple):
     kept: str | None
     """The generation the date shows now."""
     collected: list[str]
-    """Objects of every other generation, deleted."""
+    """Objects of older generations (the run's own when it is not shown), deleted."""
+    superseded_by: str | None = None
+    """A newer run's generation, visible or being written, that this run left the date to."""
 
 
 class ReportLakeHook(S3Hook):
@@ -299,10 +308,15 @@ class ReportLakeHook(S3Hook):
                 yield from self.read_report_rows(bucket, key)
 
     def begin_generation(self, bucket: str, prefix: str, report_date: str, *, run_id: str) -> str:
-        """A new generation for a run of the date, marked in progress before any of its objects is
-        written, so readers say the date is being rewritten."""
+        """A new generation for a run of the date, later than any it knows of (``new_generation``),
+        marked in progress before any of its objects is written, so readers say the date is being
+        rewritten."""
         started = datetime.now(UTC)
-        generation = new_generation(started)
+        known = (
+            (self.read_in_progress(bucket, prefix, report_date) or {}).get("generation"),
+            visible_generation(self.read_manifest(bucket, prefix, report_date)),
+        )
+        generation = new_generation(started, after=max(filter(None, known), default=None))
         self.write_json(
             bucket,
             in_progress_key(prefix, report_date),
@@ -345,7 +359,13 @@ class ReportLakeHook(S3Hook):
         """Close a run of the date: objects of its failed registries deleted from its generation, its
         manifest written beside it, then, when the run is complete or the date has no complete state
         to keep, ``register`` (the Glue partitions) and the date's manifest replaced by the run's,
-        last; every other generation collected and the in-progress mark removed."""
+        last; older generations collected and the run's in-progress mark removed.
+
+        Generations are named by their start time, so runs of one date that overlap (``max_active_runs``
+        keeps the DAG's apart, but not a second deployment, ``airflow dags test`` or the console's
+        ``--upload``) settle on the newest: a run whose date already shows, or is being written by, a
+        newer generation switches nothing and deletes its own objects, and no run deletes a newer
+        generation's."""
         listed = [
             key
             for report in reports
@@ -360,28 +380,44 @@ class ReportLakeHook(S3Hook):
         own = generation_manifest_key(prefix, report_date, generation)
         self.write_json(bucket, own, manifest)
         visible = self.read_manifest(bucket, prefix, report_date)
+        marked = (self.read_in_progress(bucket, prefix, report_date) or {}).get("generation")
+        newer = max((g for g in (visible_generation(visible), marked) if g and g > generation), default=None)
+        if newer is not None:
+            collected = sorted(set(listed) - set(removed))
+            self.delete_keys(bucket, collected)
+            return Published(own, removed, False, visible_generation(visible), collected, newer)
         shown = record.complete or visible is None or not visible.get("complete")
         if shown:
             if register is not None:
                 register()
             self.write_json(bucket, run_manifest_key(prefix, report_date), manifest)
         kept = generation if shown else visible_generation(visible)
-        collected = self.collect_generations(bucket, prefix, report_date, reports, keep=kept)
-        self.delete_keys(bucket, [in_progress_key(prefix, report_date)])
+        collected = self.collect_generations(bucket, prefix, report_date, reports, keep=kept, upto=generation)
+        if marked is None or marked <= generation:
+            self.delete_keys(bucket, [in_progress_key(prefix, report_date)])
         return Published(own, removed, shown, kept, collected)
 
     def collect_generations(
-        self, bucket: str, prefix: str, report_date: str, reports: Sequence[str], *, keep: str | None
+        self,
+        bucket: str,
+        prefix: str,
+        report_date: str,
+        reports: Sequence[str],
+        *,
+        keep: str | None,
+        upto: str,
     ) -> list[str]:
-        """Delete every object of ``reports`` of the date but those of generation ``keep`` (None: those
-        written before generations): older generations once a newer one is visible, and those of runs
-        that failed or were killed. Returns the deleted keys."""
+        """Delete every object of ``reports`` of the date of a generation up to ``upto`` but ``keep``
+        (None: those written before generations, always older): older generations once a newer one is
+        visible, and those of runs that failed or were killed; never a newer run's. Returns the deleted
+        keys."""
         doomed = []
         for report in reports:
             partition = partition_prefix(prefix, report, report_date)
-            doomed += [
-                key for key in self.keys_under(bucket, partition) if generation_of(key, partition) != keep
-            ]
+            for key in self.keys_under(bucket, partition):
+                found = generation_of(key, partition)
+                if found != keep and (found is None or found <= upto):
+                    doomed.append(key)
         self.delete_keys(bucket, doomed)
         return doomed
 

@@ -16,9 +16,9 @@ from ecr_provider.core.run_manifest import RunRecord, target_outcomes
 from ecr_provider.core.run_plan import check_plan
 from ecr_provider.core.settings import check_as_of, check_database, check_flag
 from ecr_provider.core.targets import RegistryTarget
-from ecr_provider.hooks.report_lake import ReportLakeHook
+from ecr_provider.hooks.report_lake import ReportLakeHook, publication
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
-from ecr_provider.version_compat import AirflowFailException
+from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -127,9 +127,15 @@ class RunManifestOperator(ReportLakeOperator[ReportLakeHook]):
             len(record.targets),
             len(published.removed),
             generation,
-            "visible" if published.shown else f"not made visible (the date stays at {published.kept})",
+            publication(published),
             len(published.collected),
         )
+        if published.superseded_by is not None:
+            raise AirflowSkipException(
+                f"Report date {report_date} is being written or shown by a newer run (generation "
+                f"{published.superseded_by}); this run's generation {generation} is not shown and its "
+                "objects are deleted, so the page, the alert and the asset event are left to that run."
+            )
         if not record.complete:
             state = (
                 "it is the date's visible state, marked incomplete"

@@ -33,6 +33,13 @@ def test_a_generation_is_named_by_its_start_and_random_bits_so_it_sorts_by_age_a
     assert max(early, same_second) < later
 
 
+def test_a_generation_sorts_after_the_newest_one_known_whatever_the_clock() -> None:
+    now = datetime(2026, 11, 20, 1, 2, 3, tzinfo=UTC)
+    assert new_generation(now, after="20261120T010203Z-ffffffff").startswith("20261120T010204Z-")
+    assert new_generation(now, after="20261120T093000Z-00000000").startswith("20261120T093001Z-")
+    assert new_generation(now, after="20261119T235959Z-ffffffff").startswith("20261120T010203Z-")
+
+
 @pytest.mark.parametrize("bad", ["", "latest", "20261120T010203Z", "20261120T010203Z-0A1B2C3D", "../x"])
 def test_a_generation_that_is_not_one_is_refused_naming_it(bad: str) -> None:
     with pytest.raises(ValueError, match=f"generation {bad!r} is not"):
