@@ -101,12 +101,8 @@ class UsageReader:
                     found.merge(read())
                 sources.append(runtime)
             except AwsCallError as error:
-                warn_registry(
-                    log,
-                    registry_label(self.account_id, self.region),
-                    f"Account {self.account_id} in {self.region}: which images {runtime} runs is "
-                    f"unknown, so no image is called reclaimable: {error}",
-                    {"account": self.account_id, "region": self.region},
+                self._warn(
+                    f"which images {runtime} runs is unknown, so no image is called reclaimable", error
                 )
                 unknown.append(str(error))
         # Once ECS or Lambda failed, every registry's use is unknown: what EKS shows could change nothing.
@@ -138,13 +134,7 @@ class UsageReader:
                 )
                 clusters = sorted(name for page in pages for name in page["clusters"])
         except AwsCallError as error:
-            warn_registry(
-                log,
-                registry_label(self.account_id, self.region),
-                f"Account {self.account_id} in {self.region}: its EKS clusters are unknown, so the use "
-                f"their pods would show is not visible (no image unused): {error}",
-                {"account": self.account_id, "region": self.region},
-            )
+            self._warn("its EKS clusters are unknown, so the use their pods would show is not visible", error)
             return (UnseenEks(self.account_id, self.region),)
         if not clusters:
             return ()
@@ -156,6 +146,15 @@ class UsageReader:
         if pods.refused:
             return tuple(UnseenEks(self.account_id, self.region, cluster) for cluster in pods.refused)
         return None
+
+    def _warn(self, what: str, error: AwsCallError) -> None:
+        """Once per task for a cause repeated across its sources (``core.repeated_causes``)."""
+        warn_registry(
+            log,
+            registry_label(self.account_id, self.region),
+            f"Account {self.account_id} in {self.region}: {what}: {error}",
+            {"account": self.account_id, "region": self.region},
+        )
 
     def _place(self, place: str, registry: Registry) -> str:
         return place if registry == self.source else foreign_place(place, self.source)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -180,6 +180,16 @@ def nothing_else(stack: ExitStack, service: str, operation: str, member: str) ->
     return client
 
 
+def source_clients(stack: ExitStack, eks: Any, sts: Any) -> Callable[[str], Any]:
+    """A source's clients by service: ECS and Lambda with nothing running, its EKS and STS."""
+    return {
+        "ecs": nothing_else(stack, "ecs", "list_clusters", "clusterArns"),
+        "lambda": nothing_else(stack, "lambda", "list_functions", "Functions"),
+        "eks": eks,
+        "sts": sts,
+    }.__getitem__
+
+
 def test_a_sources_pods_are_grouped_by_the_registry_they_pull_from_and_unread_clusters_named(
     eks: tuple[Any, Stubber], sts: Any
 ) -> None:
@@ -191,18 +201,13 @@ def test_a_sources_pods_are_grouped_by_the_registry_they_pull_from_and_unread_cl
         owner=("StatefulSet", "api"),
     )
     with ExitStack() as stack:
-        clients = {
-            "ecs": nothing_else(stack, "ecs", "list_clusters", "clusterArns"),
-            "lambda": nothing_else(stack, "lambda", "list_functions", "Functions"),
-            "eks": client,
-            "sts": sts,
-        }
+        clients = source_clients(stack, client, sts)
         apps = stack.enter_context(serving(KubernetesApi([PODS[0], pulls_shared])))
         locked = stack.enter_context(serving(KubernetesApi(PODS, allowed=False)))
         listed_clusters(stub, "apps", "locked")
         describe(stub, "apps", apps)
         describe(stub, "locked", locked)
-        read = UsageReader(clients.__getitem__, ACCOUNT, REGION, 2).read_source()
+        read = UsageReader(clients, ACCOUNT, REGION, 2).read_source()
 
     assert read.groups == {
         SHARED: RegistryUsage(running={("base", AGENT): {f"eks:{ACCOUNT}/{REGION}/apps/shop/api": 1}}),
@@ -222,15 +227,10 @@ def test_eks_is_a_source_when_every_cluster_was_read_and_not_when_there_is_none(
     client, stub = eks
     for clusters in (("apps",), ()):
         with ExitStack() as stack:
-            clients = {
-                "ecs": nothing_else(stack, "ecs", "list_clusters", "clusterArns"),
-                "lambda": nothing_else(stack, "lambda", "list_functions", "Functions"),
-                "eks": client,
-                "sts": sts,
-            }
+            clients = source_clients(stack, client, sts)
             apps = stack.enter_context(serving(KubernetesApi(PODS)))
             listed_clusters(stub, *clusters)
             if clusters:
                 describe(stub, "apps", apps)
-            read = UsageReader(clients.__getitem__, ACCOUNT, REGION, 2).read_source()
+            read = UsageReader(clients, ACCOUNT, REGION, 2).read_source()
         assert (read.sources, read.unseen_eks) == (("ECS", "Lambda", *(("EKS",) if clusters else ())), ())
