@@ -12,7 +12,7 @@ layout is written, so readers and writers cannot drift apart (docs/reports.md sa
     {prefix}/_runs/report_date=YYYY-MM-DD/usage/_eks/{source}.json        a source's EKS clusters, read or not
     {prefix}/_runs/report_date=YYYY-MM-DD/generation=G/manifest.json     the manifest of the run writing G
     {prefix}/_runs/report_date=YYYY-MM-DD/manifest.json                  the date's visible manifest
-    {prefix}/_notifications/report_date=YYYY-MM-DD/breaches.json         the run's repositories over threshold
+    {prefix}/_notifications/report_date=YYYY-MM-DD/generation=G/breaches.json   G's breaches
     {prefix}/_notifications/report_date=YYYY-MM-DD/alert.json            what the date's alerts named
     {prefix}/_notifications/report_date=YYYY-MM-DD/claims/{alert}.json   one alert claimed before it is sent
     {prefix}/_html/report_date=YYYY-MM-DD/report.html                    the date's page
@@ -226,8 +226,15 @@ def generation_manifest_key(prefix: str, report_date: str, generation: str) -> s
     return date_record_key(prefix, RUNS_DIRECTORY, report_date, name)
 
 
-def breaches_key(prefix: str, report_date: str) -> str:
-    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, BREACHES_NAME)
+def breaches_key(prefix: str, report_date: str, generation: str | None) -> str:
+    """The breaches the run writing ``generation`` decided (None: one written before generations), so
+    the page shows those of the date's visible run whatever a later run of the date did."""
+    name = (
+        BREACHES_NAME
+        if generation is None
+        else f"{GENERATION_KEY}={check_generation(generation)}/{BREACHES_NAME}"
+    )
+    return date_record_key(prefix, NOTIFICATIONS_DIRECTORY, report_date, name)
 
 
 def notification_marker_key(prefix: str, report_date: str) -> str:

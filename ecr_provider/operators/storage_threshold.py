@@ -48,7 +48,7 @@ class RepositoriesOverThresholdOperator(ReportLakeOperator[ReportLakeHook]):
             raise AirflowSkipException(
                 f"No repository is over its storage threshold ({loaded} registries reported)"
             )
-        key = breaches_key(prefix, report_date)
+        key = breaches_key(prefix, report_date, plan["generation"])
         self.hook.write_json(
             bucket,
             key,

@@ -18,6 +18,7 @@ from ecr_provider.core.settings import check_flag, check_topic_arn
 from ecr_provider.core.thresholds import Breach
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.operators.base_lake import ReportLakeOperator, lake_template_fields
+from ecr_provider.operators.usage import read_plan
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
@@ -100,18 +101,21 @@ class StorageThresholdAlertOperator(ReportLakeOperator[SnsHook]):
 
     def execute(self, context: Context) -> dict[str, Any]:
         topic = check_topic_arn(self.sns_topic_arn)
-        bucket, prefix, report_date = self.lake_location()
+        where = self.lake_location()
+        bucket, prefix, report_date = where
         force = check_flag(self.force_resend, "force_resend")
         if not topic:
             raise AirflowSkipException("sns_topic_arn is empty: notifications are off for this run")
         lake = self.lake_hook(tuning=Config(retries=MARKER_RETRIES))
         key = notification_marker_key(prefix, report_date)
         sent = lake.read_json(bucket, key)
-        found = lake.read_json(bucket, breaches_key(prefix, report_date))
+        plan = read_plan(lake, where, context["run_id"])
+        recorded = breaches_key(prefix, report_date, plan["generation"])
+        found = lake.read_json(bucket, recorded)
         if found is None or found["run_id"] != context["run_id"]:
             raise AirflowFailException(
-                f"This run recorded no repositories over threshold at s3://{bucket}/"
-                f"{breaches_key(prefix, report_date)}: the storage_over_threshold task writes them"
+                f"This run recorded no repositories over threshold at s3://{bucket}/{recorded}: the "
+                "storage_over_threshold task writes them"
             )
         breaches = [Breach.from_record(record) for record in cast("BreachesRecord", found)["breaches"]]
         new = not_yet_alerted(breaches, sent, force=force)

@@ -165,8 +165,8 @@ def create_app(
             (*base, chosen, "in_progress"), partial(hook.read_in_progress, where.bucket, where.prefix, chosen)
         )
         decision = pages.record(
-            (*base, chosen, scope, manifest.get("run_id"), "decision"),
-            partial(_run_decision, hook, where, chosen, scope, manifest.get("run_id")),
+            (*base, chosen, scope, manifest.get("run_id"), manifest.get("generation"), "decision"),
+            partial(_run_decision, hook, where, chosen, scope, manifest),
         )
         alert = decision.alert or {}
         key = (
@@ -201,12 +201,13 @@ def create_app(
 
 
 def _run_decision(
-    hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope, run_id: str | None
+    hook: ReportLakeHook, where: LakeSettings, day: str, scope: Scope, manifest: Mapping[str, Any]
 ) -> RunDecision:
-    """What the date's visible run (``run_id``, None for a manifest that does not name it) decided,
-    from what it wrote: never today's Variable, which may differ, nor the breaches of a run that
-    rewrites the date or did not make it visible."""
-    found = hook.read_json(where.bucket, breaches_key(where.prefix, day))
+    """What the date's visible run (its manifest's generation and run id, either missing in a manifest
+    written before them) decided, from what it wrote: never today's Variable, which may differ, nor
+    the breaches of a run that rewrites the date or did not make it visible."""
+    run_id = manifest.get("run_id")
+    found = hook.read_json(where.bucket, breaches_key(where.prefix, day, manifest.get("generation")))
     breaches = (
         None
         if found is None or (run_id is not None and found.get("run_id") != run_id)

@@ -291,7 +291,7 @@ def test_with_report_kms_key_id_every_object_the_run_writes_is_under_the_key(
         generation_manifest_key(KMS_PREFIX, REPORT_DATE, generation),
         plan_key(KMS_PREFIX, REPORT_DATE),
         outcomes_key(KMS_PREFIX, REPORT_DATE, 0),
-        breaches_key(KMS_PREFIX, REPORT_DATE),
+        breaches_key(KMS_PREFIX, REPORT_DATE, generation),
         notification_marker_key(KMS_PREFIX, REPORT_DATE),
         *(
             report_key(

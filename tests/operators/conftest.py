@@ -55,18 +55,18 @@ def lake_arguments(bucket: str, prefix: str) -> dict[str, str]:
     }
 
 
-def plan_one_registry(bucket: str, prefix: str) -> None:
+def plan_one_registry(bucket: str, prefix: str, report_date: str = REPORT_DATE, run_id: str = RUN_ID) -> None:
     """The run plan of a run that reports the connection's own registry in ``REGION``, at a fixed price."""
     plan = RunPlan(
-        run_id=RUN_ID,
-        report_date=REPORT_DATE,
+        run_id=run_id,
+        report_date=report_date,
         generation=GENERATION,
         targets=[TargetParams(region_name=REGION, role_arn=None)],
         batches=[[0]],
         workloads=[],
         prices={REGION: prices_record(StoragePrices(Decimal("0.10"), None, "override"))},
     )
-    ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, REPORT_DATE), plan)
+    ReportLakeHook(aws_conn_id="emulator").write_json(bucket, plan_key(prefix, report_date), plan)
 
 
 def report_operator(bucket: str, prefix: str, **arguments: Any) -> EcrRegistryReportOperator:

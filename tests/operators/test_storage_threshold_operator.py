@@ -45,7 +45,7 @@ def test_repositories_over_threshold_are_recorded_largest_first_for_the_notifier
     outcome = threshold_operator(destination.bucket).execute(task_context())
 
     record = ReportLakeHook(aws_conn_id="emulator").read_json(
-        destination.bucket, breaches_key(PREFIX, REPORT_DATE)
+        destination.bucket, breaches_key(PREFIX, REPORT_DATE, GENERATION)
     )
     assert record is not None
     assert record["run_id"] == RUN_ID

@@ -26,7 +26,7 @@ from ecr_provider.operators.threshold_notification import (
 from ecr_provider.version_compat import AirflowFailException, AirflowSkipException
 from emulator.destination import ReportDestination, receive_notifications
 from emulator.server import Emulator, client
-from tests.operators.conftest import REGION
+from tests.operators.conftest import GENERATION, REGION, plan_one_registry
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,16 +48,18 @@ _days = count(1)
 
 @pytest.fixture
 def report_date(destination: ReportDestination, emulator: Emulator) -> str:
-    """A date of its own, and an empty queue, per test."""
+    """A date of its own, planned by this run, and an empty queue, per test."""
     receive_notifications(emulator.endpoint_url, REGION, destination.queue_url)
-    return f"2026-10-{next(_days):02d}"
+    date = f"2026-10-{next(_days):02d}"
+    plan_one_registry(destination.bucket, PREFIX, date, RUN_ID)
+    return date
 
 
 def found(destination: ReportDestination, report_date: str, *breaches: Breach) -> None:
     """What the run's threshold step found over threshold."""
     record = {"run_id": RUN_ID, "breaches": [b.as_record() for b in breaches]}
     ReportLakeHook(aws_conn_id="emulator").write_json(
-        destination.bucket, breaches_key(PREFIX, report_date), record
+        destination.bucket, breaches_key(PREFIX, report_date, GENERATION), record
     )
 
 
@@ -171,7 +173,7 @@ def test_a_breach_list_of_another_run_fails_instead_of_alerting_stale_repositori
 ) -> None:
     record = {"run_id": "manual__earlier", "breaches": [API.as_record()]}
     ReportLakeHook(aws_conn_id="emulator").write_json(
-        destination.bucket, breaches_key(PREFIX, report_date), record
+        destination.bucket, breaches_key(PREFIX, report_date, GENERATION), record
     )
 
     with pytest.raises(AirflowFailException, match="This run recorded no repositories over threshold"):
