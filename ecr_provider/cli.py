@@ -44,6 +44,7 @@ from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.phase_times import HTML, OUTCOME, STARTUP, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
 from ecr_provider.core.progress import ProgressSink, ProgressState
+from ecr_provider.core.repeated_causes import grouped_warnings
 from ecr_provider.core.settings import (
     CONSOLE_SETTINGS,
     Setting,
@@ -492,6 +493,20 @@ def _log_report(
     log.info("phases: %s", phases.line())
 
 
+def _write_report(
+    registries: Sequence[OpenRegistry], folder: Path, csv_format: CsvFormat, phases: PhaseTimes
+) -> RegistryReport:
+    sink, interval = _progress_sink()
+    return write_registry_report(
+        registries,
+        folder,
+        csv_format=csv_format,
+        progress=sink,
+        progress_interval_seconds=interval,
+        phases=phases,
+    )
+
+
 def run(argv: list[str] | None = None) -> int:
     phases = _phases()
     parser = _parser()
@@ -520,16 +535,9 @@ def run(argv: list[str] | None = None) -> int:
     try:
         with replaced_as_a_whole(args.output_dir) as staging, _upload_folder(upload) as upload_folder:
             try:
-                registries = _registries(session, regions, workload_roles, options, as_of=as_of)
-                sink, interval = _progress_sink()
-                report = write_registry_report(
-                    registries,
-                    staging.path,
-                    csv_format=csv_format,
-                    progress=sink,
-                    progress_interval_seconds=interval,
-                    phases=phases,
-                )
+                with grouped_warnings("registries of this run"):
+                    registries = _registries(session, regions, workload_roles, options, as_of=as_of)
+                    report = _write_report(registries, staging.path, csv_format, phases)
             except (AwsCallError, ClientError, BotoCoreError) as error:
                 parser.exit(1, f"ecr-report: error: {error}\n")
             if not args.no_html:

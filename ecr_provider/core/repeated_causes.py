@@ -1,11 +1,11 @@
-"""Warnings whose cause repeats across registries, logged once per task with the registries they cover.
+"""Warnings whose cause repeats across registries, logged once with the registries they cover.
 
-A report task reads up to hundreds of registries, and a cause such as "the reporting role is not
-excluded from pull-time updates" is usually the same for all of them: one ~600-character warning per
-registry repeating the same fix buries the log. Inside :func:`once_per_task` such a warning is
-gathered instead, and logged when the task's registries are done: once per cause, with the count, the
-registries it covers and the fix, written once with its registry-specific values as placeholders.
-Outside it (one registry, the console command's few regions) the warning is logged as it comes.
+A report task reads up to hundreds of registries, and the console command every region of an account,
+and a cause such as "the reporting role is not excluded from pull-time updates" is usually the same for
+all of them: one ~600-character warning per registry repeating the same fix buries the log. Inside
+:func:`grouped_warnings` such a warning is gathered instead, and logged when the block's registries are
+done: once per cause, with the count, the registries it covers and the fix, written once with its
+registry-specific values as placeholders. Outside it the warning is logged as it comes.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ class RepeatedCauses:
     """The causes warned about so far, by their message with the registry's own values replaced."""
 
     causes: dict[str, _Cause] = field(default_factory=dict)
-    what: str = "registries"
-    """What the task's labels name, in the grouped warning: registries, or a usage task's sources."""
+    what: str = "registries of this task"
+    """What the labels name, in the grouped warning: a task's registries, a usage task's sources, or
+    the console run's registries."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, logger: logging.Logger, registry: str, message: str, values: Mapping[str, str]) -> None:
@@ -49,7 +50,7 @@ class RepeatedCauses:
                 cause.logger.warning("%s", cause.first)
             else:
                 cause.logger.warning(
-                    "%d %s of this task (%s): %s",
+                    "%d %s (%s): %s",
                     len(cause.registries),
                     self.what,
                     ", ".join(cause.registries),
@@ -70,7 +71,7 @@ def warn_registry(logger: logging.Logger, registry: str, message: str, values: M
 
 
 @contextmanager
-def once_per_task(what: str = "registries") -> Iterator[RepeatedCauses]:
+def grouped_warnings(what: str = "registries of this task") -> Iterator[RepeatedCauses]:
     """Gather the registries' warnings while the block runs (in this thread) and log each cause once
     when it ends, however it ends; ``what`` names the labels in a grouped warning."""
     causes = RepeatedCauses(what=what)

@@ -28,7 +28,7 @@ from ecr_provider.core.layout import outcomes_key, partition_prefix
 from ecr_provider.core.options import RegistryOptions
 from ecr_provider.core.phase_times import OUTCOME, UPLOAD, PhaseTimes
 from ecr_provider.core.price_table import StoragePrices
-from ecr_provider.core.repeated_causes import once_per_task
+from ecr_provider.core.repeated_causes import grouped_warnings
 from ecr_provider.core.run_manifest import (
     FAILED,
     LOADED,
@@ -229,7 +229,7 @@ class EcrRegistryReportOperator(ReportLakeOperator[ReportLakeHook]):
         usage = RunUsage.load(self.hook, lake, run_id, plan, self._own_account)
         run = _BatchSettings(lake, as_of, options, thresholds, prices_of(plan), plan["generation"], usage)
         outcomes: list[OutcomeRecord] = []
-        with once_per_task():
+        with grouped_warnings():
             for index in plan["batches"][batch]:
                 target = RegistryTarget.of(plan["targets"][index])
                 phases = PhaseTimes()

@@ -19,7 +19,7 @@ from ecr_provider.core.layout import (
     usage_group_key,
     usage_group_prefix,
 )
-from ecr_provider.core.repeated_causes import once_per_task
+from ecr_provider.core.repeated_causes import grouped_warnings
 from ecr_provider.core.run_manifest import error_line
 from ecr_provider.core.run_plan import RunPlan, check_plan, usage_sources, written_by
 from ecr_provider.core.settings import (
@@ -112,7 +112,7 @@ class EcrUsageOperator(ReportLakeOperator[ReportLakeHook]):
         unknown = 0
         groups = 0
         hooks: dict[str | None, EcrRegistryHook] = {}  # one per account (its role), so one set of credentials
-        with once_per_task("accounts and regions"):
+        with grouped_warnings("accounts and regions of this task"):
             for index, target in enumerate(sources):
                 hook = hooks.get(target.role_arn) or hooks.setdefault(
                     target.role_arn,

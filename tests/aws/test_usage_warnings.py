@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 
 from ecr_provider.aws import usage as aws_usage
 from ecr_provider.aws.usage import UsageReader
-from ecr_provider.core.repeated_causes import once_per_task
+from ecr_provider.core.repeated_causes import grouped_warnings
 from ecr_provider.core.usage import UnseenEks
 
 SOURCES = [("111111111111", "eu-west-1"), ("222222222222", "us-east-1")]
@@ -58,7 +58,7 @@ def denying_eks(stack: ExitStack, region: str) -> Callable[[str], Any]:
 def test_a_denial_repeated_across_sources_is_one_warning_a_service(caplog: pytest.LogCaptureFixture) -> None:
     with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
         readers = [UsageReader(denying(stack, region), account, region, 2) for account, region in SOURCES]
-        with once_per_task("accounts and regions"):
+        with grouped_warnings("accounts and regions of this task"):
             reads = [reader.read_source() for reader in readers]
 
     assert all(len(read.unknown) == 2 and read.unseen_eks == () for read in reads)
@@ -76,7 +76,7 @@ def test_a_refused_cluster_listing_leaves_use_known_and_the_source_unseen_warned
 ) -> None:
     with ExitStack() as stack, caplog.at_level(logging.WARNING, logger=aws_usage.log.name):
         readers = [UsageReader(denying_eks(stack, region), account, region, 2) for account, region in SOURCES]
-        with once_per_task("accounts and regions"):
+        with grouped_warnings("accounts and regions of this task"):
             reads = [reader.read_source() for reader in readers]
 
     assert [(read.unknown, read.sources) for read in reads] == [((), ("ECS", "Lambda"))] * 2

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ecr_provider.core.repeated_causes import once_per_task, warn_registry
+from ecr_provider.core.repeated_causes import grouped_warnings, warn_registry
 
 log = logging.getLogger("ecr_provider.tests.repeated")
 
@@ -31,7 +31,7 @@ def test_a_cause_of_many_registries_is_logged_once_with_its_count_registries_and
     registries = [
         not_excluded(account, region) for account in ("111", "222") for region in ("eu-west-1", "us-east-1")
     ]
-    with caplog.at_level(logging.INFO, logger=log.name), once_per_task():
+    with caplog.at_level(logging.INFO, logger=log.name), grouped_warnings():
         for registry, message, values in registries:
             warn_registry(log, registry, message, values)
         assert warnings(caplog) == []  # gathered until the task's registries are done
@@ -47,7 +47,7 @@ def test_a_cause_of_one_registry_keeps_its_own_words_and_different_causes_stay_a
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     registry, message, values = not_excluded("111", "eu-west-1")
-    with caplog.at_level(logging.INFO, logger=log.name), once_per_task():
+    with caplog.at_level(logging.INFO, logger=log.name), grouped_warnings():
         warn_registry(log, registry, message, values)
         warn_registry(log, "222/us-east-1", "Registry 222/us-east-1: blob mounting unknown: denied", {})
         warn_registry(log, "333/us-east-1", "Registry 333/us-east-1: blob mounting unknown: denied", {})
@@ -60,7 +60,7 @@ def test_a_cause_of_one_registry_keeps_its_own_words_and_different_causes_stay_a
 
 
 def fail_in_task(registry: str, message: str, values: dict[str, str]) -> None:
-    with once_per_task():
+    with grouped_warnings():
         warn_registry(log, registry, message, values)
         raise RuntimeError("the task failed")
 
