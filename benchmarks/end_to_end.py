@@ -8,12 +8,17 @@ its own ``phases:`` line, whose medians are shown per phase. Every command runs 
 so that the emulator has computed its answers. With ``--original PATH`` the seed's ``app.py`` runs too,
 in a virtualenv of its own under ``build/`` made from the ``requirements.txt`` beside it; it writes its
 reports to ``/data``, which it hard-codes.
+
+The DAG's report task is measured on the same registry: each run is ``dag.test()`` in a process of its
+own (an Airflow home of its own, migrated by the unmeasured run), the registry in a batch of one, and
+the task's own log line gives its phases and the time from the task's start to its outcome written.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import statistics
@@ -33,6 +38,21 @@ LATENCY_MS = 20
 ORIGINAL_VENV = Path("build") / "original-venv"
 ORIGINAL_OUTPUT = Path("/data")
 _PHASE = re.compile(r"([a-z-]+) (\d+\.\d+) s")
+_OUTCOME_WRITTEN = re.compile(r"outcome written (\d+\.\d+) s after the task started")
+BUCKET = "ecr-end-to-end-benchmark"
+DAG_RUN = """
+import json, sys
+from datetime import datetime, UTC
+from airflow.utils.db import initdb
+initdb()
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).get_dag("ecr_report")
+for task in dag.tasks:
+    task.retries = 0
+run = dag.test(logical_date=datetime.fromisoformat(sys.argv[2]), run_conf=json.loads(sys.argv[3]))
+print("dag.test() run state:", run.state)
+"""
+"""A DAG run as a process of its own: ``python -c DAG_RUN dag_file logical_date conf_json``."""
 
 
 @dataclass
@@ -52,9 +72,11 @@ class Runs:
 
 
 def phases_of(log: str) -> dict[str, float]:
-    """The seconds per phase of ``ecr-report``'s ``phases:`` line."""
-    line = next((line for line in log.splitlines() if " phases: " in line), "")
-    return {name: float(seconds) for name, seconds in _PHASE.findall(line.split(";")[0])}
+    """The seconds per phase of the first ``phases:`` line (``ecr-report``'s, or the task's)."""
+    line = next((line for line in log.splitlines() if "phases: " in line), log)
+    return {
+        name: float(seconds) for name, seconds in _PHASE.findall(line.split("phases: ", 1)[-1].split(";")[0])
+    }
 
 
 def folder_digest(folder: Path) -> str:
@@ -66,13 +88,16 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def timed(command: Sequence[str], environment: dict[str, str], cwd: Path) -> tuple[float, str]:
+def timed(
+    command: Sequence[str], environment: dict[str, str], cwd: Path, *, both: bool = False
+) -> tuple[float, str]:
+    """Wall seconds and standard error (with ``both``, standard output before it)."""
     started = time.perf_counter()
     result = subprocess.run(command, check=False, env=environment, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited with {result.returncode}:\n{result.stderr[-2000:]}")
-    return wall, result.stderr
+        raise SystemExit(f"{' '.join(command[:3])} exited with {result.returncode}:\n{result.stderr[-2000:]}")
+    return wall, (result.stdout + result.stderr if both else result.stderr)
 
 
 def original_python(app: Path) -> Path:
@@ -123,6 +148,45 @@ def run_original(app: Path, environment: dict[str, str], repeat: int, workdir: P
     return runs
 
 
+def run_dag_task(environment: dict[str, str], repeat: int, workdir: Path) -> Runs:
+    """The report task's phases and time to its outcome, from its log, over ``repeat`` DAG runs;
+    ``task set-up`` is the time from the task's start to its registry's first phase (plan, usage,
+    clients)."""
+    from emulator.server import client
+
+    client("s3", environment["AWS_ENDPOINT_URL"], REGION).create_bucket(Bucket=BUCKET)
+    dag_file = Path(__file__).resolve().parents[1] / "dags" / "ecr_report.py"
+    airflow = {
+        **environment,
+        "AIRFLOW_HOME": str(workdir / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dag_file.parent),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {
+                "conn_type": "aws",
+                "extra": {"endpoint_url": environment["AWS_ENDPOINT_URL"], "region_name": REGION},
+            }
+        ),
+    }
+    conf = {"regions": [REGION], "report_bucket": BUCKET, "batch_size": 1}
+    command = [sys.executable, "-c", DAG_RUN, str(dag_file), AS_OF, json.dumps(conf)]
+    runs = Runs("DAG report task")
+    for number in range(repeat + 1):
+        log = timed(command, airflow, workdir, both=True)[1]
+        line = next(
+            (line for line in log.splitlines() if "phases: " in line and "outcome written" in line), ""
+        )
+        written = _OUTCOME_WRITTEN.search(line)
+        if "dag.test() run state: success" not in log or written is None:
+            raise SystemExit(f"the DAG run did not report its registry:\n{log[-4000:]}")
+        if number:
+            phases = phases_of(line.split(" phases: ", 1)[1])
+            runs.walls.append(float(written.group(1)))
+            runs.phases.append({"task set-up": runs.walls[-1] - sum(phases.values()), **phases})
+    return runs
+
+
 def print_phases(runs: Runs) -> None:
     names = list(dict.fromkeys(name for phases in runs.phases for name in phases))
     medians = {name: statistics.median(p.get(name, 0.0) for p in runs.phases) for name in names}
@@ -162,6 +226,7 @@ def main() -> None:
         ]
         if args.original is not None:
             measured.append(run_original(args.original, environment, args.repeat, workdir))
+        task = run_dag_task(environment, args.repeat, workdir)
         fastest = statistics.median(measured[0].walls)
         for runs in measured:
             ratio = statistics.median(runs.walls) / fastest
@@ -170,6 +235,8 @@ def main() -> None:
                 print_phases(runs)
         same = "identical" if measured[0].digest == measured[1].digest else "DIFFERENT"
         print(f"  reports of the two ecr-report runs: {same}")
+        print(f"  {task.label:<26} {task.spread()}  (task start to outcome written, batch of one registry)")
+        print_phases(task)
 
 
 if __name__ == "__main__":
