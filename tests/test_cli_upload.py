@@ -29,8 +29,10 @@ from ecr_provider.core.layout import (
 )
 from ecr_provider.hooks.report_lake import ReportLakeHook
 from ecr_provider.report_files import report_rows
+from emulator.moto_iam import iam_enforced
 from emulator.server import ACCOUNT_ID, DUMMY_CREDENTIALS, Emulator, client
 from emulator.synthetic_registry import seed_synthetic_registry
+from tests.conftest import REPO_ROOT
 from tests.core.test_csv_opencsv import athena_rows
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -340,3 +342,61 @@ def test_tables_that_may_not_be_read_leave_the_partitions_alone(
     assert manifest(objects(console, "no-glue/"), "no-glue")["complete"] is True
     [warning] = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert "repositories_summary: glue:GetTable was refused (AccessDeniedException)" in warning
+
+
+def policy_user(emulator: Emulator, name: str, document: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An IAM user whose one policy is ``document``, its keys the console's only credentials."""
+    iam = client("iam", emulator.endpoint_url, REGION)
+    iam.create_user(UserName=name)
+    policy = iam.create_policy(PolicyName=name, PolicyDocument=document)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+def test_an_upload_needs_no_action_beyond_the_dags_policy(
+    console: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As an IAM user whose one policy is ``iam/ecr-report-policy.json`` (filled in for this prefix and
+    database), IAM enforced: the registry is read, the date uploaded and its partitions moved. The
+    same policy less s3:PutObject fails the upload naming it, so the policy is what is enforced."""
+    prefix, database = "least-privilege/console", "console_least_privilege"
+    catalog = ReportCatalog(client("glue", console.endpoint_url, REGION), database, BUCKET, prefix)
+    catalog.ensure_database()
+    for name in REPORTED:
+        catalog.ensure_table(name)
+    text = (REPO_ROOT / "iam" / "ecr-report-policy.json").read_text()
+    for placeholder, value in {
+        "ACCOUNT_ID": ACCOUNT_ID,
+        "REPORT_BUCKET": BUCKET,
+        "REPORT_PREFIX": prefix,
+        "GLUE_REGION": REGION,
+        "ATHENA_DATABASE": database,
+        "SNS_TOPIC_NAME": "unused",
+    }.items():
+        text = text.replace(placeholder, value)
+    argv = ["--upload", f"s3://{BUCKET}/{prefix}", "--athena-database", database]
+    fixed = ["--region", REGION, "--as-of", AS_OF.isoformat(), "--price-per-gb-month", "0.10"]
+
+    policy_user(console, "ecr-report-console-no-put", text.replace('"s3:PutObject",', ""), monkeypatch)
+    with iam_enforced(), pytest.raises(SystemExit) as refused:
+        cli.run(["--output-dir", str(tmp_path / "refused"), *fixed, *argv])
+    assert refused.value.code == 1
+    assert "s3:PutObject" in capsys.readouterr().err
+    assert objects(console, f"{prefix}/") == {}
+
+    policy_user(console, "ecr-report-console", text, monkeypatch)
+    with iam_enforced():
+        report(tmp_path / "out", *argv)
+
+    written = manifest(objects(console, f"{prefix}/"), prefix)
+    assert written["complete"] is True
+    assert [(target["status"], target["repositories"]) for target in written["targets"]] == [("loaded", 5)]
+    glue = client("glue", console.endpoint_url, REGION)
+    for name in REPORTED:
+        location = glue.get_partition(DatabaseName=database, TableName=name, PartitionValues=[REPORT_DATE])[
+            "Partition"
+        ]["StorageDescriptor"]["Location"]
+        assert location.endswith(f"/generation={written['generation']}/")
