@@ -40,19 +40,6 @@ ORIGINAL_OUTPUT = Path("/data")
 _PHASE = re.compile(r"([a-z-]+) (\d+\.\d+) s")
 _OUTCOME_WRITTEN = re.compile(r"outcome written (\d+\.\d+) s after the task started")
 BUCKET = "ecr-end-to-end-benchmark"
-DAG_RUN = """
-import json, sys
-from datetime import datetime, UTC
-from airflow.utils.db import initdb
-initdb()
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag(dag_folder=sys.argv[1]).get_dag("ecr_report")
-for task in dag.tasks:
-    task.retries = 0
-run = dag.test(logical_date=datetime.fromisoformat(sys.argv[2]), run_conf=json.loads(sys.argv[3]))
-print("dag.test() run state:", run.state)
-"""
-"""A DAG run as a process of its own: ``python -c DAG_RUN dag_file logical_date conf_json``."""
 
 
 @dataclass
@@ -152,6 +139,7 @@ def run_dag_task(environment: dict[str, str], repeat: int, workdir: Path) -> Run
     """The report task's phases and time to its outcome, from its log, over ``repeat`` DAG runs;
     ``task set-up`` is the time from the task's start to its registry's first phase (plan, usage,
     clients)."""
+    from emulator.dag_process import DAG_TEST
     from emulator.server import client
 
     client("s3", environment["AWS_ENDPOINT_URL"], REGION).create_bucket(Bucket=BUCKET)
@@ -170,7 +158,7 @@ def run_dag_task(environment: dict[str, str], repeat: int, workdir: Path) -> Run
         ),
     }
     conf = {"regions": [REGION], "report_bucket": BUCKET, "batch_size": 1}
-    command = [sys.executable, "-c", DAG_RUN, str(dag_file), AS_OF, json.dumps(conf)]
+    command = [sys.executable, "-c", DAG_TEST, str(dag_file.parent), AS_OF, json.dumps(conf)]
     runs = Runs("DAG report task")
     for number in range(repeat + 1):
         log = timed(command, airflow, workdir, both=True)[1]

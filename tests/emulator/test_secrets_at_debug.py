@@ -19,11 +19,11 @@ import pytest
 
 import ecr_provider.hooks.report_lake  # noqa: F401  (importing the provider's hooks installs the filter)
 from emulator import demo
+from emulator.dag_process import DAG_TEST
 from emulator.demo_registry import seed_demo_registry
 from emulator.destination import ReportDestination, create_report_destination
 from emulator.server import ACCOUNT_ID, Emulator, client
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import DAG_TEST
 
 pytestmark = pytest.mark.integration
 

@@ -45,9 +45,10 @@ from ecr_provider.core.layout import (
 )
 from ecr_provider.task_folder import TASKS_DIRECTORY
 from emulator import demo
+from emulator.dag_process import DAG_TEST
 from emulator.demo_registry import DemoRegistry
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import DAG_FILE, DAG_TEST, REPORT_DATE, aws_connection
+from tests.integration.conftest import DAG_FILE, REPORT_DATE, aws_connection
 from tests.integration.lake import Lake, complete_state
 
 pytestmark = pytest.mark.integration
